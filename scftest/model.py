@@ -1,0 +1,192 @@
+"""The case model: what a suite file means once it has been loaded and validated.
+
+Everything here is plain, frozen data. The loader builds it; the planner, executor,
+checker and reporters only read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Tuple, Union
+
+# A path into the YAML document: ("cases", 2, "expect", "return", "body").
+NodePath = Tuple[Union[str, int], ...]
+
+
+class _Unset:
+    """Marks an expectation key that the suite did not write (``return: null`` is a real value)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+RUNTIME_DEFAULT = "Python3.6"
+TIMEOUT_DEFAULT = 3
+MEMORY_DEFAULT = 128
+STATUSES = ("success", "error", "timeout", "memory_exceeded", "crash")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a node starts in the suite file, 1-based as editors count."""
+
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Line and column of every node of one suite file, by its path in the document."""
+
+    file: Path
+    marks: Mapping[NodePath, Mark] = field(default_factory=dict)
+
+    def at(self, path: NodePath) -> Mark:
+        """The mark of ``path``, or of its nearest ancestor the file has a mark for."""
+        path = tuple(path)
+        while path:
+            mark = self.marks.get(path)
+            if mark is not None:
+                return mark
+            path = path[:-1]
+        return self.marks.get((), Mark(1, 1))
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """``!env NAME`` under ``environment``: pass the runner's variable NAME on purpose."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"!env {self.name}"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """The function under test, after case overrides were applied over ``function``."""
+
+    code: Path
+    handler: str
+    runtime: str = RUNTIME_DEFAULT
+    timeout: int = TIMEOUT_DEFAULT
+    memory: int = MEMORY_DEFAULT
+    environment: Mapping[str, Union[str, EnvRef]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The SCF function name scftest reports: the code folder's name."""
+        return self.code.name or "function"
+
+
+@dataclass(frozen=True)
+class LogExpectation:
+    """One entry of ``expect.log``. kind: contains | regex | absent | absent_regex."""
+
+    kind: str
+    pattern: str
+    path: NodePath
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The ``expect`` mapping of a case. Keys the suite did not write are UNSET.
+
+    Expected values may hold matcher objects (see ``scftest.matchers``) anywhere inside.
+    ``path`` is where ``expect`` sits in the document, so a checker can find the
+    line of any expected value with ``source.at(path + ("return", "body"))``.
+    """
+
+    path: NodePath = ()
+    return_: Any = UNSET
+    return_includes: Any = UNSET
+    return_schema: Any = UNSET
+    ignore: Tuple[str, ...] = ()
+    ret_msg: Any = UNSET
+    error: Any = UNSET  # UNSET | True | False | {type?, message?, traceback?}
+    log: Tuple[LogExpectation, ...] = ()
+    status: Any = UNSET
+    duration_ms: Any = UNSET  # UNSET | {"max": N}
+    memory_mb: Any = UNSET  # UNSET | {"max": N}
+
+    @property
+    def expected_status(self) -> str:
+        """The status the invocation must end with, from ``status`` or ``error``."""
+        if self.status is not UNSET:
+            return self.status
+        if self.error is not UNSET and self.error is not False:
+            return "error"
+        return "success"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One runnable case, after matrix expansion."""
+
+    suite: str
+    name: str
+    source: SourceMap
+    path: NodePath  # where the case sits in the document, e.g. ("cases", 3)
+    function: FunctionSpec
+    invocation: str = "sync"  # sync | async
+    event: Any = field(default_factory=dict)
+    trigger: Optional[str] = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    expect: Expectation = field(default_factory=Expectation)
+    description: str = ""
+    tags: Tuple[str, ...] = ()
+    skip: Optional[str] = None  # the reason, when skipped
+    xfail: Optional[str] = None  # the reason, when expected to fail
+    params: Mapping[str, Any] = field(default_factory=dict)  # matrix values of this expansion
+
+    @property
+    def id(self) -> str:
+        return f"{self.suite}::{self.name}"
+
+    @property
+    def file(self) -> Path:
+        return self.source.file
+
+    @property
+    def line(self) -> int:
+        return self.source.at(self.path).line
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    source: SourceMap
+    description: str = ""
+    cases: Tuple[Case, ...] = ()
+
+    @property
+    def file(self) -> Path:
+        return self.source.file
+
+
+@dataclass(frozen=True)
+class SuiteProblem:
+    """A bad input, reported as ``file:line:col: what is wrong — what to do``."""
+
+    file: Path
+    line: int
+    col: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.col}: {self.message}"
+        return f"{text} — {self.hint}" if self.hint else text
