@@ -1,0 +1,497 @@
+"""Matchers: the YAML tags that stand for "any value like this" inside an expected value.
+
+One small frozen class per tag. The loader calls ``build_matcher(tag, value)`` with the
+tag and the value of the tagged node (the raw scalar text for ``!type int``, a mapping
+for ``!approx {value: 1, tol: 0.1}``, any constructed value for ``!json``) and reports a
+``MatcherError`` with the file and line.
+
+Each matcher answers ``explain(actual)``: None when ``actual`` matches, otherwise a reason
+in plain words. Its ``repr`` looks like what the user wrote (``!regex '^a'``), so that a
+failure report can quote the expectation back.
+
+``matches(expected, actual)`` is the deep equality every matcher and the checker share:
+matchers may sit anywhere inside ``expected``; a bool is never equal to a number; an int
+equals the float with the same value (JSON does not tell 1 from 1.0 apart reliably).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Optional, Tuple
+
+MATCHER_TAGS: Tuple[str, ...] = ("!any", "!type", "!regex", "!contains", "!approx", "!json")
+
+
+class MatcherError(ValueError):
+    """A malformed matcher in a suite: what is wrong, and an example of the right form."""
+
+    def __init__(self, problem: str, example: str) -> None:
+        super().__init__(f"{problem}; write it like: {example}")
+        self.problem = problem
+        self.example = example
+
+
+class Matcher:
+    """Base of every matcher. Subclasses set ``tag`` and implement ``explain``."""
+
+    tag: ClassVar[str] = ""
+
+    def explain(self, actual: Any) -> Optional[str]:
+        """None when ``actual`` matches; otherwise why not, in plain words."""
+        raise NotImplementedError
+
+    def match(self, actual: Any) -> bool:
+        return self.explain(actual) is None
+
+
+# --- value words shared by matchers and the checker ------------------------------------
+
+
+def is_number(value: Any) -> bool:
+    """int or float, never bool: ``true`` is not the number 1 in a JSON document."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def type_word(value: Any) -> str:
+    """The JSON type name of a value, in the words ``!type`` uses."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, Mapping):
+        return "dict"
+    if isinstance(value, Matcher):
+        return "matcher"
+    return type(value).__name__
+
+
+def same_scalar(expected: Any, actual: Any) -> bool:
+    """Equality of two leaves, with JSON's idea of types (bool is not a number)."""
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
+    if is_number(expected) and is_number(actual):
+        return expected == actual
+    if type_word(expected) != type_word(actual) and not (is_number(expected) and is_number(actual)):
+        return False
+    try:
+        return bool(expected == actual)
+    except Exception:  # an exotic actual object whose __eq__ raises: simply not equal
+        return False
+
+
+def matches(expected: Any, actual: Any) -> bool:
+    """Deep equality where ``expected`` may hold matchers anywhere."""
+    if isinstance(expected, Matcher):
+        return expected.match(actual)
+    if isinstance(expected, Mapping):
+        if not isinstance(actual, Mapping) or set(expected) != set(actual):
+            return False
+        return all(matches(value, actual[key]) for key, value in expected.items())
+    if isinstance(expected, (list, tuple)):
+        if not isinstance(actual, (list, tuple)) or len(expected) != len(actual):
+            return False
+        return all(matches(e, a) for e, a in zip(expected, actual))
+    return same_scalar(expected, actual)
+
+
+def describe(value: Any) -> str:
+    """A short phrase naming a value and its type, for reasons: ``the int 42``."""
+    text = short_text(value, 40)
+    word = type_word(value)
+    return text if word == "null" else f"the {word} {text}"
+
+
+def short_text(value: Any, width: int = 80) -> str:
+    """Compact JSON-like text for a value, matchers as their tags; cut at ``width``."""
+    text = render_value(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_value(value: Any) -> str:
+    """Compact, one-line, JSON-like text; matchers appear as the YAML that made them."""
+    if isinstance(value, Matcher):
+        return repr(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{_render_key(k)}: {render_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(render_value(v) for v in value) + "]"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except ValueError:  # nan/inf with allow_nan off never happens; be safe anyway
+            return repr(value)
+    try:
+        return repr(value)
+    except Exception:  # a broken __repr__ in the handler's object must not crash the report
+        return f"<{type(value).__name__}>"
+
+
+def _render_key(key: Any) -> str:
+    return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else render_value(key)
+
+
+def _quote(text: str) -> str:
+    """YAML single-quoted scalar, the way a user would write a pattern."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- the matchers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnyMatcher(Matcher):
+    """``!any``: anything at all, null included."""
+
+    tag: ClassVar[str] = "!any"
+
+    def explain(self, actual: Any) -> Optional[str]:
+        return None
+
+    def __repr__(self) -> str:
+        return "!any"
+
+
+# Canonical names first; the aliases are the JSON Schema and Python spellings people try.
+_TYPE_NAMES = {
+    "string": "string", "str": "string",
+    "int": "int", "integer": "int",
+    "number": "number", "float": "number",
+    "bool": "bool", "boolean": "bool",
+    "list": "list", "array": "list",
+    "dict": "dict", "object": "dict", "mapping": "dict",
+    "null": "null", "none": "null",
+}
+TYPE_NAMES: Tuple[str, ...] = ("string", "int", "number", "bool", "list", "dict", "null")
+
+
+def has_type(value: Any, name: str) -> bool:
+    """Whether ``value`` is of the canonical type ``name``: bool is not int; int is a number."""
+    if name == "number":
+        return is_number(value)
+    return type_word(value) == name
+
+
+@dataclass(frozen=True)
+class TypeMatcher(Matcher):
+    """``!type int``: a value of one JSON type."""
+
+    name: str  # as written, e.g. "integer"
+    tag: ClassVar[str] = "!type"
+
+    @property
+    def canonical(self) -> str:
+        return _TYPE_NAMES[self.name.lower()]
+
+    def explain(self, actual: Any) -> Optional[str]:
+        if has_type(actual, self.canonical):
+            return None
+        return f"expected a value of type {self.canonical}, got {describe(actual)}"
+
+    def __repr__(self) -> str:
+        return f"!type {self.name}"
+
+
+@dataclass(frozen=True)
+class RegexMatcher(Matcher):
+    """``!regex P``: a string in which P is found (``re.search``; anchor with ^…$)."""
+
+    pattern: str
+    tag: ClassVar[str] = "!regex"
+
+    def explain(self, actual: Any) -> Optional[str]:
+        if not isinstance(actual, str):
+            return f"expected a string for {self!r}, got {describe(actual)}"
+        if re.search(self.pattern, actual):  # re caches the compiled pattern
+            return None
+        return f"the pattern {_quote(self.pattern)} is not found in the string"
+
+    def __repr__(self) -> str:
+        return f"!regex {_quote(self.pattern)}"
+
+
+def scalar_meanings(text: str) -> Tuple[Any, ...]:
+    """What a raw YAML scalar may stand for in a list: ``42`` means 42 or "42"."""
+    meanings: list = [text]
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        meanings.append(lowered == "true")
+    elif lowered in ("null", "~"):
+        meanings.append(None)
+    else:
+        for convert in (int, float):
+            try:
+                meanings.append(convert(text))
+                break
+            except ValueError:
+                continue
+    return tuple(meanings)
+
+
+@dataclass(frozen=True)
+class ContainsMatcher(Matcher):
+    """``!contains S``: a string containing S, or a list with an item that matches S.
+
+    A list item matches when it equals S; a bare scalar written in YAML may mean a number
+    or a string, so ``!contains 42`` finds 42 and "42". S may also be a mapping, a list
+    or a matcher (``!contains {id: 1}``), compared with ``matches``.
+    """
+
+    needle: Any
+    tag: ClassVar[str] = "!contains"
+
+    def explain(self, actual: Any) -> Optional[str]:
+        if isinstance(actual, str):
+            if not isinstance(self.needle, str):
+                return f"expected a list for {self!r}, got {describe(actual)}"
+            if self.needle in actual:
+                return None
+            return f"the string does not contain {render_value(self.needle)}"
+        if isinstance(actual, (list, tuple)):
+            wanted = scalar_meanings(self.needle) if isinstance(self.needle, str) else (self.needle,)
+            if any(matches(w, item) for w in wanted for item in actual):
+                return None
+            return f"no item of the list matches {render_value(self.needle)}"
+        return f"expected a string or a list for {self!r}, got {describe(actual)}"
+
+    def __repr__(self) -> str:
+        if isinstance(self.needle, str):
+            return f"!contains {_quote(self.needle)}"
+        return f"!contains {render_value(self.needle)}"
+
+    def __hash__(self) -> int:
+        return hash((self.tag, repr(self)))
+
+
+DEFAULT_REL_TOL = 1e-6
+_ABS_FLOOR = 1e-12  # so that !approx 0 accepts the 1e-17 that float arithmetic leaves
+
+
+@dataclass(frozen=True)
+class ApproxMatcher(Matcher):
+    """``!approx N`` (relative 1e-6) or ``!approx {value: N, tol: T}`` (absolute T,
+    or relative when written as a percentage: ``tol: 1%``)."""
+
+    value: float
+    tol: Optional[float] = None  # absolute; None means the default relative tolerance
+    rel: Optional[float] = None  # relative, from a percentage
+    written_tol: str = ""  # the tolerance as written, for repr
+    tag: ClassVar[str] = "!approx"
+
+    def explain(self, actual: Any) -> Optional[str]:
+        if not is_number(actual):
+            return f"expected a number, got {describe(actual)}"
+        if self._close(float(actual)):
+            return None
+        return f"{render_value(actual)} is not within {self._tolerance_words()} of {_num(self.value)}"
+
+    def _close(self, actual: float) -> bool:
+        if self.tol is not None:
+            return abs(actual - self.value) <= self.tol
+        rel = DEFAULT_REL_TOL if self.rel is None else self.rel
+        return math.isclose(actual, self.value, rel_tol=rel, abs_tol=_ABS_FLOOR)
+
+    def _tolerance_words(self) -> str:
+        if self.tol is not None:
+            return f"±{_num(self.tol)}"
+        if self.rel is not None:
+            return f"±{_num(self.rel * 100)}%"
+        return "the relative tolerance 1e-06"
+
+    def __repr__(self) -> str:
+        if not self.written_tol:
+            return f"!approx {_num(self.value)}"
+        return f"!approx {{value: {_num(self.value)}, tol: {self.written_tol}}}"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+@dataclass(frozen=True, eq=False)
+class JsonMatcher(Matcher):
+    """``!json X``: a string that parses as JSON and whose value matches X."""
+
+    expected: Any
+    tag: ClassVar[str] = "!json"
+
+    def parse(self, actual: Any) -> Tuple[bool, Any]:
+        """(True, decoded value) or (False, the reason it is not a JSON string)."""
+        if not isinstance(actual, str):
+            return False, f"expected a string holding JSON, got {describe(actual)}"
+        try:
+            return True, json.loads(actual)
+        except ValueError as exc:
+            return False, f"the string is not valid JSON ({exc})"
+
+    def explain(self, actual: Any) -> Optional[str]:
+        ok, value = self.parse(actual)
+        if not ok:
+            return value
+        if matches(self.expected, value):
+            return None
+        return f"the JSON in the string does not match {render_value(self.expected)}"
+
+    def __repr__(self) -> str:
+        return f"!json {render_value(self.expected)}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JsonMatcher) and _same_structure(self.expected, other.expected)
+
+    def __hash__(self) -> int:
+        return hash((self.tag, repr(self)))
+
+
+def _same_structure(a: Any, b: Any) -> bool:
+    """Structural equality of two expected trees (``==`` would call 1 == True equal)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Mapping):
+        return set(a) == set(b) and all(_same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_structure(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+# --- building from YAML ------------------------------------------------------------------
+
+
+def build_matcher(tag: str, value: Any) -> Matcher:
+    """The matcher for a YAML tag and the value of its node; MatcherError when malformed."""
+    builder = _BUILDERS.get(tag)
+    if builder is None:
+        raise MatcherError(f"unknown matcher tag {tag}; scftest knows " + ", ".join(MATCHER_TAGS),
+                           "created: !type string")
+    return builder(value)
+
+
+def _text(value: Any) -> Optional[str]:
+    """The scalar text of a node value; None when the node was a mapping or a list."""
+    if value is None:
+        return ""
+    if isinstance(value, (Mapping, list, tuple)):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _build_any(value: Any) -> Matcher:
+    if _text(value) != "":
+        raise MatcherError("!any takes no value, it matches anything", "created: !any")
+    return AnyMatcher()
+
+
+def _build_type(value: Any) -> Matcher:
+    example = "count: !type int"
+    text = _text(value)
+    if not text or not text.strip():
+        raise MatcherError("!type needs a type name: " + ", ".join(TYPE_NAMES), example)
+    name = text.strip()
+    if name.lower() not in _TYPE_NAMES:
+        raise MatcherError(f"!type does not know the type '{name}'; use one of "
+                           + ", ".join(TYPE_NAMES), example)
+    return TypeMatcher(name)
+
+
+def _build_regex(value: Any) -> Matcher:
+    example = "id: !regex '^[0-9a-f]{8}$'"
+    text = _text(value)
+    if text is None:
+        raise MatcherError("!regex needs a regular expression, not a list or mapping", example)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise MatcherError(f"!regex {_quote(text)} is not a valid regular expression ({exc})",
+                           example) from None
+    return RegexMatcher(text)
+
+
+def _build_contains(value: Any) -> Matcher:
+    example = "message: !contains not found"
+    if value is None or value == "":
+        raise MatcherError("!contains needs the text or item to look for", example)
+    return ContainsMatcher(value)
+
+
+def _build_approx(value: Any) -> Matcher:
+    if isinstance(value, Mapping):
+        return _approx_from_mapping(value)
+    text = _text(value)
+    number = _parse_number(text)
+    if number is None:
+        raise MatcherError(f"!approx needs a number, got {render_value(value)}",
+                           "price: !approx 9.99   or   price: !approx {value: 9.99, tol: 0.01}")
+    return ApproxMatcher(number)
+
+
+def _approx_from_mapping(value: Mapping) -> Matcher:
+    example = "price: !approx {value: 9.99, tol: 0.01}"
+    unknown = sorted(set(value) - {"value", "tol"})
+    if unknown:
+        raise MatcherError(f"!approx takes the keys value and tol, not {', '.join(map(str, unknown))}",
+                           example)
+    number = _parse_number(value.get("value"))
+    if number is None:
+        raise MatcherError(f"!approx needs a number under value, got {render_value(value.get('value'))}",
+                           example)
+    if "tol" not in value:
+        return ApproxMatcher(number)
+    written = value["tol"]
+    text = _text(written)
+    if text is not None and text.strip().endswith("%"):
+        percent = _parse_number(text.strip()[:-1])
+        if percent is None or percent < 0:
+            raise MatcherError(f"!approx tol {text!r} is not a percentage", "tol: 1%")
+        return ApproxMatcher(number, rel=percent / 100, written_tol=text.strip())
+    tol = _parse_number(written)
+    if tol is None or tol < 0:
+        raise MatcherError(f"!approx tol must be a number of zero or more, got {render_value(written)}",
+                           example)
+    return ApproxMatcher(number, tol=tol, written_tol=_num(tol))
+
+
+def _parse_number(value: Any) -> Optional[float]:
+    """A finite number from a YAML number or its raw text; None otherwise (bools too)."""
+    if is_number(value):
+        return float(value) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value.strip().replace("_", ""))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _build_json(value: Any) -> Matcher:
+    # A scalar under !json is raw text: JSON text stands for its value (!json 42, !json
+    # '{"id": 1}'); any other text stands for that JSON string (!json hello).
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise MatcherError("!json needs the value the JSON must match",
+                           "body: !json {id: 42, name: !type string}")
+    if isinstance(value, str):
+        try:
+            return JsonMatcher(json.loads(value))
+        except ValueError:
+            return JsonMatcher(value)
+    return JsonMatcher(value)
+
+
+_BUILDERS = {
+    "!any": _build_any,
+    "!type": _build_type,
+    "!regex": _build_regex,
+    "!contains": _build_contains,
+    "!approx": _build_approx,
+    "!json": _build_json,
+}
