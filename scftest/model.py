@@ -188,5 +188,6 @@ class SuiteProblem:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.message}"
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else str(self.file)
+        text = f"{where}: {self.message}"
         return f"{text} — {self.hint}" if self.hint else text
