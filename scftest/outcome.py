@@ -44,6 +44,7 @@ class CaseOutcome:
     details: str = ""  # longer explanation (an internal error, a suite problem)
     record: Optional[InvocationRecord] = None
     elapsed_s: float = 0.0  # wall time the runner spent on the case
+    internal: bool = False  # an error of scftest itself, not of the case (exit status 3)
 
     @property
     def failed(self) -> bool:

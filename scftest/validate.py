@@ -55,18 +55,18 @@ def _validator() -> jsonschema.protocols.Validator:
 
 def schema_problems(data: Any, source: SourceMap) -> List[SuiteProblem]:
     """Every schema violation in ``data``, as problems sorted by line."""
-    problems = [_explain(error, source) for error in _validator().iter_errors(data)]
+    problems = [_explain(error, source, data) for error in _validator().iter_errors(data)]
     unique = {(p.line, p.col, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.col))
 
 
-def _explain(error: ValidationError, source: SourceMap) -> SuiteProblem:
+def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProblem:
     error = _most_specific(error)
     path: NodePath = tuple(error.absolute_path)
-    where = _describe_path(path)
+    where = describe_path(path, data)
     kind = error.validator
     if kind == "additionalProperties":
-        return _unknown_key(error, path, source)
+        return _unknown_key(error, path, source, where)
     mark = source.at(path)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "a key"
@@ -107,12 +107,11 @@ def _most_specific(error: ValidationError) -> ValidationError:
     return error
 
 
-def _unknown_key(error: ValidationError, path: NodePath, source: SourceMap) -> SuiteProblem:
+def _unknown_key(error: ValidationError, path: NodePath, source: SourceMap, where: str) -> SuiteProblem:
     allowed = sorted(error.schema.get("properties", {}))
     extra = [key for key in error.instance if key not in allowed]
     key = extra[0] if extra else "?"
     mark = source.at(path + (key, "<key>"))
-    where = _describe_path(path)
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
         hint = f"did you mean '{close[0]}'?"
@@ -187,9 +186,28 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _describe_path(path: Iterable) -> str:
-    """("cases", 2, "expect", "status") -> 'cases[2].expect.status'; () -> 'the suite'."""
+def describe_path(path: NodePath, data: Any = None) -> str:
+    """("cases", 2, "expect", "status") -> "case 'slow path': expect.status"; () -> "the suite".
+
+    People know their cases by name, not by index, so a case is named when it has one.
+    """
+    parts = list(path)
+    prefix = ""
+    if len(parts) >= 2 and parts[0] == "cases" and isinstance(parts[1], int):
+        name = _case_name(data, parts[1])
+        prefix = f"case '{name}'" if name else f"case #{parts[1] + 1}"
+        parts = parts[2:]
     text = ""
-    for part in path:
+    for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    if prefix:
+        return f"{prefix}: {text}" if text else prefix
     return text or "the suite"
+
+
+def _case_name(data: Any, index: int) -> str:
+    try:
+        name = data["cases"][index]["name"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return name if isinstance(name, str) else ""

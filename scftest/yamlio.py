@@ -108,6 +108,9 @@ def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
     problem = exc.problem or "not valid YAML"
     if exc.context:
         problem = f"{exc.context}, {problem}"
+    started = exc.context_mark
+    if started is not None and mark is not None and started.line != mark.line:
+        problem += f" (the construct started at line {started.line + 1})"
     hint = "fix the YAML syntax at this line (indentation, a missing ':' or an unclosed quote)"
     if "\t" in (exc.problem or "") or "tab" in problem:
         hint = "YAML indents with spaces, not tabs"

@@ -1,0 +1,239 @@
+"""Command line: argument parsing and wiring only; the work is done by the pipeline modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from . import __version__
+from .project import Project, ProjectError, find_project
+from .session import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+DESCRIPTION = "Declarative test runner for Tencent Cloud SCF Python handlers."
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage; pytest's convention (and ours) is 4."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scftest", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"scftest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run suites and report verdicts")
+    _add_paths(run)
+    run.add_argument("--junit-xml", metavar="PATH", type=Path, help="write a JUnit XML report")
+    run.add_argument("--json", metavar="PATH", type=Path, help="write a JSON report (schemas/report.schema.json)")
+    run.add_argument("-k", dest="keyword", metavar="EXPR",
+                     help="only cases whose 'suite::case' id matches EXPR (words with and / or / not)")
+    run.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                     help="only cases with this tag (repeatable: any of them)")
+    run.add_argument("--shard", metavar="K/N", help="run only shard K of N (for parallel CI jobs)")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop after the first failing case")
+    run.add_argument("-j", "--jobs", default="1", metavar="N",
+                     help="run N cases at once ('auto': one per CPU core); default 1")
+    run.add_argument("-v", "--verbose", action="count", default=0,
+                     help="a line per case; -vv also shows each invocation record")
+    run.add_argument("-q", "--quiet", action="count", default=0, help="less output")
+    run.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
+                     help="colour the output (default: on a terminal, unless NO_COLOR is set)")
+    _add_runtime_options(run)
+
+    validate = commands.add_parser("validate", help="check suites without running anything")
+    _add_paths(validate)
+    validate.add_argument("-v", "--verbose", action="count", default=0, help="also list every case")
+
+    runtimes = commands.add_parser("runtimes", help="list SCF runtimes and the interpreter each uses")
+    _add_runtime_options(runtimes)
+
+    events = commands.add_parser("events", help="list the built-in trigger event templates")
+    events.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    events.add_argument("name", nargs="?", help="the template to show")
+
+    schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
+    schema.add_argument("--path", action="store_true", help="print the schema file's path instead")
+    return parser
+
+
+def _add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="suite files or folders (default: the project's suites)")
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
+                        help="use this interpreter for a runtime, e.g. Python3.6=/opt/py36/bin/python")
+    parser.add_argument("--runtime-fallback", action="store_true",
+                        help="run a case whose runtime has no interpreter on the nearest one (labelled in reports)")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"scftest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nscftest: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        print("scftest: internal error — please report it with the traceback below", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+class UsageError(Exception):
+    """Bad command-line input or project configuration (exit status 4)."""
+
+
+def _project() -> Project:
+    try:
+        return find_project(Path.cwd())
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _paths(args: argparse.Namespace, project: Project) -> List[Path]:
+    return list(args.paths) or project.default_paths(Path.cwd())
+
+
+def _runtime_overrides(args: argparse.Namespace, project: Project) -> Dict[str, str]:
+    overrides = dict(project.runtimes)
+    for item in args.runtimes:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--runtime {item!r}: write it as NAME=PATH, e.g. --runtime Python3.6=/usr/bin/python3.6")
+        overrides[name.strip()] = path.strip()
+    return overrides
+
+
+def _jobs(text: str) -> int:
+    if text == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise UsageError(f"-j {text!r}: give a number of workers (1 or more) or 'auto'")
+    return jobs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import plan
+    from .report.json_report import write_json
+    from .report.junit import write_junit
+    from .report.terminal import TerminalReporter
+    from .session import RunOptions, run
+
+    project = _project()
+    try:
+        shard = plan.parse_shard(args.shard) if args.shard else None
+        if args.keyword:
+            plan.compile_keyword(args.keyword)
+    except plan.PlanError as exc:
+        raise UsageError(str(exc)) from None
+    options = RunOptions(
+        paths=_paths(args, project),
+        keyword=args.keyword,
+        tags=args.tags,
+        shard=shard,
+        exitfirst=args.exitfirst,
+        jobs=_jobs(args.jobs),
+        runtime_overrides=_runtime_overrides(args, project),
+        runtime_fallback=args.runtime_fallback,
+        project_root=project.root,
+    )
+    color = {"auto": None, "yes": True, "no": False}[args.color]
+    reporter = TerminalReporter(sys.stdout, verbose=args.verbose - args.quiet, color=color)
+    result = run(options, reporter)
+    exit_code = result.exit_code
+    reporter.finish(result.outcomes, result.problems, result.elapsed_s)
+    if args.verbose and result.passed_over:
+        for file in result.passed_over:
+            print(f"passed over {file}: no top-level 'cases' key, not a suite")
+    if args.junit_xml:
+        write_junit(args.junit_xml, result.outcomes, result.problems, elapsed=result.elapsed_s)
+    if args.json:
+        write_json(args.json, result.outcomes, result.problems, exit_status=exit_code,
+                   elapsed=result.elapsed_s, interrupted=result.interrupted)
+    return exit_code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .loader import load_paths
+
+    project = _project()
+    loaded = load_paths(_paths(args, project))
+    for problem in loaded.problems:
+        print(problem)
+    cases = sum(len(s.cases) for s in loaded.suites)
+    if args.verbose:
+        for suite in loaded.suites:
+            print(f"{suite.file}: suite '{suite.name}', {len(suite.cases)} case(s)")
+            for case in suite.cases:
+                print(f"  {case.id}  (line {case.line})")
+        for file in loaded.passed_over:
+            print(f"passed over {file}: no top-level 'cases' key, not a suite")
+    bad = len({p.file for p in loaded.problems})
+    print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems")
+    return EXIT_USAGE if loaded.problems else EXIT_OK
+
+
+def cmd_runtimes(args: argparse.Namespace) -> int:
+    from .runtimes import RuntimeResolver
+
+    project = _project()
+    resolver = RuntimeResolver(_runtime_overrides(args, project), project.root, fallback=args.runtime_fallback)
+    for row in resolver.describe():
+        print(row)
+    return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from . import events
+
+    if args.action == "list":
+        for name in events.names():
+            print(name)
+        return EXIT_OK
+    if not args.name:
+        raise UsageError("events show needs a template name; 'scftest events' lists them")
+    if args.name not in events.names():
+        raise UsageError(f"unknown trigger template {args.name!r}; known: {', '.join(events.names())}")
+    print(json.dumps(events.load(args.name), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .validate import SCHEMA_PATH
+
+    if args.path:
+        print(SCHEMA_PATH)
+    else:
+        print(SCHEMA_PATH.read_text(encoding="utf-8"), end="")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "runtimes": cmd_runtimes,
+    "events": cmd_events,
+    "schema": cmd_schema,
+}

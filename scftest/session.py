@@ -1,0 +1,223 @@
+"""One run: load → plan → execute (a pool of workers, one fresh process per case) → check.
+
+The session owns no global state: everything it needs arrives in ``RunOptions`` and
+everything it found leaves in ``RunResult``, which every reporter reads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+
+from . import plan
+from .check import judge
+from .executor import execute
+from .loader import LoadResult, load_paths
+from .model import Case, EnvRef, Suite, SuiteProblem
+from .outcome import CaseOutcome, Verdict
+from .record import Invocation
+from .runtimes import RuntimeNotFound, RuntimeResolver
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 2
+EXIT_INTERNAL = 3
+EXIT_USAGE = 4
+EXIT_NO_CASES = 5
+
+class Reporter(Protocol):
+    def start(self, total: int) -> None: ...
+
+    def case_finished(self, outcome: CaseOutcome) -> None: ...
+
+@dataclass(frozen=True)
+class RunOptions:
+    paths: Sequence[Path]
+    keyword: Optional[str] = None
+    tags: Sequence[str] = ()
+    shard: Optional[Tuple[int, int]] = None
+    exitfirst: bool = False
+    jobs: int = 1
+    runtime_overrides: Mapping[str, str] = field(default_factory=dict)
+    runtime_fallback: bool = False
+    project_root: Optional[Path] = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+@dataclass
+class RunResult:
+    suites: List[Suite] = field(default_factory=list)
+    problems: List[SuiteProblem] = field(default_factory=list)
+    passed_over: List[Path] = field(default_factory=list)
+    outcomes: List[CaseOutcome] = field(default_factory=list)  # report order
+    selected: int = 0
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """pytest's convention, as the suite format states it."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if any(o.internal for o in self.outcomes):
+            return EXIT_INTERNAL
+        if self.problems:
+            return EXIT_USAGE  # a gate must never pass over a broken suite
+        if any(o.failed or o.verdict is Verdict.ERROR for o in self.outcomes):
+            return EXIT_FAILED
+        if self.selected == 0:
+            return EXIT_NO_CASES
+        return EXIT_OK
+
+def load(options: RunOptions) -> LoadResult:
+    return load_paths(options.paths)
+
+def run(options: RunOptions, reporter: Optional[Reporter] = None,
+        loaded: Optional[LoadResult] = None) -> RunResult:
+    started = time.monotonic()
+    loaded = loaded or load(options)
+    result = RunResult(suites=loaded.suites, problems=list(loaded.problems), passed_over=loaded.passed_over)
+    cases = [case for suite in loaded.suites for case in suite.cases]
+    selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)
+    result.selected = len(selected)
+    if reporter:
+        reporter.start(len(selected))
+    resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
+                               fallback=options.runtime_fallback)
+    pool = _Pool(selected, resolver, options, reporter)
+    result.outcomes, result.interrupted = pool.run()
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+class _Pool:
+    """Runs cases on ``jobs`` threads, each waiting on one child process at a time.
+
+    Threads suffice: the work is in the child processes, the runner only waits and reads.
+    Outcomes come back in the order of the plan whatever order they finish in.
+    """
+
+    def __init__(self, cases: List[Case], resolver: RuntimeResolver, options: RunOptions,
+                 reporter: Optional[Reporter]):
+        self.cases = cases
+        self.resolver = resolver
+        self.options = options
+        self.reporter = reporter
+        self.cancel = threading.Event()  # kill running children (Ctrl-C)
+        self.stop = threading.Event()  # start no new case (-x, Ctrl-C)
+
+    def run(self) -> Tuple[List[CaseOutcome], bool]:
+        finished: Dict[int, CaseOutcome] = {}
+        interrupted = False
+        jobs = max(1, self.options.jobs)
+        executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="scftest-worker")
+        futures: Dict[Future, int] = {}
+        try:
+            futures = {executor.submit(self._one, case): index for index, case in enumerate(self.cases)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._collect(future, futures[future], finished)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.stop.set()
+            self.cancel.set()
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        if interrupted:
+            # Cases that finished before the interrupt still count; killed ones do not.
+            for future, index in futures.items():
+                if future.done() and not future.cancelled() and index not in finished:
+                    self._collect(future, index, finished, report=False)
+        return [finished[i] for i in sorted(finished)], interrupted
+
+    def _collect(self, future: Future, index: int, finished: Dict[int, CaseOutcome], report: bool = True) -> None:
+        if future.cancelled():
+            return
+        outcome = future.result()
+        if outcome is None:
+            return
+        finished[index] = outcome
+        if report and self.reporter:
+            self.reporter.case_finished(outcome)
+        if self.options.exitfirst and (outcome.failed or outcome.verdict is Verdict.ERROR):
+            self.stop.set()
+
+    def _one(self, case: Case) -> Optional[CaseOutcome]:
+        if self.stop.is_set():
+            return None
+        started = time.monotonic()
+        try:
+            outcome = run_case(case, self.resolver, self.options.environ, self.cancel)
+        except Exception:  # a fault of scftest: report it on the case, keep the others going
+            return CaseOutcome(case, Verdict.ERROR, summary="internal error in scftest",
+                               details=traceback.format_exc(), elapsed_s=time.monotonic() - started,
+                               internal=True)
+        if self.cancel.is_set():
+            return None  # killed by Ctrl-C: its verdict would be meaningless
+        return outcome
+
+def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
+             cancel: Optional[threading.Event] = None) -> CaseOutcome:
+    if case.skip is not None:
+        return CaseOutcome(case, Verdict.SKIPPED, summary=case.skip)
+    prepared = prepare(case, resolver, environ)
+    if isinstance(prepared, CaseOutcome):
+        return prepared
+    started = time.monotonic()
+    record = execute(prepared, cancel)
+    return judge(case, record, elapsed_s=time.monotonic() - started)
+
+def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -> Union[Invocation, CaseOutcome]:
+    """The fully resolved Invocation for ``case``, or the ERROR outcome that prevents it."""
+    try:
+        interpreter = resolver.resolve(case.function.runtime)
+    except RuntimeNotFound as exc:
+        return CaseOutcome(case, Verdict.ERROR, summary=f"no interpreter for {case.function.runtime}",
+                           details=str(exc))
+    environment, secrets, missing = resolve_environment(case.function.environment, environ)
+    if missing:
+        names = ", ".join(missing)
+        return CaseOutcome(case, Verdict.ERROR, summary=f"the runner has no environment variable {names}",
+                           details=f"{case.file}:{case.line}: the suite passes {names} with !env, "
+                                   f"but it is not set where scftest runs — set it (e.g. as a CI secret) "
+                                   f"or remove the !env entry")
+    function_name = str(case.context.get("function_name") or case.function.name)
+    return Invocation(
+        request_id=str(uuid.uuid4()),
+        code_root=case.function.code,
+        handler=case.function.handler,
+        runtime=case.function.runtime,
+        interpreter=interpreter,
+        timeout_s=case.function.timeout,
+        memory_mb=case.function.memory,
+        environment=environment,
+        invocation=case.invocation,
+        event=case.event,
+        context=dict(case.context),
+        function_name=function_name,
+        secrets=tuple(secrets),
+    )
+
+def resolve_environment(declared: Mapping[str, Union[str, EnvRef]],
+                        environ: Mapping[str, str]) -> Tuple[Dict[str, str], List[str], List[str]]:
+    """(environment, secret values to mask, names missing from the runner's environment)."""
+    environment: Dict[str, str] = {}
+    secrets: List[str] = []
+    missing: List[str] = []
+    for key, value in declared.items():
+        if isinstance(value, EnvRef):
+            if value.name not in environ:
+                missing.append(value.name)
+                continue
+            value = environ[value.name]
+            if value:
+                secrets.append(value)
+        environment[key] = value
+    return environment, secrets, missing
