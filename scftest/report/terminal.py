@@ -1,0 +1,279 @@
+"""The terminal reporter: progress while cases run, then failures, problems and a summary.
+
+The session calls ``start(total)``, ``case_finished(outcome)`` once per case (from any
+thread, in report order or in completion order: the progress only counts), and
+``finish(outcomes, problems, elapsed)`` with the outcomes in report order, from which
+every section after the progress is written.
+
+Verbosity: -2 prints only failures and the summary line; -1 (``-q``) adds the progress
+letters; 0 adds the slowest cases; 1 (``-v``) prints a line per case instead of letters;
+2 (``-vv``) also prints every case's invocation record and log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from typing import Dict, List, Mapping, Optional, Sequence, TextIO
+
+from ..model import SuiteProblem
+from ..outcome import CaseOutcome, Verdict
+from . import count, explain, log_tail, printable, record_lines, short_message, summary_words
+
+LETTERS: Dict[Verdict, str] = {
+    Verdict.PASSED: ".",
+    Verdict.FAILED: "F",
+    Verdict.ERROR: "E",
+    Verdict.SKIPPED: "s",
+    Verdict.XFAILED: "x",
+    Verdict.XPASSED: "X",
+}
+WORDS: Dict[Verdict, str] = {
+    Verdict.PASSED: "PASSED",
+    Verdict.FAILED: "FAILED",
+    Verdict.ERROR: "ERROR",
+    Verdict.SKIPPED: "SKIPPED",
+    Verdict.XFAILED: "XFAIL",
+    Verdict.XPASSED: "XPASS",
+}
+# ANSI SGR codes by verdict word; "title" for section rules.
+COLORS: Dict[str, str] = {
+    "passed": "32",  # green
+    "failed": "31",  # red
+    "error": "31",
+    "xpassed": "31",
+    "skipped": "33",  # yellow
+    "xfailed": "33",
+    "title": "1",  # bold
+    "dim": "2",
+}
+
+LOG_TAIL_LINES = 20
+SLOWEST = 5
+
+
+def use_color(stream: TextIO, color: Optional[bool] = None, environ: Optional[Mapping[str, str]] = None) -> bool:
+    """Whether to colour: an explicit ``color`` wins; otherwise only on a TTY, never
+    when NO_COLOR is set (to any value, even empty) or TERM is ``dumb``."""
+    if color is not None:
+        return color
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class TerminalReporter:
+    """Writes a run's progress and results to ``stream`` (any text stream)."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        verbose: int = 0,
+        color: Optional[bool] = None,
+        width: Optional[int] = None,
+        environ: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        self.stream = stream
+        self.verbose = verbose
+        self.color = use_color(stream, color, environ)
+        self.width = width or _terminal_width(stream)
+        self._lock = threading.Lock()  # case_finished may come from worker threads
+        self._total = 0
+        self._done = 0
+        self._column = 0  # letters written on the current progress line
+
+    # ----------------------------------------------------------------- the run's life
+
+    def start(self, total: int, *, deselected: int = 0) -> None:
+        self._total = total
+        if self.verbose >= 0:
+            text = f"collected {total} case{'s' if total != 1 else ''}"
+            if deselected:
+                text += f" ({deselected} deselected)"
+            self._write(self._paint(text, "title") + "\n")
+
+    def case_finished(self, outcome: CaseOutcome) -> None:
+        with self._lock:
+            self._done += 1
+            if self.verbose >= 1:
+                self._case_line(outcome)
+            elif self.verbose >= -1:
+                self._progress_letter(outcome)
+            self.stream.flush()
+
+    def finish(
+        self,
+        outcomes: Sequence[CaseOutcome],
+        problems: Sequence[SuiteProblem] = (),
+        elapsed: float = 0.0,
+        *,
+        interrupted: bool = False,
+        deselected: int = 0,
+    ) -> None:
+        with self._lock:
+            self._end_progress_line()
+            self._failures_section(outcomes)
+            self._problems_section(problems)
+            if self.verbose >= 0:
+                self._slowest_section(outcomes)
+            self._summary_line(outcomes, problems, elapsed, interrupted, deselected)
+            self.stream.flush()
+
+    # -------------------------------------------------------------------- progress
+
+    def _progress_letter(self, outcome: CaseOutcome) -> None:
+        verdict = outcome.verdict.value
+        self._write(self._paint(LETTERS[outcome.verdict], verdict))
+        self._column += 1
+        # pytest's layout: letters up to the width, the percentage at the right edge.
+        if self._column >= self.width - len(" [100%]") or self._done == self._total:
+            self._write(self._percent(pad_to=self.width - self._column) + "\n")
+            self._column = 0
+
+    def _percent(self, pad_to: int) -> str:
+        percent = 100 * self._done // self._total if self._total else 100
+        return f"[{percent:3d}%]".rjust(max(pad_to, 7))
+
+    def _end_progress_line(self) -> None:
+        # An interrupted run, or more outcomes than announced, leaves a line open.
+        if self._column:
+            self._write("\n")
+            self._column = 0
+
+    def _case_line(self, outcome: CaseOutcome) -> None:
+        verdict = outcome.verdict
+        text = f"{self._paint(WORDS[verdict], verdict.value)} {outcome.case.id} ({outcome.elapsed_s:.2f}s)"
+        if verdict in (Verdict.SKIPPED, Verdict.XFAILED, Verdict.XPASSED):
+            text += f" - {printable(short_message(outcome))}"
+        self._write(text + "\n")
+        if self.verbose >= 2:
+            self._record_block(outcome)
+
+    def _record_block(self, outcome: CaseOutcome) -> None:
+        for line in record_lines(outcome.record):
+            self._write(f"    {printable(line)}\n")
+        if outcome.record is not None and outcome.record.log.strip():
+            self._write("    log:\n")
+            for line in printable(outcome.record.log).rstrip("\n").splitlines():
+                self._write(f"      {line}\n")
+
+    # -------------------------------------------------------------------- sections
+
+    def _failures_section(self, outcomes: Sequence[CaseOutcome]) -> None:
+        sections = (
+            ("FAILURES", [o for o in outcomes if o.failed]),
+            ("ERRORS", [o for o in outcomes if o.verdict is Verdict.ERROR]),
+        )
+        for title, chosen in sections:
+            if not chosen:
+                continue
+            self._rule(title, "=")
+            for outcome in chosen:
+                self._failure_block(outcome)
+
+    def _failure_block(self, outcome: CaseOutcome) -> None:
+        case = outcome.case
+        verdict = outcome.verdict.value
+        self._rule(case.id, "_", kind=verdict)
+        self._write(f"{case.file}:{case.line}: {self._paint(WORDS[outcome.verdict], verdict)}\n")
+        self._write(_indent(printable(explain(outcome)), "  ") + "\n")
+        record = outcome.record
+        if record is not None and record.log.strip():
+            tail, before = log_tail(record.log, LOG_TAIL_LINES)
+            shown = "captured log" + (f" (last {LOG_TAIL_LINES} lines, {before} before)" if before else "")
+            if record.log_truncated_bytes:
+                shown += f" ({record.log_truncated_bytes} bytes cut by the runner)"
+            self._write(self._paint(f"  --- {shown} ---", "dim") + "\n")
+            self._write(_indent(printable(tail), "  ") + "\n")
+        self._write("\n")
+
+    def _problems_section(self, problems: Sequence[SuiteProblem]) -> None:
+        if not problems:
+            return
+        self._rule("SUITE ERRORS", "=")
+        for problem in problems:
+            self._write(self._paint(printable(str(problem)), "error") + "\n")
+        self._write("\n")
+
+    def _slowest_section(self, outcomes: Sequence[CaseOutcome]) -> None:
+        ran = [o for o in outcomes if o.elapsed_s > 0]
+        if len(ran) < 2:  # one case is its own "slowest": nothing to learn
+            return
+        slowest = sorted(ran, key=lambda o: o.elapsed_s, reverse=True)[:SLOWEST]
+        self._rule(f"slowest {len(slowest)} cases", "=")
+        for outcome in slowest:
+            self._write(f"{outcome.elapsed_s:7.2f}s {outcome.case.id}\n")
+
+    def _summary_line(
+        self,
+        outcomes: Sequence[CaseOutcome],
+        problems: Sequence[SuiteProblem],
+        elapsed: float,
+        interrupted: bool,
+        deselected: int,
+    ) -> None:
+        totals = count(outcomes, problems)
+        words = summary_words(totals, deselected=deselected)
+        body = ", ".join(self._paint(text, verdict) for text, verdict in words) or "no cases ran"
+        text = f"{body} in {elapsed:.2f}s"
+        if interrupted:
+            text = f"interrupted: {text}"
+        bad = totals.failed or totals.error or totals.xpassed or totals.problems or interrupted
+        fill = "failed" if bad else ("passed" if totals.passed else "skipped")
+        self._rule(text, "=", kind=fill, plain_len=len(_plain(text)))
+
+    # ------------------------------------------------------------------- low level
+
+    def _rule(self, title: str, char: str, *, kind: str = "title", plain_len: Optional[int] = None) -> None:
+        """`==== title ====` across the width (the title may already be painted)."""
+        length = plain_len if plain_len is not None else len(title)
+        side = max((self.width - length - 2) // 2, 3)
+        left = self._paint(char * side, kind)
+        right = self._paint(char * max(self.width - side - length - 2, 3), kind)
+        title_text = title if plain_len is not None else self._paint(title, kind)
+        self._write(f"{left} {title_text} {right}\n")
+
+    def _paint(self, text: str, kind: str) -> str:
+        code = COLORS.get(kind)
+        if not self.color or not code:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def _plain(text: str) -> str:
+    """Text without the colour codes _paint adds, to measure it."""
+    out: List[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("\x1b[", i):
+            end = text.find("m", i)
+            i = end + 1 if end >= 0 else len(text)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _terminal_width(stream: TextIO) -> int:
+    # Only a real terminal has a width worth asking for; logs and CI get a steady 80.
+    isatty = getattr(stream, "isatty", None)
+    try:
+        if isatty and isatty():
+            return max(shutil.get_terminal_size((80, 24)).columns, 40)
+    except ValueError:
+        pass
+    return 80
