@@ -482,6 +482,9 @@ def _check_status(ctx: _Context) -> List[_Finding]:
     detail = _failure_detail(record) if got != "success" else ""
     message = f"expected {want}, got {got}" + (f": {detail}" if detail else "")
     actual = str(got) + (f": {detail}" if detail else "")
+    returned = getattr(record, "return_value", UNSET)
+    if got == "success" and returned is not UNSET:  # what came back instead of the failure
+        actual += f", returned {short_text(returned, WIDTH - 20)}"
     trace = _traceback_tail(record)
     if trace:
         actual += "\n" + trace
@@ -853,11 +856,10 @@ def judge(case: Case, record: InvocationRecord, elapsed_s: float = 0.0) -> CaseO
     summary = _summary(findings)
     xfail = case.xfail
     if xfail is not None and xfail is not False:
-        reason = f" ({xfail})" if isinstance(xfail, str) and xfail.strip() else ""
+        reason = str(xfail).strip() if isinstance(xfail, str) and xfail.strip() else "expected to fail"
         if findings:
-            return replace(outcome, verdict=Verdict.XFAILED, summary=f"expected failure{reason}: {summary}")
-        return replace(outcome, verdict=Verdict.XPASSED,
-                       summary=f"passed, but was expected to fail{reason}")
+            return replace(outcome, verdict=Verdict.XFAILED, summary=f"{summary} (xfail: {reason})")
+        return replace(outcome, verdict=Verdict.XPASSED, summary=f"passed, but is marked xfail: {reason}")
     if findings:
         return replace(outcome, verdict=Verdict.FAILED, summary=summary)
     return outcome
