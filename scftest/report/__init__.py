@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
+from ..check import format_mismatch
 from ..model import UNSET, SuiteProblem
 from ..outcome import CaseOutcome, Mismatch, Verdict
 from ..record import InvocationRecord
@@ -158,32 +159,11 @@ def short_message(outcome: CaseOutcome) -> str:
     return fallback[outcome.verdict]
 
 
-def _format_mismatch(mismatch: Mismatch) -> str:
-    # Stand-in until scftest.check.format_mismatch exists; same shape: a headline with
-    # the path and the suite line, then the expected and actual values, indented.
-    where = f" (line {mismatch.line})" if mismatch.line else ""
-    head = f"{mismatch.path}: {mismatch.message}" if mismatch.path else mismatch.message
-    lines = [head + where]
-    if mismatch.expected:
-        lines.append(_labelled("expected", mismatch.expected))
-    if mismatch.actual:
-        lines.append(_labelled("actual", mismatch.actual))
-    return "\n".join(lines)
-
-
-def _labelled(label: str, value: str) -> str:
-    # Multi-line values line up under their first line: "  expected: {\n            ..."
-    prefix = f"  {label + ':':<9} "
-    pad = " " * len(prefix)
-    return prefix + value.replace("\n", "\n" + pad)
-
-
 def render_mismatch(mismatch: Mismatch) -> str:
-    """A mismatch as readable text: path, message, suite line, expected and actual."""
-    try:
-        from ..check import format_mismatch  # the checker owns the wording once it lands
-    except ImportError:
-        return _format_mismatch(mismatch)
+    """A mismatch as readable text: path, suite line, message, expected and actual.
+
+    The checker owns the wording, so a mismatch reads the same in every report.
+    """
     return format_mismatch(mismatch)
 
 
@@ -208,7 +188,11 @@ def _traceback_to_show(outcome: CaseOutcome) -> str:
     if outcome.verdict not in (Verdict.FAILED, Verdict.ERROR, Verdict.XFAILED):
         return ""
     traceback = record.error.traceback.rstrip()
-    if traceback in outcome.details:  # the checker already quoted it
+    # The checker usually quotes the traceback (or its tail) in a mismatch already; its
+    # last two lines (the raising line and the exception) tell whether it did.
+    ending = "\n".join(traceback.splitlines()[-2:])
+    quoted = [outcome.details] + [m.actual for m in outcome.mismatches] + [m.message for m in outcome.mismatches]
+    if any(ending in text for text in quoted):
         return ""
     return "the function raised:\n" + traceback
 

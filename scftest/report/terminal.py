@@ -190,7 +190,7 @@ class TerminalReporter:
             shown = "captured log" + (f" (last {LOG_TAIL_LINES} lines, {before} before)" if before else "")
             if record.log_truncated_bytes:
                 shown += f" ({record.log_truncated_bytes} bytes cut by the runner)"
-            self._write(self._paint(f"  --- {shown} ---", "dim") + "\n")
+            self._write("\n" + self._paint(f"  --- {shown} ---", "dim") + "\n")
             self._write(_indent(printable(tail), "  ") + "\n")
         self._write("\n")
 
