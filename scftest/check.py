@@ -404,7 +404,7 @@ def _deepdiff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[_D
     try:
         from deepdiff import DeepDiff
 
-        tree = DeepDiff(expected, actual, view="tree")
+        tree = DeepDiff(expected, actual, view="tree", threshold_to_diff_deeper=0)
         levels = [(kind, level) for kind, group in tree.items() for level in group]
         diffs = [d for kind, level in levels for d in _from_deepdiff(kind, level, at)]
     except Exception:  # an odd actual object deepdiff cannot walk: compare it ourselves
@@ -651,10 +651,36 @@ def _check_return_schema(ctx: _Context) -> List[_Finding]:
     except SchemaError as exc:
         return [ctx.finding("return_schema", f"not a valid JSON Schema: {_first_line(exc.message)}",
                             "", "", ("return_schema",) + tuple(exc.absolute_path))]
+    odd = _not_json(ctx.record.return_value, ())
+    if odd is not None:  # JSON Schema speaks about JSON data only; say so instead of guessing
+        where, value = odd
+        return [ctx.finding(format_path("return", where), "not JSON data, so return_schema cannot "
+                            f"check it (a Python {type(value).__name__})", "JSON data",
+                            f"<{type(value).__name__}>", ("return_schema",))]
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     errors = sorted(validator.iter_errors(ctx.record.return_value),
                     key=lambda e: (_sort_key(tuple(e.absolute_path)), list(map(str, e.absolute_schema_path))))
     return [_schema_finding(ctx, e) for e in errors]
+
+
+def _not_json(value: Any, where: Tuple[Key, ...]) -> Optional[Tuple[Tuple[Key, ...], Any]]:
+    """The first place in ``value`` that holds something JSON cannot, with that thing."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return where + (key,), key
+            found = _not_json(item, where + (key,))
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _not_json(item, where + (index,))
+            if found is not None:
+                return found
+        return None
+    plain = value is None or isinstance(value, (str, int, float, bool))
+    return None if plain else (where, value)
 
 
 def _schema_finding(ctx: _Context, error: Any) -> _Finding:

@@ -1,0 +1,590 @@
+"""check / judge / format_mismatch: every key of ``expect``, and the words a person reads."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from scftest.check import (
+    WILDCARD,
+    IgnorePathError,
+    check,
+    format_mismatch,
+    format_path,
+    judge,
+    parse_ignore_path,
+    shorten_pair,
+)
+from scftest.matchers import Matcher, build_matcher
+from scftest.model import UNSET, Case, Expectation, FunctionSpec, LogExpectation, Mark, SourceMap
+from scftest.outcome import Mismatch, Verdict
+from scftest.record import ErrorInfo, InvocationRecord
+
+EXPECT = ("cases", 0, "expect")
+FUNCTION = FunctionSpec(code=Path("functions/orders"), handler="index.main_handler")
+
+
+def m(tag, value=""):
+    return build_matcher(tag, value)
+
+
+def source(**lines):
+    """Marks for the case (line 3), its expect (line 5) and the given expectation paths."""
+    marks = {("cases", 0): Mark(3, 5), EXPECT: Mark(5, 5)}
+    for dotted, line in lines.items():
+        parts = tuple(int(p) if p.isdigit() else p for p in dotted.split("__"))
+        marks[EXPECT + parts] = Mark(line, 9)
+    return SourceMap(Path("suite.yaml"), marks)
+
+
+def case(invocation="sync", xfail=None, marks=None, **expect):
+    log = tuple(LogExpectation(kind, pattern, EXPECT + ("log", i))
+                for i, (kind, pattern) in enumerate(expect.pop("log", ())))
+    return Case(suite="orders", name="a case", source=marks or source(), path=("cases", 0),
+                function=FUNCTION, invocation=invocation, xfail=xfail,
+                expect=Expectation(path=EXPECT, log=log, **expect))
+
+
+def record(status="success", **fields):
+    codes = {"success": 200, "error": 430, "timeout": 433, "memory_exceeded": 434, "crash": 439}
+    fields.setdefault("return_value", None if status == "success" else UNSET)
+    return InvocationRecord(request_id="req-1", invocation="sync", runtime="Python3.6",
+                            interpreter="/usr/bin/python3.6", interpreter_version="3.6.15",
+                            status=status, status_code=codes[status], **fields)
+
+
+BOOM = ErrorInfo(type="ValueError", qualified_type="builtins.ValueError", message='missing "id"',
+                 traceback='Traceback (most recent call last):\n  File "index.py", line 4, in main_handler\n'
+                           '    raise ValueError(\'missing "id"\')\nValueError: missing "id"')
+NOT_FOUND = ErrorInfo(type="NotFound", qualified_type="myapp.errors.NotFound", message="order 42")
+
+
+def failed(**fields):
+    return record("error", error=BOOM, ret_msg='{"errorCode": -1}', **fields)
+
+
+def texts(mismatches):
+    return [format_mismatch(x) for x in mismatches]
+
+
+# --- return ------------------------------------------------------------------------------
+
+
+def test_return_equal_passes():
+    assert check(case(return_={"a": [1, 2.0, None, True]}), record(return_value={"a": [1, 2, None, True]})) == ()
+    assert check(case(return_="Hello World"), record(return_value="Hello World")) == ()
+    assert check(case(return_=None), record(return_value=None)) == ()
+
+
+def test_return_value_differs_word_for_word():
+    marks = source(return__body__items__1__id=42)
+    expected = {"body": {"items": [{"id": 1}, {"id": 2}]}}
+    got = check(case(marks=marks, return_=expected), record(return_value={"body": {"items": [{"id": 1}, {"id": 3}]}}))
+    assert texts(got) == ["return.body.items[1].id (suite line 42): values differ\n"
+                          "  expected: 2\n"
+                          "  actual:   3"]
+
+
+def test_return_reports_every_difference_not_only_the_first():
+    marks = source(**{"return": 6, "return__a": 7, "return__b": 8})
+    got = check(case(marks=marks, return_={"a": 1, "b": "x", "c": [1]}), record(return_value={"a": 2, "b": 3, "d": 0}))
+    assert [(x.path, x.message, x.expected, x.actual, x.line) for x in got] == [
+        ("return.a", "values differ", "1", "2", 7),
+        ("return.b", "expected a string, got an int", '"x"', "3", 8),
+        ("return.c", "key is missing", "[1]", "(missing)", 6),
+        ("return.d", "unexpected key", "(absent)", "0", 6),
+    ]
+
+
+def test_bool_is_not_a_number_and_int_equals_float():
+    got = check(case(return_={"ok": True}), record(return_value={"ok": 1}))
+    assert [(x.path, x.message) for x in got] == [("return.ok", "expected a bool, got an int")]
+    assert check(case(return_={"n": 1}), record(return_value={"n": 1.0})) == ()
+
+
+def test_list_insertion_is_one_unexpected_item():
+    got = check(case(return_=[1, 2, 3]), record(return_value=[1, 9, 2, 3]))
+    assert [(x.path, x.message, x.actual) for x in got] == [("return[1]", "unexpected item", "9")]
+    got = check(case(return_=[1, 2, 3]), record(return_value=[1, 3]))
+    assert [(x.path, x.message, x.expected) for x in got] == [("return[1]", "missing item", "2")]
+
+
+def test_matcher_lists_compare_by_index():
+    got = check(case(return_=[m("!type", "int"), 2]), record(return_value=["x", 2, 5]))
+    assert [(x.path, x.message) for x in got] == [
+        ("return[0]", "expected a value of type int, got the string \"x\""),
+        ("return[2]", "unexpected item"),
+    ]
+
+
+def test_top_level_matcher():
+    assert check(case(return_=m("!type", "dict")), record(return_value={"a": 1})) == ()
+    got = check(case(return_=m("!regex", "^Hello")), record(return_value="Bye"))
+    assert texts(got) == ["return (suite line 5): the pattern '^Hello' is not found in the string\n"
+                          "  expected: !regex '^Hello'\n"
+                          '  actual:   "Bye"']
+
+
+def test_matchers_anywhere_inside():
+    expected = {"id": m("!regex", "^[0-9a-f]{8}$"), "price": m("!approx", "9.99"), "tags": m("!contains", "new"),
+                "created": m("!any"), "count": m("!type", "int")}
+    good = {"id": "deadbeef", "price": 9.99000001, "tags": ["new"], "created": None, "count": 3}
+    assert check(case(return_=expected), record(return_value=good)) == ()
+    bad = dict(good, price=10.5, count=3.0)
+    assert [x.path for x in check(case(return_=expected), record(return_value=bad))] == ["return.count", "return.price"] \
+        or [x.path for x in check(case(return_=expected), record(return_value=bad))] == ["return.price", "return.count"]
+
+
+def test_json_matcher_descends_into_the_body():
+    marks = source(return__body__id=12)
+    expected = {"statusCode": 200, "body": m("!json", {"id": 42, "tags": [m("!any"), "b"]})}
+    actual = {"statusCode": 200, "body": '{"id": 43, "tags": [1, "c"]}'}
+    got = check(case(marks=marks, return_=expected), record(return_value=actual))
+    assert texts(got) == [
+        "return.body.id (suite line 12): values differ\n  expected: 42\n  actual:   43",
+        'return.body.tags[1] (suite line 5): values differ\n  expected: "b"\n  actual:   "c"',
+    ]
+
+
+def test_json_matcher_on_a_string_that_is_not_json():
+    got = check(case(return_={"body": m("!json", {"id": 1})}), record(return_value={"body": "<html>"}))
+    assert len(got) == 1 and got[0].path == "return.body"
+    assert got[0].message.startswith("the string is not valid JSON (Expecting value")
+    assert got[0].expected == '!json {"id": 1}' and got[0].actual == '"<html>"'
+
+
+def test_nested_json_in_json():
+    inner = m("!json", {"n": 1})
+    got = check(case(return_={"body": m("!json", {"payload": inner})}),
+                record(return_value={"body": '{"payload": "{\\"n\\": 2}"}'}))
+    assert [(x.path, x.expected, x.actual) for x in got] == [("return.body.payload.n", "1", "2")]
+
+
+def test_long_strings_are_shortened_around_the_difference():
+    expected = "a" * 100 + "X" + "b" * 100
+    got = check(case(return_=expected), record(return_value="a" * 100 + "Y" + "b" * 100))
+    assert len(got) == 1
+    assert got[0].message == "strings differ from character 101"
+    assert got[0].expected == "…" + "a" * 24 + "X" + "b" * 47 + "…"
+    assert got[0].actual == "…" + "a" * 24 + "Y" + "b" * 47 + "…"
+
+
+def test_shorten_pair_keeps_short_values_whole():
+    assert shorten_pair("abc", "abd") == ("abc", "abd")
+    left, right = shorten_pair("x" * 10 + "1" * 100, "x" * 10 + "2" * 100, width=20)
+    assert left == "…" + "x" * 6 + "1" * 14 + "…" and right == "…" + "x" * 6 + "2" * 14 + "…"
+
+
+# --- return_includes ---------------------------------------------------------------------
+
+
+def test_includes_allows_extra_keys_at_every_depth():
+    expected = {"statusCode": 200, "body": {"id": 42}}
+    actual = {"statusCode": 200, "headers": {}, "body": {"id": 42, "name": "x"}}
+    assert check(case(return_includes=expected), record(return_value=actual)) == ()
+
+
+def test_includes_uses_real_bipartite_matching():
+    expected = [m("!any"), {"id": 1}]
+    assert check(case(return_includes=expected), record(return_value=[{"id": 1}, {"id": 2}])) == ()
+    # a harder one: the only item that fits the second needs to be freed by the first
+    expected = [{"kind": m("!any")}, {"kind": "a"}, {"kind": "b"}]
+    actual = [{"kind": "a"}, {"kind": "b"}, {"kind": "c"}]
+    assert check(case(return_includes=expected), record(return_value=actual)) == ()
+
+
+def test_includes_items_must_be_distinct():
+    got = check(case(return_includes=[{"id": 1}, {"id": 1}]), record(return_value=[{"id": 1}, {"id": 2}]))
+    assert [(x.path, x.message, x.expected, x.actual) for x in got] == [
+        ("return[1].id", "values differ (closest item to expected item [1])", "1", "2")]
+
+
+def test_includes_shows_the_closest_item_and_the_expected_line():
+    marks = source(return_includes__items__1__name=20)
+    expected = {"items": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+    actual = {"items": [{"id": 2, "name": "c", "extra": True}, {"id": 1, "name": "a"}, 7]}
+    got = check(case(marks=marks, return_includes=expected), record(return_value=actual))
+    assert texts(got) == ['return.items[0].name (suite line 20): values differ (closest item to expected item [1])\n'
+                          '  expected: "b"\n'
+                          '  actual:   "c"']
+
+
+def test_includes_item_not_in_a_short_list():
+    got = check(case(return_includes=[1, 2, 3]), record(return_value=[3, 1]))
+    assert [(x.path, x.message, x.expected, x.actual) for x in got] == [
+        ("return", "expected item [1] is not in the list", "2", "[3, 1]")]
+
+
+def test_includes_inside_json_is_a_subset_too():
+    expected = {"body": m("!json", {"id": 42, "created": m("!any")})}
+    assert check(case(return_includes=expected),
+                 record(return_value={"body": '{"id": 42, "created": 1, "more": []}'})) == ()
+
+
+def test_includes_type_mismatch():
+    got = check(case(return_includes={"items": [1]}), record(return_value={"items": "1"}))
+    assert [(x.path, x.message) for x in got] == [("return.items", "expected a list, got a string")]
+
+
+# --- ignore ------------------------------------------------------------------------------
+
+
+def test_parse_ignore_path():
+    assert parse_ignore_path("headers.X-Request-Id") == ("headers", "X-Request-Id")
+    assert parse_ignore_path("body.items[0].id") == ("body", "items", 0, "id")
+    assert parse_ignore_path("items[*].id") == ("items", WILDCARD, "id")
+    assert parse_ignore_path('headers."x.y".z') == ("headers", "x.y", "z")
+    assert parse_ignore_path("headers['x.y']") == ("headers", "x.y")
+    assert parse_ignore_path('a["it\\"s"]') == ("a", 'it"s')
+    assert parse_ignore_path("[2]") == (2,)
+    assert parse_ignore_path("codes.200") == ("codes", "200")
+
+
+@pytest.mark.parametrize("text", ["", "a..b", "a.", ".a", "a[x]", "a[0", "a]b", "a b[0]c"])
+def test_bad_ignore_paths(text):
+    with pytest.raises(IgnorePathError):
+        parse_ignore_path(text)
+
+
+def test_ignore_paths_with_dashes_and_indexes():
+    expected = {"headers": {"Date": "x", "X-Request-Id": "1"}, "body": {"items": [{"id": 1, "n": "a"}]}}
+    actual = {"headers": {"Date": "y", "X-Request-Id": "2"}, "body": {"items": [{"id": 9, "n": "a"}]}}
+    ignore = ("headers.X-Request-Id", "headers.Date", "body.items[0].id")
+    assert check(case(return_=expected, ignore=ignore), record(return_value=actual)) == ()
+    got = check(case(return_=expected, ignore=ignore[:2]), record(return_value=actual))
+    assert [x.path for x in got] == ["return.body.items[0].id"]
+
+
+def test_ignore_leaves_out_unexpected_keys_and_whole_subtrees():
+    actual = {"a": 1, "headers": {"Date": "now"}, "debug": {"x": [1, 2]}}
+    assert check(case(return_={"a": 1, "headers": {}}, ignore=("headers.Date", "debug")),
+                 record(return_value=actual)) == ()
+
+
+def test_ignore_wildcards_dotted_keys_and_index_words():
+    expected = {"items": [{"id": 1, "v": 1}, {"id": 2, "v": 2}], "m": {"a.b": 1}}
+    actual = {"items": [{"id": 7, "v": 1}, {"id": 8, "v": 2}], "m": {"a.b": 2}}
+    assert check(case(return_=expected, ignore=("items[*].id", 'm."a.b"')), record(return_value=actual)) == ()
+    assert check(case(return_=expected, ignore=("items.0.id", "items.1.id", "m['a.b']")),
+                 record(return_value=actual)) == ()
+
+
+def test_ignore_applies_inside_json_and_includes():
+    expected = {"body": m("!json", {"id": 1, "at": "then"})}
+    actual = {"body": '{"id": 1, "at": "now"}'}
+    assert check(case(return_includes=expected, ignore=("body.at",)), record(return_value=actual)) == ()
+    assert check(case(return_=expected, ignore=("body.at",)), record(return_value=actual)) == ()
+
+
+def test_a_bad_ignore_path_is_reported_not_raised():
+    got = check(case(return_={"a": 1}, ignore=("a..b",)), record(return_value={"a": 1}))
+    assert [x.path for x in got] == ["ignore[0]"]
+    assert "cannot be read at character 3" in got[0].message
+
+
+def test_format_path_quotes_odd_keys():
+    assert format_path("return", ("body", "items", 1, "X-Id")) == "return.body.items[1].X-Id"
+    assert format_path("return", ("a.b", "c d", "")) == 'return["a.b"]["c d"][""]'
+    assert format_path("", ("a", 0)) == "a[0]"
+
+
+# --- return_schema -----------------------------------------------------------------------
+
+
+SCHEMA = {"type": "object", "required": ["id"],
+          "properties": {"id": {"type": "integer"}, "email": {"type": "string", "format": "email"},
+                         "tags": {"type": "array", "items": {"type": "string"}}}}
+
+
+def test_schema_passes():
+    assert check(case(return_schema=SCHEMA), record(return_value={"id": 1, "tags": ["a"]})) == ()
+
+
+def test_schema_failures_have_paths_and_schema_lines():
+    marks = source(return_schema__properties__tags__items__type=30)
+    got = check(case(marks=marks, return_schema=SCHEMA), record(return_value={"tags": ["a", 2]}))
+    assert texts(got) == [
+        "return (suite line 5): schema: 'id' is a required property\n"
+        '  expected: required: ["id"]\n'
+        '  actual:   {"tags": ["a", 2]}',
+        "return.tags[1] (suite line 30): schema: 2 is not of type 'string'\n"
+        '  expected: type: "string"\n'
+        "  actual:   2",
+    ]
+
+
+def test_schema_checks_formats_and_draft_2020_12():
+    got = check(case(return_schema=SCHEMA), record(return_value={"id": 1, "email": "not an email"}))
+    assert [x.path for x in got] == ["return.email"]
+    prefix = {"type": "array", "prefixItems": [{"type": "integer"}], "items": False}
+    assert check(case(return_schema=prefix), record(return_value=[1])) == ()
+    assert len(check(case(return_schema=prefix), record(return_value=[1, 2]))) == 1
+
+
+def test_invalid_schema_is_explained():
+    got = check(case(return_schema={"type": "integr"}), record(return_value=1))
+    assert len(got) == 1 and got[0].path == "return_schema"
+    assert got[0].message.startswith("not a valid JSON Schema: ")
+
+
+# --- ret_msg -----------------------------------------------------------------------------
+
+
+def test_ret_msg_plain_and_matchers():
+    r = record(return_value={"queued": True}, ret_msg='{"queued": true}')
+    assert check(case(ret_msg='{"queued": true}'), r) == ()
+    assert check(case(ret_msg=m("!regex", '"queued": true')), r) == ()
+    assert check(case(ret_msg=m("!json", {"queued": True})), r) == ()
+    got = check(case(ret_msg='{"queued": false}'), r)
+    assert texts(got) == ['ret_msg (suite line 5): values differ\n'
+                          '  expected: "{\\"queued\\": false}"\n'
+                          '  actual:   "{\\"queued\\": true}"']
+    got = check(case(ret_msg=m("!json", {"queued": False})), r)
+    assert [(x.path, x.expected, x.actual) for x in got] == [("ret_msg.queued", "false", "true")]
+
+
+def test_ret_msg_on_async_and_missing():
+    r = record(return_value=UNSET, ret_msg="ok")
+    assert check(case(invocation="async", ret_msg="ok"), r) == ()
+    got = check(case(ret_msg="ok"), record(ret_msg=None))
+    assert [(x.path, x.message) for x in got] == [("ret_msg", "no ret_msg was recorded")]
+
+
+# --- error and status --------------------------------------------------------------------
+
+
+def test_error_true_holds_for_any_exception():
+    assert check(case(error=True), failed()) == ()
+
+
+def test_error_type_short_qualified_or_dotted_tail():
+    for name in ("NotFound", "myapp.errors.NotFound", "errors.NotFound"):
+        assert check(case(error={"type": name}), record("error", error=NOT_FOUND)) == ()
+    got = check(case(error={"type": "Found"}), record("error", error=NOT_FOUND))
+    assert texts(got) == ["error.type (suite line 5): the exception is of another type\n"
+                          "  expected: Found\n"
+                          "  actual:   NotFound (myapp.errors.NotFound)"]
+
+
+def test_error_message_and_traceback_are_searched_regexes():
+    assert check(case(error={"type": "ValueError", "message": '^missing "id"', "traceback": r"line \d+"}),
+                 failed()) == ()
+    marks = source(error__message=9, error__traceback=10)
+    got = check(case(marks=marks, error={"message": "^id", "traceback": "KeyError"}), failed())
+    assert texts(got) == [
+        "error.message (suite line 9): the pattern is not found in the exception message\n"
+        '  expected: "^id"\n'
+        '  actual:   "missing \\"id\\""',
+        "error.traceback (suite line 10): the pattern is not found in the exception traceback\n"
+        '  expected: "KeyError"\n'
+        '  actual:   "ValueError: missing \\"id\\""',
+    ]
+
+
+def test_error_expected_but_the_function_returned():
+    marks = source(error=7)
+    got = check(case(marks=marks, error={"type": "ValueError"}), record(return_value={"ok": True}))
+    assert texts(got) == ["error (suite line 7): expected error, got success\n"
+                          "  expected: error\n"
+                          '  actual:   success, returned {"ok": true}']
+
+
+def test_unexpected_exception_shows_type_message_and_traceback_not_a_value_diff():
+    outcome = judge(case(return_={"id": 1}, ret_msg="x"), failed())
+    assert outcome.verdict is Verdict.FAILED
+    assert outcome.summary == 'expected success, got error: ValueError: missing "id"'
+    assert texts(outcome.mismatches) == [
+        'status (suite line 5): expected success, got error: ValueError: missing "id"\n'
+        "  expected: success\n"
+        '  actual:   error: ValueError: missing "id"\n'
+        "            Traceback (most recent call last):\n"
+        '              File "index.py", line 4, in main_handler\n'
+        "                raise ValueError('missing \"id\"')\n"
+        '            ValueError: missing "id"']
+
+
+def test_timeout_summary():
+    r = record("timeout", ret_msg="Invoking task timed out after 3 seconds", duration_ms=3001.0)
+    outcome = judge(case(), r)
+    assert outcome.summary == "expected success, got timeout: Invoking task timed out after 3 seconds"
+    assert check(case(status="timeout"), r) == ()
+
+
+def test_status_words():
+    crash = record("crash", exit_code=3)
+    assert check(case(status="crash"), crash) == ()
+    marks = source(status=8)
+    got = check(case(marks=marks, status="success"), crash)
+    assert texts(got) == ["status (suite line 8): expected success, got crash: the process exited with code 3\n"
+                          "  expected: success\n"
+                          "  actual:   crash: the process exited with code 3"]
+    killed = record("memory_exceeded", signal="SIGKILL")
+    assert judge(case(status="timeout"), killed).summary == \
+        "expected timeout, got memory_exceeded: the process was killed by SIGKILL"
+
+
+def test_status_error_with_return_reports_the_missing_value():
+    got = check(case(status="error", return_=1), failed())
+    assert [(x.path, x.message) for x in got] == [("return", "the invocation returned no value (status error)")]
+
+
+# --- log ---------------------------------------------------------------------------------
+
+LOG = ("START RequestId: req-1\nReceived event: {}\norder 42 queued\n"
+       "password=hunter2 sent to db\nEND RequestId: req-1\n")
+
+
+def test_log_entries_hold():
+    r = record(log=LOG)
+    entries = [("contains", "Received event"), ("regex", r"^order \d+ queued$"),
+               ("absent", "secret"), ("absent_regex", r"token=\w+")]
+    assert check(case(log=entries), r) == ()
+
+
+def test_log_entries_fail_word_for_word():
+    marks = SourceMap(Path("suite.yaml"), {EXPECT: Mark(5, 5), EXPECT + ("log", 0): Mark(6, 9),
+                                           EXPECT + ("log", 1): Mark(7, 9), EXPECT + ("log", 2): Mark(8, 9),
+                                           EXPECT + ("log", 3): Mark(9, 9)})
+    entries = [("contains", "Received events"), ("regex", r"order [a-z]+ queued"),
+               ("absent", "password"), ("absent_regex", r"hunter\d")]
+    got = check(case(marks=marks, log=entries), record(log=LOG))
+    assert texts(got) == [
+        'log[0] (suite line 6): text not found in the log\n'
+        '  expected: "Received events"\n'
+        '  actual:   closest line: "Received event: {}"',
+        'log[1] (suite line 7): pattern not found in the log\n'
+        '  expected: regex "order [a-z]+ queued"\n'
+        '  actual:   closest line: "order 42 queued"',
+        'log[2] (suite line 8): found in the log, but must be absent\n'
+        '  expected: no "password"\n'
+        '  actual:   "password=hunter2 sent to db"',
+        'log[3] (suite line 9): found in the log, but must be absent\n'
+        '  expected: no match for regex "hunter\\\\d"\n'
+        '  actual:   "password=hunter2 sent to db"',
+    ]
+    assert judge(case(log=entries[:1]), record(log=LOG)).summary == \
+        'log[0]: text not found in the log: "Received events"'
+    got = check(case(log=[("regex", "zzz")]), record(log=LOG))
+    assert got[0].actual == "(not in the 5 lines of the log)"
+
+
+def test_log_on_empty_log_and_bad_regex():
+    got = check(case(log=[("contains", "x"), ("regex", "(")]), record(log=""))
+    assert [(x.path, x.actual) for x in got] == [("log[0]", "(the log is empty)"), ("log[1]", "(not checked)")]
+
+
+# --- budgets -----------------------------------------------------------------------------
+
+
+def test_budgets():
+    r = record(duration_ms=1520.4, max_memory_mb=130.0)
+    assert check(case(duration_ms={"max": 2000}, memory_mb={"max": 256}), r) == ()
+    marks = source(duration_ms__max=11)
+    got = check(case(marks=marks, duration_ms={"max": 1000}, memory_mb={"max": 128}), r)
+    assert texts(got) == [
+        "duration_ms (suite line 11): took 1520.4 ms, over the budget of 1000 ms\n"
+        "  expected: at most 1000 ms\n"
+        "  actual:   1520.4 ms",
+        "memory_mb (suite line 5): used 130 MB, over the budget of 128 MB\n"
+        "  expected: at most 128 MB\n"
+        "  actual:   130 MB",
+    ]
+
+
+def test_malformed_budget_is_explained():
+    got = check(case(duration_ms={"min": 1}), record())
+    assert [x.message for x in got] == ['the budget must be {max: N}, got {"min": 1}']
+
+
+# --- async -------------------------------------------------------------------------------
+
+
+def test_async_case_with_return_is_explained():
+    got = check(case(invocation="async", return_=1), record(return_value=UNSET))
+    assert [x.path for x in got] == ["return"]
+    assert "async caller never receives the return value" in got[0].message
+
+
+# --- judge -------------------------------------------------------------------------------
+
+
+def test_judge_passed_and_failed():
+    ok = judge(case(return_=1), record(return_value=1), elapsed_s=0.5)
+    assert (ok.verdict, ok.summary, ok.mismatches, ok.elapsed_s) == (Verdict.PASSED, "", (), 0.5)
+    bad = judge(case(return_={"a": 1, "b": 2}), record(return_value={"a": 0, "b": 0}))
+    assert bad.verdict is Verdict.FAILED and bad.failed
+    assert bad.summary == "return differs at a (+1 more)"
+    assert judge(case(return_=1), record(return_value=2)).summary == "return differs"
+
+
+def test_judge_xfail():
+    xfailed = judge(case(return_=1, xfail="bug #12"), record(return_value=2))
+    assert (xfailed.verdict, xfailed.summary) == (Verdict.XFAILED, "return differs (xfail: bug #12)")
+    assert len(xfailed.mismatches) == 1
+    xpassed = judge(case(return_=1, xfail="bug #12"), record(return_value=1))
+    assert (xpassed.verdict, xpassed.summary) == (Verdict.XPASSED, "passed, but is marked xfail: bug #12")
+    assert xpassed.failed
+
+
+class _Broken(Matcher):
+    tag = "!broken"
+
+    def explain(self, actual):
+        raise RuntimeError("matcher bug")
+
+    def __repr__(self):
+        return "!broken"
+
+
+def test_a_checker_fault_is_an_error_verdict_not_a_crash():
+    outcome = judge(case(return_=_Broken(), log=[("contains", "x")]), record(log="x"))
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.summary == "scftest could not check return: RuntimeError: matcher bug"
+    assert "RuntimeError: matcher bug" in outcome.details
+    assert check(case(return_=_Broken()), record())[-1].message == \
+        "scftest could not check return (internal error: RuntimeError: matcher bug)"
+
+
+class _Weird:
+    def __eq__(self, other):
+        raise TypeError("no")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        raise ValueError("no repr either")
+
+
+@pytest.mark.parametrize("value", [_Weird(), {1, 2}, b"raw", float("nan"), {"k": _Weird()}, [_Weird()],
+                                   {"nested": [{"deep": object()}]}])
+def test_odd_return_values_never_raise(value):
+    for expect in ({"return_": {"k": 1}}, {"return_": [1]}, {"return_includes": {"k": [1]}},
+                   {"return_schema": {"type": "object"}}, {"return_": m("!json", {"a": 1})}):
+        outcome = judge(case(**expect), record(return_value=value))
+        assert outcome.verdict in (Verdict.FAILED, Verdict.PASSED)
+        for mismatch in outcome.mismatches:
+            format_mismatch(mismatch)
+
+
+def test_a_record_with_missing_fields_never_raises():
+    partial = SimpleNamespace(status="error")
+    outcome = judge(case(error={"type": "X"}, log=[("contains", "y")], duration_ms={"max": 1}), partial)
+    assert outcome.verdict is Verdict.FAILED
+    assert [x.path for x in outcome.mismatches] == ["error", "log[0]"]
+    assert judge(case(), SimpleNamespace()).verdict in (Verdict.FAILED, Verdict.ERROR)
+
+
+def test_many_mismatches_are_capped():
+    got = check(case(return_={f"k{i}": i for i in range(80)}), record(return_value={}))
+    assert len(got) == 51
+    assert got[-1] == Mismatch(path="expect", message="30 more mismatches not shown")
+
+
+# --- format_mismatch ---------------------------------------------------------------------
+
+
+def test_format_mismatch_without_line_or_values():
+    assert format_mismatch(Mismatch(path="expect", message="30 more mismatches not shown")) == \
+        "expect: 30 more mismatches not shown"
+    assert format_mismatch(Mismatch(path="x", message="m", expected="1", actual="2", line=3)) == \
+        "x (suite line 3): m\n  expected: 1\n  actual:   2"
