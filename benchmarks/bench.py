@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""scftest's speed, measured in one run on this machine, as ratios.
+
+    .venv/bin/python benchmarks/bench.py            # about a minute on 2 cores
+    .venv/bin/python benchmarks/bench.py --quick    # smaller suites, a rough look
+
+It writes trivial suites into a temporary folder and drives the real CLI
+(``python -m scftest run DIR -j N -q``), then prints:
+
+(a) scftest's time per trivial case at -j 1 against ``python -I -c pass`` on the same
+    interpreter. The per-case time is marginal: (time for N+M cases - time for M cases)
+    / N, so the runner's own start-up and suite loading are not spread over the cases.
+    Target: at most 2x.
+(b) -j 1 against -j 2 on the same suite. Target: at least 1.7x faster on 2 cores.
+(c) a 1,000-case suite's total time, and the runner's peak memory (ru_maxrss of the
+    runner process itself, children excluded) at 100 and at 1,000 cases. Target: flat
+    (the 1,000-case peak within 1.25x of the 100-case peak).
+
+Wall times are medians over --repeat runs. Nothing here is a pass/fail test: the
+figures depend on the machine; the ratios are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+
+HANDLER = '''\
+def main_handler(event, context):
+    return {"n": event["n"], "ok": True}
+'''
+
+# Runs scftest's CLI in this process and records this process's own peak RSS, so the
+# figure is the runner's memory and not that of the handler processes it starts.
+MEMORY_WRAPPER = '''\
+import resource, sys
+from scftest.cli import main
+out, argv = sys.argv[1], sys.argv[2:]
+try:
+    code = main(argv)
+finally:
+    with open(out, "w") as f:
+        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(code)
+'''
+
+TARGET_START_RATIO = 2.0
+TARGET_SPEEDUP = 1.7
+TARGET_MEMORY_RATIO = 1.25
+
+
+# ------------------------------------------------------------------------- fixtures
+
+
+def runtime_name(interpreter: str) -> str:
+    """The SCF runtime spelling for an interpreter: Python3.11 for a 3.11 binary."""
+    out = subprocess.run(
+        [interpreter, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        check=True, capture_output=True, text=True,
+    )
+    return "Python" + out.stdout.strip()
+
+
+def write_suite(folder: Path, cases: int, runtime: str) -> Path:
+    """A folder holding one suite file of ``cases`` trivial cases and their function."""
+    folder.mkdir(parents=True, exist_ok=True)
+    code = folder / "fn"
+    code.mkdir(exist_ok=True)
+    (code / "index.py").write_text(HANDLER, encoding="utf-8")
+    lines = [
+        "name: bench",
+        "function:",
+        "  code: fn",
+        "  handler: index.main_handler",
+        f"  runtime: {runtime}",
+        "cases:",
+    ]
+    for i in range(cases):
+        lines += [
+            f"  - name: case {i}",
+            f"    event: {{n: {i}}}",
+            "    expect:",
+            f"      return: {{n: {i}, ok: true}}",
+        ]
+    (folder / "bench.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+# --------------------------------------------------------------------------- running
+
+
+class Runner:
+    """Runs the CLI the same way every time: same interpreter, environment and flags."""
+
+    def __init__(self, python: str, interpreter: str, runtime: str, workdir: Path) -> None:
+        self.python = python
+        self.runtime_flag = f"{runtime}={interpreter}"
+        self.workdir = workdir
+        self.env = dict(os.environ)
+        # Run the checkout's scftest whether or not it is installed in this venv.
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), self.env.get("PYTHONPATH")]))
+        self.env["NO_COLOR"] = "1"
+
+    def args(self, suite: Path, jobs: int, extra: Sequence[str] = ()) -> List[str]:
+        return ["run", str(suite), "-j", str(jobs), "-q", "--runtime", self.runtime_flag, *extra]
+
+    def timed(self, suite: Path, jobs: int) -> float:
+        """Wall seconds of one ``python -m scftest run`` (which must pass every case)."""
+        command = [self.python, "-m", "scftest", *self.args(suite, jobs)]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        self._check(done, command)
+        return elapsed
+
+    def peak_rss_mb(self, suite: Path, jobs: int) -> float:
+        """The runner process's own peak resident memory, in MB."""
+        out = self.workdir / "maxrss.txt"
+        command = [self.python, "-c", MEMORY_WRAPPER, str(out), *self.args(suite, jobs)]
+        done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True, text=True)
+        self._check(done, command)
+        raw = int(out.read_text())
+        # ru_maxrss is in kilobytes on Linux, in bytes on macOS.
+        return raw / (1024 * 1024) if sys.platform == "darwin" else raw / 1024
+
+    def interpreter_used(self, suite: Path) -> Optional[str]:
+        """The interpreter the cases really ran on, from a JSON report."""
+        report = self.workdir / "check.json"
+        command = [self.python, "-m", "scftest", *self.args(suite, 1, ["--json", str(report)])]
+        done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True, text=True)
+        self._check(done, command)
+        cases = json.loads(report.read_text(encoding="utf-8"))["cases"]
+        records = [c["record"] for c in cases if c.get("record")]
+        return records[0]["interpreter"] if records else None
+
+    @staticmethod
+    def _check(done: subprocess.CompletedProcess, command: Sequence[str]) -> None:
+        if done.returncode != 0:
+            sys.exit(
+                f"bench: scftest exited {done.returncode}; the benchmark needs every case to pass.\n"
+                f"command: {' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
+
+
+def median_of(repeat: int, measure) -> float:
+    return statistics.median(measure() for _ in range(repeat))
+
+
+def bare_start(interpreter: str, runs: int) -> float:
+    """Mean wall seconds of ``interpreter -I -c pass``."""
+    subprocess.run([interpreter, "-I", "-c", "pass"], check=True)  # warm the file cache
+    started = time.perf_counter()
+    for _ in range(runs):
+        subprocess.run([interpreter, "-I", "-c", "pass"], check=True)
+    return (time.perf_counter() - started) / runs
+
+
+def cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def verdict(ok: bool) -> str:
+    return "meets the target" if ok else "MISSES the target"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--interpreter", help="the Python the cases run on (default: this Python's base interpreter)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smaller suites: a rough look, not figures to publish")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    options = parser.parse_args(argv)
+
+    interpreter = options.interpreter or _base_interpreter()
+    runtime = runtime_name(interpreter)
+    small, extra = (5, 40) if options.quick else (10, 100)  # (a): M and N
+    parallel = 60 if options.quick else 200  # (b)
+    big, memory_small = (300, 30) if options.quick else (1000, 100)  # (c)
+
+    with tempfile.TemporaryDirectory(prefix="scftest-bench-") as tmp:
+        root = Path(tmp)
+        runner = Runner(sys.executable, interpreter, runtime, root)
+        suites: Dict[int, Path] = {
+            n: write_suite(root / f"cases-{n}", n, runtime) for n in sorted({small, small + extra, parallel, big, memory_small})
+        }
+        used = runner.interpreter_used(suites[small])
+        print(f"scftest benchmark: {platform.system()} {platform.machine()}, {cpu_count()} CPU(s) available")
+        print(f"cases run on {used or interpreter} ({runtime}); runner: {sys.executable}")
+        print()
+
+        # (a) per-case cost at -j 1 against a bare interpreter start
+        bare = bare_start(used or interpreter, runs=20 if options.quick else 50)
+        t_small = median_of(options.repeat, lambda: runner.timed(suites[small], 1))
+        t_large = median_of(options.repeat, lambda: runner.timed(suites[small + extra], 1))
+        per_case = (t_large - t_small) / extra
+        start_ratio = per_case / bare
+        print(f"(a) per trivial case at -j 1: {per_case * 1000:.1f} ms (marginal, {small} vs {small + extra} cases)")
+        print(f"    bare `{Path(used or interpreter).name} -I -c pass`: {bare * 1000:.1f} ms")
+        print(f"    ratio {start_ratio:.2f}x (target <= {TARGET_START_RATIO:g}x): {verdict(start_ratio <= TARGET_START_RATIO)}")
+        print()
+
+        # (b) -j 1 against -j 2
+        t_j1 = median_of(options.repeat, lambda: runner.timed(suites[parallel], 1))
+        t_j2 = median_of(options.repeat, lambda: runner.timed(suites[parallel], 2))
+        speedup = t_j1 / t_j2
+        cores_note = "" if cpu_count() >= 2 else " (only 1 CPU here: the target assumes 2)"
+        print(f"(b) {parallel} cases: -j 1 {t_j1:.2f} s, -j 2 {t_j2:.2f} s")
+        print(f"    speed-up {speedup:.2f}x (target >= {TARGET_SPEEDUP:g}x on 2 cores): "
+              f"{verdict(speedup >= TARGET_SPEEDUP)}{cores_note}")
+        print()
+
+        # (c) a big suite: total time, and the runner's memory as the suite grows
+        jobs = min(2, cpu_count())
+        t_big = runner.timed(suites[big], jobs)
+        rss_small = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[memory_small], jobs))
+        rss_big = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[big], jobs))
+        memory_ratio = rss_big / rss_small
+        print(f"(c) {big} cases at -j {jobs}: {t_big:.2f} s total, {t_big / big * 1000:.1f} ms per case")
+        print(f"    runner peak RSS: {rss_small:.1f} MB at {memory_small} cases, {rss_big:.1f} MB at {big} cases")
+        print(f"    ratio {memory_ratio:.2f}x (target: flat, <= {TARGET_MEMORY_RATIO:g}x): "
+              f"{verdict(memory_ratio <= TARGET_MEMORY_RATIO)}")
+
+    figures = {
+        "machine": {"system": platform.system(), "machine": platform.machine(), "cpus": cpu_count()},
+        "interpreter": used or interpreter,
+        "per_case_ms": per_case * 1000,
+        "bare_start_ms": bare * 1000,
+        "start_ratio": start_ratio,
+        "j1_s": t_j1,
+        "j2_s": t_j2,
+        "speedup_j2": speedup,
+        "big_cases": big,
+        "big_total_s": t_big,
+        "rss_mb": {str(memory_small): rss_small, str(big): rss_big},
+        "memory_ratio": memory_ratio,
+        "quick": options.quick,
+    }
+    if options.json:
+        Path(options.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _base_interpreter() -> str:
+    """The real interpreter behind this (maybe virtual-env) Python: what users' cases use."""
+    version = "python%d.%d" % sys.version_info[:2]
+    base = Path(getattr(sys, "_base_executable", "") or sys.executable)
+    for candidate in (base, Path(sys.base_prefix) / "bin" / version, shutil.which(version)):
+        if candidate and Path(candidate).exists():
+            return str(Path(candidate).resolve())
+    return sys.executable
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
