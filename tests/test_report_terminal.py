@@ -225,3 +225,17 @@ def test_slowest_lists_at_most_five():
     out = run(outcomes)
     section = out.split("slowest 5 cases")[1].splitlines()[1:6]
     assert [line.split()[-1] for line in section] == ["s::c8", "s::c7", "s::c6", "s::c5", "s::c4"]
+
+
+# ------------------------------------------------------------- with the real checker
+
+
+def test_judged_unexpected_exception_reads_well():
+    from scftest.check import judge
+
+    outcome = judge(raised().case, raised().record, elapsed_s=0.1)
+    out = run([outcome])
+    block = out.split("fire and forget ___")[1].split("--- captured log")[0]
+    assert block.count("raise KeyError('id')") == 1  # the checker quoted it; not again
+    assert block.count(outcome.summary) == 1  # the summary is the mismatch headline: once
+    assert "suites/orders.yaml:26: FAILED" in block

@@ -169,9 +169,10 @@ def render_mismatch(mismatch: Mismatch) -> str:
 
 def explain(outcome: CaseOutcome) -> str:
     """The full explanation: summary, every mismatch, details, and an unexpected traceback."""
-    blocks: List[str] = [short_message(outcome)]
-    if outcome.summary.strip() and "\n" in outcome.summary.strip():
-        blocks[0] = outcome.summary.strip()  # keep a multi-line summary as written
+    summary = outcome.summary.strip()
+    blocks: List[str] = [summary if "\n" in summary else short_message(outcome)]
+    if _repeats_the_mismatch(summary, outcome.mismatches):
+        blocks = []  # the mismatch's own headline says it, with the suite line
     blocks.extend(render_mismatch(m) for m in outcome.mismatches)
     if outcome.details.strip():
         blocks.append(outcome.details.rstrip())
@@ -179,6 +180,14 @@ def explain(outcome: CaseOutcome) -> str:
     if traceback:
         blocks.append(traceback)
     return "\n\n".join(blocks)
+
+
+def _repeats_the_mismatch(summary: str, mismatches: Sequence[Mismatch]) -> bool:
+    """True when the summary is just the only mismatch's headline (the checker's habit)."""
+    if len(mismatches) != 1 or not summary:
+        return False
+    only = mismatches[0]
+    return summary in (only.message, f"{only.path}: {only.message}")
 
 
 def _traceback_to_show(outcome: CaseOutcome) -> str:
