@@ -311,27 +311,105 @@ def _diff_list_exact(expected: Sequence, actual: Sequence, at: _At, rules: _Rule
 # --- return_includes lists: each expected item needs its own actual item ------------------
 
 
-def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _Rules) -> Iterator[_Diff]:
-    def fits(i: int, j: int) -> bool:
-        return next(_diff(expected[i], actual[j], at.item(j, i), rules), None) is None
+ASSIGNMENT_LIMIT = 2500  # item pairs up to which a failure report searches the best pairing
 
-    pairs = _max_matching(len(expected), len(actual), fits)
-    used = set(pairs.values())
-    free = [j for j in range(len(actual)) if j not in used]
-    for i in range(len(expected)):
-        if i in pairs:
-            continue
-        if not free:
+
+def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _Rules) -> Iterator[_Diff]:
+    known: Dict[Tuple[int, int], bool] = {}
+
+    def fits(i: int, j: int) -> bool:
+        if (i, j) not in known:
+            known[(i, j)] = next(_diff(expected[i], actual[j], at.item(j, i), rules), None) is None
+        return known[(i, j)]
+
+    if len(_max_matching(len(expected), len(actual), fits)) == len(expected):
+        return
+    # Some expected item has no partner. Show each one against the most similar item left
+    # over: that is usually the item the user meant, and its field-level diff says more
+    # than "not found".
+    for i, j in _closest_partners(expected, actual, at, rules, fits):
+        if j is None:
             yield _Diff(_At(at.apath, at.epath + (i,)), f"expected item [{i}] is not in the list",
                         short_text(expected[i], WIDTH), short_text(actual, WIDTH))
             continue
-        # Show how the most similar leftover item differs: that is usually the one the
-        # user meant, and its field-level diff says more than "not found".
-        j = min(free, key=lambda j: _distance(expected[i], actual[j], at.item(j, i), rules, i, j))
-        free.remove(j)
         note = f" (closest item to expected item [{i}])"
         for diff in _diff(expected[i], actual[j], at.item(j, i), rules):
             yield replace(diff, message=diff.message + note)
+
+
+def _closest_partners(expected: Sequence, actual: Sequence, at: _At, rules: _Rules,
+                      fits: Callable[[int, int], bool]) -> List[Tuple[int, Optional[int]]]:
+    """(expected index, actual index or None) for every expected item left without a match.
+
+    The pairing keeps as many matches as possible and, among those, gives the unmatched
+    items the most similar leftovers (a min-cost assignment). Huge lists fall back to
+    taking the closest leftover item by item.
+    """
+    m, n = len(expected), len(actual)
+
+    def distance(i: int, j: int) -> int:
+        kind, count, gap = _distance(expected[i], actual[j], at.item(j, i), rules, i, j)
+        return kind * 10**6 + min(count, 999) * 10**3 + min(gap, 999)
+
+    if m * max(n, 1) > ASSIGNMENT_LIMIT:
+        return _greedy_partners(m, n, fits, distance)
+    miss = 2 * 10**6 * (m + 1)  # one more match always outweighs any sum of distances
+    cost = [[0 if fits(i, j) else miss + distance(i, j) for j in range(n)] + [2 * miss] * max(0, m - n)
+            for i in range(m)]
+    chosen = _min_cost_assignment(cost)
+    return [(i, j if j < n else None) for i, j in enumerate(chosen) if j >= n or not fits(i, j)]
+
+
+def _greedy_partners(m: int, n: int, fits: Callable[[int, int], bool],
+                     distance: Callable[[int, int], int]) -> List[Tuple[int, Optional[int]]]:
+    pairs = _max_matching(m, n, fits)
+    free = [j for j in range(n) if j not in set(pairs.values())]
+    partners: List[Tuple[int, Optional[int]]] = []
+    for i in (i for i in range(m) if i not in pairs):
+        j = min(free, key=lambda j: distance(i, j)) if free else None
+        if j is not None:
+            free.remove(j)
+        partners.append((i, j))
+    return partners
+
+
+def _min_cost_assignment(cost: List[List[int]]) -> List[int]:
+    """Column for each row, minimising the total cost (Hungarian method; rows <= columns)."""
+    rows, cols = len(cost), len(cost[0]) if cost else 0
+    u, v = [0] * (rows + 1), [0] * (cols + 1)
+    owner, way = [0] * (cols + 1), [0] * (cols + 1)  # owner[j]: row (1-based) holding column j
+    for row in range(1, rows + 1):
+        owner[0], j0 = row, 0
+        slack, used = [float("inf")] * (cols + 1), [False] * (cols + 1)
+        while True:  # grow an alternating tree until it reaches a free column
+            used[j0] = True
+            i0, delta, j1 = owner[j0], float("inf"), 0
+            for j in range(1, cols + 1):
+                if used[j]:
+                    continue
+                reduced = cost[i0 - 1][j - 1] - u[i0] - v[j]
+                if reduced < slack[j]:
+                    slack[j], way[j] = reduced, j0
+                if slack[j] < delta:
+                    delta, j1 = slack[j], j
+            for j in range(cols + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    slack[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:  # flip the augmenting path
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    chosen = [0] * rows
+    for j in range(1, cols + 1):
+        if owner[j]:
+            chosen[owner[j] - 1] = j - 1
+    return chosen
 
 
 def _distance(expected: Any, actual: Any, at: _At, rules: _Rules, i: int, j: int) -> Tuple[int, int, int]:
@@ -345,22 +423,16 @@ def _max_matching(m: int, n: int, fits: Callable[[int, int], bool]) -> Dict[int,
 
     Greedy first fit fails on ``[!any, {id: 1}]`` against ``[{id: 1}, {id: 2}]``: ``!any``
     would take ``{id: 1}`` and leave nothing for the second item. Augmenting paths let an
-    earlier item give its partner up when it has another one.
+    earlier item give its partner up when it has another one. ``fits`` should remember
+    its answers: a pair may be asked about more than once.
     """
-    known: Dict[Tuple[int, int], bool] = {}
-
-    def ok(i: int, j: int) -> bool:
-        if (i, j) not in known:
-            known[(i, j)] = fits(i, j)
-        return known[(i, j)]
-
     owner: Dict[int, int] = {}  # actual index -> expected index
 
     def augment(i: int, seen: set) -> bool:
         # Try the same position first, so in-order lists pair up the obvious way.
         order = ([i] if i < n else []) + [j for j in range(n) if j != i]
         for j in order:
-            if j in seen or not ok(i, j):
+            if j in seen or not fits(i, j):
                 continue
             seen.add(j)
             if j not in owner or augment(owner[j], seen):

@@ -209,6 +209,39 @@ def test_includes_shows_the_closest_item_and_the_expected_line():
                           '  actual:   "c"']
 
 
+def test_includes_closest_item_may_need_another_pairing():
+    # !any could take either item; the report must leave it the int and show the near-miss.
+    expected = [m("!any"), {"id": 1, "name": "b"}]
+    got = check(case(return_includes=expected), record(return_value=[{"id": 1, "name": "c"}, 5]))
+    assert [(x.path, x.message, x.expected, x.actual) for x in got] == [
+        ("return[0].name", "values differ (closest item to expected item [1])", '"b"', '"c"')]
+
+
+def test_min_cost_assignment_is_optimal():
+    import itertools
+    import random
+
+    from scftest.check import _min_cost_assignment
+
+    rng = random.Random(4)
+    for _ in range(200):
+        rows, cols = rng.randint(1, 4), rng.randint(4, 6)
+        cost = [[rng.randint(0, 9) for _ in range(cols)] for _ in range(rows)]
+        chosen = _min_cost_assignment(cost)
+        assert len(set(chosen)) == rows
+        best = min(sum(cost[r][c] for r, c in enumerate(p)) for p in itertools.permutations(range(cols), rows))
+        assert sum(cost[r][c] for r, c in enumerate(chosen)) == best
+
+
+def test_includes_long_lists_stay_fast_and_precise():
+    actual = [{"id": i, "name": f"n{i}"} for i in range(300)]
+    expected = [dict(item) for item in reversed(actual)]
+    assert check(case(return_includes=expected), record(return_value=actual)) == ()
+    expected[0]["name"] = "changed"  # id 299: past the size where the best pairing is searched
+    got = check(case(return_includes=expected), record(return_value=actual))
+    assert [(x.path, x.expected, x.actual) for x in got] == [("return[299].name", '"changed"', '"n299"')]
+
+
 def test_includes_item_not_in_a_short_list():
     got = check(case(return_includes=[1, 2, 3]), record(return_value=[3, 1]))
     assert [(x.path, x.message, x.expected, x.actual) for x in got] == [
