@@ -114,6 +114,8 @@ def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
     hint = "fix the YAML syntax at this line (indentation, a missing ':' or an unclosed quote)"
     if "\t" in (exc.problem or "") or "tab" in problem:
         hint = "YAML indents with spaces, not tabs"
+    elif "scanning a tag" in problem:
+        hint = "a tag needs a space after it inside { } or [ ]: write {id: !any } rather than {id: !any}"
     return YamlError(where, f"YAML syntax error: {problem}", hint)
 
 
