@@ -13,6 +13,7 @@ Ignore paths (``expect.ignore``), relative to the returned value:
   ``body.items[0].id``       ``[n]`` is a list index (``items.0`` works too)
   ``body.items[*].id``       ``[*]`` any index, ``*`` any key
   ``headers."x.y"``          a key with a dot in it: quote it (``'x.y'`` or ``["x.y"]`` too)
+A path copied from a failure report keeps working: ``return.body.id`` means ``body.id``.
 """
 
 from __future__ import annotations
@@ -702,9 +703,14 @@ def _ignore_patterns(ctx: _Context) -> Tuple[Tuple[Tuple[Any, ...], ...], List[_
     patterns, found = [], []
     for index, text in enumerate(ctx.expect.ignore or ()):
         try:
-            patterns.append(parse_ignore_path(text))
+            pattern = parse_ignore_path(text)
         except IgnorePathError as exc:
             found.append(ctx.finding(f"ignore[{index}]", str(exc), "", "", ("ignore", index)))
+            continue
+        patterns.append(pattern)
+        if len(pattern) > 1 and pattern[0] == "return":
+            # A path copied from a failure report (return.body.id) means body.id.
+            patterns.append(pattern[1:])
     return tuple(patterns), found
 
 

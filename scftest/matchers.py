@@ -305,9 +305,8 @@ class ApproxMatcher(Matcher):
     def _tolerance_words(self) -> str:
         if self.tol is not None:
             return f"±{_num(self.tol)}"
-        if self.rel is not None:
-            return f"±{_num(self.rel * 100)}%"
-        return "the relative tolerance 1e-06"
+        rel = DEFAULT_REL_TOL if self.rel is None else self.rel
+        return f"±{_num(round(rel * 100, 12))}%"
 
     def __repr__(self) -> str:
         if not self.written_tol:

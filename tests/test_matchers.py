@@ -163,6 +163,8 @@ def test_approx_absolute_and_percent_tolerance():
     percent = m("!approx", {"value": 200, "tol": "1%"})
     assert percent.match(202) and not percent.match(203)
     assert m("!approx", {"value": "2.5"}).match(2.5)
+    assert percent.explain(203) == "203 is not within ±1% of 200"
+    assert m("!approx", "9.99").explain(10) == "10 is not within ±0.0001% of 9.99"
 
 
 @pytest.mark.parametrize("value", ["abc", "", "nan", {"tol": 1}, {"value": 1, "tol": -1},
