@@ -475,19 +475,54 @@ _DEEPDIFF_MESSAGES = {
 
 def _deepdiff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[_Diff]:
     try:
-        from deepdiff import DeepDiff
-
-        tree = DeepDiff(expected, actual, view="tree", threshold_to_diff_deeper=0)
+        tree = _run_deepdiff(expected, actual)
         levels = [(kind, level) for kind, group in tree.items() for level in group]
         diffs = [d for kind, level in levels for d in _from_deepdiff(kind, level, at)]
     except Exception:  # an odd actual object deepdiff cannot walk: compare it ourselves
         yield from _diff(expected, actual, at, replace(rules, use_deepdiff=False))
         return
-    yield from sorted(diffs, key=lambda d: _sort_key(d.at.apath))
+    # deepdiff groups its report by kind of change; a person reads in the order they wrote
+    depth = len(at.apath)
+    yield from sorted(diffs, key=lambda d: _written_order(expected, d.at.apath[depth:]))
+
+
+def _run_deepdiff(expected: Any, actual: Any) -> Any:
+    from deepdiff import DeepDiff
+
+    try:
+        # deepdiff 8 reports two mappings with few keys in common as one changed value;
+        # a person wants to hear which keys are missing and which are extra.
+        return DeepDiff(expected, actual, view="tree", threshold_to_diff_deeper=0)
+    except TypeError:  # deepdiff < 8 has no such option and always looks deeper
+        return DeepDiff(expected, actual, view="tree")
 
 
 def _sort_key(path: Tuple[Key, ...]) -> Tuple[Tuple[int, Any], ...]:
     return tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in path)
+
+
+def _written_order(expected: Any, rel: Tuple[Key, ...]) -> Tuple[Tuple[int, str], ...]:
+    """Sort key of a path: where each step sits in the expected value; steps only the
+    actual value has (extra keys, extra items) come after, by name."""
+    order = []
+    node, known = expected, True
+    for part in rel:
+        position = _position(node, part) if known else None
+        if position is None:
+            known = False
+            order.append((1 << 30, str(part) if not isinstance(part, int) else f"{part:012d}"))
+            continue
+        order.append((position, ""))
+        node = node[part]
+    return tuple(order)
+
+
+def _position(node: Any, part: Key) -> Optional[int]:
+    if isinstance(node, Mapping) and part in node:
+        return list(node).index(part)
+    if isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+        return part
+    return None
 
 
 def _from_deepdiff(kind: str, level: Any, at: _At) -> Iterator[_Diff]:

@@ -96,6 +96,12 @@ def test_return_reports_every_difference_not_only_the_first():
     ]
 
 
+def test_mismatches_come_in_the_order_the_expectation_is_written():
+    got = check(case(return_={"z": 1, "a": [1, 2], "m": {"y": 1, "b": 2}}),
+                record(return_value={"a": [1, 2, 3], "z": 0, "extra": 1, "m": {"b": 0, "y": 0}}))
+    assert [x.path for x in got] == ["return.z", "return.a[2]", "return.m.y", "return.m.b", "return.extra"]
+
+
 def test_bool_is_not_a_number_and_int_equals_float():
     got = check(case(return_={"ok": True}), record(return_value={"ok": 1}))
     assert [(x.path, x.message) for x in got] == [("return.ok", "expected a bool, got an int")]
