@@ -1,0 +1,784 @@
+"""Run one invocation in a fresh process, the way SCF runs it, and record what happened.
+
+``execute(inv)`` starts ``scftest/_child.py`` (the bootstrap) under the invocation's
+interpreter and watches it: the handler's output arrives on one pipe (stdout and stderr
+merged, so the order is kept), the bootstrap's frames on another (RESULT_FD). The time
+limit runs from the bootstrap's "ready" frame (sent just before the handler module is
+imported). The process tree's memory is polled through /proc; on a timeout, a memory
+overrun, a cancel or simply the end of the case every process the handler started is
+killed, including those that left the process group with setsid.
+
+Nothing here is global or shared: worker threads call ``execute`` in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from .model import UNSET
+from .record import STATUS_CODES, ErrorInfo, Invocation, InvocationRecord
+
+CHILD_SCRIPT = Path(__file__).with_name("_child.py")
+
+MIB = 1024 * 1024
+LOG_HEAD_BYTES = 2 * MIB  # the kept log is at most head + tail (+ a marker)
+LOG_TAIL_BYTES = 2 * MIB
+READ_CHUNK = 256 * 1024
+MEMORY_POLL_S = 0.015  # RSS of the known processes
+DISCOVERY_EVERY = 3  # scan /proc for new descendants every 3rd memory poll (~45 ms)
+STARTUP_ALLOWANCE_S = 30.0  # interpreter start-up, before the bootstrap's ready frame
+EXIT_WAIT_S = 1.0  # after the result frame, for the bootstrap's os._exit
+DRAIN_S = 0.3  # reading what is left in the log pipe once the case is over
+MAX_FRAME_BYTES = 64 * MIB
+CANCELLED = "Cancelled"  # ErrorInfo.type of a record whose invocation was cancelled
+
+# What the generated context and the SCF variables say when the case does not override it.
+SCF_REGION = "ap-guangzhou"
+SCF_APPID = "1250000000"
+SCF_UIN = "100000000001"
+SCF_NAMESPACE = "default"
+SCF_VERSION = "$LATEST"
+
+
+class ExecutorError(RuntimeError):
+    """scftest could not run the case at all (the interpreter cannot be started)."""
+
+
+# ---------------------------------------------------------------------------------------
+# What the function sees: context and environment.
+
+def build_context(inv: Invocation) -> Dict[str, Any]:
+    """The context dict the handler receives, the case's ``context`` merged over it."""
+    declared = {str(k): str(v) for k, v in inv.environment.items()}
+    context: Dict[str, Any] = {
+        "memory_limit_in_mb": int(inv.memory_mb),
+        "time_limit_in_ms": int(round(inv.timeout_s * 1000)),
+        "request_id": inv.request_id,
+        "environment": json.dumps(declared, ensure_ascii=False, separators=(",", ":")),
+        "environ": ";".join(f"{k}={v}" for k, v in declared.items()),
+        "function_version": SCF_VERSION,
+        "function_name": inv.function_name,
+        "namespace": SCF_NAMESPACE,
+        "tencentcloud_region": SCF_REGION,
+        "tencentcloud_appid": SCF_APPID,
+        "tencentcloud_uin": SCF_UIN,
+    }
+    context.update(inv.context)
+    return context
+
+
+def build_environment(
+    inv: Invocation, home: str, runner_path: Optional[str] = None
+) -> Dict[str, str]:
+    """The complete environment of the function's process, built from scratch.
+
+    Layers, later wins: what an interpreter needs (PATH, LANG, TZ), the declared
+    ``environment`` (a user may set TZ, as in the cloud), then the SCF runtime variables
+    (users cannot set those in the cloud) and HOME/TMPDIR (the per-case folder scftest
+    removes afterwards). Nothing else of the runner's environment gets through.
+    """
+    context = build_context(inv)
+    env = {
+        "PATH": runner_path if runner_path is not None else os.environ.get("PATH", os.defpath),
+        "LANG": "en_US.UTF8",
+        "TZ": "UTC",
+    }
+    env.update({str(k): str(v) for k, v in inv.environment.items()})
+    env.update({
+        "HOME": home,
+        "TMPDIR": home,
+        "PYTHONDONTWRITEBYTECODE": "x",
+        "TENCENTCLOUD_RUNENV": "SCF",
+        "TENCENTCLOUD_TZ": "UTC",
+        "USER_CODE_ROOT": str(Path(inv.code_root).resolve()) + "/",
+        "SCF_RUNTIME": inv.runtime,
+        "SCF_FUNCTIONNAME": str(context["function_name"]),
+        "SCF_FUNCTIONVERSION": str(context["function_version"]),
+        "SCF_NAMESPACE": str(context["namespace"]),
+        "TENCENTCLOUD_REGION": str(context["tencentcloud_region"]),
+        "TENCENTCLOUD_APPID": str(context["tencentcloud_appid"]),
+        "TENCENTCLOUD_UIN": str(context["tencentcloud_uin"]),
+    })
+    return env
+
+
+def address_space_limit(memory_mb: int) -> int:
+    """RLIMIT_AS for the function: a safety net far above the case's memory, so only a
+    runaway allocation meets it (the RSS poll enforces the real limit)."""
+    return (2 * int(memory_mb) + 2048) * MIB
+
+
+def child_config(inv: Invocation) -> Dict[str, Any]:
+    return {
+        "handler": inv.handler,
+        "code_root": str(Path(inv.code_root).resolve()),
+        "event": inv.event,
+        "context": build_context(inv),
+        "invocation": inv.invocation,
+        "request_id": inv.request_id,
+        "address_space_limit": address_space_limit(inv.memory_mb),
+    }
+
+
+def write_config(inv: Invocation, folder: str) -> str:
+    path = os.path.join(folder, "config.json")
+    try:
+        text = json.dumps(child_config(inv), ensure_ascii=False)
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in the event: keep it as an escape
+        data = json.dumps(child_config(inv)).encode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# The log pipe.
+
+class LogCapture:
+    """Keeps the head and the tail of a log of any size; counts what was cut."""
+
+    def __init__(self, head: int = LOG_HEAD_BYTES, tail: int = LOG_TAIL_BYTES):
+        self.head_cap, self.tail_cap = head, tail
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.head_cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > 2 * self.tail_cap:  # trim in batches, not per chunk
+                del self.tail[: len(self.tail) - self.tail_cap]
+
+    def text(self) -> Tuple[str, int]:
+        """The log as text (bytes that are not UTF-8 replaced) and the bytes cut."""
+        tail = bytes(self.tail[-self.tail_cap:]) if self.tail_cap else b""
+        cut = self.total - len(self.head) - len(tail)
+        head = self.head.decode("utf-8", errors="replace")
+        if not cut:
+            return head + tail.decode("utf-8", errors="replace"), 0
+        if head and not head.endswith("\n"):
+            head += "\n"
+        marker = f"[scftest: {cut} bytes of log cut here; {self.total} bytes in all]\n"
+        return head + marker + tail.decode("utf-8", errors="replace"), cut
+
+
+# ---------------------------------------------------------------------------------------
+# The result channel.
+
+class ChannelGarbled(Exception):
+    pass
+
+
+@dataclass
+class Frame:
+    kind: str
+    fields: Dict[str, str]
+
+
+class FrameReader:
+    """Parses ``SCFT <kind> <n>\\n<n bytes>END\\n`` frames (see _child.py)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> List[Frame]:
+        self.buffer += data
+        frames = []
+        while True:
+            frame = self._next()
+            if frame is None:
+                return frames
+            frames.append(frame)
+
+    def leftover(self) -> int:
+        return len(self.buffer)
+
+    def _next(self) -> Optional[Frame]:
+        newline = self.buffer.find(b"\n", 0, 80)
+        if newline < 0:
+            if len(self.buffer) >= 80:
+                raise ChannelGarbled(f"unexpected bytes {bytes(self.buffer[:40])!r}")
+            return None
+        parts = bytes(self.buffer[:newline]).split(b" ")
+        if len(parts) != 3 or parts[0] != b"SCFT" or not parts[2].isdigit():
+            raise ChannelGarbled(f"bad frame header {bytes(self.buffer[:newline])!r}")
+        size = int(parts[2])
+        if size > MAX_FRAME_BYTES:
+            raise ChannelGarbled(f"frame of {size} bytes announced")
+        end = newline + 1 + size
+        if len(self.buffer) < end + 4:
+            return None
+        if self.buffer[end:end + 4] != b"END\n":
+            raise ChannelGarbled("frame does not end where its length says")
+        payload = bytes(self.buffer[newline + 1:end])
+        del self.buffer[:end + 4]
+        return Frame(parts[1].decode("ascii", "replace"), parse_fields(payload))
+
+
+def parse_fields(payload: bytes) -> Dict[str, str]:
+    fields, pos = {}, 0
+    while pos < len(payload):
+        newline = payload.find(b"\n", pos, pos + 80)
+        if newline < 0:
+            raise ChannelGarbled("bad field header")
+        name, _, size = payload[pos:newline].partition(b" ")
+        if not size.isdigit():
+            raise ChannelGarbled(f"bad field header {payload[pos:newline]!r}")
+        start, end = newline + 1, newline + 1 + int(size)
+        if payload[end:end + 1] != b"\n":
+            raise ChannelGarbled(f"field {name!r} does not end where its length says")
+        fields[name.decode("ascii", "replace")] = payload[start:end].decode("utf-8", "replace")
+        pos = end + 1
+    return fields
+
+
+# ---------------------------------------------------------------------------------------
+# The process tree.
+
+@dataclass(frozen=True)
+class ProcStat:
+    pid: int
+    state: str
+    ppid: int
+    pgrp: int
+    session: int
+    start_time: int
+    rss_pages: int
+
+
+def read_stat(pid: int) -> Optional[ProcStat]:
+    try:  # os.open/os.read: several times cheaper than open(), and this runs a lot
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        try:
+            data = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    rest = data[data.rfind(b")") + 2:].split()
+    try:
+        return ProcStat(pid, rest[0].decode(), int(rest[1]), int(rest[2]), int(rest[3]),
+                        int(rest[19]), int(rest[21]))
+    except (IndexError, ValueError):
+        return None
+
+
+def all_pids() -> Iterable[int]:
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            yield int(name)
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class ProcessTree:
+    """The function's processes: the bootstrap (a session and group leader), whatever
+    shares its session or group, and every descendant seen, even one that called setsid.
+    Each is remembered with its start time so a recycled pid is never killed."""
+
+    def __init__(self, root: int):
+        self.root = root
+        self.known: Dict[int, int] = {}  # pid -> start time
+        self.peak_rss = 0
+        stat = read_stat(root)
+        if stat is not None:
+            self.known[root] = stat.start_time
+
+    def _belongs(self, stat: ProcStat) -> bool:
+        return (stat.session == self.root or stat.pgrp == self.root
+                or stat.ppid in self.known or stat.pid in self.known)
+
+    def discover(self) -> None:
+        stats = [s for s in map(read_stat, all_pids()) if s is not None]
+        grew = True
+        while grew:  # a fixed point: grandchildren may come before their parents
+            grew = False
+            for stat in stats:
+                if stat.pid not in self.known and self._belongs(stat):
+                    self.known[stat.pid] = stat.start_time
+                    grew = True
+
+    def _live(self) -> List[ProcStat]:
+        live = []
+        for pid, start in list(self.known.items()):
+            stat = read_stat(pid)
+            if stat is not None and stat.start_time == start and stat.state not in ("Z", "X"):
+                live.append(stat)
+        return live
+
+    def rss_bytes(self) -> int:
+        """The tree's resident memory now; also tracks the peak."""
+        total = sum(s.rss_pages for s in self._live()) * PAGE_SIZE
+        self.peak_rss = max(self.peak_rss, total)
+        return total
+
+    def kill(self) -> List[int]:
+        """SIGKILL every process of the tree; returns the pids still alive afterwards."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            self.discover()
+            live = self._live()
+            # The group id is only trusted while one of ours still holds it (never a
+            # recycled id), and each pid is checked against its start time.
+            if any(stat.pgrp == self.root for stat in live):
+                try:
+                    os.killpg(self.root, signal.SIGKILL)
+                except OSError:
+                    pass
+            for stat in live:
+                try:
+                    os.kill(stat.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.005 if live else 0)
+            left = [s.pid for s in self._live()]
+            if not left or time.monotonic() > deadline:
+                return left
+
+
+# ---------------------------------------------------------------------------------------
+# Masking.
+
+def masker(secrets: Iterable[str]):
+    """A function replacing every secret value (and its JSON-escaped form) by ***."""
+    needles = set()
+    for secret in secrets:
+        if secret:
+            needles.add(str(secret))
+            needles.add(json.dumps(str(secret), ensure_ascii=False)[1:-1])
+            needles.add(json.dumps(str(secret))[1:-1])
+    ordered = sorted(needles, key=len, reverse=True)
+
+    def mask(text: Optional[str]) -> Optional[str]:
+        if not text or not ordered:
+            return text
+        for needle in ordered:
+            if needle in text:
+                text = text.replace(needle, "***")
+        return text
+
+    return mask
+
+
+def mask_value(value: Any, mask) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [mask_value(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {mask(k): mask_value(v, mask) for k, v in value.items()}
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# One execution.
+
+@dataclass
+class Observed:
+    """What the parent saw of the process."""
+
+    result: Optional[Frame] = None
+    ready_at: Optional[float] = None
+    ended_at: Optional[float] = None
+    stop: Optional[str] = None  # timeout | memory | cancelled | startup | garbled
+    garbled: str = ""
+    returncode: Optional[int] = None
+    tree_peak: int = 0  # bytes, the process tree's highest RSS seen by the poll
+    leftovers: List[int] = field(default_factory=list)
+
+
+def execute(inv: Invocation, cancel: Optional[threading.Event] = None) -> InvocationRecord:
+    """Run ``inv`` in a fresh process and return its record.
+
+    A cancelled invocation (``cancel`` set while it runs) comes back with status crash
+    and ``error.type == CANCELLED``. Raises ExecutorError when the interpreter cannot be
+    started at all.
+    """
+    folder = tempfile.mkdtemp(prefix="scftest-")
+    try:
+        home = os.path.join(folder, "home")
+        os.mkdir(home, 0o700)
+        config = write_config(inv, folder)
+        env = build_environment(inv, home)
+        observed, log = _run(inv, config, env, cancel)
+        return _record(inv, observed, log)
+    finally:
+        _remove_tree(folder)
+
+
+def _remove_tree(folder: str) -> None:
+    def retry_writable(func, path, _exc):  # a handler may leave read-only folders behind
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+            func(path)
+        except OSError:
+            pass
+
+    shutil.rmtree(folder, onerror=retry_writable)
+
+
+def _spawn(inv: Invocation, config: str, env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
+    read_fd, write_fd = os.pipe()
+    command = [inv.interpreter.path, "-u", "-s", str(CHILD_SCRIPT), config, str(write_fd)]
+    try:
+        proc = subprocess.Popen(
+            command, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True, env=env,
+            cwd=str(Path(inv.code_root).resolve()) if Path(inv.code_root).is_dir() else None,
+        )
+    except OSError as exc:
+        os.close(read_fd)
+        raise ExecutorError(f"cannot start {inv.interpreter.path}: {exc}") from exc
+    finally:
+        os.close(write_fd)
+    return proc, read_fd
+
+
+def _run(inv: Invocation, config: str, env: Dict[str, str],
+         cancel: Optional[threading.Event]) -> Tuple[Observed, LogCapture]:
+    proc, result_fd = _spawn(inv, config, env)
+    tree = ProcessTree(proc.pid)
+    log = LogCapture()
+    observed = Observed()
+    try:
+        _watch(inv, proc, result_fd, tree, log, observed, cancel)
+    finally:
+        _finish(proc, tree, log, observed)
+        os.close(result_fd)
+    return observed, log
+
+
+def _watch(inv, proc, result_fd, tree, log, observed, cancel) -> None:
+    """The main loop: read both pipes, enforce the limits, until the case is decided."""
+    log_fd = proc.stdout.fileno()
+    os.set_blocking(log_fd, False)
+    os.set_blocking(result_fd, False)
+    frames = FrameReader()
+    memory_limit = inv.memory_mb * MIB
+    started = time.monotonic()
+    next_poll, polls = started, 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(log_fd, selectors.EVENT_READ)
+        selector.register(result_fd, selectors.EVENT_READ)
+        channel_open = True
+        while True:
+            now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                observed.stop = "cancelled"
+                return
+            if observed.ready_at is None and now - started > STARTUP_ALLOWANCE_S:
+                observed.stop = "startup"
+                return
+            if observed.ready_at is not None and now - observed.ready_at >= inv.timeout_s:
+                observed.stop = "timeout"
+                return
+            if now >= next_poll:
+                # Not on the first poll: a short case is over before it has a child, and
+                # the scan at the end (ProcessTree.kill) still finds any it left.
+                if polls % DISCOVERY_EVERY == DISCOVERY_EVERY - 1:
+                    tree.discover()
+                polls += 1
+                next_poll = now + MEMORY_POLL_S
+                if tree.rss_bytes() > memory_limit:
+                    observed.stop = "memory"
+                    return
+            if observed.result is not None:
+                return
+            if not channel_open and proc.poll() is not None:
+                return  # died without a result: a crash
+            timeout = next_poll - now
+            if observed.ready_at is not None:
+                timeout = min(timeout, observed.ready_at + inv.timeout_s - now)
+            for key, _ in selector.select(max(timeout, 0)):
+                if key.fd == log_fd:
+                    if not _pump_log(log_fd, log):
+                        selector.unregister(log_fd)
+                    continue
+                data = _read(result_fd)
+                if data is None:
+                    continue
+                if not data:
+                    selector.unregister(result_fd)
+                    channel_open = False
+                    if frames.leftover():
+                        observed.stop, observed.garbled = "garbled", (
+                            f"the channel closed in the middle of a frame "
+                            f"({frames.leftover()} bytes)")
+                        return
+                    continue
+                try:
+                    for frame in frames.feed(data):
+                        _take_frame(frame, observed)
+                except ChannelGarbled as exc:
+                    observed.stop, observed.garbled = "garbled", str(exc)
+                    return
+                if observed.result is not None:
+                    _pump_log(log_fd, log)  # the output written before the result
+                    return
+
+
+def _take_frame(frame: Frame, observed: Observed) -> None:
+    now = time.monotonic()
+    if frame.kind == "ready" and observed.ready_at is None:
+        observed.ready_at = now
+    elif frame.kind == "result" and observed.ready_at is not None and observed.result is None:
+        observed.result = frame
+        observed.ended_at = now
+    else:
+        raise ChannelGarbled(f"unexpected {frame.kind!r} frame")
+
+
+def _read(fd: int) -> Optional[bytes]:
+    try:
+        return os.read(fd, READ_CHUNK)
+    except BlockingIOError:
+        return None  # nothing after all: a spurious wake-up
+    except OSError:
+        return b""
+
+
+def _pump_log(fd: int, log: LogCapture) -> bool:
+    """Read what the log pipe holds now; False at end of file."""
+    while True:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        log.feed(data)
+
+
+def _finish(proc, tree: ProcessTree, log: LogCapture, observed: Observed) -> None:
+    """End of the case, whatever happened: every process dies, the log is drained."""
+    if observed.ended_at is None:
+        observed.ended_at = time.monotonic()
+    if observed.result is not None:
+        try:  # the bootstrap leaves with os._exit right after the result frame
+            proc.wait(EXIT_WAIT_S)
+        except subprocess.TimeoutExpired:
+            pass
+    observed.leftovers = tree.kill()
+    observed.tree_peak = tree.peak_rss
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        observed.leftovers.append(proc.pid)
+    observed.returncode = proc.returncode
+    _drain(proc.stdout.fileno(), log)
+    proc.stdout.close()
+
+
+def _drain(fd: int, log: LogCapture) -> None:
+    """Whatever the processes wrote before dying; bounded, as a process scftest could not
+    see may still hold the pipe open."""
+    deadline = time.monotonic() + DRAIN_S
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(max(deadline - time.monotonic(), 0)):
+                return
+            if not _pump_log(fd, log):
+                return
+
+
+# ---------------------------------------------------------------------------------------
+# The record.
+
+def _signal_name(returncode: Optional[int]) -> Optional[str]:
+    if returncode is None or returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _timeout_text(seconds: float) -> str:
+    return f"{seconds:g}"
+
+
+@dataclass
+class Verdict:
+    """How the invocation ended, before it is written into the record."""
+
+    status: str
+    code: int
+    error: Optional[ErrorInfo] = None
+    ret_msg: Optional[str] = None
+    value: Any = UNSET
+
+
+def _platform_error(kind: str, message: str) -> ErrorInfo:
+    return ErrorInfo(type=kind, qualified_type=f"scf.{kind}", message=message)
+
+
+def _crash_message(observed: Observed) -> str:
+    if observed.stop == "garbled":
+        return (f"the result channel between scftest and the function's process was "
+                f"garbled ({observed.garbled}); the process was killed")
+    if observed.stop == "startup":
+        return f"the interpreter did not start the bootstrap within {STARTUP_ALLOWANCE_S:g} s"
+    code = observed.returncode
+    how = (f"was killed by {_signal_name(code)}" if code is not None and code < 0
+           else f"exited with code {code}")
+    if observed.ready_at is None:
+        return f"the function's process {how} before loading the handler (see the log)"
+    if code == 70:
+        return f"the function's process {how}: the handler closed the result channel"
+    return f"the function's process {how} while running (os._exit, sys.exit or a fatal signal)"
+
+
+def _from_result(inv: Invocation, fields: Dict[str, str]) -> Verdict:
+    outcome = fields.get("outcome", "")
+    error = None
+    if "error_type" in fields:
+        error = ErrorInfo(fields["error_type"], fields.get("error_qualified", ""),
+                          fields.get("error_message", ""), fields.get("traceback", ""))
+    if outcome == "ok" and "ret_msg" in fields:
+        ret_msg = fields["ret_msg"]
+        if inv.invocation == "async":
+            return Verdict("success", STATUS_CODES["success"], ret_msg=ret_msg)
+        return Verdict("success", STATUS_CODES["success"], ret_msg=ret_msg,
+                       value=json.loads(ret_msg))
+    if outcome == "memory":
+        return Verdict("memory_exceeded", STATUS_CODES["memory_exceeded"], error=_platform_error(
+            "MemoryExceeded", f"Task memory exceeded {inv.memory_mb} MB (MemoryError)"))
+    codes = {"error": "error", "not_found": "handler_not_found", "init_error": "init_error",
+             "too_large": "response_too_large"}
+    if outcome in codes and error is not None:
+        return Verdict("error", STATUS_CODES[codes[outcome]], error=error)
+    raise ChannelGarbled(f"a result frame without a usable outcome ({outcome!r})")
+
+
+def _verdict(inv: Invocation, observed: Observed) -> Verdict:
+    stop = observed.stop
+    if stop == "timeout":
+        return Verdict("timeout", STATUS_CODES["timeout"], error=_platform_error(
+            "Timeout", f"Invoking task timed out after {_timeout_text(inv.timeout_s)} seconds"))
+    if stop == "memory":
+        return Verdict("memory_exceeded", STATUS_CODES["memory_exceeded"], error=_platform_error(
+            "MemoryExceeded", f"Task memory exceeded {inv.memory_mb} MB"))
+    if stop == "cancelled":
+        return Verdict("crash", STATUS_CODES["crash"], error=ErrorInfo(
+            CANCELLED, f"scftest.{CANCELLED}", "scftest stopped the invocation (interrupted)"))
+    if observed.result is not None and stop is None:
+        try:
+            return _from_result(inv, observed.result.fields)
+        except (ChannelGarbled, ValueError) as exc:
+            observed.stop, observed.garbled = "garbled", str(exc)
+    return Verdict("crash", STATUS_CODES["crash"],
+                   error=_platform_error("ProcessExited", _crash_message(observed)))
+
+
+def _duration_ms(observed: Observed) -> float:
+    if observed.result is not None and "duration_ms" in observed.result.fields:
+        return float(observed.result.fields["duration_ms"])
+    if observed.ready_at is None:
+        return 0.0
+    return max(0.0, (observed.ended_at or observed.ready_at) - observed.ready_at) * 1000.0
+
+
+def _memory_mb(observed: Observed, tree_peak: int) -> float:
+    child_kb = 0
+    if observed.result is not None:
+        value = observed.result.fields.get("maxrss_kb", "0")
+        child_kb = int(value) if value.isdigit() else 0
+    return round(max(tree_peak, child_kb * 1024) / MIB, 3)
+
+
+def _error_json(error: ErrorInfo, code: int) -> str:
+    if code == STATUS_CODES["error"]:  # what SCF writes for a user code exception
+        data = {"errorCode": -1, "errorMessage": "user code exception caught",
+                "stackTrace": error.traceback or f"{error.type}: {error.message}"}
+    else:
+        data = {"errorCode": -1, "errorMessage": error.message,
+                "stackTrace": error.traceback, "statusCode": code}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def frame_log(inv: Invocation, output: str, verdict: Verdict, duration_ms: float,
+              memory_mb: float) -> str:
+    """The function log as the cloud writes it around the handler's own output."""
+    rid = inv.request_id
+    lines = [f"START RequestId:{rid}", f"Event RequestId:{rid}"]
+    text = "\n".join(lines) + "\n" + output
+    if output and not output.endswith("\n"):
+        text += "\n"
+    if verdict.error is not None:
+        if verdict.error.traceback:
+            text += verdict.error.traceback.rstrip("\n") + "\n"
+        text += f"ERROR RequestId:{rid} Result:{_error_json(verdict.error, verdict.code)}\n"
+    else:
+        text += f"Response RequestId:{rid} RetMsg:{verdict.ret_msg}\n"
+    text += f"END RequestId:{rid}\n"
+    text += (f"Report RequestId:{rid} Duration:{duration_ms:.3f}ms "
+             f"BilledDuration:{math.ceil(duration_ms)}ms Memory:{inv.memory_mb}MB "
+             f"MemUsage:{memory_mb:g}MB\n")
+    return text
+
+
+def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
+    if error is None:
+        return None
+    return ErrorInfo(mask(error.type), mask(error.qualified_type), mask(error.message),
+                     mask(error.traceback))
+
+
+def _record(inv: Invocation, observed: Observed, log: LogCapture) -> InvocationRecord:
+    verdict = _verdict(inv, observed)
+    duration = _duration_ms(observed)
+    memory = _memory_mb(observed, observed.tree_peak)
+    output, cut = log.text()
+    if observed.leftovers:
+        output += (f"[scftest: could not kill processes {observed.leftovers} "
+                   f"the function started]\n")
+    mask = masker(inv.secrets)
+    verdict.error = _mask_error(verdict.error, mask)
+    verdict.ret_msg = mask(verdict.ret_msg)
+    text = mask(frame_log(inv, output, verdict, duration, memory))
+    code = observed.returncode
+    return InvocationRecord(
+        request_id=inv.request_id,
+        invocation=inv.invocation,
+        runtime=inv.runtime,
+        interpreter=inv.interpreter.path,
+        interpreter_version=inv.interpreter.version,
+        status=verdict.status,
+        status_code=verdict.code,
+        return_value=mask_value(verdict.value, mask) if verdict.value is not UNSET else UNSET,
+        ret_msg=verdict.ret_msg,
+        error=verdict.error,
+        log=text,
+        duration_ms=round(duration, 3),
+        billed_duration_ms=math.ceil(duration),
+        max_memory_mb=memory,
+        exit_code=code if code is not None and code >= 0 else None,
+        signal=_signal_name(code),
+        log_truncated_bytes=cut,
+        runtime_fallback=inv.interpreter.fallback,
+    )
