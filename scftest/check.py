@@ -25,7 +25,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .matchers import JsonMatcher, Matcher, is_number, render_value, same_scalar, short_text, type_word
+from .matchers import JsonMatcher, Matcher, is_number, matches, render_value, same_scalar, short_text, type_word, yaml_quote
 from .model import UNSET, Case, LogExpectation, NodePath
 from .outcome import CaseOutcome, Mismatch, Verdict
 from .record import InvocationRecord
@@ -814,8 +814,23 @@ def _check_ret_msg(ctx: _Context) -> List[_Finding]:
     if actual is None:
         return [ctx.finding("ret_msg", "no ret_msg was recorded", short_text(expected, WIDTH),
                             "(none)", ("ret_msg",))]
-    diffs = _diff(expected, actual, _At((), ("ret_msg",)), _Rules())
+    diffs = list(_diff(expected, actual, _At((), ("ret_msg",)), _Rules()))
+    if diffs and _is_the_decoded_value(expected, actual):
+        # ret_msg is text: `ret_msg: Hello` against the text "Hello" (quotes included) is
+        # the commonest slip; say how to write it instead of only "values differ".
+        written = f"ret_msg: {yaml_quote(actual)}" if len(actual) <= 40 else "the JSON text exactly"
+        hint = f"ret_msg is JSON text: write {written}, or use !json"
+        diffs = [replace(diffs[0], message=f"{diffs[0].message} ({hint})")]
     return [_value_finding(ctx, "ret_msg", d) for d in diffs]
+
+
+def _is_the_decoded_value(expected: Any, actual: str) -> bool:
+    if isinstance(expected, Matcher):
+        return False
+    try:
+        return matches(expected, json.loads(actual))
+    except ValueError:
+        return False
 
 
 def _check_log(ctx: _Context) -> List[_Finding]:

@@ -142,7 +142,7 @@ def _render_key(key: Any) -> str:
     return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else render_value(key)
 
 
-def _quote(text: str) -> str:
+def yaml_quote(text: str) -> str:
     """YAML single-quoted scalar, the way a user would write a pattern."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -215,10 +215,10 @@ class RegexMatcher(Matcher):
             return f"expected a string for {self!r}, got {describe(actual)}"
         if re.search(self.pattern, actual):  # re caches the compiled pattern
             return None
-        return f"the pattern {_quote(self.pattern)} is not found in the string"
+        return f"the pattern {yaml_quote(self.pattern)} is not found in the string"
 
     def __repr__(self) -> str:
-        return f"!regex {_quote(self.pattern)}"
+        return f"!regex {yaml_quote(self.pattern)}"
 
 
 def scalar_meanings(text: str) -> Tuple[Any, ...]:
@@ -267,7 +267,7 @@ class ContainsMatcher(Matcher):
 
     def __repr__(self) -> str:
         if isinstance(self.needle, str):
-            return f"!contains {_quote(self.needle)}"
+            return f"!contains {yaml_quote(self.needle)}"
         return f"!contains {render_value(self.needle)}"
 
     def __hash__(self) -> int:
@@ -410,7 +410,7 @@ def _build_regex(value: Any) -> Matcher:
     try:
         re.compile(text)
     except re.error as exc:
-        raise MatcherError(f"!regex {_quote(text)} is not a valid regular expression ({exc})",
+        raise MatcherError(f"!regex {yaml_quote(text)} is not a valid regular expression ({exc})",
                            example) from None
     return RegexMatcher(text)
 

@@ -391,6 +391,16 @@ def test_ret_msg_plain_and_matchers():
     assert [(x.path, x.expected, x.actual) for x in got] == [("ret_msg.queued", "false", "true")]
 
 
+def test_ret_msg_written_as_the_value_gets_a_hint():
+    got = check(case(ret_msg="Hello World"), record(return_value="Hello World", ret_msg='"Hello World"'))
+    assert texts(got) == ['ret_msg (suite line 5): values differ (ret_msg is JSON text: write '
+                          'ret_msg: \'"Hello World"\', or use !json)\n'
+                          '  expected: "Hello World"\n'
+                          '  actual:   "\\"Hello World\\""']
+    got = check(case(ret_msg=42), record(return_value=42, ret_msg="42"))
+    assert got[0].message == "expected an int, got a string (ret_msg is JSON text: write ret_msg: '42', or use !json)"
+
+
 def test_ret_msg_on_async_and_missing():
     r = record(return_value=UNSET, ret_msg="ok")
     assert check(case(invocation="async", ret_msg="ok"), r) == ()
