@@ -663,7 +663,7 @@ def _check_error_type(ctx: _Context, wanted: Any, error: Any) -> List[_Finding]:
     expected = repr(wanted) if isinstance(wanted, Matcher) else str(wanted)
     message = "the exception is of another type"
     return [ctx.finding("error.type", message, expected, actual, ("error", "type"),
-                        summary=f"expected {expected}, got {actual}: {_failure_detail(ctx.record)}")]
+                        summary=f"expected {expected}, got {_failure_detail(ctx.record)}")]
 
 
 def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> List[_Finding]:

@@ -422,6 +422,8 @@ def test_error_type_short_qualified_or_dotted_tail():
     assert texts(got) == ["error.type (suite line 5): the exception is of another type\n"
                           "  expected: Found\n"
                           "  actual:   NotFound (myapp.errors.NotFound)"]
+    assert judge(case(error={"type": "Found"}), record("error", error=NOT_FOUND)).summary == \
+        "expected Found, got NotFound: order 42"
 
 
 def test_error_message_and_traceback_are_searched_regexes():
