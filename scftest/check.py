@@ -25,6 +25,10 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
+from deepdiff import DeepDiff
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
 from .matchers import JsonMatcher, Matcher, is_number, matches, render_value, same_scalar, short_text, type_word, yaml_quote
 from .model import UNSET, Case, LogExpectation, NodePath
 from .outcome import CaseOutcome, Mismatch, Verdict
@@ -487,8 +491,6 @@ def _deepdiff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[_D
 
 
 def _run_deepdiff(expected: Any, actual: Any) -> Any:
-    from deepdiff import DeepDiff
-
     try:
         # deepdiff 8 reports two mappings with few keys in common as one changed value;
         # a person wants to hear which keys are missing and which are extra.
@@ -756,9 +758,6 @@ def _check_return_schema(ctx: _Context) -> List[_Finding]:
     problem = _return_problem(ctx, "return_schema")
     if problem is not None:
         return problem
-    from jsonschema import Draft202012Validator, FormatChecker
-    from jsonschema.exceptions import SchemaError
-
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -959,7 +958,9 @@ def _collect(case: Case, record: InvocationRecord) -> Tuple[List[_Finding], List
         except Exception as exc:  # a checker bug must become an explanation, not a crash
             faults.append(_Internal(key, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             continue
-        findings.extend(found)
+        # return and return_includes may both say "no value was returned": once is enough
+        seen = {f.mismatch for f in findings}
+        findings.extend(f for f in found if f.mismatch not in seen)
         if key == "status" and found:
             ctx = replace(ctx, failed=True)
     return findings, faults

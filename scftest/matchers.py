@@ -82,7 +82,7 @@ def same_scalar(expected: Any, actual: Any) -> bool:
         return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
     if is_number(expected) and is_number(actual):
         return expected == actual
-    if type_word(expected) != type_word(actual) and not (is_number(expected) and is_number(actual)):
+    if type_word(expected) != type_word(actual):  # "1" is not 1, null is not ""
         return False
     try:
         return bool(expected == actual)

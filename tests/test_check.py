@@ -484,7 +484,7 @@ def test_status_words():
 
 
 def test_status_error_with_return_reports_the_missing_value():
-    got = check(case(status="error", return_=1), failed())
+    got = check(case(status="error", return_=1, return_includes=1), failed())
     assert [(x.path, x.message) for x in got] == [("return", "the invocation returned no value (status error)")]
 
 
