@@ -34,7 +34,8 @@ from .model import UNSET, Case, LogExpectation, NodePath
 from .outcome import CaseOutcome, Mismatch, Verdict
 from .record import InvocationRecord
 
-__all__ = ["check", "judge", "format_mismatch", "parse_ignore_path", "IgnorePathError", "format_path"]
+__all__ = ["check", "judge", "format_mismatch", "format_mismatches", "parse_ignore_path", "IgnorePathError",
+           "format_path"]
 
 WIDTH = 72  # how many characters of a value a mismatch shows before shortening it
 MAX_MISMATCHES = 50  # past this, one line says how many more there were

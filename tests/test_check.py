@@ -10,6 +10,7 @@ from scftest.check import (
     IgnorePathError,
     check,
     format_mismatch,
+    format_mismatches,
     format_path,
     judge,
     parse_ignore_path,
@@ -648,3 +649,8 @@ def test_format_mismatch_without_line_or_values():
         "expect: 30 more mismatches not shown"
     assert format_mismatch(Mismatch(path="x", message="m", expected="1", actual="2", line=3)) == \
         "x (suite line 3): m\n  expected: 1\n  actual:   2"
+
+
+def test_format_mismatches_joins_blocks():
+    pair = (Mismatch(path="a", message="m"), Mismatch(path="b", message="n", actual="1"))
+    assert format_mismatches(pair) == "a: m\nb: n\n  actual:   1"
