@@ -843,7 +843,7 @@ def _check_log(ctx: _Context) -> List[_Finding]:
 
 def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str) -> List[_Finding]:
     path, epath = f"log[{index}]", _log_epath(ctx, index, entry)
-    kind, pattern = entry.kind, entry.pattern
+    kind, pattern = entry.kind, str(entry.pattern)  # `- 42` in YAML means the text 42
     if kind in ("regex", "absent_regex"):
         try:
             hit = re.search(pattern, log, re.MULTILINE)  # ^ and $ work line by line

@@ -529,6 +529,10 @@ def test_log_entries_fail_word_for_word():
     assert got[0].actual == "(not in the 5 lines of the log)"
 
 
+def test_log_pattern_written_as_a_number():
+    assert check(case(log=[("contains", 42)]), record(log="order 42 queued")) == ()
+
+
 def test_log_on_empty_log_and_bad_regex():
     got = check(case(log=[("contains", "x"), ("regex", "(")]), record(log=""))
     assert [(x.path, x.actual) for x in got] == [("log[0]", "(the log is empty)"), ("log[1]", "(not checked)")]
