@@ -603,12 +603,20 @@ def _check_status(ctx: _Context) -> List[_Finding]:
     return [ctx.finding(key, message, str(want), actual, (key,), summary=message)]
 
 
+# Conditions the platform or scftest reports (timeout, memory, exit) rather than a
+# Python exception of the handler; the executor names them scf.Timeout and the like.
+_PLATFORM_PREFIXES = ("scf.", "scftest.")
+
+
 def _failure_detail(record: InvocationRecord) -> str:
     """What went wrong, in one line: the exception, the timeout text, the exit."""
     error = getattr(record, "error", None)
     if error is not None:
         kind = getattr(error, "type", "") or ""
         text = _first_line(getattr(error, "message", "") or "")
+        qualified = getattr(error, "qualified_type", "") or ""
+        if qualified.startswith(_PLATFORM_PREFIXES) and text:
+            return text  # "Invoking task timed out…" needs no "Timeout:" before it
         return f"{kind}: {text}" if kind and text else (kind or text)
     exit_code, signal = getattr(record, "exit_code", None), getattr(record, "signal", None)
     if signal:

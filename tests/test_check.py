@@ -471,6 +471,17 @@ def test_timeout_summary():
     assert check(case(status="timeout"), r) == ()
 
 
+def test_platform_conditions_read_without_their_type_name():
+    timeout = ErrorInfo(type="Timeout", qualified_type="scf.Timeout",
+                        message="Invoking task timed out after 3 seconds")
+    outcome = judge(case(), record("timeout", error=timeout))
+    assert outcome.summary == "expected success, got timeout: Invoking task timed out after 3 seconds"
+    assert texts(outcome.mismatches) == [
+        "status (suite line 5): expected success, got timeout: Invoking task timed out after 3 seconds\n"
+        "  expected: success\n"
+        "  actual:   timeout: Invoking task timed out after 3 seconds"]
+
+
 def test_status_words():
     crash = record("crash", exit_code=3)
     assert check(case(status="crash"), crash) == ()
