@@ -688,12 +688,12 @@ def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> Li
     try:
         found = re.search(pattern, actual, re.MULTILINE)
     except re.error as exc:
-        return [ctx.finding(path, f"{pattern!r} is not a valid regular expression ({exc})",
-                            render_value(pattern), "(not checked)", epath)]
+        return [ctx.finding(path, f"{yaml_quote(pattern)} is not a valid regular expression ({exc})",
+                            f"regex {yaml_quote(pattern)}", "(not checked)", epath)]
     if found:
         return []
     return [ctx.finding(path, f"the pattern is not found in the exception {field}",
-                        render_value(pattern), _tail_text(actual, field), epath)]
+                        f"regex {yaml_quote(pattern)}", _tail_text(actual, field), epath)]
 
 
 def _tail_text(text: str, field: str) -> str:
@@ -856,24 +856,23 @@ def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str)
         try:
             hit = re.search(pattern, log, re.MULTILINE)  # ^ and $ work line by line
         except re.error as exc:
-            return [ctx.finding(path, f"{pattern!r} is not a valid regular expression ({exc})",
-                                render_value(pattern), "(not checked)", epath)]
+            return [ctx.finding(path, f"{yaml_quote(pattern)} is not a valid regular expression ({exc})",
+                                f"regex {yaml_quote(pattern)}", "(not checked)", epath)]
         span = hit.span() if hit else None
     else:
         at = log.find(pattern)
         span = (at, at + len(pattern)) if at >= 0 else None
-    shown = render_value(pattern)
+    # Regexes are shown as written in YAML ('\d+'); JSON quoting would double backslashes.
+    shown = render_value(pattern) if kind in ("contains", "absent") else f"regex {yaml_quote(pattern)}"
+    brief = shown if len(shown) <= 50 else shown[:49] + "…"
     if kind in ("contains", "regex") and span is None:
         what = "text" if kind == "contains" else "pattern"
-        return [ctx.finding(path, f"{what} not found in the log",
-                            shown if kind == "contains" else f"regex {shown}",
-                            _closest_line(log, pattern), epath,
-                            summary=f"{path}: {what} not found in the log: {short_text(pattern, 40)}")]
+        return [ctx.finding(path, f"{what} not found in the log", shown, _closest_line(log, pattern), epath,
+                            summary=f"{path}: {what} not found in the log: {brief}")]
     if kind in ("absent", "absent_regex") and span is not None:
-        return [ctx.finding(path, "found in the log, but must be absent",
-                            f"no {shown}" if kind == "absent" else f"no match for regex {shown}",
+        return [ctx.finding(path, "found in the log, but must be absent", f"no {shown}",
                             _line_around(log, span), epath,
-                            summary=f"{path}: the log contains {short_text(pattern, 40)}")]
+                            summary=f"{path}: the log has {brief}, which must be absent")]
     if kind not in ("contains", "regex", "absent", "absent_regex"):
         return [ctx.finding(path, f"unknown kind of log entry: {kind}", "", "", epath)]
     return []
@@ -931,7 +930,7 @@ def _check_budgets(ctx: _Context) -> List[_Finding]:
 
 
 def _amount(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+    return f"{value:.6g}"  # 1520.4, 130, 0.001: as precise as the budget was written
 
 
 # --- check, judge, format ----------------------------------------------------------------

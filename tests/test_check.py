@@ -434,10 +434,10 @@ def test_error_message_and_traceback_are_searched_regexes():
     got = check(case(marks=marks, error={"message": "^id", "traceback": "KeyError"}), failed())
     assert texts(got) == [
         "error.message (suite line 9): the pattern is not found in the exception message\n"
-        '  expected: "^id"\n'
+        "  expected: regex '^id'\n"
         '  actual:   "missing \\"id\\""',
         "error.traceback (suite line 10): the pattern is not found in the exception traceback\n"
-        '  expected: "KeyError"\n'
+        "  expected: regex 'KeyError'\n"
         '  actual:   "ValueError: missing \\"id\\""',
     ]
 
@@ -525,17 +525,19 @@ def test_log_entries_fail_word_for_word():
         '  expected: "Received events"\n'
         '  actual:   closest line: "Received event: {}"',
         'log[1] (suite line 7): pattern not found in the log\n'
-        '  expected: regex "order [a-z]+ queued"\n'
+        "  expected: regex 'order [a-z]+ queued'\n"
         '  actual:   closest line: "order 42 queued"',
         'log[2] (suite line 8): found in the log, but must be absent\n'
         '  expected: no "password"\n'
         '  actual:   "password=hunter2 sent to db"',
         'log[3] (suite line 9): found in the log, but must be absent\n'
-        '  expected: no match for regex "hunter\\\\d"\n'
+        "  expected: no regex 'hunter\\d'\n"
         '  actual:   "password=hunter2 sent to db"',
     ]
     assert judge(case(log=entries[:1]), record(log=LOG)).summary == \
         'log[0]: text not found in the log: "Received events"'
+    assert judge(case(log=[("absent_regex", r"hunter\d")]), record(log=LOG)).summary == \
+        "log[0]: the log has regex 'hunter\\d', which must be absent"
     got = check(case(log=[("regex", "zzz")]), record(log=LOG))
     assert got[0].actual == "(not in the 5 lines of the log)"
 
@@ -565,6 +567,11 @@ def test_budgets():
         "  expected: at most 128 MB\n"
         "  actual:   130 MB",
     ]
+
+
+def test_small_budgets_keep_their_digits():
+    got = check(case(duration_ms={"max": 0.001}), record(duration_ms=0.083))
+    assert got[0].message == "took 0.083 ms, over the budget of 0.001 ms"
 
 
 def test_malformed_budget_is_explained():
