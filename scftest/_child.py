@@ -620,6 +620,7 @@ def prepare(config):
 
 def main(argv):
     config_path, fd = argv[1], int(argv[2])
+    parent = os.getppid()
     close_on_exec(fd)
     channel = Channel(fd)
     config = read_config(config_path)
@@ -639,6 +640,19 @@ def main(argv):
     except OSError:
         os.write(2, b"scftest: the result channel was closed by the function\n")
         os._exit(EXIT_CHANNEL_LOST)
+    linger(parent)
+
+
+def linger(parent):
+    """Stay alive, like a warm instance, until the parent kills the process tree.
+
+    While this process lives, whatever the handler started (even a process that called
+    setsid) is still its descendant, so the parent can find and kill it. Never returns;
+    leaves by itself if the parent is gone or after a minute."""
+    import time
+    deadline = now() + 60
+    while os.getppid() == parent and now() < deadline:
+        time.sleep(0.05)
     os._exit(0)
 
 

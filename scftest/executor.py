@@ -39,7 +39,6 @@ READ_CHUNK = 256 * 1024
 MEMORY_POLL_S = 0.015  # RSS of the known processes
 DISCOVERY_EVERY = 3  # scan /proc for new descendants every 3rd memory poll (~45 ms)
 STARTUP_ALLOWANCE_S = 30.0  # interpreter start-up, before the bootstrap's ready frame
-EXIT_WAIT_S = 1.0  # after the result frame, for the bootstrap's os._exit
 DRAIN_S = 0.3  # reading what is left in the log pipe once the case is over
 MAX_FRAME_BYTES = 64 * MIB
 CANCELLED = "Cancelled"  # ErrorInfo.type of a record whose invocation was cancelled
@@ -336,25 +335,31 @@ class ProcessTree:
     def kill(self) -> List[int]:
         """SIGKILL every process of the tree; returns the pids still alive afterwards."""
         deadline = time.monotonic() + 2.0
+        pause = 0.0005
         while True:
             self.discover()
             live = self._live()
-            # The group id is only trusted while one of ours still holds it (never a
-            # recycled id), and each pid is checked against its start time.
-            if any(stat.pgrp == self.root for stat in live):
-                try:
-                    os.killpg(self.root, signal.SIGKILL)
-                except OSError:
-                    pass
-            for stat in live:
-                try:
-                    os.kill(stat.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.005 if live else 0)
-            left = [s.pid for s in self._live()]
-            if not left or time.monotonic() > deadline:
-                return left
+            if not live:
+                return []
+            self._signal(live)
+            time.sleep(pause)  # SIGKILL takes effect within a scheduler tick or two
+            pause = min(pause * 2, 0.05)
+            if time.monotonic() > deadline:
+                return [stat.pid for stat in self._live()]
+
+    def _signal(self, live: List[ProcStat]) -> None:
+        # The group id is only trusted while one of ours still holds it (never a
+        # recycled id), and each pid was checked against its start time.
+        if any(stat.pgrp == self.root for stat in live):
+            try:
+                os.killpg(self.root, signal.SIGKILL)
+            except OSError:
+                pass
+        for stat in live:
+            try:
+                os.kill(stat.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -577,11 +582,9 @@ def _finish(proc, tree: ProcessTree, log: LogCapture, observed: Observed) -> Non
     """End of the case, whatever happened: every process dies, the log is drained."""
     if observed.ended_at is None:
         observed.ended_at = time.monotonic()
-    if observed.result is not None:
-        try:  # the bootstrap leaves with os._exit right after the result frame
-            proc.wait(EXIT_WAIT_S)
-        except subprocess.TimeoutExpired:
-            pass
+    _pump_log(proc.stdout.fileno(), log)  # what was written before the result frame
+    # The bootstrap lingers after its result: the handler's processes are still its
+    # descendants now, so the scan in kill() finds even those that called setsid.
     observed.leftovers = tree.kill()
     observed.tree_peak = tree.peak_rss
     try:
@@ -762,6 +765,8 @@ def _record(inv: Invocation, observed: Observed, log: LogCapture) -> InvocationR
     verdict.ret_msg = mask(verdict.ret_msg)
     text = mask(frame_log(inv, output, verdict, duration, memory))
     code = observed.returncode
+    if observed.result is not None and code == -signal.SIGKILL:
+        code = 0  # it answered, then scftest ended the lingering (warm) process
     return InvocationRecord(
         request_id=inv.request_id,
         invocation=inv.invocation,
