@@ -188,12 +188,24 @@ def test_misplaced_or_malformed_values(tmp_path: Path, text: str, message: str) 
     assert any(message in str(p) and str(p).startswith(f"{path}:4:") for p in problems), [str(p) for p in problems]
 
 
-def test_tag_before_closing_brace_gets_a_hint(tmp_path: Path) -> None:
+def test_scftest_tag_right_before_a_closing_brace_is_read_as_meant(tmp_path: Path) -> None:
     path = suite(tmp_path, """\
         function: {code: fn, handler: index.main_handler}
         cases:
           - name: a
-            expect: {return: {id: !any}}
+            expect: {return: {id: !any, n: [!type int]}}
+    """)
+    (case,) = load_ok(path).cases
+    assert repr(case.expect.return_["id"]) == "!any"
+    assert repr(case.expect.return_["n"][0]) == "!type int"
+
+
+def test_unknown_tag_before_a_closing_brace_gets_a_hint(tmp_path: Path) -> None:
+    path = suite(tmp_path, """\
+        function: {code: fn, handler: index.main_handler}
+        cases:
+          - name: a
+            expect: {return: {id: !anything}}
     """)
     _, problems, _ = load_suite(path)
     assert "write {id: !any } rather than {id: !any}" in str(problems[0])
