@@ -42,7 +42,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from .loader import load_suite, suite_tags
-from .matchers import Matcher, short_text
+from .matchers import Matcher
 from .model import UNSET, Case, Expectation, NodePath
 from .outcome import CaseOutcome, Verdict
 from .record import ErrorInfo
@@ -140,8 +140,8 @@ class UpdateReport:
     __str__ = format
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+def _shorten(text: str, width: int = SHOWN_CHARS) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _shown_path(path: Path) -> str:
@@ -351,7 +351,7 @@ def _same_decision(a: _Decision, b: _Decision) -> bool:
 def _describe(decision: _Decision) -> str:
     if isinstance(decision, _Write):
         return f"{decision.key}: {_shorten(render_flow(decision.value))}"
-    return short_text(decision.reason, 60).strip('"')
+    return _shorten(decision.reason, 60)
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -634,6 +634,10 @@ def _prove(old: str, new: str, file: Path, index: int, key: str, value: Any) -> 
         after = parse_text(new, file, suite_tags()).data
     except YamlError as exc:
         raise _Unsafe(f"the edit would not parse ({exc.message}); edit it by hand") from None
+    written = ((after.get("cases") or [{}])[index] or {}).get("expect", {}).get(key, UNSET)
+    if not same_value(written, value):
+        raise _Unsafe(f"scftest could not write this {key} so that it reads back the same "
+                      f"(it would read {_shorten(render_flow(written))}); please report it")
     cases = list(before["cases"])
     case = dict(cases[index])
     case["expect"] = {**(case.get("expect") or {}), key: value}
@@ -720,11 +724,11 @@ def _quote_text(text: str, force: bool = False) -> str:
     # Quote what a YAML 1.1 reader would take for something else ("yes", "12:30", "0x1F",
     # "2019-02-21", "null"), even though scftest reads some of them as text: people and
     # other tools read these files too. Patterns are always single-quoted, as the docs write them.
+    if _LINE_BREAKS.search(text) or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return DoubleQuotedScalarString(text)  # plain or single-quoted, line breaks would fold
     tag = _PLAIN_RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
     if not force and tag == "tag:yaml.org,2002:str":
         return text
-    if _LINE_BREAKS.search(text) or yaml.reader.Reader.NON_PRINTABLE.search(text):
-        return DoubleQuotedScalarString(text)  # a single-quoted scalar would fold line breaks
     return SingleQuotedScalarString(text)
 
 
