@@ -75,7 +75,7 @@ SUITE_TEXT = """\
 # Indent with spaces, never tabs. A "#" starts a comment, like this line.
 
 name: hello                           # the suite's name in reports (default: the file's name)
-description: SCF's hello-world function, from happy path to errors
+description: SCF's hello world        # free text, for the people who read this file
 
 function:                             # settings shared by every case below
   code: ../functions/hello            # the folder with the function's code, relative to this file
@@ -114,7 +114,7 @@ cases:                                # the list of cases; each one starts with 
     event:                            # ... and change only what this case is about
       httpMethod: GET
       path: /hello
-      queryString:
+      queryString:                    # the URL's ?name=Ada
         name: Ada
     expect:
       return_includes:                # these keys must match; the response may hold others too
