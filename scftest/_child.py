@@ -145,11 +145,12 @@ def parse_json(text):
 
     The parent writes the config with ``json.dumps(..., ensure_ascii=False)``, whose
     output is also a Python expression with the same meaning once true/false/null are
-    names, except for surrogate escapes (``\\ud83d``, from lone surrogates): those, and
-    anything the compiler refuses (deep nesting), go to the json module. Importing json
-    costs several milliseconds per case on Python 3; this costs a fraction of one.
+    names, except for surrogate escapes (``\\ud83d``, from lone surrogates) and ``\\/``
+    (which json.dumps never writes): those, and anything the compiler refuses (deep
+    nesting), go to the json module. Importing json costs several milliseconds per case
+    on Python 3; this costs a fraction of one.
     """
-    if len(text) <= JSON_AS_LITERAL_MAX and "\\ud" not in text:
+    if len(text) <= JSON_AS_LITERAL_MAX and "\\ud" not in text and "\\/" not in text:
         flags = 0
         if PY2:  # string literals must be unicode, as json.loads makes them
             flags = __import__("__future__").unicode_literals.compiler_flag

@@ -583,6 +583,8 @@ def _finish(proc, tree: ProcessTree, log: LogCapture, observed: Observed) -> Non
     if observed.ended_at is None:
         observed.ended_at = time.monotonic()
     _pump_log(proc.stdout.fileno(), log)  # what was written before the result frame
+    tree.discover()
+    tree.rss_bytes()  # a last measurement: a short case may not have been polled at all
     # The bootstrap lingers after its result: the handler's processes are still its
     # descendants now, so the scan in kill() finds even those that called setsid.
     observed.leftovers = tree.kill()

@@ -1,0 +1,53 @@
+"""Interpreter discovery for the tests that run handlers on real Pythons.
+
+Only pyenv's versions folder is looked at (the real binaries: the shims on PATH fail unless
+a version is active). A version that is not installed gives a skipped test, with the reason.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+VERSIONS = ("2.7",) + tuple(f"3.{minor}" for minor in range(6, 14))
+
+
+def _pyenv_versions() -> Path:
+    return Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+
+
+def find_python(version: str):
+    """(path, full version) of the newest installed ``version`` (e.g. "3.6"), or None."""
+    prefix = version + "."
+    try:
+        folders = [p for p in _pyenv_versions().iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return None
+    releases = []
+    for folder in folders:
+        patch = folder.name[len(prefix):]
+        binary = folder / "bin" / "python"
+        if patch.isdigit() and os.access(binary, os.X_OK):
+            releases.append((int(patch), str(binary), folder.name))
+    if not releases:
+        return None
+    _, path, full = max(releases)
+    return path, full
+
+
+INTERPRETERS = {v: find_python(v) for v in VERSIONS}
+NEWEST = next((v for v in reversed(VERSIONS) if INTERPRETERS[v]), None)
+
+
+def python_params(versions=None):
+    """pytest params over ``versions`` (default: every known one); missing ones skip."""
+    params = []
+    for version in versions or VERSIONS:
+        marks = () if INTERPRETERS.get(version) else pytest.mark.skip(
+            reason=f"Python {version} is not installed under {_pyenv_versions()}")
+        params.append(pytest.param(version, marks=marks, id=f"py{version}"))
+    return params
+
+
+# The hostile tests run on these: the two seed runtimes and the newest present.
+CORE_VERSIONS = tuple(dict.fromkeys(("2.7", "3.6", NEWEST or "3.13")))

@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+"""Well-behaved handlers, one per feature. Runs on Python 2.7 and 3.6+."""
+import os
+import sys
+from decimal import Decimal
+
+try:
+    STRING_TYPES = (str, unicode)  # noqa: F821 (Python 2)
+except NameError:
+    STRING_TYPES = (str,)
+
+INT_KEYS = ("memory_limit_in_mb", "time_limit_in_ms")
+
+
+def hello(event, context):
+    return "Hello World"
+
+
+def echo(event, context):
+    return event
+
+
+def context_types(event, context):
+    return {
+        "keys": sorted(context),
+        "ints": dict((k, type(context[k]) is int) for k in INT_KEYS),
+        "strings": dict((k, isinstance(v, STRING_TYPES)) for k, v in context.items()
+                        if k not in INT_KEYS),
+        "context": context,
+    }
+
+
+def where(event, context):
+    return {"cwd": os.getcwd(), "path": sys.path[:2], "name": __name__, "argv": sys.argv,
+            "file": __file__}
+
+
+def interleave(event, context):
+    import logging
+    logger = logging.getLogger()
+    logger.info("hidden: root level is WARNING by default")
+    logger.setLevel(logging.INFO)
+    print("one")
+    sys.stderr.write("two\n")
+    logger.info("three")
+    logger.debug("hidden: debug")
+    sys.stdout.write("four")
+    sys.stderr.write("five\n")
+    return "ok"
+
+
+def decimal_return(event, context):
+    return Decimal("1.50")
+
+
+def nested_decimal(event, context):
+    return {"price": Decimal("1.50")}
+
+
+def non_ascii(event, context):
+    print(u"héllo 你好")
+    return {u"msg": u"你好", u"e": u"é", u"emoji": u"\U0001F600", u"quote": u'say "hi"\n'}
+
+
+def unserializable(event, context):
+    return {"when": object()}
+
+
+def too_large(event, context):
+    return "x" * (6 * 1024 * 1024 + 1)
+
+
+def queued(event, context):
+    print("order %s queued" % event.get("id"))
+    return {"queued": True}
+
+
+class NotFound(Exception):
+    pass
+
+
+def raises(event, context):
+    raise ValueError('missing "id"')
+
+
+def raises_custom(event, context):
+    def inner():
+        raise NotFound("order 42")
+    inner()
+
+
+def raises_chained(event, context):
+    try:
+        {}["id"]
+    except KeyError:
+        raise RuntimeError("lookup failed")
+
+
+def raises_memory_error(event, context):
+    raise MemoryError()
+
+
+def environment(event, context):
+    return {"environ": dict(os.environ), "tmp_exists": os.path.isdir(os.environ["TMPDIR"])}
+
+
+def leak_secret(event, context):
+    secret = os.environ["DB_PASSWORD"]
+    print("password is " + secret)
+    if event.get("raise"):
+        raise ValueError("bad password " + secret)
+    return {"password": secret, "context_env": context["environment"]}
+
+
+def read_stdin(event, context):
+    return sys.stdin.read()
+
+
+def sys_exit(event, context):
+    sys.exit(0)
+
+
+def value(event, context):
+    return event["value"]
+
+
+def child_fds(event, context):
+    import subprocess
+    code = "import os; print(' '.join(sorted(os.listdir('/proc/self/fd'))))"
+    kwargs = {} if sys.version_info[0] == 2 else {"close_fds": False}
+    output = subprocess.check_output([sys.executable, "-c", code], **kwargs)
+    return output.decode("ascii").split()

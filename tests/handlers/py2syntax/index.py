@@ -1,0 +1,3 @@
+def main_handler(event, context):
+    print "Python 2 only"
+    return "ok"

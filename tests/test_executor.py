@@ -1,0 +1,309 @@
+"""The executor against hostile handlers, on Python 2.7, 3.6 and the newest present.
+
+Every test checks that the runner survives, that the status is right, and that nothing
+the handler started is still running (each invocation's processes carry a unique
+function name in their environment, which /proc shows).
+"""
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import CORE_VERSIONS, INTERPRETERS, NEWEST, python_params
+
+from scftest.executor import (
+    CANCELLED,
+    LogCapture,
+    build_environment,
+    execute,
+)
+from scftest.model import UNSET
+from scftest.record import Interpreter, Invocation
+
+HANDLERS = Path(__file__).parent / "handlers"
+CORE = python_params(CORE_VERSIONS)
+
+
+def make_invocation(version, root, handler, **overrides):
+    path, full = INTERPRETERS[version]
+    runtime = f"Python{version}"
+    fields = dict(
+        request_id=str(uuid.uuid4()), code_root=HANDLERS / root, handler=handler,
+        runtime=runtime, interpreter=Interpreter(runtime, path, full), timeout_s=3,
+        memory_mb=128, environment={}, function_name=f"scftest-{uuid.uuid4().hex}",
+    )
+    fields.update(overrides)
+    return Invocation(**fields)
+
+
+def processes_of(marker):
+    """Live processes whose command line or environment mention ``marker``."""
+    needle = marker.encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+            if state in (b"Z", b"X"):
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        if needle in cmdline or needle in environ:
+            found.append(int(name))
+    return found
+
+
+def run(version, handler, root="hostile", **overrides):
+    inv = make_invocation(version, root, handler, **overrides)
+    record = execute(inv)
+    assert processes_of(inv.function_name) == [], "processes left running"
+    return record
+
+
+# --- hostile handlers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", CORE)
+def test_output_that_looks_like_a_result_is_only_log(version):
+    record = run(version, "index.fake_result")
+    assert record.status == "error"
+    assert record.error.type == "ValueError" and record.error.message == "the real outcome"
+    assert "SCFT result 40" in record.log and '"return": "forged"' in record.log
+    assert record.return_value is UNSET
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_garbled_channel_is_a_crash_that_says_so(version):
+    record = run(version, "index.garble_channel")
+    assert record.status == "crash" and record.status_code == 439
+    assert "garbled" in record.error.message
+    assert record.return_value is UNSET
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_closed_channel_is_a_crash(version):
+    record = run(version, "index.close_channel")
+    assert record.status == "crash"
+    assert "closed the result channel" in record.error.message
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_os_exit_is_a_crash_with_the_exit_code(version):
+    record = run(version, "index.os_exit")
+    assert (record.status, record.status_code, record.exit_code, record.signal) == (
+        "crash", 439, 3, None)
+    assert "exited with code 3" in record.error.message
+    assert "bye" in record.log
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_sigsegv_is_a_crash_with_the_signal_name(version):
+    record = run(version, "index.segfault")
+    assert (record.status, record.signal, record.exit_code) == ("crash", "SIGSEGV", None)
+    assert "SIGSEGV" in record.error.message
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_sys_exit_in_the_handler_is_a_crash(version):
+    record = run(version, "index.sys_exit", root="basic")
+    assert (record.status, record.exit_code) == ("crash", 0)
+
+
+@pytest.mark.parametrize("version", CORE)
+@pytest.mark.parametrize("handler", ["index.loop", "index.swallow"])
+def test_endless_loop_times_out(version, handler):
+    started = time.monotonic()
+    record = run(version, handler, timeout_s=1)
+    assert time.monotonic() - started < 3
+    assert (record.status, record.status_code) == ("timeout", 433)
+    assert record.error.message == "Invoking task timed out after 1 seconds"
+    assert 1000 <= record.duration_ms < 1500
+    assert "ERROR RequestId:" in record.log and "timed out after 1 seconds" in record.log
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_timeout_kills_children_grandchildren_and_setsid_escapees(version):
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    record = run(version, "index.loop_with_children", timeout_s=1, event={"marker": marker})
+    assert record.status == "timeout"
+    assert processes_of(marker) == []
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_processes_left_by_a_successful_handler_are_killed(version):
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    record = run(version, "index.spawn_and_return", event={"marker": marker})
+    assert (record.status, record.return_value, record.exit_code) == ("success", "spawned", 0)
+    assert processes_of(marker) == []
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_a_forked_process_returning_from_the_handler_is_not_the_result(version):
+    record = run(version, "index.fork_and_return")
+    assert (record.status, record.return_value) == ("success", "forked")
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_memory_hog_is_stopped(version):
+    record = run(version, "index.memory_hog", memory_mb=128, timeout_s=10)
+    assert (record.status, record.status_code) == ("memory_exceeded", 434)
+    assert record.error.message.startswith("Task memory exceeded 128 MB")
+    assert record.max_memory_mb > 100
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_memory_of_child_processes_counts(version):
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    record = run(version, "index.memory_hog_child", memory_mb=128, timeout_s=10,
+                 event={"marker": marker})
+    assert record.status == "memory_exceeded"
+    assert processes_of(marker) == []
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_memory_error_is_memory_exceeded(version):
+    record = run(version, "index.raises_memory_error", root="basic")
+    assert (record.status, record.status_code) == ("memory_exceeded", 434)
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_50_mb_of_log_is_capped_with_a_marker(version):
+    record = run(version, "index.huge_log")
+    assert (record.status, record.return_value) == ("success", "done")
+    assert record.log_truncated_bytes > 40 * 1024 * 1024
+    assert len(record.log) < 5 * 1024 * 1024
+    assert f"[scftest: {record.log_truncated_bytes} bytes of log cut here" in record.log
+    assert record.log.rstrip().splitlines()[-1].startswith("Report RequestId:")
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_invalid_utf8_is_replaced(version):
+    record = run(version, "index.invalid_utf8")
+    assert record.status == "success"
+    assert "before \ufffd\ufffd\ufffd after" in record.log
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_stdin_is_empty(version):
+    record = run(version, "index.read_stdin", root="basic", timeout_s=2)
+    assert (record.status, record.return_value) == ("success", "")
+
+
+# --- environment and secrets -----------------------------------------------------------
+
+@pytest.mark.parametrize("version", CORE)
+def test_the_runner_environment_does_not_leak(version, monkeypatch):
+    monkeypatch.setenv("SCFTEST_FAKE_CI_SECRET", "ci-token-0123456789")
+    record = run(version, "index.environment", root="basic", environment={"STAGE": "test"})
+    env = record.return_value["environ"]
+    assert "SCFTEST_FAKE_CI_SECRET" not in env
+    assert "ci-token-0123456789" not in record.log
+    assert env["STAGE"] == "test"
+    code_root = str((HANDLERS / "basic").resolve()) + "/"
+    assert env["USER_CODE_ROOT"] == code_root
+    for key, value in {"TENCENTCLOUD_RUNENV": "SCF", "TENCENTCLOUD_TZ": "UTC", "TZ": "UTC",
+                       "LANG": "en_US.UTF8", "PYTHONDONTWRITEBYTECODE": "x",
+                       "SCF_RUNTIME": f"Python{version}", "SCF_NAMESPACE": "default",
+                       "SCF_FUNCTIONVERSION": "$LATEST",
+                       "TENCENTCLOUD_REGION": "ap-guangzhou"}.items():
+        assert env[key] == value, key
+    assert env["HOME"] == env["TMPDIR"] and record.return_value["tmp_exists"]
+    assert not os.path.exists(env["TMPDIR"]), "the per-case folder is removed"
+    allowed = {"PATH", "HOME", "TMPDIR", "LANG", "TZ", "STAGE", "PYTHONDONTWRITEBYTECODE",
+               "USER_CODE_ROOT", "TENCENTCLOUD_RUNENV", "TENCENTCLOUD_TZ", "SCF_RUNTIME",
+               "SCF_FUNCTIONNAME", "SCF_FUNCTIONVERSION", "SCF_NAMESPACE",
+               "TENCENTCLOUD_REGION", "TENCENTCLOUD_APPID", "TENCENTCLOUD_UIN",
+               "LC_CTYPE"}  # LC_CTYPE: set by Python 3.7+'s C-locale coercion
+    assert set(env) <= allowed
+
+
+def test_build_environment_is_from_scratch(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nope")
+    inv = make_invocation(NEWEST, "basic", "index.hello", environment={"TZ": "Asia/Shanghai",
+                          "SCF_RUNTIME": "forged"})
+    env = build_environment(inv, "/tmp/x", runner_path="/usr/bin")
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["TZ"] == "Asia/Shanghai"  # users may set TZ, as in the cloud
+    assert env["SCF_RUNTIME"] == inv.runtime  # reserved: users cannot
+    assert env["PATH"] == "/usr/bin" and env["TMPDIR"] == "/tmp/x"
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_secrets_are_masked_everywhere(version):
+    secret = "s3cr3t-\"value\"-42"
+    common = dict(root="basic", environment={"DB_PASSWORD": secret}, secrets=(secret,))
+    record = run(version, "index.leak_secret", **common)
+    assert record.status == "success"
+    assert record.return_value["password"] == "***"
+    assert secret not in record.log and "password is ***" in record.log
+    assert secret not in record.ret_msg and secret not in record.return_value["context_env"]
+    failed = run(version, "index.leak_secret", event={"raise": True}, **common)
+    assert failed.error.message == "bad password ***"
+    assert secret not in failed.error.traceback and secret not in failed.log
+
+
+# --- cancel, parallel ------------------------------------------------------------------
+
+def test_cancel_stops_the_invocation():
+    cancel = threading.Event()
+    inv = make_invocation(NEWEST, "hostile", "index.loop", timeout_s=30)
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    record = execute(inv, cancel)
+    assert time.monotonic() - started < 2
+    assert record.status == "crash" and record.error.type == CANCELLED
+    assert processes_of(inv.function_name) == []
+
+
+def test_parallel_executions_do_not_interfere():
+    results = {}
+
+    def worker(index):
+        handler = "index.loop" if index == 0 else "index.echo"
+        root = "hostile" if index == 0 else "basic"
+        results[index] = execute(make_invocation(NEWEST, root, handler, timeout_s=1,
+                                                 event={"n": index}))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results[0].status == "timeout"
+    for index in range(1, 6):
+        assert results[index].return_value == {"n": index}
+
+
+def test_a_missing_interpreter_is_an_executor_error():
+    from scftest.executor import ExecutorError
+
+    inv = make_invocation(NEWEST, "basic", "index.hello")
+    inv = Invocation(**{**inv.__dict__, "interpreter": Interpreter("Python3.6", "/nonexistent/python", "3.6.0")})
+    with pytest.raises(ExecutorError, match="/nonexistent/python"):
+        execute(inv)
+
+
+# --- the log capture -------------------------------------------------------------------
+
+def test_log_capture_keeps_head_and_tail():
+    capture = LogCapture(head=10, tail=10)
+    for chunk in (b"0123456789abc", b"d" * 50, b"TAIL-END!!"):
+        capture.feed(chunk)
+    text, cut = capture.text()
+    assert text.startswith("0123456789\n[scftest: 53 bytes of log cut here; 73 bytes in all]")
+    assert text.endswith("TAIL-END!!") and cut == 53
+
+
+def test_log_capture_small_log_is_untouched():
+    capture = LogCapture()
+    capture.feed("héllo\n".encode())
+    assert capture.text() == ("héllo\n", 0)
