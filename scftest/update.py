@@ -183,17 +183,17 @@ def propose(outcome: CaseOutcome) -> _Decision:
         return _Keep("marked xfail: remove xfail first if the function now behaves as it should")
     if record is None:
         return _Keep("no invocation was recorded")
+    written = [key for key in OUTCOME_KEYS if getattr(case.expect, _EXPECT_ATTRS[key]) is not UNSET]
+    if written and outcome.verdict is Verdict.PASSED:
+        return _Keep("already expects an outcome, and it held", held=True)
     tags = _matcher_tags(case.expect)
     if tags:
         return _Keep(f"its expectations hold matchers ({', '.join(tags)}), written by hand: "
                      "scftest does not overwrite them; edit them yourself")
-    written = [key for key in OUTCOME_KEYS if getattr(case.expect, _EXPECT_ATTRS[key]) is not UNSET]
     if not written:
         return _observed(outcome)
     if "return" in written and outcome.failed:
         return _rewrite_return(outcome)
-    if outcome.verdict is Verdict.PASSED:
-        return _Keep("already expects an outcome, and it held", held=True)
     return _Keep(f"already expects {', '.join(written)}; --update only rewrites a return that did not "
                  f"hold ({outcome.summary})")
 
