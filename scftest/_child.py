@@ -375,6 +375,10 @@ def find_handler(root, handler):
             % handler))
     path = os.path.join(root, file_part + ".py")
     name = os.path.basename(file_part)
+    if not os.path.isdir(root):
+        raise HandlerNotFound(module_not_found(
+            "No module named '%s': the code root %s does not exist (handler %s)"
+            % (name, root, handler)))
     if not os.path.isfile(path):
         raise HandlerNotFound(module_not_found(
             "No module named '%s': %s does not exist (handler %s, code root %s)"
@@ -616,7 +620,8 @@ def prepare(config):
     preload_shadowed(folders)
     prepare_logging()
     sys.path[0:1] = folders  # replaces this script's own folder
-    os.chdir(root)
+    if os.path.isdir(root):  # otherwise find_handler reports it
+        os.chdir(root)
 
 
 def main(argv):

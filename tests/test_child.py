@@ -357,3 +357,16 @@ def test_frame_round_trip(child):
     sent = FrameReader().feed(data)
     assert sent[0].kind == "result"
     assert sent[0].fields == {"ret_msg": "é\n\"x\"", "empty": "", "n": "5"}
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_resource_limits(version):
+    record = run(version, "basic", "index.limits", memory_mb=256)
+    assert record.return_value == {"as": (2 * 256 + 2048) * 1024 * 1024, "nofile": 1024}
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_missing_code_root(version, tmp_path):
+    record = run(version, "basic", "index.hello", code_root=tmp_path / "gone")
+    assert (record.status, record.status_code) == ("error", 437)
+    assert "code root" in record.error.message and "does not exist" in record.error.message

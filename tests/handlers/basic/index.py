@@ -130,3 +130,9 @@ def child_fds(event, context):
     kwargs = {} if sys.version_info[0] == 2 else {"close_fds": False}
     output = subprocess.check_output([sys.executable, "-c", code], **kwargs)
     return output.decode("ascii").split()
+
+
+def limits(event, context):
+    import resource
+    return {"as": resource.getrlimit(resource.RLIMIT_AS)[0],
+            "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
