@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .model import UNSET
 from .record import STATUS_CODES, ErrorInfo, Invocation, InvocationRecord
@@ -468,80 +468,98 @@ def _run(inv: Invocation, config: str, env: Dict[str, str],
     log = LogCapture()
     observed = Observed()
     try:
-        _watch(inv, proc, result_fd, tree, log, observed, cancel)
+        _Watch(inv, proc, result_fd, tree, log, observed, cancel).run()
     finally:
         _finish(proc, tree, log, observed)
         os.close(result_fd)
     return observed, log
 
 
-def _watch(inv, proc, result_fd, tree, log, observed, cancel) -> None:
-    """The main loop: read both pipes, enforce the limits, until the case is decided."""
-    log_fd = proc.stdout.fileno()
-    os.set_blocking(log_fd, False)
-    os.set_blocking(result_fd, False)
-    frames = FrameReader()
-    memory_limit = inv.memory_mb * MIB
-    started = time.monotonic()
-    next_poll, polls = started, 0
-    with selectors.DefaultSelector() as selector:
-        selector.register(log_fd, selectors.EVENT_READ)
-        selector.register(result_fd, selectors.EVENT_READ)
-        channel_open = True
-        while True:
-            now = time.monotonic()
-            if cancel is not None and cancel.is_set():
-                observed.stop = "cancelled"
-                return
-            if observed.ready_at is None and now - started > STARTUP_ALLOWANCE_S:
-                observed.stop = "startup"
-                return
-            if observed.ready_at is not None and now - observed.ready_at >= inv.timeout_s:
-                observed.stop = "timeout"
-                return
-            if now >= next_poll:
-                # Not on the first poll: a short case is over before it has a child, and
-                # the scan at the end (ProcessTree.kill) still finds any it left.
-                if polls % DISCOVERY_EVERY == DISCOVERY_EVERY - 1:
-                    tree.discover()
-                polls += 1
-                next_poll = now + MEMORY_POLL_S
-                if tree.rss_bytes() > memory_limit:
-                    observed.stop = "memory"
-                    return
-            if observed.result is not None:
-                return
-            if not channel_open and proc.poll() is not None:
-                return  # died without a result: a crash
-            timeout = next_poll - now
-            if observed.ready_at is not None:
-                timeout = min(timeout, observed.ready_at + inv.timeout_s - now)
-            for key, _ in selector.select(max(timeout, 0)):
-                if key.fd == log_fd:
-                    if not _pump_log(log_fd, log):
-                        selector.unregister(log_fd)
-                    continue
-                data = _read(result_fd)
-                if data is None:
-                    continue
-                if not data:
-                    selector.unregister(result_fd)
-                    channel_open = False
-                    if frames.leftover():
-                        observed.stop, observed.garbled = "garbled", (
-                            f"the channel closed in the middle of a frame "
-                            f"({frames.leftover()} bytes)")
-                        return
-                    continue
-                try:
-                    for frame in frames.feed(data):
-                        _take_frame(frame, observed)
-                except ChannelGarbled as exc:
-                    observed.stop, observed.garbled = "garbled", str(exc)
-                    return
-                if observed.result is not None:
-                    _pump_log(log_fd, log)  # the output written before the result
-                    return
+class _Watch:
+    """The parent's loop for one process: read both pipes, enforce the limits, and stop
+    as soon as the case is decided (a result, a limit, a cancel, a crash)."""
+
+    def __init__(self, inv, proc, result_fd, tree, log, observed, cancel):
+        self.inv, self.proc, self.tree, self.log = inv, proc, tree, log
+        self.observed, self.cancel = observed, cancel
+        self.log_fd, self.result_fd = proc.stdout.fileno(), result_fd
+        self.frames = FrameReader()
+        self.channel_open = True
+        self.started = time.monotonic()
+        self.next_poll, self.polls = self.started, 0
+
+    def run(self) -> None:
+        os.set_blocking(self.log_fd, False)
+        os.set_blocking(self.result_fd, False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.log_fd, selectors.EVENT_READ)
+            selector.register(self.result_fd, selectors.EVENT_READ)
+            while not self._decided():
+                for key, _ in selector.select(self._wait()):
+                    if key.fd == self.log_fd:
+                        if not _pump_log(self.log_fd, self.log):
+                            selector.unregister(self.log_fd)
+                    elif not self._read_channel():
+                        selector.unregister(self.result_fd)
+                    if self.observed.stop or self.observed.result:
+                        break
+
+    def _decided(self) -> bool:
+        observed = self.observed
+        if observed.result is not None:
+            return True  # answered: a limit reached since then does not count
+        if observed.stop is None:
+            observed.stop = self._limit_reached(time.monotonic())
+        if observed.stop is not None or observed.result is not None:
+            return True
+        # Without its channel the process can only die (a crash) or run into a limit.
+        return not self.channel_open and self.proc.poll() is not None
+
+    def _limit_reached(self, now: float) -> Optional[str]:
+        ready_at = self.observed.ready_at
+        if self.cancel is not None and self.cancel.is_set():
+            return "cancelled"
+        if ready_at is None and now - self.started > STARTUP_ALLOWANCE_S:
+            return "startup"
+        if ready_at is not None and now - ready_at >= self.inv.timeout_s:
+            return "timeout"
+        if now >= self.next_poll:
+            # Not on the first poll: a short case is over before it has a child, and the
+            # scan at the end (ProcessTree.kill) still finds any it left.
+            if self.polls % DISCOVERY_EVERY == DISCOVERY_EVERY - 1:
+                self.tree.discover()
+            self.polls += 1
+            self.next_poll = now + MEMORY_POLL_S
+            if self.tree.rss_bytes() > self.inv.memory_mb * MIB:
+                return "memory"
+        return None
+
+    def _wait(self) -> float:
+        now = time.monotonic()
+        wait = self.next_poll - now
+        if self.observed.ready_at is not None:
+            wait = min(wait, self.observed.ready_at + self.inv.timeout_s - now)
+        return max(wait, 0.0)
+
+    def _read_channel(self) -> bool:
+        """Reads the result channel; False once it is closed."""
+        data = _read(self.result_fd)
+        if data is None:
+            return True
+        observed = self.observed
+        if not data:
+            self.channel_open = False
+            if self.frames.leftover():
+                observed.stop, observed.garbled = "garbled", (
+                    f"the channel closed in the middle of a frame "
+                    f"({self.frames.leftover()} bytes)")
+            return False
+        try:
+            for frame in self.frames.feed(data):
+                _take_frame(frame, observed)
+        except ChannelGarbled as exc:
+            observed.stop, observed.garbled = "garbled", str(exc)
+        return True
 
 
 def _take_frame(frame: Frame, observed: Observed) -> None:

@@ -341,14 +341,9 @@ def test_parse_json_matches_json_loads(child, text):
 
 
 def test_frame_round_trip(child):
-    sent = []
-
-    class Recorder(child.Channel):
-        pass
-
     read_fd, write_fd = os.pipe()
     try:
-        Recorder(write_fd).send("result", [("ret_msg", "é\n\"x\""), ("empty", ""),
+        child.Channel(write_fd).send("result", [("ret_msg", "é\n\"x\""), ("empty", ""),
                                             ("skipped", None), ("n", 5)])
         os.close(write_fd)
         data = b"".join(iter(lambda: os.read(read_fd, 4096), b""))
