@@ -42,17 +42,21 @@ def main_handler(event, context):
     return {"n": event["n"], "ok": True}
 '''
 
-# Runs scftest's CLI in this process and records this process's own peak RSS, so the
-# figure is the runner's memory and not that of the handler processes it starts.
-MEMORY_WRAPPER = '''\
-import resource, sys
+# Runs scftest's CLI (the same main() as `python -m scftest`) and records this process's
+# own peak RSS and CPU time, and its children's CPU time, so the runner's figures are
+# kept apart from those of the handler processes it starts.
+RESOURCE_WRAPPER = '''\
+import json, resource, sys
 from scftest.cli import main
 out, argv = sys.argv[1], sys.argv[2:]
 try:
     code = main(argv)
 finally:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out, "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        json.dump({"maxrss": me.ru_maxrss, "cpu_s": me.ru_utime + me.ru_stime,
+                   "children_cpu_s": kids.ru_utime + kids.ru_stime}, f)
 sys.exit(code)
 '''
 
@@ -125,15 +129,24 @@ class Runner:
         self._check(done, command)
         return elapsed
 
-    def peak_rss_mb(self, suite: Path, jobs: int) -> float:
-        """The runner process's own peak resident memory, in MB."""
-        out = self.workdir / "maxrss.txt"
-        command = [self.python, "-c", MEMORY_WRAPPER, str(out), *self.args(suite, jobs)]
+    def resources(self, cli_args: Sequence[str]) -> Dict[str, float]:
+        """Peak RSS (MB) and CPU seconds of the runner process, and its children's CPU."""
+        out = self.workdir / "resources.json"
+        command = [self.python, "-c", RESOURCE_WRAPPER, str(out), *cli_args]
         done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True, text=True)
         self._check(done, command)
-        raw = int(out.read_text())
+        figures = json.loads(out.read_text())
         # ru_maxrss is in kilobytes on Linux, in bytes on macOS.
-        return raw / (1024 * 1024) if sys.platform == "darwin" else raw / 1024
+        figures["rss_mb"] = figures["maxrss"] / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        return figures
+
+    def peak_rss_mb(self, suite: Path, jobs: int) -> float:
+        """The runner process's own peak resident memory during a run, in MB."""
+        return self.resources(self.args(suite, jobs))["rss_mb"]
+
+    def load_rss_mb(self, suite: Path) -> float:
+        """Peak memory of loading the suite alone (`scftest validate`), in MB."""
+        return self.resources(["validate", str(suite)])["rss_mb"]
 
     def interpreter_used(self, suite: Path) -> Optional[str]:
         """The interpreter the cases really ran on, from a JSON report."""
@@ -202,6 +215,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         used = runner.interpreter_used(suites[small])
         print(f"scftest benchmark: {platform.system()} {platform.machine()}, {cpu_count()} CPU(s) available")
+        if hasattr(os, "getloadavg"):
+            load = os.getloadavg()[0]
+            busy = "  (other work is running: timings will be noisy)" if load > 0.5 else ""
+            print(f"load average before the run: {load:.2f}{busy}")
         print(f"cases run on {used or interpreter} ({runtime}); runner: {sys.executable}")
         print()
 
@@ -220,10 +237,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         t_j1 = median_of(options.repeat, lambda: runner.timed(suites[parallel], 1))
         t_j2 = median_of(options.repeat, lambda: runner.timed(suites[parallel], 2))
         speedup = t_j1 / t_j2
+        cpu = runner.resources(runner.args(suites[parallel], 1))
+        runner_cpu_ms = cpu["cpu_s"] / parallel * 1000
+        child_cpu_ms = cpu["children_cpu_s"] / parallel * 1000
         cores_note = "" if cpu_count() >= 2 else " (only 1 CPU here: the target assumes 2)"
         print(f"(b) {parallel} cases: -j 1 {t_j1:.2f} s, -j 2 {t_j2:.2f} s")
         print(f"    speed-up {speedup:.2f}x (target >= {TARGET_SPEEDUP:g}x on 2 cores): "
               f"{verdict(speedup >= TARGET_SPEEDUP)}{cores_note}")
+        print(f"    CPU per case: runner {runner_cpu_ms:.1f} ms, handler process {child_cpu_ms:.1f} ms "
+              f"(ideal -j 2 speed-up on 2 idle cores: {_ideal_speedup(runner_cpu_ms, child_cpu_ms):.2f}x)")
         print()
 
         # (c) a big suite: total time, and the runner's memory as the suite grows
@@ -231,11 +253,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         t_big = runner.timed(suites[big], jobs)
         rss_small = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[memory_small], jobs))
         rss_big = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[big], jobs))
+        load_small = median_of(options.repeat, lambda: runner.load_rss_mb(suites[memory_small]))
+        load_big = median_of(options.repeat, lambda: runner.load_rss_mb(suites[big]))
         memory_ratio = rss_big / rss_small
         print(f"(c) {big} cases at -j {jobs}: {t_big:.2f} s total, {t_big / big * 1000:.1f} ms per case")
         print(f"    runner peak RSS: {rss_small:.1f} MB at {memory_small} cases, {rss_big:.1f} MB at {big} cases")
         print(f"    ratio {memory_ratio:.2f}x (target: flat, <= {TARGET_MEMORY_RATIO:g}x): "
               f"{verdict(memory_ratio <= TARGET_MEMORY_RATIO)}")
+        print(f"    of which loading the suite alone (scftest validate): {load_small:.1f} MB at {memory_small}, "
+              f"{load_big:.1f} MB at {big} cases")
+        print(f"    running on top of loading: {rss_small - load_small:+.1f} MB at {memory_small}, "
+              f"{rss_big - load_big:+.1f} MB at {big} cases")
 
     figures = {
         "machine": {"system": platform.system(), "machine": platform.machine(), "cpus": cpu_count()},
@@ -250,11 +278,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "big_total_s": t_big,
         "rss_mb": {str(memory_small): rss_small, str(big): rss_big},
         "memory_ratio": memory_ratio,
+        "load_rss_mb": {str(memory_small): load_small, str(big): load_big},
+        "runner_cpu_ms_per_case": runner_cpu_ms,
+        "handler_cpu_ms_per_case": child_cpu_ms,
         "quick": options.quick,
     }
     if options.json:
         Path(options.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _ideal_speedup(runner_ms: float, child_ms: float) -> float:
+    """-j 2 on two idle cores: all CPU work shared by both cores, but the runner's own
+    work (one process, one core at a time) cannot go faster than itself."""
+    total = runner_ms + child_ms
+    return total / max(total / 2, runner_ms)
 
 
 def _base_interpreter() -> str:
