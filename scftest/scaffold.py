@@ -13,6 +13,9 @@ What it writes, relative to the target folder:
 - ``pyproject.toml``, only when the folder has none: its ``[tool.scftest]`` table makes the folder
   a project root, so ``scftest run`` without paths runs these suites even when the folder sits
   inside a bigger repository that has its own pyproject.toml or ``suites/``.
+- ``.vscode/settings.json``, only when the folder has none: VS Code's YAML extension underlines
+  every ``!json`` as an unknown tag unless ``yaml.customTags`` declares scftest's tags, and a
+  first look at a suite full of red marks is the wrong welcome (docs/editors.md explains it).
 
 Nothing is ever overwritten: when a file already exists, ``init_project`` creates nothing and
 names every file in the way.
@@ -20,6 +23,7 @@ names every file in the way.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,7 @@ SCHEMA_COPY = Path(".scftest") / "suite.schema.json"
 SUITE_FILE = Path("suites") / "hello.yaml"
 HANDLER_FILE = Path("functions") / "hello" / "index.py"
 PYPROJECT = Path("pyproject.toml")
+VSCODE_SETTINGS = Path(".vscode") / "settings.json"
 
 
 class InitError(ValueError):
@@ -141,6 +146,20 @@ class _Planned:
     optional: bool = False  # left alone, not a conflict, when it already exists
 
 
+# The shape of what follows each tag: what yaml.customTags needs to accept it.
+CUSTOM_TAGS = ("!any scalar", "!any mapping", "!type scalar", "!regex scalar", "!contains scalar",
+               "!approx scalar", "!approx mapping", "!json scalar", "!json mapping", "!json sequence",
+               "!env scalar")
+
+
+def _vscode_settings() -> str:
+    settings = {
+        "yaml.schemas": {SCHEMA_COPY.as_posix(): ["suites/**/*.yaml", "suites/**/*.yml"]},
+        "yaml.customTags": list(CUSTOM_TAGS),
+    }
+    return json.dumps(settings, indent=2) + "\n"
+
+
 def _plan() -> List[_Planned]:
     return [
         _Planned(HANDLER_FILE, HANDLER_TEXT),
@@ -149,6 +168,7 @@ def _plan() -> List[_Planned]:
         # An existing pyproject.toml already makes the folder a project root, and suites/ is
         # where scftest looks by default: leave the user's file alone.
         _Planned(PYPROJECT, PYPROJECT_TEXT, optional=True),
+        _Planned(VSCODE_SETTINGS, _vscode_settings(), optional=True),  # the user's own settings win
     ]
 
 
@@ -198,6 +218,7 @@ Created a function and a suite in {shown}:
   functions/hello/index.py     the function: SCF's hello world, with an error path and an API Gateway handler
   suites/hello.yaml            four cases; the comments explain every key
   .scftest/suite.schema.json   lets your editor complete keys and underline typos (see docs/editors.md)
+  .vscode/settings.json        VS Code settings for the suites (kept as it was if you had one)
 
 Next steps:
 {go}  scftest run                  run the suites: all four cases pass

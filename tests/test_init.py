@@ -22,6 +22,7 @@ EXPECTED = {
     Path("suites/hello.yaml"),
     Path(".scftest/suite.schema.json"),
     Path("pyproject.toml"),
+    Path(".vscode/settings.json"),
 }
 
 
@@ -141,6 +142,27 @@ def test_an_existing_pyproject_is_kept_and_is_not_in_the_way(tmp_path: Path) -> 
 
     assert Path("pyproject.toml") not in _relative(created, tmp_path)
     assert pyproject.read_text(encoding="utf-8") == "[project]\nname = 'mine'\n"
+
+
+def test_existing_vscode_settings_are_kept(tmp_path: Path) -> None:
+    settings = tmp_path / ".vscode" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"editor.tabSize": 4}\n', encoding="utf-8")
+
+    init_project(tmp_path)
+
+    assert settings.read_text(encoding="utf-8") == '{"editor.tabSize": 4}\n'
+
+
+def test_vscode_settings_map_the_suites_to_the_schema_and_declare_every_tag(tmp_path: Path) -> None:
+    from scftest.loader import suite_tags
+
+    init_project(tmp_path)
+    settings = json.loads((tmp_path / ".vscode" / "settings.json").read_text(encoding="utf-8"))
+
+    (schema, patterns), = settings["yaml.schemas"].items()
+    assert (tmp_path / schema).is_file() and "suites/**/*.yaml" in patterns
+    assert {tag.split()[0] for tag in settings["yaml.customTags"]} == set(suite_tags())
 
 
 def test_a_file_as_target_is_refused(tmp_path: Path) -> None:
