@@ -45,7 +45,7 @@ from .loader import load_suite, suite_tags
 from .matchers import Matcher
 from .model import UNSET, Case, Expectation, NodePath
 from .outcome import CaseOutcome, Verdict
-from .record import ErrorInfo
+from .record import STATUS_CODES, ErrorInfo
 from .yamlio import YamlError, parse_text
 
 CI_VARIABLE = "CI"
@@ -53,6 +53,7 @@ OUTCOME_KEYS = ("return", "return_includes", "return_schema", "error", "status")
 _EXPECT_ATTRS = {"return": "return_", "return_includes": "return_includes",
                  "return_schema": "return_schema", "error": "error", "status": "status"}
 FAILURE_STATUSES = ("timeout", "memory_exceeded", "crash")
+_LOAD_FAILURES = (STATUS_CODES["handler_not_found"], STATUS_CODES["init_error"])
 # A recorded value longer than this is no longer something a person reads or maintains.
 MAX_RECORDED_LINES = 300
 # An exception message line longer than this is recorded as a prefix pattern.
@@ -210,6 +211,10 @@ def _observed(outcome: CaseOutcome) -> _Decision:
         if record.return_value is UNSET:
             return _Keep("the invocation succeeded but returned no value to record")
         return _Write("return", record.return_value, _still_failing(outcome, _RETURN_PATHS))
+    if record.status_code in _LOAD_FAILURES:
+        # A wrong handler name or a broken import is a problem of the set-up, not behaviour to keep.
+        return _Keep(f"the function could not be loaded ({outcome.summary}); --update does not record "
+                     "that: fix the handler or the code, or write the expectation by hand")
     if status == "error" and record.error is not None:
         return _Write("error", error_expectation(record.error), _still_failing(outcome, _OUTCOME_PATHS))
     if status == "error" or status in FAILURE_STATUSES:
@@ -422,9 +427,10 @@ def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[
         kept.append((entry, decision))
     if text != original:
         _write(file, text)
-    changes = [Change(file, _key_line(text, e.index, w.key, e.line), e.name, w.key, w.value,
+    root = _composed(text)  # once: the lines of every entry in the file as it is now
+    changes = [Change(file, _key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
                       tuple(o.case.id for o in e.outcomes), w.note) for e, w in done]
-    left = [LeftAlone(file, _case_line(text, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
+    left = [LeftAlone(file, _case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
     return changes, sorted(left, key=lambda entry: entry.line), text != original
 
 
@@ -611,18 +617,25 @@ def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
-def _key_line(text: str, index: int, key: str, fallback: int) -> int:
+def _composed(text: str) -> Optional[yaml.Node]:
     try:
-        expect = _own_pair(_case_node(_compose(text), index), "expect")
-        pair = _own_pair(expect[1], key) if expect and isinstance(expect[1], yaml.MappingNode) else None
+        return _compose(text)
+    except _Unsafe:
+        return None
+
+
+def _key_line(root: Optional[yaml.Node], index: int, key: str, fallback: int) -> int:
+    try:
+        expect = _own_pair(_case_node(root, index), "expect")
     except _Unsafe:
         return fallback
+    pair = _own_pair(expect[1], key) if expect and isinstance(expect[1], yaml.MappingNode) else None
     return pair[0].start_mark.line + 1 if pair else fallback
 
 
-def _case_line(text: str, index: int, fallback: int) -> int:
+def _case_line(root: Optional[yaml.Node], index: int, fallback: int) -> int:
     try:
-        return _case_node(_compose(text), index).start_mark.line + 1
+        return _case_node(root, index).start_mark.line + 1
     except _Unsafe:
         return fallback
 

@@ -348,6 +348,8 @@ cases:
   - name: a matcher that holds
     expect:
       return: !regex '^Hello'
+  - name: wrong handler name
+    handler: index.no_such_function
 """
 
 
@@ -364,6 +366,7 @@ def test_cases_that_must_not_be_recorded_are_left_alone_with_a_reason(tmp_path: 
     assert "xfail" in reasons["expected to fail"]
     assert "ended with error" in reasons["return expected but it raises"]
     assert "only rewrites a return" in reasons["includes did not hold"]
+    assert "could not be loaded" in reasons["wrong handler name"]
     held = [entry.case for entry in report.left_alone if entry.held]
     assert held == ["a matcher that holds"]  # nothing to do: not listed as "left alone" in the text
     assert "return:" not in file.read_text(encoding="utf-8").split("async success")[1].split("- name")[0]
