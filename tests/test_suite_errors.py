@@ -19,7 +19,7 @@ def main_handler(event, context):
 
 GOOD_SUITE = """\
 function:
-  code: fn
+  code: ../fn
   handler: index.main_handler
   runtime: Python3.6
 cases:
@@ -59,7 +59,7 @@ BAD_SUITES = {
           - name: broken
             event: {a: 1
         """,
-        "4:1", ["YAML syntax error", "started at line 4"],
+        "5:1", ["YAML syntax error", "started at line 4"],
     ),
     "unknown_key": (
         """\
@@ -77,7 +77,7 @@ BAD_SUITES = {
         cases:
           - name: t
         """,
-        "1:64", ["function.timeout must be a whole number", "timeout: 3"],
+        "1:63", ["function.timeout must be a whole number", "timeout: 3"],
     ),
     "duplicate_names": (
         """\
@@ -87,7 +87,7 @@ BAD_SUITES = {
           - name: other
           - name: same
         """,
-        "5:13", ["the case name 'same' is used twice", "first at line 3"],
+        "5:11", ["the case name 'same' is used twice", "first at line 3"],
     ),
     "async_return": (
         """\
@@ -202,7 +202,7 @@ def test_python_object_tags_are_never_constructed(project: Path, tmp_path: Path)
         """})
     result = scftest(project, "validate", "suites")
     assert result.returncode == 4
-    assert "b_evil.yaml:2:13: unknown YAML tag tag:yaml.org,2002:python/object/apply:os.system" in result.stdout
+    assert "b_evil.yaml:2:11: unknown YAML tag tag:yaml.org,2002:python/object/apply:os.system" in result.stdout
     assert not marker.exists()
 
 
