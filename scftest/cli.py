@@ -8,11 +8,14 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from . import __version__
 from .project import Project, ProjectError, find_project
 from .session import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from .outcome import CaseOutcome
 
 DESCRIPTION = "Declarative test runner for Tencent Cloud SCF Python handlers."
 
@@ -47,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     run.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
                      help="colour the output (default: on a terminal, unless NO_COLOR is set)")
+    run.add_argument("--update", action="store_true",
+                     help="record mode: write observed outcomes into cases that lack them (never in CI)")
     _add_runtime_options(run)
 
     validate = commands.add_parser("validate", help="check suites without running anything")
@@ -59,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     events = commands.add_parser("events", help="list the built-in trigger event templates")
     events.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     events.add_argument("name", nargs="?", help="the template to show")
+
+    init = commands.add_parser("init", help="scaffold a function and a passing suite")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."), help="where (default: here)")
 
     schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
     schema.add_argument("--path", action="store_true", help="print the schema file's path instead")
@@ -141,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .report.terminal import TerminalReporter
     from .session import RunOptions, run
 
+    if args.update:
+        _refuse_update_in_ci()
     project = _project()
     try:
         shard = plan.parse_shard(args.shard) if args.shard else None
@@ -162,6 +172,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     color = {"auto": None, "yes": True, "no": False}[args.color]
     reporter = TerminalReporter(sys.stdout, verbose=args.verbose - args.quiet, color=color)
     result = run(options, reporter)
+    if args.update and not result.interrupted:
+        result.outcomes = _record(result.outcomes)
     exit_code = result.exit_code
     reporter.finish(result.outcomes, result.problems, result.elapsed_s)
     if args.verbose and result.passed_over:
@@ -173,6 +185,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_json(args.json, result.outcomes, result.problems, exit_status=exit_code,
                    elapsed=result.elapsed_s, interrupted=result.interrupted)
     return exit_code
+
+
+def _refuse_update_in_ci() -> None:
+    from .update import UpdateRefused, refuse_in_ci
+
+    try:
+        refuse_in_ci()
+    except UpdateRefused as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _record(outcomes: List["CaseOutcome"]) -> List["CaseOutcome"]:
+    """Write observed outcomes into the suites; a case whose expectation was just
+    recorded passes by definition, so it no longer fails the run."""
+    import dataclasses
+
+    from .outcome import Verdict
+    from .update import update_suites
+
+    report = update_suites(outcomes)
+    print(report.format())
+    recorded = report.updated_case_ids
+    return [dataclasses.replace(o, verdict=Verdict.PASSED, summary="expectation recorded by --update",
+                                mismatches=())
+            if o.case.id in recorded and not o.internal else o
+            for o in outcomes]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -220,6 +258,17 @@ def cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .scaffold import InitError, init_project, next_steps
+
+    try:
+        init_project(args.folder)
+    except InitError as exc:
+        raise UsageError(str(exc)) from None
+    print(next_steps(args.folder), end="")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .validate import SCHEMA_PATH
 
@@ -235,5 +284,6 @@ COMMANDS = {
     "validate": cmd_validate,
     "runtimes": cmd_runtimes,
     "events": cmd_events,
+    "init": cmd_init,
     "schema": cmd_schema,
 }
