@@ -412,26 +412,24 @@ def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[
     runs = _runs_per_entry(file)
     if isinstance(runs, str):
         return [], [LeftAlone(file, e.line, e.name, runs) for e in entries], False
-    original = text = _read(file)
-    done: List[Tuple[_Entry, _Write]] = []
-    kept: List[Tuple[_Entry, _Keep]] = []
-    for entry in sorted(entries, key=lambda e: e.index):
-        decision = _still_there(entry, runs) or decide(entry, runs[entry.path][0])
-        if isinstance(decision, _Write):
-            try:
-                text = apply_write(text, file, entry.index, decision.key, decision.value)
-                done.append((entry, decision))
-                continue
-            except _Unsafe as exc:
-                decision = _Keep(str(exc))
-        kept.append((entry, decision))
+    original = _read(file)
+    decisions = [(e, _still_there(e, runs) or decide(e, runs[e.path][0])) for e in entries]
+    writes = [(e, d) for e, d in decisions if isinstance(d, _Write)]
+    kept = [(e, d) for e, d in decisions if isinstance(d, _Keep)]
+    try:
+        current, failed = _write_all(_parse(original, file), file, [(e.index, d.key, d.value) for e, d in writes])
+    except _Unsafe as exc:  # the file no longer parses
+        current, failed = _Version(original, None), {e.index: str(exc) for e, _ in writes}
+    done = [(e, d) for e, d in writes if e.index not in failed]
+    kept += [(e, _Keep(failed[e.index])) for e, _ in writes if e.index in failed]
+    text = current.text
     if text != original:
         _write(file, text)
     root = _composed(text)  # once: the lines of every entry in the file as it is now
     changes = [Change(file, _key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
                       tuple(o.case.id for o in e.outcomes), w.note) for e, w in done]
     left = [LeftAlone(file, _case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
-    return changes, sorted(left, key=lambda entry: entry.line), text != original
+    return sorted(changes, key=lambda c: c.line), sorted(left, key=lambda entry: entry.line), text != original
 
 
 def _runs_per_entry(file: Path) -> Union[Dict[NodePath, Tuple[int, set]], str]:
@@ -484,18 +482,82 @@ class _Unsafe(Exception):
 
 def apply_write(text: str, file: Path, index: int, key: str, value: Any) -> str:
     """``text`` with ``expect.<key>: value`` set in case ``index``; proven, or _Unsafe."""
-    rendered = render_pair(key, value)
-    if len(rendered) > MAX_RECORDED_LINES:
-        raise _Unsafe(f"the observed {key} is {len(rendered)} lines of YAML, too long to keep in a suite; "
-                      "write the part that matters with return_includes by hand")
-    new = _set_expectation(text, index, key, value)
-    _prove(text, new, file, index, key, value)
+    return _write_into(_parse(text, file), file, index, key, value).text
+
+
+@dataclass(frozen=True)
+class _Version:
+    """The text of a suite file and what the loader reads from it."""
+
+    text: str
+    data: Any
+
+
+def _parse(text: str, file: Path) -> _Version:
+    try:
+        return _Version(text, parse_text(text, file, suite_tags()).data)
+    except YamlError as exc:
+        raise _Unsafe(f"the edit would not parse ({exc.message}); edit it by hand") from None
+
+
+def _write_into(current: _Version, file: Path, index: int, key: str, value: Any) -> _Version:
+    _check_size(key, value)
+    new = _parse(_set_expectation(current.text, _compose(current.text), index, key, value), file)
+    _prove(current.data, new.data, [(index, key, value)])
     return new
+
+
+def _check_size(key: str, value: Any) -> None:
+    lines = len(render_pair(key, value))
+    if lines > MAX_RECORDED_LINES:
+        raise _Unsafe(f"the observed {key} is {lines} lines of YAML, too long to keep in a suite; "
+                      "write the part that matters with return_includes by hand")
+
+
+_Planned = Tuple[int, str, Any]  # (case index, key, value)
+
+
+def _write_all(current: _Version, file: Path, planned: List[_Planned]) -> Tuple[_Version, Dict[int, str]]:
+    """All writes on one parse: (the new version, {case index: why it was not written}).
+
+    Edits go from the last case to the first, so the marks of one composition stay valid for
+    every edit. If the result does not prove out as a whole, each write is made and proven
+    on its own, which names the one that misbehaves.
+    """
+    root = _compose(current.text)
+    text, failed = current.text, {}
+    for index, key, value in sorted(planned, key=lambda item: item[0], reverse=True):
+        try:
+            _check_size(key, value)
+            text = _set_expectation(text, root, index, key, value)
+        except _Unsafe as exc:
+            failed[index] = str(exc)
+    made = [item for item in planned if item[0] not in failed]
+    try:
+        new = _parse(text, file)
+        _prove(current.data, new.data, made)
+        return new, failed
+    except _Unsafe:
+        return _write_each(current, file, made, failed)
+
+
+def _write_each(current: _Version, file: Path, planned: List[_Planned],
+                failed: Dict[int, str]) -> Tuple[_Version, Dict[int, str]]:
+    for index, key, value in planned:
+        try:
+            current = _write_into(current, file, index, key, value)
+        except _Unsafe as exc:
+            failed[index] = str(exc)
+    return current, failed
+
+
+# libyaml when present: the pure-Python composer makes recording a 200-case suite take minutes.
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _compose(text: str) -> yaml.Node:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
         raise _Unsafe(f"the file does not parse any more ({exc})") from None
 
@@ -510,8 +572,10 @@ def _case_node(root: Optional[yaml.Node], index: int) -> yaml.MappingNode:
     return case
 
 
-def _set_expectation(text: str, index: int, key: str, value: Any) -> str:
-    case = _case_node(_compose(text), index)
+def _set_expectation(text: str, root: yaml.Node, index: int, key: str, value: Any) -> str:
+    """``text`` with the key set in case ``index``; ``root`` is the composed ``text``, or the
+    composed text before edits made only to later cases (their marks lie after this case)."""
+    case = _case_node(root, index)
     expect = _own_pair(case, "expect")
     if expect is None:
         if any(k.tag == _MERGE_TAG for k, _ in case.value):
@@ -640,21 +704,17 @@ def _case_line(root: Optional[yaml.Node], index: int, fallback: int) -> int:
         return fallback
 
 
-def _prove(old: str, new: str, file: Path, index: int, key: str, value: Any) -> None:
-    """The new text must read as the old document plus exactly ``expect.<key>: value``."""
-    try:
-        before = parse_text(old, file, suite_tags()).data
-        after = parse_text(new, file, suite_tags()).data
-    except YamlError as exc:
-        raise _Unsafe(f"the edit would not parse ({exc.message}); edit it by hand") from None
-    written = ((after.get("cases") or [{}])[index] or {}).get("expect", {}).get(key, UNSET)
-    if not same_value(written, value):
-        raise _Unsafe(f"scftest could not write this {key} so that it reads back the same "
-                      f"(it would read {_shorten(render_flow(written))}); please report it")
+def _prove(before: Any, after: Any, planned: List[_Planned]) -> None:
+    """The new document must be the old one plus exactly the planned ``expect`` keys."""
     cases = list(before["cases"])
-    case = dict(cases[index])
-    case["expect"] = {**(case.get("expect") or {}), key: value}
-    cases[index] = case
+    for index, key, value in planned:
+        written = ((after.get("cases") or [{}])[index] or {}).get("expect", {}).get(key, UNSET)
+        if not same_value(written, value):
+            raise _Unsafe(f"scftest could not write this {key} so that it reads back the same "
+                          f"(it would read {_shorten(render_flow(written))}); please report it")
+        case = dict(cases[index])
+        case["expect"] = {**(case.get("expect") or {}), key: value}
+        cases[index] = case
     if not _same_document({**before, "cases": cases}, after):
         raise _Unsafe("the edit would change more than this case (YAML anchors, aliases or merge keys "
                       "share its text with other places); add the expectation by hand")
