@@ -412,8 +412,20 @@ def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[
     runs = _runs_per_entry(file)
     if isinstance(runs, str):
         return [], [LeftAlone(file, e.line, e.name, runs) for e in entries], False
-    original = _read(file)
     decisions = [(e, _still_there(e, runs) or decide(e, runs[e.path][0])) for e in entries]
+    original = _read(file)
+    text, done, kept = _apply(file, original, decisions)
+    if text != original:
+        _write(file, text)
+    root = _composed(text)  # once: the lines of every entry in the file as it is now
+    changes = [Change(file, _key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
+                      tuple(o.case.id for o in e.outcomes), w.note) for e, w in done]
+    left = [LeftAlone(file, _case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
+    return sorted(changes, key=lambda c: c.line), sorted(left, key=lambda entry: entry.line), text != original
+
+
+def _apply(file: Path, original: str, decisions: List[Tuple[_Entry, _Decision]]):
+    """(new text, the writes made, the entries kept with their reasons)."""
     writes = [(e, d) for e, d in decisions if isinstance(d, _Write)]
     kept = [(e, d) for e, d in decisions if isinstance(d, _Keep)]
     try:
@@ -422,14 +434,7 @@ def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[
         current, failed = _Version(original, None), {e.index: str(exc) for e, _ in writes}
     done = [(e, d) for e, d in writes if e.index not in failed]
     kept += [(e, _Keep(failed[e.index])) for e, _ in writes if e.index in failed]
-    text = current.text
-    if text != original:
-        _write(file, text)
-    root = _composed(text)  # once: the lines of every entry in the file as it is now
-    changes = [Change(file, _key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
-                      tuple(o.case.id for o in e.outcomes), w.note) for e, w in done]
-    left = [LeftAlone(file, _case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
-    return sorted(changes, key=lambda c: c.line), sorted(left, key=lambda entry: entry.line), text != original
+    return current.text, done, kept
 
 
 def _runs_per_entry(file: Path) -> Union[Dict[NodePath, Tuple[int, set]], str]:
