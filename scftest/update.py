@@ -187,16 +187,18 @@ def propose(outcome: CaseOutcome) -> _Decision:
     written = [key for key in OUTCOME_KEYS if getattr(case.expect, _EXPECT_ATTRS[key]) is not UNSET]
     if written and outcome.verdict is Verdict.PASSED:
         return _Keep("already expects an outcome, and it held", held=True)
+    if not written:
+        decision = _observed(outcome)
+    elif "return" in written and outcome.failed:
+        decision = _rewrite_return(outcome)
+    else:
+        decision = _Keep(f"already expects {', '.join(written)}; --update only rewrites a return that "
+                         f"did not hold ({outcome.summary})")
     tags = _matcher_tags(case.expect)
-    if tags:
+    if isinstance(decision, _Write) and tags:
         return _Keep(f"its expectations hold matchers ({', '.join(tags)}), written by hand: "
                      "scftest does not overwrite them; edit them yourself")
-    if not written:
-        return _observed(outcome)
-    if "return" in written and outcome.failed:
-        return _rewrite_return(outcome)
-    return _Keep(f"already expects {', '.join(written)}; --update only rewrites a return that did not "
-                 f"hold ({outcome.summary})")
+    return decision
 
 
 def _observed(outcome: CaseOutcome) -> _Decision:
