@@ -69,6 +69,8 @@ def test_failing_case_output_in_full():
         "===================== slowest 2 cases ======================\n"
         "   0.25s orders API::api gateway request\n"
         "   0.03s orders API::returns greeting\n"
+        "====================== short summary =======================\n"
+        "FAILED orders API::api gateway request - 2 expectations did not hold\n"
         "=============== 1 passed, 1 failed in 0.50s ================\n"
     )
     assert out == expected
@@ -239,3 +241,15 @@ def test_judged_unexpected_exception_reads_well():
     assert block.count("raise KeyError('id')") == 1  # the checker quoted it; not again
     assert block.count(outcome.summary) == 1  # the summary is the mismatch headline: once
     assert "suites/orders.yaml:26: FAILED" in block
+
+
+def test_short_summary_lists_failures_and_errors_in_report_order():
+    out = run(all_outcomes(), order=list(reversed(all_outcomes())))
+    section = out.split("short summary")[1].splitlines()[1:-1]
+    assert section == [
+        "FAILED orders API::api gateway request - 2 expectations did not hold",
+        "FAILED orders API::fire and forget - unexpected KeyError: 'id'",
+        "ERROR orders API::slow path [Python2.7] - no interpreter for Python2.7",
+        "XPASS users v1.2::订单 unicode - expected to fail (bug 13) but passed",
+    ]
+    assert "short summary" not in run([passed(), skipped()])

@@ -3,7 +3,9 @@
 The session calls ``start(total)``, ``case_finished(outcome)`` once per case (from any
 thread, in report order or in completion order: the progress only counts), and
 ``finish(outcomes, problems, elapsed)`` with the outcomes in report order, from which
-every section after the progress is written.
+every section after the progress is written: failures and errors (each with its
+``file:line``, mismatches and log tail), suite errors, the slowest cases, a short
+summary line per failed case, and the counts.
 
 Verbosity: -2 prints only failures and the summary line; -1 (``-q``) adds the progress
 letters; 0 adds the slowest cases; 1 (``-v``) prints a line per case instead of letters;
@@ -123,6 +125,7 @@ class TerminalReporter:
             self._problems_section(problems)
             if self.verbose >= 0:
                 self._slowest_section(outcomes)
+            self._short_summary(outcomes)
             self._summary_line(outcomes, problems, elapsed, interrupted, deselected)
             self.stream.flush()
 
@@ -210,6 +213,16 @@ class TerminalReporter:
         self._rule(f"slowest {len(slowest)} cases", "=")
         for outcome in slowest:
             self._write(f"{outcome.elapsed_s:7.2f}s {outcome.case.id}\n")
+
+    def _short_summary(self, outcomes: Sequence[CaseOutcome]) -> None:
+        """One line per failed or errored case, last, where a CI log is read first."""
+        bad = [o for o in outcomes if o.failed or o.verdict is Verdict.ERROR]
+        if not bad:
+            return
+        self._rule("short summary", "=")
+        for outcome in bad:
+            word = self._paint(WORDS[outcome.verdict], outcome.verdict.value)
+            self._write(f"{word} {outcome.case.id} - {printable(short_message(outcome))}\n")
 
     def _summary_line(
         self,
