@@ -90,11 +90,11 @@ class Change:
     key: str  # return | error | status
     value: Any
     case_ids: Tuple[str, ...] = ()  # every run (matrix expansion) this entry stands for
-    note: str = ""  # e.g. other expectations that still fail
+    still_failing: Tuple[str, ...] = ()  # other expectations of the case that did not hold
 
     def __str__(self) -> str:
         text = f"{_shown_path(self.file)}:{self.line}: {self.case}: {self.key}: {_shorten(render_flow(self.value))}"
-        return f"{text}  ({self.note})" if self.note else text
+        return f"{text}  (still failing: {', '.join(self.still_failing)})" if self.still_failing else text
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,13 @@ class UpdateReport:
     def updated_case_ids(self) -> frozenset:
         """Ids (``suite::case [params]``) of every run whose entry received an expectation."""
         return frozenset(case_id for change in self.changes for case_id in change.case_ids)
+
+    @property
+    def resolved_case_ids(self) -> frozenset:
+        """Ids of the runs that the recorded expectation makes pass: updated, and nothing else
+        of the case failed (a log line that is missing still fails it)."""
+        return frozenset(case_id for change in self.changes if not change.still_failing
+                         for case_id in change.case_ids)
 
     def format(self) -> str:
         """Plain text for the terminal: every change, then every case left alone and why."""
@@ -161,7 +168,7 @@ def _shown_path(path: Path) -> str:
 class _Write:
     key: str
     value: Any
-    note: str = ""
+    still_failing: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,11 +251,10 @@ def _is_return_path(path: str) -> bool:
     return path == "return" or path.startswith(("return.", "return["))
 
 
-def _still_failing(outcome: CaseOutcome, resolved: Tuple[str, ...]) -> str:
-    """A note naming the expectations the written value does not fix."""
-    left = [m.path for m in outcome.mismatches
-            if not any(m.path == r or m.path.startswith((r + ".", r + "[")) for r in resolved)]
-    return f"still failing: {', '.join(left)}" if left else ""
+def _still_failing(outcome: CaseOutcome, resolved: Tuple[str, ...]) -> Tuple[str, ...]:
+    """The mismatches (by path) that the written value does not fix."""
+    return tuple(m.path for m in outcome.mismatches
+                 if not any(m.path == r or m.path.startswith((r + ".", r + "[")) for r in resolved))
 
 
 def error_expectation(error: ErrorInfo) -> Dict[str, str]:
@@ -344,6 +350,9 @@ def decide(entry: _Entry, runs_in_file: int) -> _Decision:
     decisions = [propose(o) for o in entry.outcomes]
     first = decisions[0]
     if all(_same_decision(first, d) for d in decisions[1:]):
+        if isinstance(first, _Write):  # what still fails in any of the runs
+            failing = sorted({path for d in decisions for path in d.still_failing})
+            return _Write(first.key, first.value, tuple(failing))
         return first
     parts = [f"{_label(o.case)} {_describe(d)}" for o, d in zip(entry.outcomes, decisions)]
     return _Keep("its matrix runs disagree, so nothing was written: " + "; ".join(parts))
@@ -421,7 +430,7 @@ def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[
         _write(file, text)
     root = _composed(text)  # once: the lines of every entry in the file as it is now
     changes = [Change(file, _key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
-                      tuple(o.case.id for o in e.outcomes), w.note) for e, w in done]
+                      tuple(o.case.id for o in e.outcomes), w.still_failing) for e, w in done]
     left = [LeftAlone(file, _case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
     return sorted(changes, key=lambda c: c.line), sorted(left, key=lambda entry: entry.line), text != original
 
