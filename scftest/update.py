@@ -13,12 +13,14 @@ change. A round-trip dump (ruamel.yaml's included) re-emits the whole document w
 indentation and flow spacing, which rewrites hand-made files that mix styles; splicing cannot.
 ruamel.yaml renders the new value, so quoting and block layout follow YAML's rules. Each edit is
 then proven: the new file is parsed the way the loader parses it, and must equal the old
-document plus exactly the new key; if not (anchors, aliases, merge keys), the file is left alone.
+document plus exactly the new keys; an edit that fails the proof (anchors, aliases, merge keys
+sharing text with other places) is not made, and its case is reported as left alone.
 
 What is never touched: a case whose expectations hold matchers (written by hand), a case that was
-skipped, errored or is marked xfail, an async case's return, a ``return`` whose case now ends in
-an exception (that would turn an expected value into an expected failure: a regression recorded as
-the truth), and a matrix case whose expansions disagree or did not all run. The report says why.
+skipped, errored or is marked xfail, a function that could not be loaded, an async case's return,
+a ``return`` whose case now ends in an exception (that would turn an expected value into an
+expected failure: a regression recorded as the truth), and a matrix case whose expansions
+disagree or did not all run. The report says why.
 
 Nothing is written when the ``CI`` environment variable is set: a CI job checks suites, it must
 never rewrite them.
@@ -31,7 +33,6 @@ import json
 import os
 import re
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
