@@ -307,3 +307,28 @@ def test_log_capture_small_log_is_untouched():
     capture = LogCapture()
     capture.feed("héllo\n".encode())
     assert capture.text() == ("héllo\n", 0)
+
+
+# --- the compiled bootstrap --------------------------------------------------------------
+
+def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
+    from scftest.executor import CHILD_SCRIPT, bootstrap_script
+
+    path = INTERPRETERS[NEWEST][0]
+    first = bootstrap_script(path, tmp_path / "cache")
+    assert first.endswith(".pyc") and Path(first).parent == tmp_path / "cache"
+    assert bootstrap_script(path, tmp_path / "cache") == first
+    assert bootstrap_script("/nonexistent/python", tmp_path / "cache") == str(CHILD_SCRIPT)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)  # others could plant code there: not used
+    assert bootstrap_script(path, shared) == str(CHILD_SCRIPT)
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
+    import scftest.executor as executor
+
+    monkeypatch.setattr(executor, "bootstrap_script", lambda path: str(executor.CHILD_SCRIPT))
+    record = run(version, "index.raises", root="basic")
+    assert record.error.type == "ValueError" and "_child" not in record.error.traceback
