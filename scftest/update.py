@@ -618,18 +618,30 @@ def _own_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, 
 
 def _set_key(text: str, mapping: yaml.MappingNode, key: str, value: Any) -> str:
     pair = _own_pair(mapping, key)
+    if mapping.flow_style:  # inside { }, block YAML and some plain text (a, b) would not parse
+        if pair is not None:
+            return _replace_flow_value(text, pair[0], pair[1], value)
+        return _insert_flow(text, mapping, key, value)
     if pair is not None:
         return _replace_value(text, pair[0], pair[1], key, value)
-    if mapping.flow_style:
-        return _insert_flow(text, mapping, key, value)
     return _append_block(text, mapping, key, value)
+
+
+def _refuse_alias(key_node: yaml.Node, value_node: yaml.Node) -> None:
+    # An alias composes to the anchored node, whose marks lie before its key, elsewhere.
+    if value_node.start_mark.index < key_node.end_mark.index:
+        raise _Unsafe("its value is an alias (*name) of a node written elsewhere; edit it by hand")
+
+
+def _replace_flow_value(text: str, key_node: yaml.Node, value_node: yaml.Node, value: Any) -> str:
+    _refuse_alias(key_node, value_node)
+    return text[:value_node.start_mark.index] + render_flow(value) + text[_content_end(text, value_node):]
 
 
 def _replace_value(text: str, key_node: yaml.Node, value_node: yaml.Node, key: str, value: Any) -> str:
     start = key_node.start_mark.index
     end = _content_end(text, value_node)
-    if value_node.start_mark.index < key_node.end_mark.index:
-        raise _Unsafe("its value is an alias (*name) of a node written elsewhere; edit it by hand")
+    _refuse_alias(key_node, value_node)
     lines = render_pair(key, value)
     key_line_end = _line_end(text, start)
     if len(lines) == 1 and end <= key_line_end:

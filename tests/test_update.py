@@ -431,7 +431,7 @@ def test_a_case_moved_since_the_run_is_left_alone(tmp_path: Path) -> None:
 
 TRICKY = [
     "yes", "no", "on", "12:30", "0x1F", "1e3", "2019-02-21", "null", "~", "", " lead", "trail ",
-    "a: b", "#hash", "- dash", "'", '"', "multi\nline\n", "tab\there", "next\x85line", "茶叶", "\\d+",
+    "a: b", "#hash", "- dash", "a, b", "{x}", "[y]", "'", '"', "multi\nline\n", "tab\there", "next\x85line", "茶叶", "\\d+",
     1e20, 1.5e-07, 0.1, -3, 0, True, False, None, [], {}, [[1, 2], [3]], [{"a": [None]}],
     {"200": "ok", "yes": "no", "0x1F": 1, "a b": {"c": "d"}}, "x" * 300,
 ]
@@ -445,7 +445,8 @@ TRICKY = [
     "cases:\n  - name: a\n    expect: {log: [x]}\n",
     "cases:\n  - name: a\n    expect:\n      return: old   # comment\n",
     "cases:\n  - name: a\n    expect:\n      return:\n        - old\n",
-], ids=["no-expect", "block-expect", "flow-case", "flow-expect", "inline-return", "block-return"])
+    "cases:\n  - {name: a, expect: {return: [1, {b: 2}], log: [x]}}  # note\n",
+], ids=["no-expect", "block-expect", "flow-case", "flow-expect", "inline-return", "block-return", "flow-return"])
 def test_any_value_is_read_back_exactly(value, suite: str, tmp_path: Path) -> None:
     file = tmp_path / "s.yaml"
     new = apply_write(suite, file, 0, "return", value)
