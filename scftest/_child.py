@@ -559,51 +559,55 @@ def peak_rss_kb():
 
 
 def invoke(config):
-    """Run the invocation; returns the result frame's fields."""
-    root = config["code_root"]
-    handler_name = config["handler"]
+    """Load the handler and call it; returns the result frame's fields."""
     started = now()
     try:
-        handler = find_handler(root, handler_name)
+        handler = find_handler(config["code_root"], config["handler"])
     except HandlerNotFound as wrapper:
         error = wrapper.error
         return [("outcome", "not_found")] + error_fields(type(error), error, None)
     except InitFailed as wrapper:
-        exc_type, exc, tb = wrapper.exc_info
-        outcome = "memory" if is_memory_error(exc_type) else "init_error"
-        return [("outcome", outcome)] + error_fields(exc_type, exc, tb)
+        return failure_fields(wrapper.exc_info, "init_error")
     loaded = now()
-    init_ms = ("init_ms", "%.3f" % ((loaded - started) * 1000.0))
+    failure = None
     try:
         value = handler(config["event"], config["context"])
     except Exception:
-        exc_type, exc, tb = sys.exc_info()
-        outcome = "memory" if is_memory_error(exc_type) else "error"
-        finished = now()
-        return [("outcome", outcome), init_ms,
-                ("duration_ms", "%.3f" % ((finished - loaded) * 1000.0))] + error_fields(
-                    exc_type, exc, tb)
-    finished = now()
-    duration = ("duration_ms", "%.3f" % ((finished - loaded) * 1000.0))
+        failure = sys.exc_info()
+    timing = [("init_ms", "%.3f" % ((loaded - started) * 1000.0)),
+              ("duration_ms", "%.3f" % ((now() - loaded) * 1000.0))]
     if os.getpid() != config["_pid"]:
         os._exit(0)  # a process the handler forked returned from it: not the invocation
+    if failure is not None:
+        return timing + failure_fields(failure, "error")
+    return timing + serialize(value, config.get("invocation") == "async")
+
+
+def failure_fields(exc_info, outcome):
+    """An exception as result fields; a MemoryError is SCF's memory limit instead."""
+    exc_type, exc, tb = exc_info
+    if is_memory_error(exc_type):
+        outcome = "memory"
+    return [("outcome", outcome)] + error_fields(exc_type, exc, tb)
+
+
+def serialize(value, asynchronous):
+    """The return value as SCF hands it back (sync) or writes it to the log (async)."""
     try:
         ret_msg = scf_dumps(value)
     except Exception:
-        exc_type, exc, tb = sys.exc_info()
-        outcome = "memory" if is_memory_error(exc_type) else "error"
-        return [("outcome", outcome), init_ms, duration] + error_fields(exc_type, exc, tb)
-    if config.get("invocation") == "async":
-        return [("outcome", "ok"), init_ms, duration, ("ret_msg", cut_ret_msg(ret_msg))]
+        return failure_fields(sys.exc_info(), "error")
+    if asynchronous:  # never sent to a caller, so never too large: only the log copy
+        return [("outcome", "ok"), ("ret_msg", cut_ret_msg(ret_msg))]
     size = len(ret_msg.encode("utf-8", "backslashreplace"))
     if size > MAX_RET_MSG_BYTES:
-        return [("outcome", "too_large"), init_ms, duration,
+        return [("outcome", "too_large"),
                 ("error_type", "ResponseSizeTooLarge"),
                 ("error_qualified", "scf.ResponseSizeTooLarge"),
                 ("error_message", "%s: the return value serializes to %d bytes, over "
                                   "SCF's limit of %d" % (BODY_TOO_LONG, size,
                                                          MAX_RET_MSG_BYTES))]
-    return [("outcome", "ok"), init_ms, duration, ("ret_msg", ret_msg)]
+    return [("outcome", "ok"), ("ret_msg", ret_msg)]
 
 
 def prepare(config):

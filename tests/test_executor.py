@@ -152,6 +152,12 @@ def test_a_forked_process_returning_from_the_handler_is_not_the_result(version):
 
 
 @pytest.mark.parametrize("version", CORE)
+def test_a_forked_process_raising_from_the_handler_is_not_the_result(version):
+    record = run(version, "index.fork_and_raise")
+    assert (record.status, record.return_value) == ("success", "parent")
+
+
+@pytest.mark.parametrize("version", CORE)
 def test_memory_hog_is_stopped(version):
     record = run(version, "index.memory_hog", memory_mb=128, timeout_s=10)
     assert (record.status, record.status_code) == ("memory_exceeded", 434)

@@ -121,3 +121,11 @@ def fork_and_return(event, context):
     if pid == 0:
         time.sleep(0.05)
     return "forked" if pid else "child"
+
+
+def fork_and_raise(event, context):
+    pid = os.fork()
+    if pid == 0:
+        raise ValueError("from the forked child")
+    time.sleep(0.1)
+    return "parent"
