@@ -114,6 +114,11 @@ def build_environment(
     return env
 
 
+def is_async(inv: Invocation) -> bool:
+    """``async``, or the Invoke API's own word ``Event``, is an asynchronous call."""
+    return str(inv.invocation).lower() in ("async", "event")
+
+
 def address_space_limit(memory_mb: int) -> int:
     """RLIMIT_AS for the function: a safety net far above the case's memory, so only a
     runaway allocation meets it (the RSS poll enforces the real limit)."""
@@ -126,7 +131,7 @@ def child_config(inv: Invocation) -> Dict[str, Any]:
         "code_root": str(Path(inv.code_root).resolve()),
         "event": inv.event,
         "context": build_context(inv),
-        "invocation": inv.invocation,
+        "invocation": "async" if is_async(inv) else "sync",
         "request_id": inv.request_id,
         "address_space_limit": address_space_limit(inv.memory_mb),
     }
@@ -747,7 +752,7 @@ def _from_result(inv: Invocation, fields: Dict[str, str]) -> Verdict:
                           fields.get("error_message", ""), fields.get("traceback", ""))
     if outcome == "ok" and "ret_msg" in fields:
         ret_msg = fields["ret_msg"]
-        if inv.invocation == "async":
+        if is_async(inv):
             return Verdict("success", STATUS_CODES["success"], ret_msg=ret_msg)
         return Verdict("success", STATUS_CODES["success"], ret_msg=ret_msg,
                        value=json.loads(ret_msg))

@@ -174,6 +174,12 @@ def test_async_return_reaches_only_the_log(version):
     assert "order 42 queued" in record.log
 
 
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_api_word_event_means_async(version):
+    record = run(version, "basic", "index.queued", invocation="Event")
+    assert record.return_value is UNSET and record.ret_msg == '{"queued": true}'
+
+
 @pytest.mark.parametrize("version", ALL)
 def test_event_round_trips(version):
     event = {"s": "é\u0000\n\t\"\\ \U0001F600 \u2028", "n": 1.5, "big": 2 ** 70,

@@ -254,6 +254,7 @@ def test_secrets_are_masked_everywhere(version):
     failed = run(version, "index.leak_secret", event={"raise": True}, **common)
     assert failed.error.message == "bad password ***"
     assert secret not in failed.error.traceback and secret not in failed.log
+    assert 's3cr3t-\\"value\\"-42' not in failed.log  # nor its JSON-escaped form
 
 
 # --- cancel, parallel ------------------------------------------------------------------
