@@ -206,7 +206,7 @@ def _record(outcomes: List["CaseOutcome"]) -> List["CaseOutcome"]:
 
     report = update_suites(outcomes)
     print(report.format())
-    recorded = report.updated_case_ids
+    recorded = report.resolved_case_ids
     return [dataclasses.replace(o, verdict=Verdict.PASSED, summary="expectation recorded by --update",
                                 mismatches=())
             if o.case.id in recorded and not o.internal else o
