@@ -371,17 +371,20 @@ class ProcessTree:
         if stat is not None:
             self.known[root] = stat.start_time
 
-    def _belongs(self, stat: ProcStat) -> bool:
-        return (stat.session == self.root or stat.pgrp == self.root
-                or stat.ppid in self.known or stat.pid in self.known)
-
     def discover(self) -> None:
-        stats = [s for s in map(read_stat, all_pids()) if s is not None]
+        stats = {s.pid: s for s in map(read_stat, all_pids()) if s is not None}
+
+        def ours(pid: int) -> bool:  # a pid we know, not a recycled one
+            stat = stats.get(pid)
+            return stat is not None and self.known.get(pid) == stat.start_time
+
         grew = True
         while grew:  # a fixed point: grandchildren may come before their parents
             grew = False
-            for stat in stats:
-                if stat.pid not in self.known and self._belongs(stat):
+            for stat in stats.values():
+                if stat.pid in self.known:
+                    continue
+                if stat.session == self.root or stat.pgrp == self.root or ours(stat.ppid):
                     self.known[stat.pid] = stat.start_time
                     grew = True
 

@@ -122,10 +122,10 @@ def test_sys_exit_in_the_handler_is_a_crash(version):
 def test_endless_loop_times_out(version, handler):
     started = time.monotonic()
     record = run(version, handler, timeout_s=1)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
     assert (record.status, record.status_code) == ("timeout", 433)
     assert record.error.message == "Invoking task timed out after 1 seconds"
-    assert 1000 <= record.duration_ms < 1500
+    assert 1000 <= record.duration_ms < 2500  # generous: the machine may be busy
     assert "ERROR RequestId:" in record.log and "timed out after 1 seconds" in record.log
 
 
