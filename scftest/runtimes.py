@@ -97,15 +97,20 @@ def read_pyproject_runtimes(project_root: Optional[Path]) -> Dict[str, str]:
     path = Path(project_root) / "pyproject.toml"
     if not path.is_file():
         return {}
-    text = path.read_text(encoding="utf-8")
-    table = _toml_table(text)
+    try:
+        table = _toml_table(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
+        raise ValueError(f"{path}: cannot read [tool.scftest.runtimes]: {exc}") from None
     result = {}
     for key, value in _flatten(table).items():
         try:
             name = canonical(key)
         except ValueError:
             continue  # not a runtime name: ignored, like unknown keys elsewhere
-        result[name] = _resolve_path(str(value), Path(project_root))
+        if not isinstance(value, str):
+            raise ValueError(f'{path}: [tool.scftest.runtimes] "{key}" must be a path '
+                             f"(a string), not {value!r}")
+        result[name] = _resolve_path(value, Path(project_root))
     return result
 
 
@@ -205,6 +210,8 @@ class RuntimeResolver:
     """Finds the interpreter for each runtime; see the module's docstring for the order.
 
     ``overrides`` are the ``--runtime NAME=PATH`` options (they win over pyproject).
+    The constructor raises ValueError for an override that names no runtime and for a
+    pyproject.toml it cannot read (the message names the file).
     With ``fallback=True`` an unavailable runtime runs on the nearest available version
     of the same major (3.7 for 3.6 before 3.5; the newer on a tie), with
     ``Interpreter.fallback`` set so reports can say so.

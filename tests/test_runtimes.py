@@ -215,3 +215,14 @@ def test_thread_safe_and_each_path_probed_once(tmp_path, monkeypatch):
         thread.join()
     assert len(results) == 8 and len({id(r) for r in results}) == 1
     assert len(calls) == 1
+
+
+def test_bad_pyproject_and_bad_override_are_value_errors(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes]\n"Python3.6" = 36\n')
+    with pytest.raises(ValueError, match='"Python3.6" must be a path'):
+        RuntimeResolver({}, tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes\n')
+    with pytest.raises(ValueError, match="pyproject.toml: cannot read"):
+        RuntimeResolver({}, tmp_path)
+    with pytest.raises(ValueError, match="not an SCF Python runtime"):
+        RuntimeResolver({"Node12": "/usr/bin/node"}, None)
