@@ -179,8 +179,8 @@ def bootstrap_script(interpreter: str, cache_dir: Optional[Path] = None) -> str:
         target = folder / f"_child-{_bootstrap_key(interpreter)}.pyc"
         if _trusted(target):
             return str(target)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _trusted(folder):
+        failed = target.with_suffix(".failed")  # compile once, even when it cannot be done
+        if failed.exists() or not _ensure_private(folder):
             return source
         partial = folder / f".{target.name}.{os.getpid()}.{threading.get_ident()}"
         done = subprocess.run(
@@ -188,6 +188,7 @@ def bootstrap_script(interpreter: str, cache_dir: Optional[Path] = None) -> str:
             stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env={},
         )
         if done.returncode != 0 or not partial.is_file():
+            failed.touch()
             return source
         os.replace(partial, target)  # atomic: concurrent runners never see half a file
         return str(target)
@@ -200,6 +201,11 @@ def _bootstrap_key(interpreter: str) -> str:
     digest = hashlib.sha256(CHILD_SCRIPT.read_bytes())
     digest.update(f"{os.path.realpath(interpreter)}:{binary.st_mtime_ns}:{binary.st_size}".encode())
     return digest.hexdigest()[:20]
+
+
+def _ensure_private(folder: Path) -> bool:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return _trusted(folder)
 
 
 def _trusted(path: Path) -> bool:

@@ -326,6 +326,11 @@ def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
     assert first.endswith(".pyc") and Path(first).parent == tmp_path / "cache"
     assert bootstrap_script(path, tmp_path / "cache") == first
     assert bootstrap_script("/nonexistent/python", tmp_path / "cache") == str(CHILD_SCRIPT)
+    broken = tmp_path / "broken-python"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    assert bootstrap_script(str(broken), tmp_path / "cache") == str(CHILD_SCRIPT)
+    assert len(list((tmp_path / "cache").glob("*.failed"))) == 1  # not retried every case
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)  # others could plant code there: not used
