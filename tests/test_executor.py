@@ -344,3 +344,10 @@ def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
     monkeypatch.setattr(executor, "bootstrap_script", lambda path: str(executor.CHILD_SCRIPT))
     record = run(version, "index.raises", root="basic")
     assert record.error.type == "ValueError" and "_child" not in record.error.traceback
+
+
+def test_log_capture_masks_a_secret_the_cut_went_through():
+    capture = LogCapture(head=10, tail=10)
+    capture.feed(b"abcdeSECRET-VALUE-0123456789xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxSECRET-VALUE-99 end")
+    text, cut = capture.text(["SECRET-VALUE-01234", "SECRET-VALUE-99 e"])
+    assert text == "abcde***\n[scftest: 59 bytes of log cut here; 79 bytes in all]\n***nd"
