@@ -605,7 +605,7 @@ class _Watch:
             return True  # answered: a limit reached since then does not count
         if observed.stop is None:
             observed.stop = self._limit_reached(time.monotonic())
-        if observed.stop is not None or observed.result is not None:
+        if observed.stop is not None:
             return True
         # Without its channel the process can only die (a crash) or run into a limit.
         return not self.channel_open and self.proc.poll() is not None
@@ -741,8 +741,8 @@ def _timeout_text(seconds: float) -> str:
 
 
 @dataclass
-class Verdict:
-    """How the invocation ended, before it is written into the record."""
+class Ending:
+    """How the invocation ended (status, code, error or value), before the record."""
 
     status: str
     code: int
@@ -771,7 +771,7 @@ def _crash_message(observed: Observed) -> str:
     return f"the function's process {how} while running (os._exit, sys.exit or a fatal signal)"
 
 
-def _from_result(inv: Invocation, fields: Dict[str, str]) -> Verdict:
+def _from_result(inv: Invocation, fields: Dict[str, str]) -> Ending:
     outcome = fields.get("outcome", "")
     error = None
     if "error_type" in fields:
@@ -780,37 +780,37 @@ def _from_result(inv: Invocation, fields: Dict[str, str]) -> Verdict:
     if outcome == "ok" and "ret_msg" in fields:
         ret_msg = fields["ret_msg"]
         if is_async(inv):
-            return Verdict("success", STATUS_CODES["success"], ret_msg=ret_msg)
-        return Verdict("success", STATUS_CODES["success"], ret_msg=ret_msg,
-                       value=json.loads(ret_msg))
+            return Ending("success", STATUS_CODES["success"], ret_msg=ret_msg)
+        return Ending("success", STATUS_CODES["success"], ret_msg=ret_msg,
+                      value=json.loads(ret_msg))
     if outcome == "memory":
-        return Verdict("memory_exceeded", STATUS_CODES["memory_exceeded"], error=_platform_error(
+        return Ending("memory_exceeded", STATUS_CODES["memory_exceeded"], error=_platform_error(
             "MemoryExceeded", f"Task memory exceeded {inv.memory_mb} MB (MemoryError)"))
     codes = {"error": "error", "not_found": "handler_not_found", "init_error": "init_error",
              "too_large": "response_too_large"}
     if outcome in codes and error is not None:
-        return Verdict("error", STATUS_CODES[codes[outcome]], error=error)
+        return Ending("error", STATUS_CODES[codes[outcome]], error=error)
     raise ChannelGarbled(f"a result frame without a usable outcome ({outcome!r})")
 
 
-def _verdict(inv: Invocation, observed: Observed) -> Verdict:
+def _ending(inv: Invocation, observed: Observed) -> Ending:
     stop = observed.stop
     if stop == "timeout":
-        return Verdict("timeout", STATUS_CODES["timeout"], error=_platform_error(
+        return Ending("timeout", STATUS_CODES["timeout"], error=_platform_error(
             "Timeout", f"Invoking task timed out after {_timeout_text(inv.timeout_s)} seconds"))
     if stop == "memory":
-        return Verdict("memory_exceeded", STATUS_CODES["memory_exceeded"], error=_platform_error(
+        return Ending("memory_exceeded", STATUS_CODES["memory_exceeded"], error=_platform_error(
             "MemoryExceeded", f"Task memory exceeded {inv.memory_mb} MB"))
     if stop == "cancelled":
-        return Verdict("crash", STATUS_CODES["crash"], error=ErrorInfo(
+        return Ending("crash", STATUS_CODES["crash"], error=ErrorInfo(
             CANCELLED, f"scftest.{CANCELLED}", "scftest stopped the invocation (interrupted)"))
     if observed.result is not None and stop is None:
         try:
             return _from_result(inv, observed.result.fields)
         except (ChannelGarbled, ValueError) as exc:
             observed.stop, observed.garbled = "garbled", str(exc)
-    return Verdict("crash", STATUS_CODES["crash"],
-                   error=_platform_error("ProcessExited", _crash_message(observed)))
+    return Ending("crash", STATUS_CODES["crash"],
+                  error=_platform_error("ProcessExited", _crash_message(observed)))
 
 
 def _duration_ms(observed: Observed) -> float:
@@ -839,7 +839,7 @@ def _error_json(error: ErrorInfo, code: int) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def frame_log(inv: Invocation, output: str, verdict: Verdict, duration_ms: float,
+def frame_log(inv: Invocation, output: str, ending: Ending, duration_ms: float,
               memory_mb: float) -> str:
     """The function log as the cloud writes it around the handler's own output."""
     rid = inv.request_id
@@ -847,12 +847,12 @@ def frame_log(inv: Invocation, output: str, verdict: Verdict, duration_ms: float
     text = "\n".join(lines) + "\n" + output
     if output and not output.endswith("\n"):
         text += "\n"
-    if verdict.error is not None:
-        if verdict.error.traceback:
-            text += verdict.error.traceback.rstrip("\n") + "\n"
-        text += f"ERROR RequestId:{rid} Result:{_error_json(verdict.error, verdict.code)}\n"
+    if ending.error is not None:
+        if ending.error.traceback:
+            text += ending.error.traceback.rstrip("\n") + "\n"
+        text += f"ERROR RequestId:{rid} Result:{_error_json(ending.error, ending.code)}\n"
     else:
-        text += f"Response RequestId:{rid} RetMsg:{verdict.ret_msg}\n"
+        text += f"Response RequestId:{rid} RetMsg:{ending.ret_msg}\n"
     text += f"END RequestId:{rid}\n"
     text += (f"Report RequestId:{rid} Duration:{duration_ms:.3f}ms "
              f"BilledDuration:{math.ceil(duration_ms)}ms Memory:{inv.memory_mb}MB "
@@ -868,7 +868,7 @@ def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
 
 
 def _record(inv: Invocation, observed: Observed, log: LogCapture) -> InvocationRecord:
-    verdict = _verdict(inv, observed)
+    ending = _ending(inv, observed)
     duration = _duration_ms(observed)
     memory = _memory_mb(observed, observed.tree_peak)
     output, cut = log.text(inv.secrets)
@@ -876,9 +876,9 @@ def _record(inv: Invocation, observed: Observed, log: LogCapture) -> InvocationR
         output += (f"[scftest: could not kill processes {observed.leftovers} "
                    f"the function started]\n")
     mask = masker(inv.secrets)
-    verdict.error = _mask_error(verdict.error, mask)
-    verdict.ret_msg = mask(verdict.ret_msg)
-    text = mask(frame_log(inv, output, verdict, duration, memory))
+    ending.error = _mask_error(ending.error, mask)
+    ending.ret_msg = mask(ending.ret_msg)
+    text = mask(frame_log(inv, output, ending, duration, memory))
     code = observed.returncode
     if observed.result is not None and code == -signal.SIGKILL:
         code = 0  # it answered, then scftest ended the lingering (warm) process
@@ -888,11 +888,11 @@ def _record(inv: Invocation, observed: Observed, log: LogCapture) -> InvocationR
         runtime=inv.runtime,
         interpreter=inv.interpreter.path,
         interpreter_version=inv.interpreter.version,
-        status=verdict.status,
-        status_code=verdict.code,
-        return_value=mask_value(verdict.value, mask) if verdict.value is not UNSET else UNSET,
-        ret_msg=verdict.ret_msg,
-        error=verdict.error,
+        status=ending.status,
+        status_code=ending.code,
+        return_value=mask_value(ending.value, mask) if ending.value is not UNSET else UNSET,
+        ret_msg=ending.ret_msg,
+        error=ending.error,
         log=text,
         duration_ms=round(duration, 3),
         billed_duration_ms=math.ceil(duration),
