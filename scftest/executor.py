@@ -374,7 +374,11 @@ def read_stat(pid: int) -> Optional[ProcStat]:
 
 
 def all_pids() -> Iterable[int]:
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no procfs (not Linux): see ProcessTree.kill
+        return
+    for name in names:
         if name.isdigit():
             yield int(name)
 
@@ -428,6 +432,12 @@ class ProcessTree:
 
     def kill(self) -> List[int]:
         """SIGKILL every process of the tree; returns the pids still alive afterwards."""
+        if not self.known:  # no procfs: only the group can be found and killed
+            try:
+                os.killpg(self.root, signal.SIGKILL)
+            except OSError:
+                pass
+            return []
         deadline = time.monotonic() + 2.0
         pause = 0.0005
         while True:
