@@ -175,7 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.update and not result.interrupted:
         result.outcomes = _record(result.outcomes)
     exit_code = result.exit_code
-    reporter.finish(result.outcomes, result.problems, result.elapsed_s)
+    reporter.finish(result.outcomes, result.problems, result.elapsed_s,
+                    interrupted=result.interrupted, deselected=result.deselected)
     if args.verbose and result.passed_over:
         for file in result.passed_over:
             print(f"passed over {file}: no top-level 'cases' key, not a suite")

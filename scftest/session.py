@@ -33,7 +33,7 @@ EXIT_USAGE = 4
 EXIT_NO_CASES = 5
 
 class Reporter(Protocol):
-    def start(self, total: int) -> None: ...
+    def start(self, total: int, *, deselected: int = 0) -> None: ...
 
     def case_finished(self, outcome: CaseOutcome) -> None: ...
 
@@ -57,6 +57,7 @@ class RunResult:
     passed_over: List[Path] = field(default_factory=list)
     outcomes: List[CaseOutcome] = field(default_factory=list)  # report order
     selected: int = 0
+    deselected: int = 0
     interrupted: bool = False
     elapsed_s: float = 0.0
 
@@ -86,8 +87,9 @@ def run(options: RunOptions, reporter: Optional[Reporter] = None,
     cases = [case for suite in loaded.suites for case in suite.cases]
     selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)
     result.selected = len(selected)
+    result.deselected = len(cases) - len(selected)
     if reporter:
-        reporter.start(len(selected))
+        reporter.start(len(selected), deselected=result.deselected)
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     pool = _Pool(selected, resolver, options, reporter)
@@ -146,8 +148,6 @@ class _Pool:
         finished[index] = outcome
         if report and self.reporter:
             self.reporter.case_finished(outcome)
-        if self.options.exitfirst and (outcome.failed or outcome.verdict is Verdict.ERROR):
-            self.stop.set()
 
     def _one(self, case: Case) -> Optional[CaseOutcome]:
         if self.stop.is_set():
@@ -161,6 +161,8 @@ class _Pool:
                                internal=True)
         if self.cancel.is_set():
             return None  # killed by Ctrl-C: its verdict would be meaningless
+        if self.options.exitfirst and (outcome.failed or outcome.verdict is Verdict.ERROR):
+            self.stop.set()  # here, not in the collector: the next case may start before it runs
         return outcome
 
 def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],

@@ -1,0 +1,212 @@
+"""The whole pipeline through the real CLI: bundled suites, reports, workers, Ctrl-C, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+HANDLERS = """\
+import os, time
+
+def ok(event, context):
+    print("ok %s" % event.get("n"))
+    return {"n": event.get("n")}
+
+def wrong(event, context):
+    return {"n": -1}
+
+def slow(event, context):
+    print("sleeping")
+    time.sleep(60)
+
+def secret(event, context):
+    print("the token is " + os.environ["TOKEN"])
+    raise RuntimeError("failed with " + os.environ["TOKEN"])
+"""
+
+
+def scftest(cwd: Path, *args: str, env_extra: dict = None, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "scftest", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=180, **kwargs)
+
+
+def write_suite(root: Path, name: str, cases: str, function: str = "") -> None:
+    (root / "fn").mkdir(exist_ok=True)
+    (root / "fn" / "index.py").write_text(HANDLERS)
+    text = f"function:\n  code: fn\n  handler: index.ok\n{textwrap.indent(textwrap.dedent(function), '  ')}cases:\n"
+    (root / name).write_text(text + textwrap.indent(textwrap.dedent(cases), "  "))
+
+
+def test_bundled_suites_pass() -> None:
+    result = scftest(REPO, "run", "suites/", "-j", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_exit_status_1_and_reports_on_a_failing_case(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", """\
+        - name: good
+          event: {n: 1}
+          expect: {return: {n: 1}}
+        - name: bad
+          handler: index.wrong
+          expect: {return: {n: 1}}
+        - name: skipped
+          skip: not today
+        - name: known bug
+          handler: index.wrong
+          xfail: issue 12
+          expect: {return: {n: 1}}
+    """)
+    result = scftest(tmp_path, "run", ".", "--junit-xml", "r.xml", "--json", "r.json")
+    assert result.returncode == 1, result.stdout
+    assert "return.n (suite line 10): values differ" in result.stdout
+    assert "expected: 1" in result.stdout and "actual:   -1" in result.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    verdicts = [(c["name"], c["verdict"]) for c in report["cases"]]
+    assert verdicts == [("good", "passed"), ("bad", "failed"), ("skipped", "skipped"), ("known bug", "xfailed")]
+    good = report["cases"][0]["record"]
+    assert good["status"] == "success" and good["return"] == {"n": 1} and "ok 1" in good["log"]
+    xml = (tmp_path / "r.xml").read_text()
+    assert xml.count("<testcase") == 4 and "<failure" in xml and xml.count("<skipped") == 2
+
+
+def test_parallel_workers_give_the_same_verdicts_in_the_same_order(tmp_path: Path) -> None:
+    cases = "".join(
+        f"- name: case {i}\n  handler: index.{'wrong' if i % 3 == 0 else 'ok'}\n  event: {{n: {i}}}\n"
+        f"  expect: {{return: {{n: {i}}}}}\n" for i in range(12))
+    write_suite(tmp_path, "s.yaml", cases)
+    reports = []
+    for jobs in ("1", "2", "auto"):
+        scftest(tmp_path, "run", ".", "-j", jobs, "--json", f"r{jobs}.json")
+        data = json.loads((tmp_path / f"r{jobs}.json").read_text())
+        reports.append([(c["id"], c["verdict"]) for c in data["cases"]])
+    assert reports[0] == reports[1] == reports[2]
+    assert [v for _, v in reports[0]].count("failed") == 4
+
+
+def test_exitfirst_stops_after_the_first_failure(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", """\
+        - {name: a, handler: index.wrong, expect: {return: {n: 1}}}
+        - {name: b}
+        - {name: c}
+    """)
+    result = scftest(tmp_path, "run", ".", "-x", "--json", "r.json")
+    assert result.returncode == 1
+    names = [c["name"] for c in json.loads((tmp_path / "r.json").read_text())["cases"]]
+    assert names == ["a"]
+
+
+def test_secrets_passed_with_env_are_masked_everywhere(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", """\
+        - name: leaks
+          handler: index.secret
+    """, function="environment: {TOKEN: !env SCFTEST_TEST_TOKEN}\n")
+    token = "s3cr3t-value-4242"
+    result = scftest(tmp_path, "run", ".", "-vv", "--junit-xml", "r.xml", "--json", "r.json",
+                     env_extra={"SCFTEST_TEST_TOKEN": token})
+    assert result.returncode == 1
+    assert "the token is ***" in result.stdout and "failed with ***" in result.stdout
+    for text in (result.stdout, result.stderr, (tmp_path / "r.xml").read_text(), (tmp_path / "r.json").read_text()):
+        assert token not in text
+
+
+def test_missing_env_variable_is_an_error_for_that_case(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", "- name: needs token\n", function="environment: {TOKEN: !env SCFTEST_NOT_SET_ANYWHERE}\n")
+    env = {k: v for k, v in os.environ.items() if k != "SCFTEST_NOT_SET_ANYWHERE"}
+    result = subprocess.run([sys.executable, "-m", "scftest", "run", "."], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "the runner has no environment variable SCFTEST_NOT_SET_ANYWHERE" in result.stdout
+
+
+def test_runner_secrets_do_not_reach_the_handler(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text("import os\ndef main(e, c):\n    return sorted(os.environ)\n")
+    (tmp_path / "s.yaml").write_text("function: {code: fn, handler: index.main}\ncases: [{name: env}]\n")
+    result = scftest(tmp_path, "run", ".", "--json", "r.json", env_extra={"AWS_SECRET_ACCESS_KEY": "x"})
+    assert result.returncode == 0, result.stdout
+    seen = json.loads((tmp_path / "r.json").read_text())["cases"][0]["record"]["return"]
+    assert "AWS_SECRET_ACCESS_KEY" not in seen and "NO_COLOR" not in seen
+    assert {"TENCENTCLOUD_RUNENV", "SCF_RUNTIME", "PATH"} <= set(seen)
+
+
+def _descendants(pid: int) -> list:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", """\
+        - {name: quick, event: {n: 1}}
+        - {name: hangs, handler: index.slow, timeout: 60}
+        - {name: never started, handler: index.slow, timeout: 60}
+    """)
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "scftest", "run", ".", "-v", "--json", "r.json",
+                             "--junit-xml", "r.xml"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _descendants(proc.pid):
+        time.sleep(0.05)
+    time.sleep(1.0)  # let "quick" finish and "hangs" start
+    children = _descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [c["name"] for c in report["cases"]] == ["quick"]
+    assert report["interrupted"] is True
+    assert (tmp_path / "r.xml").exists()
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["run", ".", "-j", "0"], 4),
+    (["run", ".", "-k", "a and (b"], 4),
+    (["run", ".", "--runtime", "Python3.6"], 4),
+    (["frobnicate"], 4),
+])
+def test_usage_errors_exit_4(tmp_path: Path, argv: list, code: int) -> None:
+    write_suite(tmp_path, "s.yaml", "- {name: a}\n")
+    result = scftest(tmp_path, *argv)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_events_and_runtimes_commands(tmp_path: Path) -> None:
+    listed = scftest(tmp_path, "events")
+    assert listed.returncode == 0 and "apigateway" in listed.stdout and "cos_put" in listed.stdout
+    shown = scftest(tmp_path, "events", "show", "timer")
+    assert json.loads(shown.stdout)["Type"] == "Timer"
+    runtimes = scftest(tmp_path, "runtimes")
+    assert runtimes.returncode == 0 and "Python2.7" in runtimes.stdout and "Python3.6" in runtimes.stdout
+
+
+def test_schema_command_prints_the_suite_schema(tmp_path: Path) -> None:
+    printed = scftest(tmp_path, "schema")
+    assert json.loads(printed.stdout)["title"].startswith("scftest suite")
+    path = scftest(tmp_path, "schema", "--path").stdout.strip()
+    assert Path(path).is_file()
