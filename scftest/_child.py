@@ -464,31 +464,28 @@ def is_memory_error(exc_type):
 # ---------------------------------------------------------------------------------------
 # Serializing the return value as SCF does.
 
-def scf_dumps(value):
-    """``json.dumps(value, ensure_ascii=False)`` as SCF's runtime calls it, where a Decimal,
-    at the top or nested anywhere, becomes its str (a JSON string: ``"12.50"``).
+def default_encoder(value):
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
 
-    On Python 3, plain data is rendered by ``plain_encode`` without importing json
-    (several ms per case); anything else goes through json, whose own TypeError (with
-    the interpreter's own wording) reports a value that cannot be serialized.
+
+def scf_dumps(value):
+    """``json.dumps(value, ensure_ascii=False)`` as SCF's runtime calls it.
+
+    Like Tencent's runtime, a returned Decimal becomes its str (a JSON string); a Decimal
+    nested inside a dict or list is not serializable there, nor here. On Python 3, plain
+    data is rendered by ``plain_encode`` without importing json (several ms per case).
     """
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and type(value) is decimal.Decimal:
+        value = str(value)
     if not PY2:
         parts = []
         if plain_encode(value, parts, 0):
             return "".join(parts)
-    json = stdlib("json")
-    text = json.dumps(value, ensure_ascii=False, default=decimal_as_str)
+    text = stdlib("json").dumps(value, ensure_ascii=False)
     if isinstance(text, bytes):  # Python 2 returns str when every input was str
         text = text.decode("utf-8")
     return text
-
-
-def decimal_as_str(value):
-    """json's ``default`` hook: Decimal -> str, everything else refused as json does."""
-    decimal = sys.modules.get("decimal")
-    if decimal is not None and isinstance(value, decimal.Decimal):
-        return str(value)
-    return stdlib("json").JSONEncoder().default(value)  # raises the usual TypeError
 
 
 def plain_text(text):
@@ -497,8 +494,8 @@ def plain_text(text):
 
 
 def plain_encode(value, out, depth):
-    """Appends exactly what scf_dumps' json.dumps call writes, for values made of exact
-    dicts (str keys), lists, tuples, str, int, finite float, bool, None and Decimal.
+    """Appends exactly what json.dumps(value, ensure_ascii=False) writes, for values made
+    of exact dicts (str keys), lists, tuples, str, int, finite float, bool and None.
     Returns False as soon as anything else (or anything to escape) shows up: the caller
     then uses the json module, which also reports errors and circular references."""
     kind = type(value)
@@ -516,8 +513,6 @@ def plain_encode(value, out, depth):
         if not plain_text(value):
             return False
         out.append('"' + value + '"')
-    elif kind.__name__ == "Decimal" and kind.__module__ == "decimal":
-        out.append('"' + str(value) + '"')  # digits, sign, '.', 'E', Infinity, NaN
     elif depth >= 64:
         return False
     elif kind is list or kind is tuple:

@@ -136,7 +136,3 @@ def limits(event, context):
     import resource
     return {"as": resource.getrlimit(resource.RLIMIT_AS)[0],
             "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
-
-
-def decimal_with_escapes(event, context):  # not plain data: goes through json's encoder
-    return {"price": Decimal("-1E+3"), "note": 'a "quoted" note', "list": [Decimal("0.1")]}
