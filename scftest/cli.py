@@ -120,8 +120,9 @@ def _paths(args: argparse.Namespace, project: Project) -> List[Path]:
     return list(args.paths) or project.default_paths(Path.cwd())
 
 
-def _runtime_overrides(args: argparse.Namespace, project: Project) -> Dict[str, str]:
-    overrides = dict(project.runtimes)
+def _runtime_overrides(args: argparse.Namespace) -> Dict[str, str]:
+    """--runtime flags only: the resolver reads [tool.scftest.runtimes] itself."""
+    overrides: Dict[str, str] = {}
     for item in args.runtimes:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
@@ -165,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         shard=shard,
         exitfirst=args.exitfirst,
         jobs=_jobs(args.jobs),
-        runtime_overrides=_runtime_overrides(args, project),
+        runtime_overrides=_runtime_overrides(args),
         runtime_fallback=args.runtime_fallback,
         project_root=project.root,
     )
@@ -238,9 +239,18 @@ def cmd_runtimes(args: argparse.Namespace) -> int:
     from .runtimes import RuntimeResolver
 
     project = _project()
-    resolver = RuntimeResolver(_runtime_overrides(args, project), project.root, fallback=args.runtime_fallback)
-    for row in resolver.describe():
-        print(row)
+    try:
+        resolver = RuntimeResolver(_runtime_overrides(args), project.root, fallback=args.runtime_fallback)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    rows = resolver.describe()
+    width = max(len(row.runtime) for row in rows)
+    for row in rows:
+        if row.interpreter:
+            line = f"{row.runtime:<{width}}  {row.version:<8}  {row.interpreter}  (from {row.source})"
+        else:
+            line = f"{row.runtime:<{width}}  {'-':<8}  none: {row.problem}"
+        print(line)
     return EXIT_OK
 
 

@@ -1,6 +1,7 @@
 """The project scftest runs in: its root and the ``[tool.scftest]`` table of pyproject.toml.
 
 The root is the nearest folder, from the working directory up, with a pyproject.toml.
+``[tool.scftest.runtimes]`` is read by ``scftest.runtimes``.
 ``scftest run`` without paths runs ``[tool.scftest] suites`` (a list of folders or files,
 relative to the root), else the root's ``suites/`` folder, else the working directory.
 """
@@ -36,14 +37,6 @@ class Project:
         if (base / "suites").is_dir():
             return [base / "suites"]
         return [cwd]
-
-    @property
-    def runtimes(self) -> Dict[str, str]:
-        """``[tool.scftest.runtimes]``: runtime name -> interpreter path (relative to the root)."""
-        table = self.config.get("runtimes") or {}
-        base = self.root or Path.cwd()
-        return {str(k): str((base / str(v)).expanduser()) if not Path(str(v)).is_absolute() else str(v)
-                for k, v in table.items()}
 
 
 def find_project(start: Path) -> Project:

@@ -20,9 +20,8 @@ The pyproject table maps runtime names to paths, e.g.::
     "Python3.6" = "/opt/python3.6/bin/python"
     "Python2.7" = "~/.pyenv/versions/2.7.18/bin/python"
 
-Relative paths are relative to the project root. Python 3.11+ reads it with tomllib (or
-``tomli`` when installed); otherwise a minimal reader of that one table is used: quoted or
-bare keys, string values, comments. A bare ``Python3.6 = ...`` is a dotted key in TOML
+Relative paths are relative to the project root. The file is read by ``scftest.project``
+(tomllib, or tomli on Python < 3.11). A bare ``Python3.6 = ...`` is a dotted key in TOML
 (``Python3`` -> ``6``); both spellings are accepted.
 """
 
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .project import read_tool_table
 from .record import Interpreter
 
 # The runtimes `scftest runtimes` lists: the seed's two and the Python 3.N SCF added.
@@ -98,9 +98,11 @@ def read_pyproject_runtimes(project_root: Optional[Path]) -> Dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        table = _toml_table(path.read_text(encoding="utf-8"))
+        table = read_tool_table(path).get("runtimes") or {}
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
         raise ValueError(f"{path}: cannot read [tool.scftest.runtimes]: {exc}") from None
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [tool.scftest.runtimes] must be a table of runtime = path")
     result = {}
     for key, value in _flatten(table).items():
         try:
@@ -114,26 +116,6 @@ def read_pyproject_runtimes(project_root: Optional[Path]) -> Dict[str, str]:
     return result
 
 
-def _toml_table(text: str) -> Mapping[str, object]:
-    loads = None
-    try:
-        import tomllib  # Python 3.11+
-
-        loads = tomllib.loads
-    except ImportError:
-        try:
-            import tomli  # type: ignore[import-not-found]
-
-            loads = tomli.loads
-        except ImportError:
-            pass
-    if loads is None:
-        return _minimal_runtimes_table(text)
-    data = loads(text)
-    table = data.get("tool", {}).get("scftest", {}).get("runtimes", {})
-    return table if isinstance(table, dict) else {}
-
-
 def _flatten(table: Mapping[str, object], prefix: str = "") -> Dict[str, object]:
     """{"Python3": {"6": p}} (a bare dotted key) -> {"Python3.6": p}."""
     flat: Dict[str, object] = {}
@@ -144,36 +126,6 @@ def _flatten(table: Mapping[str, object], prefix: str = "") -> Dict[str, object]
         else:
             flat[name] = value
     return flat
-
-
-_TABLE_HEADER = re.compile(r"^\s*\[\s*tool\s*\.\s*scftest\s*\.\s*runtimes\s*\]\s*(#.*)?$")
-_ENTRY = re.compile(
-    r"""^\s*(?:"(?P<dq>[^"]+)"|'(?P<sq>[^']+)'|(?P<bare>[A-Za-z0-9_.\-]+))\s*=\s*"""
-    r"""(?:"(?P<dv>(?:[^"\\]|\\.)*)"|'(?P<sv>[^']*)')\s*(#.*)?$"""
-)
-
-
-def _minimal_runtimes_table(text: str) -> Dict[str, str]:
-    """Reads only ``[tool.scftest.runtimes]`` (for Python < 3.11 without tomli)."""
-    table: Dict[str, str] = {}
-    inside = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("["):
-            inside = bool(_TABLE_HEADER.match(stripped))
-            continue
-        if not inside or not stripped or stripped.startswith("#"):
-            continue
-        match = _ENTRY.match(line)
-        if match:
-            key = match.group("dq") or match.group("sq") or match.group("bare")
-            value = match.group("dv")
-            if value is not None:
-                value = value.replace('\\"', '"').replace("\\\\", "\\")
-            else:
-                value = match.group("sv")
-            table[key] = value
-    return table
 
 
 def _resolve_path(value: str, root: Path) -> str:

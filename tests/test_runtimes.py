@@ -11,7 +11,6 @@ from scftest.runtimes import (
     KNOWN_RUNTIMES,
     RuntimeNotFound,
     RuntimeResolver,
-    _minimal_runtimes_table,
     canonical,
     parse_runtime,
     read_pyproject_runtimes,
@@ -128,27 +127,19 @@ def test_pyproject_relative_paths_are_relative_to_the_project(tmp_path):
     assert read_pyproject_runtimes(None) == {}
 
 
-def test_minimal_reader_of_the_runtimes_table():
-    text = (
+def test_bare_and_quoted_runtime_keys(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
         '[tool.scftest]\nx = "y"\n'
         '[tool.scftest.runtimes]  # where interpreters live\n'
-        '# a comment\n'
         '"Python3.6" = "/opt/py36/bin/python"\n'
         "'Python2.7' = '/opt/py27/bin/python'\n"
-        'Python3.9 = "/opt/py\\"39\\"/python"   # trailing comment\n'
-        '\n[tool.black]\n"Python3.8" = "/not/this/one"\n'
-    )
-    assert _minimal_runtimes_table(text) == {
+        'Python3.9 = "/opt/py39/python"   # a dotted key in TOML\n'
+        '\n[tool.black]\n"Python3.8" = "/not/this/one"\n')
+    assert read_pyproject_runtimes(tmp_path) == {
         "Python3.6": "/opt/py36/bin/python",
         "Python2.7": "/opt/py27/bin/python",
-        "Python3.9": '/opt/py"39"/python',
+        "Python3.9": "/opt/py39/python",
     }
-
-
-def test_minimal_reader_used_without_tomllib(tmp_path, monkeypatch):
-    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes]\n"Python3.6" = "/p"\n')
-    monkeypatch.setattr(runtimes, "_toml_table", lambda text: _minimal_runtimes_table(text))
-    assert read_pyproject_runtimes(tmp_path) == {"Python3.6": "/p"}
 
 
 def test_missing_runtime_says_how_to_provide_one(tmp_path):

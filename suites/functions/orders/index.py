@@ -40,5 +40,10 @@ def main_handler(event, context):
 
 
 def price_of(event, context):
-    """Sync callers receive Decimal as its string: SCF's serializer, not json's."""
+    """A returned Decimal reaches the caller as its string (SCF's serializer, not json's)."""
+    return ORDERS[str(event["id"])]["price"]
+
+
+def order_with_price(event, context):
+    """A Decimal nested in the returned dict is not serializable in the cloud: the call fails."""
     return {"id": event["id"], "price": ORDERS[str(event["id"])]["price"]}
