@@ -49,8 +49,14 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
 
-# A plain SafeLoader does the scalar conversions (int, float, null) for us.
-_SCALARS = yaml.SafeLoader("")
+# PyYAML's own conversions for the scalar types left after ours. Called per node, they
+# keep no state (construct_object would cache every node it ever saw).
+_CONVERT = yaml.constructor.SafeConstructor()
+_CONVERSIONS = {
+    "tag:yaml.org,2002:int": _CONVERT.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONVERT.construct_yaml_float,
+    "tag:yaml.org,2002:null": _CONVERT.construct_yaml_null,
+}
 
 
 class YamlError(Exception):
@@ -234,9 +240,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         raise _unknown_tag(node)
     if node.tag == "tag:yaml.org,2002:bool":
         return node.value.lower() == "true"
+    convert = _CONVERSIONS.get(node.tag)
+    if convert is None:
+        raise _unknown_tag(node)
     try:
-        return _SCALARS.construct_object(node, deep=True)
-    except yaml.YAMLError:
+        return convert(node)
+    except (ValueError, yaml.YAMLError):
         raise _unknown_tag(node) from None
 
 
