@@ -130,14 +130,22 @@ def test_completion_order_gives_report_order_sections():
 
 def test_verbose_prints_a_line_per_case():
     out = run([passed(), skipped(), xfailed(), xpassed()], verbose=1)
-    lines = out.splitlines()
+    lines = [line for line in out.splitlines() if not line.startswith("    ")]
     assert lines[1] == "PASSED orders API::returns greeting (0.03s)"
     assert lines[2] == "SKIPPED users v1.2::login ok (0.00s) - waiting for the auth mock"
     assert lines[3] == "XFAIL users v1.2::login locked (0.05s) - expected failure: bug 12"
     assert lines[4].startswith("XPASS users v1.2::订单 unicode (0.07s) - ")
 
 
-def test_very_verbose_prints_the_record():
+def test_verbose_prints_the_record_without_the_log():
+    out = run([passed(), skipped()], verbose=1)
+    assert "PASSED orders API::returns greeting (0.03s)\n    request_id: req-1\n" in out
+    assert "    status: success (200)\n" in out
+    assert "Received event" not in out
+    assert "the case did not run" not in out  # a skipped case has no record to show
+
+
+def test_very_verbose_prints_the_record_and_log():
     out = run([passed()], verbose=2)
     assert "    request_id: req-1\n" in out
     assert "    interpreter: /usr/bin/python3.6 (3.6.15)\n" in out

@@ -8,8 +8,8 @@ every section after the progress is written: failures and errors (each with its
 summary line per failed case, and the counts.
 
 Verbosity: -2 prints only failures and the summary line; -1 (``-q``) adds the progress
-letters; 0 adds the slowest cases; 1 (``-v``) prints a line per case instead of letters;
-2 (``-vv``) also prints every case's invocation record and log.
+letters; 0 adds the slowest cases; 1 (``-v``) prints a line per case instead of letters,
+each followed by its invocation record; 2 (``-vv``) adds the captured log.
 """
 
 from __future__ import annotations
@@ -156,13 +156,13 @@ class TerminalReporter:
         if verdict in (Verdict.SKIPPED, Verdict.XFAILED, Verdict.XPASSED):
             text += f" - {printable(short_message(outcome))}"
         self._write(text + "\n")
-        if self.verbose >= 2:
-            self._record_block(outcome)
+        if outcome.record is not None:
+            self._record_block(outcome, with_log=self.verbose >= 2)
 
-    def _record_block(self, outcome: CaseOutcome) -> None:
+    def _record_block(self, outcome: CaseOutcome, with_log: bool) -> None:
         for line in record_lines(outcome.record):
             self._write(f"    {printable(line)}\n")
-        if outcome.record is not None and outcome.record.log.strip():
+        if with_log and outcome.record is not None and outcome.record.log.strip():
             self._write("    log:\n")
             for line in printable(outcome.record.log).rstrip("\n").splitlines():
                 self._write(f"      {line}\n")
