@@ -6,6 +6,9 @@ build and every problem it found, each naming its file and line.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -113,4 +116,23 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             result.suites.append(suite)
         elif not is_suite:
             result.passed_over.append(file)
+    result.suites = distinct_names(result.suites)
     return result
+
+
+def distinct_names(suites: List[Suite]) -> List[Suite]:
+    """Suites that share a name (two api.yaml in different folders) get their file added
+    to it, so every case id ``suite::case`` names one case in -k, reports and shards."""
+    counts = Counter(suite.name for suite in suites)
+    return [_renamed(suite, f"{suite.name} ({_shown(suite.file)})") if counts[suite.name] > 1 else suite
+            for suite in suites]
+
+
+def _renamed(suite: Suite, name: str) -> Suite:
+    cases = tuple(dataclasses.replace(case, suite=name) for case in suite.cases)
+    return dataclasses.replace(suite, name=name, cases=cases)
+
+
+def _shown(file: Path) -> str:
+    relative = os.path.relpath(file.resolve(), Path.cwd().resolve())
+    return str(file) if relative.startswith("..") else relative

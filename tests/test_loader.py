@@ -231,3 +231,14 @@ def test_folders_are_searched_recursively_in_stable_order(tmp_path: Path) -> Non
     assert not loaded.problems
     assert [s.name for s in loaded.suites] == ["two", "one"]
     assert [p.name for p in loaded.passed_over] == ["notes.yaml"]
+
+
+def test_suites_with_the_same_name_get_their_file_in_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for folder in ("team-a", "team-b"):
+        suite(tmp_path, "function: {code: ../fn, handler: index.main_handler}\ncases: [{name: a}]\n",
+              f"{folder}/api.yaml")
+    suite(tmp_path, "function: {code: fn, handler: index.main_handler}\ncases: [{name: a}]\n", "other.yaml")
+    loaded = load_paths([tmp_path])
+    ids = [case.id for s in loaded.suites for case in s.cases]
+    assert ids == ["other::a", "api (team-a/api.yaml)::a", "api (team-b/api.yaml)::a"]
