@@ -210,3 +210,22 @@ def test_schema_command_prints_the_suite_schema(tmp_path: Path) -> None:
     assert json.loads(printed.stdout)["title"].startswith("scftest suite")
     path = scftest(tmp_path, "schema", "--path").stdout.strip()
     assert Path(path).is_file()
+
+
+def test_runtime_without_interpreter_is_an_error_unless_fallback_is_allowed(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", "- {name: old runtime, event: {n: 5}, expect: {return: {n: 5}}}\n",
+                function="runtime: Python3.5\n")
+    strict = scftest(tmp_path, "run", ".", "--json", "strict.json")
+    assert strict.returncode == 1, strict.stdout
+    assert "no interpreter for Python3.5" in strict.stdout
+    assert "--runtime Python3.5=" in strict.stdout  # says how to provide one
+    case = json.loads((tmp_path / "strict.json").read_text())["cases"][0]
+    assert case["verdict"] == "error"
+
+    fallback = scftest(tmp_path, "run", ".", "-v", "--runtime-fallback", "--json", "fb.json", "--junit-xml", "fb.xml")
+    assert fallback.returncode == 0, fallback.stdout
+    record = json.loads((tmp_path / "fb.json").read_text())["cases"][0]["record"]
+    assert record["runtime"] == "Python3.5" and record["runtime_fallback"] is True
+    assert record["interpreter_version"].startswith("3.")
+    assert "fallback: Python3.5 ran on Python 3." in fallback.stdout
+    assert "fallback: Python3.5 ran on Python 3." in (tmp_path / "fb.xml").read_text()
