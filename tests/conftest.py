@@ -51,3 +51,9 @@ def python_params(versions=None):
 
 # The hostile tests run on these: the two seed runtimes and the newest present.
 CORE_VERSIONS = tuple(dict.fromkeys(("2.7", "3.6", NEWEST or "3.13")))
+
+
+def needs(*versions: str):
+    """Skip a test (or a module, as ``pytestmark``) when any of ``versions`` is missing."""
+    missing = [v for v in versions if not INTERPRETERS.get(v)]
+    return pytest.mark.skipif(bool(missing), reason=f"needs Python {', '.join(missing)} under {_pyenv_versions()}")

@@ -198,9 +198,6 @@ def test_the_handler_runs_on_python_2_7_too(tmp_path: Path) -> None:
 
 def test_cli_init_prints_the_next_steps_and_refuses_a_second_time(tmp_path: Path) -> None:
     done = scftest_cli(tmp_path, "init", "svc")
-    if "invalid choice: 'init'" in done.stderr:
-        pytest.skip("scftest init is not wired into cli.py yet")
-
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cd svc\n" in done.stdout and "scftest run --update" in done.stdout
     assert (tmp_path / "svc" / "suites" / "hello.yaml").is_file()

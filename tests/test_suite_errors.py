@@ -10,6 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import needs
+
+# The cases run on real interpreters; the bundled suites use both.
+pytestmark = needs("3.6")
 
 GOOD_HANDLER = """\
 def main_handler(event, context):
