@@ -155,8 +155,11 @@ def write_config(inv: Invocation, folder: str) -> str:
 
 _COMPILE = (
     "import py_compile, sys; "
-    "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[1], doraise=True)"
+    "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
 )
+# Part of every cache key: files written before the compiled copy was pinned to the bytes
+# its name hashes (any of them may hold other code than its name says) are never used.
+KEY_FORMAT = b"scftest-bootstrap-2"
 
 
 def bootstrap_cache_dir() -> Path:
@@ -164,42 +167,92 @@ def bootstrap_cache_dir() -> Path:
     return Path(base) / "scftest" / "bootstrap"
 
 
-def bootstrap_script(interpreter: str, cache_dir: Optional[Path] = None) -> str:
+def bootstrap_script(interpreter: str, cache_dir: Optional[Path] = None,
+                     source: Optional[bytes] = None) -> str:
     """The bootstrap file to run under ``interpreter``: a copy compiled by that very
-    interpreter (cached on disk, like __pycache__), else the source itself.
+    interpreter (cached on disk, like __pycache__), else the source file itself.
 
     A script run by path is compiled anew at every start, ~1.5 ms of a ~12 ms case; the
     function's process never writes bytecode (PYTHONDONTWRITEBYTECODE, as in SCF), so
     the runner compiles it once. The name hashes the source and the interpreter binary,
     so an edit or a reinstall gets a new file; any problem falls back to the source.
+
+    ``source`` is the bootstrap's text as the run pinned it (BootstrapCache); without it,
+    _child.py is read now. Either way the compiled file holds exactly the bytes its name
+    hashes: they are compiled from a private copy, never from _child.py again, which an
+    edit or a git checkout may be rewriting at that very moment (compiling it half-written
+    once cached an empty bootstrap: a process that exits 0 without a word).
     """
-    source = str(CHILD_SCRIPT)
+    fallback = str(CHILD_SCRIPT)
     try:
+        text = CHILD_SCRIPT.read_bytes() if source is None else source
         folder = cache_dir or bootstrap_cache_dir()
-        target = folder / f"_child-{_bootstrap_key(interpreter)}.pyc"
+        target = folder / f"_child-{_bootstrap_key(interpreter, text)}.pyc"
         if _trusted(target):
             return str(target)
         failed = target.with_suffix(".failed")  # compile once, even when it cannot be done
         if failed.exists() or not _ensure_private(folder):
-            return source
-        partial = folder / f".{target.name}.{os.getpid()}.{threading.get_ident()}"
-        done = subprocess.run(
-            [interpreter, "-E", "-s", "-c", _COMPILE, source, str(partial)],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env={},
-        )
+            return fallback
+        stem = f".{target.stem}.{os.getpid()}.{threading.get_ident()}"
+        copy, partial = folder / f"{stem}.py", folder / f"{stem}.pyc"
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text)
+        try:
+            done = subprocess.run(
+                [interpreter, "-E", "-s", "-c", _COMPILE, str(copy), str(partial), fallback],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env={},
+            )
+        finally:
+            copy.unlink()
         if done.returncode != 0 or not partial.is_file():
             failed.touch()
-            return source
+            return fallback
         os.replace(partial, target)  # atomic: concurrent runners never see half a file
         return str(target)
     except (OSError, subprocess.SubprocessError):
-        return source
+        return fallback
 
 
-def _bootstrap_key(interpreter: str) -> str:
-    binary = os.stat(os.path.realpath(interpreter))
-    digest = hashlib.sha256(CHILD_SCRIPT.read_bytes())
-    digest.update(f"{os.path.realpath(interpreter)}:{binary.st_mtime_ns}:{binary.st_size}".encode())
+class BootstrapCache:
+    """The bootstrap of one run: its source read once, its compiled file found once per
+    interpreter.
+
+    The source is pinned when the run starts, so every case of the run gets the same
+    bootstrap, the one that goes with the executor already loaded, even if _child.py is
+    edited (or checked out, or half-written) while the run goes on. Finding the compiled
+    file means hashing that source and resolving and stat-ing the interpreter: runner
+    CPU paid on every case without this. The session owns one (nothing module-level);
+    worker threads share it. The file found is still checked before each use (one stat),
+    so a cache emptied during the run is filled again from the pinned source.
+    """
+
+    def __init__(self, cache_dir: Optional[Path] = None):
+        self.cache_dir = cache_dir
+        try:
+            self.source: Optional[bytes] = CHILD_SCRIPT.read_bytes()
+        except OSError:
+            self.source = None  # bootstrap_script falls back to the file, case by case
+        self._lock = threading.Lock()
+        self._scripts: Dict[str, str] = {}
+
+    def script(self, interpreter: str) -> str:
+        with self._lock:
+            known = self._scripts.get(interpreter)
+        if known is not None and known != str(CHILD_SCRIPT) and _trusted(Path(known)):
+            return known
+        found = bootstrap_script(interpreter, self.cache_dir, self.source)
+        with self._lock:
+            self._scripts[interpreter] = found
+        return found
+
+
+def _bootstrap_key(interpreter: str, source: bytes) -> str:
+    real = os.path.realpath(interpreter)
+    binary = os.stat(real)
+    digest = hashlib.sha256(KEY_FORMAT)
+    digest.update(b"\0" + source + b"\0")
+    digest.update(f"{real}:{binary.st_mtime_ns}:{binary.st_size}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -517,12 +570,14 @@ class Observed:
     leftovers: List[int] = field(default_factory=list)
 
 
-def execute(inv: Invocation, cancel: Optional[threading.Event] = None) -> InvocationRecord:
+def execute(inv: Invocation, cancel: Optional[threading.Event] = None,
+            bootstrap: Optional[BootstrapCache] = None) -> InvocationRecord:
     """Run ``inv`` in a fresh process and return its record.
 
     A cancelled invocation (``cancel`` set while it runs) comes back with status crash
     and ``error.type == CANCELLED``. Raises ExecutorError when the interpreter cannot be
-    started at all.
+    started at all. ``bootstrap``: the run's BootstrapCache (without one, the compiled
+    bootstrap is looked up afresh).
     """
     folder = tempfile.mkdtemp(prefix="scftest-")
     try:
@@ -530,7 +585,9 @@ def execute(inv: Invocation, cancel: Optional[threading.Event] = None) -> Invoca
         os.mkdir(home, 0o700)
         config = write_config(inv, folder)
         env = build_environment(inv, home)
-        observed, log = _run(inv, config, env, cancel)
+        script = (bootstrap.script(inv.interpreter.path) if bootstrap is not None
+                  else bootstrap_script(inv.interpreter.path))
+        observed, log = _run(inv, script, config, env, cancel)
         return _record(inv, observed, log)
     finally:
         _remove_tree(folder)
@@ -548,9 +605,9 @@ def _remove_tree(folder: str) -> None:
     shutil.rmtree(folder, onerror=retry_writable)
 
 
-def _spawn(inv: Invocation, config: str, env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
+def _spawn(inv: Invocation, script: str, config: str,
+           env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
     read_fd, write_fd = os.pipe()
-    script = bootstrap_script(inv.interpreter.path)
     command = [inv.interpreter.path, "-u", "-s", script, config, str(write_fd)]
     try:
         proc = subprocess.Popen(
@@ -566,9 +623,9 @@ def _spawn(inv: Invocation, config: str, env: Dict[str, str]) -> Tuple[subproces
     return proc, read_fd
 
 
-def _run(inv: Invocation, config: str, env: Dict[str, str],
+def _run(inv: Invocation, script: str, config: str, env: Dict[str, str],
          cancel: Optional[threading.Event]) -> Tuple[Observed, LogCapture]:
-    proc, result_fd = _spawn(inv, config, env)
+    proc, result_fd = _spawn(inv, script, config, env)
     tree = ProcessTree(proc.pid)
     log = LogCapture()
     observed = Observed()
@@ -618,7 +675,7 @@ class _Watch:
         if observed.stop is not None:
             return True
         # Without its channel the process can only die (a crash) or run into a limit.
-        return not self.channel_open and self.proc.poll() is not None
+        return not self.channel_open and _exited(self.proc)
 
     def _limit_reached(self, now: float) -> Optional[str]:
         ready_at = self.observed.ready_at
@@ -665,6 +722,18 @@ class _Watch:
         except ChannelGarbled as exc:
             observed.stop, observed.garbled = "garbled", str(exc)
         return True
+
+
+def _exited(proc: subprocess.Popen) -> bool:
+    """Whether the bootstrap has exited, without reaping it: until _finish has killed the
+    tree, its pid (the session and group id the tree is recognised by) stays taken, so
+    no new process can get it and be adopted as one of the function's."""
+    if proc.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except (AttributeError, ChildProcessError):  # no waitid here; or reaped elsewhere
+        return proc.poll() is not None
 
 
 def _take_frame(frame: Frame, observed: Observed) -> None:

@@ -18,7 +18,7 @@ from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Uni
 
 from . import plan
 from .check import judge
-from .executor import execute
+from .executor import BootstrapCache, execute
 from .loader import LoadResult, load_paths
 from .model import Case, EnvRef, Suite, SuiteProblem
 from .outcome import CaseOutcome, Verdict
@@ -112,6 +112,7 @@ class _Pool:
         self.reporter = reporter
         self.cancel = threading.Event()  # kill running children (Ctrl-C)
         self.stop = threading.Event()  # start no new case (-x, Ctrl-C)
+        self.bootstrap = BootstrapCache()  # this run's bootstrap: read now, compiled once
 
     def run(self) -> Tuple[List[CaseOutcome], bool]:
         finished: Dict[int, CaseOutcome] = {}
@@ -154,7 +155,8 @@ class _Pool:
             return None
         started = time.monotonic()
         try:
-            outcome = run_case(case, self.resolver, self.options.environ, self.cancel)
+            outcome = run_case(case, self.resolver, self.options.environ, self.cancel,
+                               self.bootstrap)
         except Exception:  # a fault of scftest: report it on the case, keep the others going
             return CaseOutcome(case, Verdict.ERROR, summary="internal error in scftest",
                                details=traceback.format_exc(), elapsed_s=time.monotonic() - started,
@@ -166,14 +168,15 @@ class _Pool:
         return outcome
 
 def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
-             cancel: Optional[threading.Event] = None) -> CaseOutcome:
+             cancel: Optional[threading.Event] = None,
+             bootstrap: Optional[BootstrapCache] = None) -> CaseOutcome:
     if case.skip is not None:
         return CaseOutcome(case, Verdict.SKIPPED, summary=case.skip)
     prepared = prepare(case, resolver, environ)
     if isinstance(prepared, CaseOutcome):
         return prepared
     started = time.monotonic()
-    record = execute(prepared, cancel)
+    record = execute(prepared, cancel, bootstrap)
     return judge(case, record, elapsed_s=time.monotonic() - started)
 
 def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -> Union[Invocation, CaseOutcome]:

@@ -337,6 +337,58 @@ def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
     assert bootstrap_script(path, shared) == str(CHILD_SCRIPT)
 
 
+def _bootstrap_copy(tmp_path, monkeypatch):
+    """A private _child.py the test may rewrite, in place of the checkout's."""
+    import scftest.executor as executor
+
+    copy = tmp_path / "src" / "_child.py"
+    copy.parent.mkdir()
+    copy.write_bytes(executor.CHILD_SCRIPT.read_bytes())
+    monkeypatch.setattr(executor, "CHILD_SCRIPT", copy)
+    return copy
+
+
+def test_bootstrap_cache_holds_the_bytes_its_name_hashes(tmp_path, monkeypatch):
+    # _child.py rewritten (an edit, a git checkout) between the hash and the compile:
+    # compiling the file again cached an empty module under the full source's name, a
+    # bootstrap that exits 0 at once ("exited with code 0 before loading the handler").
+    import subprocess
+
+    import scftest.executor as executor
+
+    copy = _bootstrap_copy(tmp_path, monkeypatch)
+    real_run = subprocess.run
+
+    def truncate_then_run(*args, **kwargs):
+        copy.write_bytes(b"")  # half-way through a rewrite, as the compile starts
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(executor.subprocess, "run", truncate_then_run)
+    script = executor.bootstrap_script(INTERPRETERS[NEWEST][0], tmp_path / "cache")
+    assert script.endswith(".pyc")
+    # The real bootstrap wants its two arguments; an empty module would exit 0.
+    done = subprocess.run([INTERPRETERS[NEWEST][0], script], capture_output=True, timeout=30)
+    assert done.returncode == 1 and b"IndexError" in done.stderr
+
+
+def test_a_run_keeps_the_bootstrap_it_started_with(tmp_path, monkeypatch):
+    from scftest.executor import BootstrapCache
+
+    copy = _bootstrap_copy(tmp_path, monkeypatch)
+    cache = BootstrapCache(tmp_path / "cache")  # what the session makes as a run starts
+    copy.write_bytes(b"")  # _child.py being rewritten while the run goes on
+    for n in range(3):
+        inv = make_invocation(NEWEST, "basic", "index.echo", event={"n": n})
+        record = execute(inv, None, cache)
+        assert record.status == "success" and record.return_value == {"n": n}, record.error
+        assert processes_of(inv.function_name) == []
+    # Pinned also when the compiled file goes away during the run: compiled again.
+    for path in (tmp_path / "cache").iterdir():
+        path.unlink()
+    record = execute(make_invocation(NEWEST, "basic", "index.echo", event={"n": 9}), None, cache)
+    assert record.return_value == {"n": 9}
+
+
 @pytest.mark.parametrize("version", CORE)
 def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
     import scftest.executor as executor
