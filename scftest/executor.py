@@ -80,7 +80,8 @@ def build_context(inv: Invocation) -> Dict[str, Any]:
 
 
 def build_environment(
-    inv: Invocation, home: str, runner_path: Optional[str] = None
+    inv: Invocation, home: str, runner_path: Optional[str] = None,
+    code_root: Optional[str] = None, context: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, str]:
     """The complete environment of the function's process, built from scratch.
 
@@ -88,8 +89,13 @@ def build_environment(
     ``environment`` (a user may set TZ, as in the cloud), then the SCF runtime variables
     (users cannot set those in the cloud) and HOME/TMPDIR (the per-case folder scftest
     removes afterwards). Nothing else of the runner's environment gets through.
+    ``code_root`` and ``context``: the resolved code root and build_context(inv), when
+    the caller has them already.
     """
-    context = build_context(inv)
+    if context is None:
+        context = build_context(inv)
+    if code_root is None:
+        code_root = str(Path(inv.code_root).resolve())
     env = {
         "PATH": runner_path if runner_path is not None else os.environ.get("PATH", os.defpath),
         "LANG": "en_US.UTF8",
@@ -102,7 +108,7 @@ def build_environment(
         "PYTHONDONTWRITEBYTECODE": "x",
         "TENCENTCLOUD_RUNENV": "SCF",
         "TENCENTCLOUD_TZ": "UTC",
-        "USER_CODE_ROOT": str(Path(inv.code_root).resolve()) + "/",
+        "USER_CODE_ROOT": code_root + "/",
         "SCF_RUNTIME": inv.runtime,
         "SCF_FUNCTIONNAME": str(context["function_name"]),
         "SCF_FUNCTIONVERSION": str(context["function_version"]),
@@ -125,25 +131,28 @@ def address_space_limit(memory_mb: int) -> int:
     return (2 * int(memory_mb) + 2048) * MIB
 
 
-def child_config(inv: Invocation) -> Dict[str, Any]:
+def child_config(inv: Invocation, code_root: Optional[str] = None,
+                 context: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     return {
         "handler": inv.handler,
-        "code_root": str(Path(inv.code_root).resolve()),
+        "code_root": code_root if code_root is not None else str(Path(inv.code_root).resolve()),
         "event": inv.event,
-        "context": build_context(inv),
+        "context": context if context is not None else build_context(inv),
         "invocation": "async" if is_async(inv) else "sync",
         "request_id": inv.request_id,
         "address_space_limit": address_space_limit(inv.memory_mb),
     }
 
 
-def write_config(inv: Invocation, folder: str) -> str:
+def write_config(inv: Invocation, folder: str, code_root: Optional[str] = None,
+                 context: Optional[Dict[str, Any]] = None) -> str:
     path = os.path.join(folder, "config.json")
+    config = child_config(inv, code_root, context)
     try:
-        text = json.dumps(child_config(inv), ensure_ascii=False)
+        text = json.dumps(config, ensure_ascii=False)
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in the event: keep it as an escape
-        data = json.dumps(child_config(inv)).encode("ascii")
+        data = json.dumps(config).encode("ascii")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -408,7 +417,9 @@ class ProcStat:
     rss_pages: int
 
 
-def read_stat(pid: int) -> Optional[ProcStat]:
+def _stat_fields(pid: int, fields: int) -> Optional[List[bytes]]:
+    """The first ``fields`` fields after the command name in /proc/<pid>/stat (field 3
+    on, so [0] is the state), unsplit rest last; None if the process is gone."""
     try:  # os.open/os.read: several times cheaper than open(), and this runs a lot
         fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
         try:
@@ -418,12 +429,33 @@ def read_stat(pid: int) -> Optional[ProcStat]:
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    rest = data[data.rfind(b")") + 2:].split()
+    rest = data[data.rfind(b")") + 2:].split(None, fields)
+    return rest if len(rest) > fields else None
+
+
+def read_stat(pid: int) -> Optional[ProcStat]:
+    rest = _stat_fields(pid, 22)
     try:
         return ProcStat(pid, rest[0].decode(), int(rest[1]), int(rest[2]), int(rest[3]),
                         int(rest[19]), int(rest[21]))
-    except (IndexError, ValueError):
+    except (TypeError, ValueError):  # gone (None), or not a stat line
         return None
+
+
+def scan_processes() -> Dict[int, Tuple[int, int, int, int]]:
+    """Every process now: pid -> (ppid, process group, session, start time).
+
+    The process tree's discovery reads every process on the machine; this is the lean
+    version of read_stat for it (no object per process, only the fields it needs)."""
+    found = {}
+    for pid in all_pids():
+        rest = _stat_fields(pid, 20)
+        if rest is not None:
+            try:
+                found[pid] = (int(rest[1]), int(rest[2]), int(rest[3]), int(rest[19]))
+            except ValueError:
+                pass
+    return found
 
 
 def all_pids() -> Iterable[int]:
@@ -453,20 +485,20 @@ class ProcessTree:
             self.known[root] = stat.start_time
 
     def discover(self) -> None:
-        stats = {s.pid: s for s in map(read_stat, all_pids()) if s is not None}
-
-        def ours(pid: int) -> bool:  # a pid we know, not a recycled one
-            stat = stats.get(pid)
-            return stat is not None and self.known.get(pid) == stat.start_time
-
+        stats = scan_processes()
+        known, root = self.known, self.root
         grew = True
         while grew:  # a fixed point: grandchildren may come before their parents
             grew = False
-            for stat in stats.values():
-                if stat.pid in self.known:
+            for pid, (ppid, pgrp, session, start) in stats.items():
+                if pid in known:
                     continue
-                if stat.session == self.root or stat.pgrp == self.root or ours(stat.ppid):
-                    self.known[stat.pid] = stat.start_time
+                # Adopted: in the root's session or group, or the child of a process we
+                # know (the same one: its start time matches, so not a recycled pid).
+                parent = stats.get(ppid) if ppid in known else None
+                if session == root or pgrp == root or (
+                        parent is not None and parent[3] == known[ppid]):
+                    known[pid] = start
                     grew = True
 
     def _live(self) -> List[ProcStat]:
@@ -479,12 +511,25 @@ class ProcessTree:
 
     def rss_bytes(self) -> int:
         """The tree's resident memory now; also tracks the peak."""
-        total = sum(s.rss_pages for s in self._live()) * PAGE_SIZE
+        return self._measure(self._live())
+
+    def _measure(self, live: List[ProcStat]) -> int:
+        total = sum(s.rss_pages for s in live) * PAGE_SIZE
         self.peak_rss = max(self.peak_rss, total)
         return total
 
     def kill(self) -> List[int]:
-        """SIGKILL every process of the tree; returns the pids still alive afterwards."""
+        """SIGKILL every process of the tree; returns the pids still alive afterwards.
+
+        The first scan also takes a last memory measurement (a short case may not have
+        been polled at all). When every live process is in the bootstrap's group, one
+        scan is enough: killpg reaches the whole group at once, a fork racing it included
+        (the kernel restarts a fork that a group signal interrupts, so the new child is
+        signalled too), and the scan already found whatever had left the group; only the
+        signalled processes are then watched until they are gone. Otherwise (a process
+        outside the group, which could fork one more the group signal misses) scan again
+        until nothing is left.
+        """
         if not self.known:  # no procfs: only the group can be found and killed
             try:
                 os.killpg(self.root, signal.SIGKILL)
@@ -493,16 +538,33 @@ class ProcessTree:
             return []
         deadline = time.monotonic() + 2.0
         pause = 0.0005
-        while True:
-            self.discover()
-            live = self._live()
-            if not live:
-                return []
+        self.discover()
+        live = self._live()
+        self._measure(live)
+        while live:
             self._signal(live)
+            in_group = all(stat.pgrp == self.root for stat in live)
             time.sleep(pause)  # SIGKILL takes effect within a scheduler tick or two
             pause = min(pause * 2, 0.05)
-            if time.monotonic() > deadline:
-                return [stat.pid for stat in self._live()]
+            if in_group:
+                live = self._still_alive(live)
+            else:
+                self.discover()
+                live = self._live()
+            if live and time.monotonic() > deadline:
+                return [stat.pid for stat in live]
+        return []
+
+    @staticmethod
+    def _still_alive(signalled: List[ProcStat]) -> List[ProcStat]:
+        """Those of ``signalled`` not dead yet (same pid and start time, not a zombie)."""
+        alive = []
+        for old in signalled:
+            stat = read_stat(old.pid)
+            if stat is not None and stat.start_time == old.start_time and \
+                    stat.state not in ("Z", "X"):
+                alive.append(stat)
+        return alive
 
     def _signal(self, live: List[ProcStat]) -> None:
         # The group id is only trusted while one of ours still holds it (never a
@@ -583,13 +645,25 @@ def execute(inv: Invocation, cancel: Optional[threading.Event] = None,
     try:
         home = os.path.join(folder, "home")
         os.mkdir(home, 0o700)
-        config = write_config(inv, folder)
-        env = build_environment(inv, home)
+        code_root = str(Path(inv.code_root).resolve())
+        context = build_context(inv)
+        config = write_config(inv, folder, code_root, context)
+        env = build_environment(inv, home, code_root=code_root, context=context)
         script = (bootstrap.script(inv.interpreter.path) if bootstrap is not None
                   else bootstrap_script(inv.interpreter.path))
-        observed, log = _run(inv, script, config, env, cancel)
+        observed, log = _run(inv, script, config, env, cancel, code_root)
         return _record(inv, observed, log)
     finally:
+        _remove_folder(folder, home)
+
+
+def _remove_folder(folder: str, home: str) -> None:
+    """The per-case folder: usually just the empty HOME (the bootstrap deleted the
+    config), removed with two rmdir calls; anything else goes through rmtree."""
+    try:
+        os.rmdir(home)
+        os.rmdir(folder)
+    except OSError:
         _remove_tree(folder)
 
 
@@ -605,15 +679,15 @@ def _remove_tree(folder: str) -> None:
     shutil.rmtree(folder, onerror=retry_writable)
 
 
-def _spawn(inv: Invocation, script: str, config: str,
-           env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
+def _spawn(inv: Invocation, script: str, config: str, env: Dict[str, str],
+           code_root: str) -> Tuple[subprocess.Popen, int]:
     read_fd, write_fd = os.pipe()
     command = [inv.interpreter.path, "-u", "-s", script, config, str(write_fd)]
     try:
         proc = subprocess.Popen(
             command, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True, env=env,
-            cwd=str(Path(inv.code_root).resolve()) if Path(inv.code_root).is_dir() else None,
+            cwd=code_root if os.path.isdir(code_root) else None,
         )
     except OSError as exc:
         os.close(read_fd)
@@ -624,8 +698,8 @@ def _spawn(inv: Invocation, script: str, config: str,
 
 
 def _run(inv: Invocation, script: str, config: str, env: Dict[str, str],
-         cancel: Optional[threading.Event]) -> Tuple[Observed, LogCapture]:
-    proc, result_fd = _spawn(inv, script, config, env)
+         cancel: Optional[threading.Event], code_root: str) -> Tuple[Observed, LogCapture]:
+    proc, result_fd = _spawn(inv, script, config, env, code_root)
     tree = ProcessTree(proc.pid)
     log = LogCapture()
     observed = Observed()
@@ -775,10 +849,9 @@ def _finish(proc, tree: ProcessTree, log: LogCapture, observed: Observed) -> Non
     if observed.ended_at is None:
         observed.ended_at = time.monotonic()
     _pump_log(proc.stdout.fileno(), log)  # what was written before the result frame
-    tree.discover()
-    tree.rss_bytes()  # a last measurement: a short case may not have been polled at all
     # The bootstrap lingers after its result: the handler's processes are still its
-    # descendants now, so the scan in kill() finds even those that called setsid.
+    # descendants now, so the scan in kill() finds even those that called setsid (and
+    # measures the tree's memory one last time).
     observed.leftovers = tree.kill()
     observed.tree_peak = tree.peak_rss
     try:

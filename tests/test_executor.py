@@ -145,6 +145,39 @@ def test_processes_left_by_a_successful_handler_are_killed(version):
     assert processes_of(marker) == []
 
 
+FORK_LOOP = """
+import os, sys, time
+while True:  # a process group that never stops growing
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+    time.sleep(0.002)
+"""
+
+
+def test_one_scan_kills_a_group_that_forks_while_it_is_killed():
+    # All in the bootstrap's group: kill() scans once and relies on killpg, which also
+    # reaches a child forked while the signal is sent.
+    import subprocess
+
+    from scftest.executor import ProcessTree
+
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    proc = subprocess.Popen([INTERPRETERS[NEWEST][0], "-c", FORK_LOOP, marker],
+                            start_new_session=True)
+    try:
+        tree = ProcessTree(proc.pid)
+        time.sleep(0.2)
+        assert len(processes_of(marker)) > 10
+        assert tree.kill() == []
+        proc.wait(5)
+        assert processes_of(marker) == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
 @pytest.mark.parametrize("version", CORE)
 def test_a_forked_process_returning_from_the_handler_is_not_the_result(version):
     record = run(version, "index.fork_and_return")
