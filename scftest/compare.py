@@ -553,4 +553,3 @@ def _from_deepdiff(kind: str, level: Any, at: _At) -> Iterator[Difference]:
             yield _leaf_diff(want, got, at.below(rel))
     else:  # set or attribute changes cannot come out of JSON; describe them anyway
         yield _difference(at.below(rel), "values differ", short_text(want, WIDTH), short_text(got, WIDTH))
-

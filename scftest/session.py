@@ -25,6 +25,7 @@ from .outcome import CaseOutcome, Verdict
 from .record import Invocation
 from .runtimes import RuntimeNotFound, RuntimeResolver
 
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 2
@@ -32,10 +33,12 @@ EXIT_INTERNAL = 3
 EXIT_USAGE = 4
 EXIT_NO_CASES = 5
 
+
 class Reporter(Protocol):
     def start(self, total: int, *, deselected: int = 0) -> None: ...
 
     def case_finished(self, outcome: CaseOutcome) -> None: ...
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -49,6 +52,7 @@ class RunOptions:
     runtime_fallback: bool = False
     project_root: Optional[Path] = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
 
 @dataclass
 class RunResult:
@@ -76,8 +80,10 @@ class RunResult:
             return EXIT_NO_CASES
         return EXIT_OK
 
+
 def load(options: RunOptions) -> LoadResult:
     return load_paths(options.paths)
+
 
 def run(options: RunOptions, reporter: Optional[Reporter] = None,
         loaded: Optional[LoadResult] = None) -> RunResult:
@@ -96,6 +102,7 @@ def run(options: RunOptions, reporter: Optional[Reporter] = None,
     result.outcomes, result.interrupted = pool.run()
     result.elapsed_s = time.monotonic() - started
     return result
+
 
 class _Pool:
     """Runs cases on ``jobs`` threads, each waiting on one child process at a time.
@@ -167,6 +174,7 @@ class _Pool:
             self.stop.set()  # here, not in the collector: the next case may start before it runs
         return outcome
 
+
 def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
              cancel: Optional[threading.Event] = None,
              bootstrap: Optional[BootstrapCache] = None) -> CaseOutcome:
@@ -178,6 +186,7 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
     started = time.monotonic()
     record = execute(prepared, cancel, bootstrap)
     return judge(case, record, elapsed_s=time.monotonic() - started)
+
 
 def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -> Union[Invocation, CaseOutcome]:
     """The fully resolved Invocation for ``case``, or the ERROR outcome that prevents it."""
@@ -209,6 +218,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -
         function_name=function_name,
         secrets=tuple(secrets),
     )
+
 
 def resolve_environment(declared: Mapping[str, Union[str, EnvRef]],
                         environ: Mapping[str, str]) -> Tuple[Dict[str, str], List[str], List[str]]:

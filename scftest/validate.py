@@ -11,7 +11,7 @@ import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, List, Optional
+from typing import Any, List, Optional
 
 import jsonschema
 from jsonschema.exceptions import ValidationError

@@ -6,13 +6,16 @@ the reason, when no Python 3.6 (or, for the matrix, 2.7) interpreter can be foun
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import List
 
 import pytest
 
-from scftest.loader import load_suite, suite_tags
+from scftest.loader import suite_tags
 from scftest.model import UNSET, Case, Expectation, FunctionSpec, SourceMap
 from scftest.outcome import CaseOutcome, Verdict
 from scftest.record import ErrorInfo, InvocationRecord
@@ -509,14 +512,10 @@ def test_what_is_recorded_for_each_observed_status(record: InvocationRecord, key
     assert (decision.key, decision.value) == (key, value)
 
 
-# --- through the command line, once cli.py wires --update ---------------------------------------
+# --- through the command line ---------------------------------------------------------------------
 
 
 def _cli(cwd: Path, *args: str, ci: str = "") -> "subprocess.CompletedProcess[str]":
-    import os
-    import subprocess
-    import sys
-
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTHONPATH")}
     env.update(NO_COLOR="1", PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     if ci:

@@ -143,4 +143,3 @@ def write_json(
         outcomes, problems, exit_status=exit_status, elapsed=elapsed, interrupted=interrupted
     )
     write_atomically(Path(path), text)
-
