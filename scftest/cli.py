@@ -92,7 +92,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader of our output went away (`scftest validate | head`). `run` keeps going
+        # without a terminal (its reporter stops printing); anything else was cut short.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INTERRUPTED
     except UsageError as exc:
         print(f"scftest: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -178,6 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     exit_code = result.exit_code
     reporter.finish(result.outcomes, result.problems, result.elapsed_s,
                     interrupted=result.interrupted, deselected=result.deselected)
+    if reporter.gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no noise at exit
     if args.verbose and result.passed_over:
         for file in result.passed_over:
             print(f"passed over {file}: no top-level 'cases' key, not a suite")

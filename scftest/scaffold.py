@@ -224,7 +224,7 @@ Next steps:
 {go}  scftest run                  run the suites: all four cases pass
   open suites/hello.yaml       copy a case (from "- name:" to the next one), change the event
   scftest run --update         write what the function returned into cases that have no expect yet
-  scftest run -v               one line per case; failures show the expected and the actual value
+  scftest run -v               one line per case, with what the function returned
 
 The tutorial is docs/writing-cases.md in scftest's documentation.
 """

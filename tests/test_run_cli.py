@@ -233,3 +233,17 @@ def test_runtime_without_interpreter_is_an_error_unless_fallback_is_allowed(tmp_
     assert record["interpreter_version"].startswith("3.")
     assert "fallback: Python3.5 ran on Python 3." in fallback.stdout
     assert "fallback: Python3.5 ran on Python 3." in (tmp_path / "fb.xml").read_text()
+
+
+def test_a_closed_stdout_does_not_lose_the_run_or_its_reports(tmp_path: Path) -> None:
+    cases = "".join(f"- {{name: case {i}, event: {{n: {i}}}, expect: {{return: {{n: {i}}}}}}}\n" for i in range(20))
+    write_suite(tmp_path, "s.yaml", cases)
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "scftest", "run", ".", "-vv", "--json", "r.json"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `scftest run | head -1`
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr
+    assert len(json.loads((tmp_path / "r.json").read_text())["cases"]) == 20

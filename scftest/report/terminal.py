@@ -87,6 +87,7 @@ class TerminalReporter:
         self.color = use_color(stream, color, environ)
         self.width = width or _terminal_width(stream)
         self._lock = threading.Lock()  # case_finished may come from worker threads
+        self._gone = False  # the stream was closed under us (a pipe to head)
         self._total = 0
         self._done = 0
         self._column = 0  # letters written on the current progress line
@@ -108,7 +109,7 @@ class TerminalReporter:
                 self._case_line(outcome)
             elif self.verbose >= -1:
                 self._progress_letter(outcome)
-            self.stream.flush()
+            self._flush()
 
     def finish(
         self,
@@ -127,7 +128,7 @@ class TerminalReporter:
                 self._slowest_section(outcomes)
             self._short_summary(outcomes)
             self._summary_line(outcomes, problems, elapsed, interrupted, deselected)
-            self.stream.flush()
+            self._flush()
 
     # -------------------------------------------------------------------- progress
 
@@ -260,7 +261,27 @@ class TerminalReporter:
         return f"\x1b[{code}m{text}\x1b[0m"
 
     def _write(self, text: str) -> None:
-        self.stream.write(text)
+        if self._gone:
+            return
+        try:
+            self.stream.write(text)
+        except BrokenPipeError:
+            # `scftest run | head` closed our stdout: stop printing, but the run, its
+            # exit status and its report files must not be lost with it.
+            self._gone = True
+
+    @property
+    def gone(self) -> bool:
+        """True once the stream was closed under us: nothing more reaches it."""
+        return self._gone
+
+    def _flush(self) -> None:
+        if self._gone:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._gone = True
 
 
 def _indent(text: str, prefix: str) -> str:
