@@ -190,12 +190,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.verbose and result.passed_over:
         for file in result.passed_over:
             print(f"passed over {file}: no top-level 'cases' key, not a suite")
-    if args.junit_xml:
-        write_junit(args.junit_xml, result.outcomes, result.problems, elapsed=result.elapsed_s)
-    if args.json:
-        write_json(args.json, result.outcomes, result.problems, exit_status=exit_code,
-                   elapsed=result.elapsed_s, interrupted=result.interrupted)
+    written = [
+        _write_report(args.junit_xml, lambda path: write_junit(
+            path, result.outcomes, result.problems, elapsed=result.elapsed_s)),
+        _write_report(args.json, lambda path: write_json(
+            path, result.outcomes, result.problems, exit_status=exit_code,
+            elapsed=result.elapsed_s, interrupted=result.interrupted)),
+    ]
+    if not all(written) and exit_code not in (EXIT_INTERRUPTED, EXIT_INTERNAL):
+        return EXIT_USAGE  # a gate must not pass when the report CI reads is missing
     return exit_code
+
+
+def _write_report(path: Optional[Path], write) -> bool:
+    """Write one report; a path that cannot be written costs that report, not the others."""
+    if path is None:
+        return True
+    try:
+        write(path)
+    except OSError as exc:
+        print(f"scftest: cannot write the report {path}: {exc.strerror or exc} — "
+              f"choose a path in a folder you can write to", file=sys.stderr)
+        return False
+    return True
 
 
 def _refuse_update_in_ci() -> None:

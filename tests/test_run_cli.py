@@ -247,3 +247,13 @@ def test_a_closed_stdout_does_not_lose_the_run_or_its_reports(tmp_path: Path) ->
     assert proc.wait(timeout=120) == 0, stderr
     assert "Traceback" not in stderr and "Broken pipe" not in stderr
     assert len(json.loads((tmp_path / "r.json").read_text())["cases"]) == 20
+
+
+def test_an_unwritable_report_path_costs_that_report_only(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", "- {name: a, event: {n: 1}}\n")
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    result = scftest(tmp_path, "run", ".", "--junit-xml", "blocker/r.xml", "--json", "r.json")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "scftest: cannot write the report blocker/r.xml" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["cases"][0]["verdict"] == "passed"
