@@ -53,19 +53,25 @@ def find_suite_files(paths: Iterable[Path]) -> Tuple[List[Path], List[SuiteProbl
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(_walk(path))
+            files.extend(_walk(path, problems))
         else:
             problems.append(SuiteProblem(path, 0, 0, "no such file or folder",
                                          "check the path given to scftest"))
     return _unique(files), problems
 
 
-def _walk(folder: Path) -> List[Path]:
-    found = []
-    for entry in sorted(folder.iterdir()):
+def _walk(folder: Path, problems: List[SuiteProblem]) -> List[Path]:
+    found: List[Path] = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        problems.append(SuiteProblem(folder, 0, 0, f"cannot list this folder: {exc.strerror}",
+                                     "check its permissions, or leave it out of the paths"))
+        return found
+    for entry in entries:
         if entry.is_dir():
             if entry.name not in SKIPPED_DIRS and not entry.name.startswith("."):
-                found.extend(_walk(entry))
+                found.extend(_walk(entry, problems))
         elif entry.suffix.lower() in SUITE_SUFFIXES:
             found.append(entry)
     return found
