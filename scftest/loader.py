@@ -53,15 +53,19 @@ def find_suite_files(paths: Iterable[Path]) -> Tuple[List[Path], List[SuiteProbl
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(_walk(path, problems))
+            files.extend(_walk(path, problems, set()))
         else:
             problems.append(SuiteProblem(path, 0, 0, "no such file or folder",
                                          "check the path given to scftest"))
     return _unique(files), problems
 
 
-def _walk(folder: Path, problems: List[SuiteProblem]) -> List[Path]:
+def _walk(folder: Path, problems: List[SuiteProblem], seen: set) -> List[Path]:
     found: List[Path] = []
+    real = folder.resolve()
+    if real in seen:  # a symlink back up the tree would otherwise recurse forever
+        return found
+    seen.add(real)
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
@@ -71,7 +75,7 @@ def _walk(folder: Path, problems: List[SuiteProblem]) -> List[Path]:
     for entry in entries:
         if entry.is_dir():
             if entry.name not in SKIPPED_DIRS and not entry.name.startswith("."):
-                found.extend(_walk(entry, problems))
+                found.extend(_walk(entry, problems, seen))
         elif entry.suffix.lower() in SUITE_SUFFIXES:
             found.append(entry)
     return found

@@ -242,3 +242,11 @@ def test_suites_with_the_same_name_get_their_file_in_it(tmp_path: Path, monkeypa
     loaded = load_paths([tmp_path])
     ids = [case.id for s in loaded.suites for case in s.cases]
     assert ids == ["other::a", "api (team-a/api.yaml)::a", "api (team-b/api.yaml)::a"]
+
+
+def test_a_symlink_loop_is_walked_once(tmp_path: Path) -> None:
+    suite(tmp_path, "function: {code: ../fn, handler: index.main_handler}\ncases: [{name: a}]\n", "sub/s.yaml")
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path)
+    loaded = load_paths([tmp_path])
+    assert not loaded.problems
+    assert [s.name for s in loaded.suites] == ["s"]
