@@ -28,7 +28,7 @@ from .model import UNSET
 from .yamlio import YamlError, parse_text
 # The loader's composer: libyaml when present (the pure-Python one makes recording a 200-case
 # suite take minutes). Its nodes carry the marks the splices cut at.
-from .yamlio import _BaseLoader as _COMPOSER
+from .yamlio import SafeComposer as _COMPOSER
 
 # A recorded value longer than this is no longer something a person reads or maintains.
 MAX_RECORDED_LINES = 300

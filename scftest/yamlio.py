@@ -26,9 +26,9 @@ import yaml
 from .model import EnvRef, Mark, NodePath, SourceMap
 
 try:  # the C composer is several times faster; the pure one gives the same nodes
-    _BaseLoader = yaml.CSafeLoader
+    SafeComposer = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
-    _BaseLoader = yaml.SafeLoader
+    SafeComposer = yaml.SafeLoader
 
 # Past this many constructed nodes a file is refused: aliases can make a small file
 # expand exponentially ("billion laughs").
@@ -38,7 +38,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 
 
-class _Loader(_BaseLoader):
+class _Loader(SafeComposer):
     """SafeLoader with YAML 1.2 booleans."""
 
 
