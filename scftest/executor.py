@@ -8,12 +8,14 @@ imported). The process tree's memory is polled through /proc; on a timeout, a me
 overrun, a cancel or simply the end of the case every process the handler started is
 killed, including those that left the process group with setsid.
 
+The pieces it uses: bootstrap.py (the compiled bootstrap), channel.py (the frames),
+logcapture.py (the capped log), proctree.py (the process tree), masking.py (secrets).
+
 Nothing here is global or shared: worker threads call ``execute`` in parallel.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -26,22 +28,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+from .bootstrap import BootstrapCache, bootstrap_script
+from .channel import ChannelGarbled, Frame, FrameReader
+from .logcapture import LogCapture
+from .masking import mask_value, masker
 from .model import UNSET
+from .proctree import ProcessTree
 from .record import STATUS_CODES, ErrorInfo, Invocation, InvocationRecord
 
-CHILD_SCRIPT = Path(__file__).with_name("_child.py")
-
 MIB = 1024 * 1024
-LOG_HEAD_BYTES = 2 * MIB  # the kept log is at most head + tail (+ a marker)
-LOG_TAIL_BYTES = 2 * MIB
 READ_CHUNK = 256 * 1024
 MEMORY_POLL_S = 0.015  # RSS of the known processes
 DISCOVERY_EVERY = 3  # scan /proc for new descendants every 3rd memory poll (~45 ms)
 STARTUP_ALLOWANCE_S = 30.0  # interpreter start-up, before the bootstrap's ready frame
 DRAIN_S = 0.3  # reading what is left in the log pipe once the case is over
-MAX_FRAME_BYTES = 64 * MIB
 CANCELLED = "Cancelled"  # ErrorInfo.type of a record whose invocation was cancelled
 
 # What the generated context and the SCF variables say when the case does not override it.
@@ -157,462 +159,6 @@ def write_config(inv: Invocation, folder: str, code_root: Optional[str] = None,
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return path
-
-
-# ---------------------------------------------------------------------------------------
-# The bootstrap, compiled once per interpreter.
-
-_COMPILE = (
-    "import py_compile, sys; "
-    "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
-)
-# Part of every cache key: files written before the compiled copy was pinned to the bytes
-# its name hashes (any of them may hold other code than its name says) are never used.
-KEY_FORMAT = b"scftest-bootstrap-2"
-
-
-def bootstrap_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "scftest" / "bootstrap"
-
-
-def bootstrap_script(interpreter: str, cache_dir: Optional[Path] = None,
-                     source: Optional[bytes] = None) -> str:
-    """The bootstrap file to run under ``interpreter``: a copy compiled by that very
-    interpreter (cached on disk, like __pycache__), else the source file itself.
-
-    A script run by path is compiled anew at every start, ~1.5 ms of a ~12 ms case; the
-    function's process never writes bytecode (PYTHONDONTWRITEBYTECODE, as in SCF), so
-    the runner compiles it once. The name hashes the source and the interpreter binary,
-    so an edit or a reinstall gets a new file; any problem falls back to the source.
-
-    ``source`` is the bootstrap's text as the run pinned it (BootstrapCache); without it,
-    _child.py is read now. Either way the compiled file holds exactly the bytes its name
-    hashes: they are compiled from a private copy, never from _child.py again, which an
-    edit or a git checkout may be rewriting at that very moment (compiling it half-written
-    once cached an empty bootstrap: a process that exits 0 without a word).
-    """
-    fallback = str(CHILD_SCRIPT)
-    try:
-        text = CHILD_SCRIPT.read_bytes() if source is None else source
-        folder = cache_dir or bootstrap_cache_dir()
-        target = folder / f"_child-{_bootstrap_key(interpreter, text)}.pyc"
-        if _trusted(target):
-            return str(target)
-        failed = target.with_suffix(".failed")  # compile once, even when it cannot be done
-        if failed.exists() or not _ensure_private(folder):
-            return fallback
-        stem = f".{target.stem}.{os.getpid()}.{threading.get_ident()}"
-        copy, partial = folder / f"{stem}.py", folder / f"{stem}.pyc"
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text)
-        try:
-            done = subprocess.run(
-                [interpreter, "-E", "-s", "-c", _COMPILE, str(copy), str(partial), fallback],
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env={},
-            )
-        finally:
-            copy.unlink()
-        if done.returncode != 0 or not partial.is_file():
-            failed.touch()
-            return fallback
-        os.replace(partial, target)  # atomic: concurrent runners never see half a file
-        return str(target)
-    except (OSError, subprocess.SubprocessError):
-        return fallback
-
-
-class BootstrapCache:
-    """The bootstrap of one run: its source read once, its compiled file found once per
-    interpreter.
-
-    The source is pinned when the run starts, so every case of the run gets the same
-    bootstrap, the one that goes with the executor already loaded, even if _child.py is
-    edited (or checked out, or half-written) while the run goes on. Finding the compiled
-    file means hashing that source and resolving and stat-ing the interpreter: runner
-    CPU paid on every case without this. The session owns one (nothing module-level);
-    worker threads share it. The file found is still checked before each use (one stat),
-    so a cache emptied during the run is filled again from the pinned source.
-    """
-
-    def __init__(self, cache_dir: Optional[Path] = None):
-        self.cache_dir = cache_dir
-        try:
-            self.source: Optional[bytes] = CHILD_SCRIPT.read_bytes()
-        except OSError:
-            self.source = None  # bootstrap_script falls back to the file, case by case
-        self._lock = threading.Lock()
-        self._scripts: Dict[str, str] = {}
-
-    def script(self, interpreter: str) -> str:
-        with self._lock:
-            known = self._scripts.get(interpreter)
-        if known is not None and known != str(CHILD_SCRIPT) and _trusted(Path(known)):
-            return known
-        found = bootstrap_script(interpreter, self.cache_dir, self.source)
-        with self._lock:
-            self._scripts[interpreter] = found
-        return found
-
-
-def _bootstrap_key(interpreter: str, source: bytes) -> str:
-    real = os.path.realpath(interpreter)
-    binary = os.stat(real)
-    digest = hashlib.sha256(KEY_FORMAT)
-    digest.update(b"\0" + source + b"\0")
-    digest.update(f"{real}:{binary.st_mtime_ns}:{binary.st_size}".encode())
-    return digest.hexdigest()[:20]
-
-
-def _ensure_private(folder: Path) -> bool:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return _trusted(folder)
-
-
-def _trusted(path: Path) -> bool:
-    """Ours and writable by us alone: nobody else may plant code the runner executes."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
-
-
-# ---------------------------------------------------------------------------------------
-# The log pipe.
-
-class LogCapture:
-    """Keeps the head and the tail of a log of any size; counts what was cut."""
-
-    def __init__(self, head: int = LOG_HEAD_BYTES, tail: int = LOG_TAIL_BYTES):
-        self.head_cap, self.tail_cap = head, tail
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def feed(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self.head_cap - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if data:
-            self.tail += data
-            if len(self.tail) > 2 * self.tail_cap:  # trim in batches, not per chunk
-                del self.tail[: len(self.tail) - self.tail_cap]
-
-    def text(self, secrets: Iterable[str] = ()) -> Tuple[str, int]:
-        """The log as text (bytes that are not UTF-8 replaced) and the bytes cut.
-
-        A secret the cut went through would leave a piece on each side that masking the
-        whole value cannot find: those pieces become *** here."""
-        tail_bytes = bytes(self.tail[-self.tail_cap:]) if self.tail_cap else b""
-        cut = self.total - len(self.head) - len(tail_bytes)
-        head = self.head.decode("utf-8", errors="replace")
-        tail = tail_bytes.decode("utf-8", errors="replace")
-        if not cut:
-            return head + tail, 0
-        head, tail = _mask_cut_pieces(head, tail, secrets)
-        if head and not head.endswith("\n"):
-            head += "\n"
-        marker = f"[scftest: {cut} bytes of log cut here; {self.total} bytes in all]\n"
-        return head + marker + tail, cut
-
-
-def _mask_cut_pieces(head: str, tail: str, secrets: Iterable[str]) -> Tuple[str, str]:
-    for secret in (str(s) for s in secrets if s):
-        for size in range(len(secret) - 1, 2, -1):  # longest piece first; 3+ characters
-            if head.endswith(secret[:size]):
-                head = head[:-size] + "***"
-                break
-        for size in range(len(secret) - 1, 2, -1):
-            if tail.startswith(secret[-size:]):
-                tail = "***" + tail[size:]
-                break
-    return head, tail
-
-
-# ---------------------------------------------------------------------------------------
-# The result channel.
-
-class ChannelGarbled(Exception):
-    pass
-
-
-@dataclass
-class Frame:
-    kind: str
-    fields: Dict[str, str]
-
-
-class FrameReader:
-    """Parses ``SCFT <kind> <n>\\n<n bytes>END\\n`` frames (see _child.py)."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-
-    def feed(self, data: bytes) -> List[Frame]:
-        self.buffer += data
-        frames = []
-        while True:
-            frame = self._next()
-            if frame is None:
-                return frames
-            frames.append(frame)
-
-    def leftover(self) -> int:
-        return len(self.buffer)
-
-    def _next(self) -> Optional[Frame]:
-        newline = self.buffer.find(b"\n", 0, 80)
-        if newline < 0:
-            if len(self.buffer) >= 80:
-                raise ChannelGarbled(f"unexpected bytes {bytes(self.buffer[:40])!r}")
-            return None
-        parts = bytes(self.buffer[:newline]).split(b" ")
-        if len(parts) != 3 or parts[0] != b"SCFT" or not parts[2].isdigit():
-            raise ChannelGarbled(f"bad frame header {bytes(self.buffer[:newline])!r}")
-        size = int(parts[2])
-        if size > MAX_FRAME_BYTES:
-            raise ChannelGarbled(f"frame of {size} bytes announced")
-        end = newline + 1 + size
-        if len(self.buffer) < end + 4:
-            return None
-        if self.buffer[end:end + 4] != b"END\n":
-            raise ChannelGarbled("frame does not end where its length says")
-        payload = bytes(self.buffer[newline + 1:end])
-        del self.buffer[:end + 4]
-        return Frame(parts[1].decode("ascii", "replace"), parse_fields(payload))
-
-
-def parse_fields(payload: bytes) -> Dict[str, str]:
-    fields, pos = {}, 0
-    while pos < len(payload):
-        newline = payload.find(b"\n", pos, pos + 80)
-        if newline < 0:
-            raise ChannelGarbled("bad field header")
-        name, _, size = payload[pos:newline].partition(b" ")
-        if not size.isdigit():
-            raise ChannelGarbled(f"bad field header {payload[pos:newline]!r}")
-        start, end = newline + 1, newline + 1 + int(size)
-        if payload[end:end + 1] != b"\n":
-            raise ChannelGarbled(f"field {name!r} does not end where its length says")
-        fields[name.decode("ascii", "replace")] = payload[start:end].decode("utf-8", "replace")
-        pos = end + 1
-    return fields
-
-
-# ---------------------------------------------------------------------------------------
-# The process tree.
-
-@dataclass(frozen=True)
-class ProcStat:
-    pid: int
-    state: str
-    ppid: int
-    pgrp: int
-    session: int
-    start_time: int
-    rss_pages: int
-
-
-def _stat_fields(pid: int, fields: int) -> Optional[List[bytes]]:
-    """The first ``fields`` fields after the command name in /proc/<pid>/stat (field 3
-    on, so [0] is the state), unsplit rest last; None if the process is gone."""
-    try:  # os.open/os.read: several times cheaper than open(), and this runs a lot
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-        try:
-            data = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    rest = data[data.rfind(b")") + 2:].split(None, fields)
-    return rest if len(rest) > fields else None
-
-
-def read_stat(pid: int) -> Optional[ProcStat]:
-    rest = _stat_fields(pid, 22)
-    try:
-        return ProcStat(pid, rest[0].decode(), int(rest[1]), int(rest[2]), int(rest[3]),
-                        int(rest[19]), int(rest[21]))
-    except (TypeError, ValueError):  # gone (None), or not a stat line
-        return None
-
-
-def scan_processes() -> Dict[int, Tuple[int, int, int, int]]:
-    """Every process now: pid -> (ppid, process group, session, start time).
-
-    The process tree's discovery reads every process on the machine; this is the lean
-    version of read_stat for it (no object per process, only the fields it needs)."""
-    found = {}
-    for pid in all_pids():
-        rest = _stat_fields(pid, 20)
-        if rest is not None:
-            try:
-                found[pid] = (int(rest[1]), int(rest[2]), int(rest[3]), int(rest[19]))
-            except ValueError:
-                pass
-    return found
-
-
-def all_pids() -> Iterable[int]:
-    try:
-        names = os.listdir("/proc")
-    except OSError:  # no procfs (not Linux): see ProcessTree.kill
-        return
-    for name in names:
-        if name.isdigit():
-            yield int(name)
-
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-class ProcessTree:
-    """The function's processes: the bootstrap (a session and group leader), whatever
-    shares its session or group, and every descendant seen, even one that called setsid.
-    Each is remembered with its start time so a recycled pid is never killed."""
-
-    def __init__(self, root: int):
-        self.root = root
-        self.known: Dict[int, int] = {}  # pid -> start time
-        self.peak_rss = 0
-        stat = read_stat(root)
-        if stat is not None:
-            self.known[root] = stat.start_time
-
-    def discover(self) -> None:
-        stats = scan_processes()
-        known, root = self.known, self.root
-        grew = True
-        while grew:  # a fixed point: grandchildren may come before their parents
-            grew = False
-            for pid, (ppid, pgrp, session, start) in stats.items():
-                if pid in known:
-                    continue
-                # Adopted: in the root's session or group, or the child of a process we
-                # know (the same one: its start time matches, so not a recycled pid).
-                parent = stats.get(ppid) if ppid in known else None
-                if session == root or pgrp == root or (
-                        parent is not None and parent[3] == known[ppid]):
-                    known[pid] = start
-                    grew = True
-
-    def _live(self) -> List[ProcStat]:
-        live = []
-        for pid, start in list(self.known.items()):
-            stat = read_stat(pid)
-            if stat is not None and stat.start_time == start and stat.state not in ("Z", "X"):
-                live.append(stat)
-        return live
-
-    def rss_bytes(self) -> int:
-        """The tree's resident memory now; also tracks the peak."""
-        return self._measure(self._live())
-
-    def _measure(self, live: List[ProcStat]) -> int:
-        total = sum(s.rss_pages for s in live) * PAGE_SIZE
-        self.peak_rss = max(self.peak_rss, total)
-        return total
-
-    def kill(self) -> List[int]:
-        """SIGKILL every process of the tree; returns the pids still alive afterwards.
-
-        The first scan also takes a last memory measurement (a short case may not have
-        been polled at all). When every live process is in the bootstrap's group, one
-        scan is enough: killpg reaches the whole group at once, a fork racing it included
-        (the kernel restarts a fork that a group signal interrupts, so the new child is
-        signalled too), and the scan already found whatever had left the group; only the
-        signalled processes are then watched until they are gone. Otherwise (a process
-        outside the group, which could fork one more the group signal misses) scan again
-        until nothing is left.
-        """
-        if not self.known:  # no procfs: only the group can be found and killed
-            try:
-                os.killpg(self.root, signal.SIGKILL)
-            except OSError:
-                pass
-            return []
-        deadline = time.monotonic() + 2.0
-        pause = 0.0005
-        self.discover()
-        live = self._live()
-        self._measure(live)
-        while live:
-            self._signal(live)
-            in_group = all(stat.pgrp == self.root for stat in live)
-            time.sleep(pause)  # SIGKILL takes effect within a scheduler tick or two
-            pause = min(pause * 2, 0.05)
-            if in_group:
-                live = self._still_alive(live)
-            else:
-                self.discover()
-                live = self._live()
-            if live and time.monotonic() > deadline:
-                return [stat.pid for stat in live]
-        return []
-
-    @staticmethod
-    def _still_alive(signalled: List[ProcStat]) -> List[ProcStat]:
-        """Those of ``signalled`` not dead yet (same pid and start time, not a zombie)."""
-        alive = []
-        for old in signalled:
-            stat = read_stat(old.pid)
-            if stat is not None and stat.start_time == old.start_time and \
-                    stat.state not in ("Z", "X"):
-                alive.append(stat)
-        return alive
-
-    def _signal(self, live: List[ProcStat]) -> None:
-        # The group id is only trusted while one of ours still holds it (never a
-        # recycled id), and each pid was checked against its start time.
-        if any(stat.pgrp == self.root for stat in live):
-            try:
-                os.killpg(self.root, signal.SIGKILL)
-            except OSError:
-                pass
-        for stat in live:
-            try:
-                os.kill(stat.pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
-# ---------------------------------------------------------------------------------------
-# Masking.
-
-def masker(secrets: Iterable[str]):
-    """A function replacing every secret value (and its JSON-escaped form) by ***."""
-    needles = set()
-    for secret in secrets:
-        if secret:
-            needles.add(str(secret))
-            needles.add(json.dumps(str(secret), ensure_ascii=False)[1:-1])
-            needles.add(json.dumps(str(secret))[1:-1])
-    ordered = sorted(needles, key=len, reverse=True)
-
-    def mask(text: Optional[str]) -> Optional[str]:
-        if not text or not ordered:
-            return text
-        for needle in ordered:
-            if needle in text:
-                text = text.replace(needle, "***")
-        return text
-
-    return mask
-
-
-def mask_value(value: Any, mask) -> Any:
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, list):
-        return [mask_value(v, mask) for v in value]
-    if isinstance(value, dict):
-        return {mask(k): mask_value(v, mask) for k, v in value.items()}
-    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -833,12 +379,9 @@ def _read(fd: int) -> Optional[bytes]:
 def _pump_log(fd: int, log: LogCapture) -> bool:
     """Read what the log pipe holds now; False at end of file."""
     while True:
-        try:
-            data = os.read(fd, READ_CHUNK)
-        except BlockingIOError:
+        data = _read(fd)
+        if data is None:
             return True
-        except OSError:
-            return False
         if not data:
             return False
         log.feed(data)

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import INTERPRETERS, NEWEST, python_params
 
-from scftest.executor import CHILD_SCRIPT, FrameReader, execute
+from scftest.bootstrap import CHILD_SCRIPT
+from scftest.channel import FrameReader
+from scftest.executor import execute
 from scftest.model import UNSET
 from scftest.record import Interpreter, Invocation
 

@@ -16,10 +16,10 @@ from conftest import CORE_VERSIONS, INTERPRETERS, NEWEST, python_params
 
 from scftest.executor import (
     CANCELLED,
-    LogCapture,
     build_environment,
     execute,
 )
+from scftest.logcapture import LogCapture
 from scftest.model import UNSET
 from scftest.record import Interpreter, Invocation
 
@@ -160,7 +160,7 @@ def test_one_scan_kills_a_group_that_forks_while_it_is_killed():
     # reaches a child forked while the signal is sent.
     import subprocess
 
-    from scftest.executor import ProcessTree
+    from scftest.proctree import ProcessTree
 
     marker = f"scftest-marker-{uuid.uuid4().hex}"
     proc = subprocess.Popen([INTERPRETERS[NEWEST][0], "-c", FORK_LOOP, marker],
@@ -352,7 +352,7 @@ def test_log_capture_small_log_is_untouched():
 # --- the compiled bootstrap --------------------------------------------------------------
 
 def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
-    from scftest.executor import CHILD_SCRIPT, bootstrap_script
+    from scftest.bootstrap import CHILD_SCRIPT, bootstrap_script
 
     path = INTERPRETERS[NEWEST][0]
     first = bootstrap_script(path, tmp_path / "cache")
@@ -372,12 +372,12 @@ def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
 
 def _bootstrap_copy(tmp_path, monkeypatch):
     """A private _child.py the test may rewrite, in place of the checkout's."""
-    import scftest.executor as executor
+    import scftest.bootstrap as bootstrap
 
     copy = tmp_path / "src" / "_child.py"
     copy.parent.mkdir()
-    copy.write_bytes(executor.CHILD_SCRIPT.read_bytes())
-    monkeypatch.setattr(executor, "CHILD_SCRIPT", copy)
+    copy.write_bytes(bootstrap.CHILD_SCRIPT.read_bytes())
+    monkeypatch.setattr(bootstrap, "CHILD_SCRIPT", copy)
     return copy
 
 
@@ -387,7 +387,7 @@ def test_bootstrap_cache_holds_the_bytes_its_name_hashes(tmp_path, monkeypatch):
     # bootstrap that exits 0 at once ("exited with code 0 before loading the handler").
     import subprocess
 
-    import scftest.executor as executor
+    import scftest.bootstrap as bootstrap
 
     copy = _bootstrap_copy(tmp_path, monkeypatch)
     real_run = subprocess.run
@@ -396,8 +396,8 @@ def test_bootstrap_cache_holds_the_bytes_its_name_hashes(tmp_path, monkeypatch):
         copy.write_bytes(b"")  # half-way through a rewrite, as the compile starts
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(executor.subprocess, "run", truncate_then_run)
-    script = executor.bootstrap_script(INTERPRETERS[NEWEST][0], tmp_path / "cache")
+    monkeypatch.setattr(bootstrap.subprocess, "run", truncate_then_run)
+    script = bootstrap.bootstrap_script(INTERPRETERS[NEWEST][0], tmp_path / "cache")
     assert script.endswith(".pyc")
     # The real bootstrap wants its two arguments; an empty module would exit 0.
     done = subprocess.run([INTERPRETERS[NEWEST][0], script], capture_output=True, timeout=30)
@@ -405,7 +405,7 @@ def test_bootstrap_cache_holds_the_bytes_its_name_hashes(tmp_path, monkeypatch):
 
 
 def test_a_run_keeps_the_bootstrap_it_started_with(tmp_path, monkeypatch):
-    from scftest.executor import BootstrapCache
+    from scftest.bootstrap import BootstrapCache
 
     copy = _bootstrap_copy(tmp_path, monkeypatch)
     cache = BootstrapCache(tmp_path / "cache")  # what the session makes as a run starts
@@ -425,8 +425,9 @@ def test_a_run_keeps_the_bootstrap_it_started_with(tmp_path, monkeypatch):
 @pytest.mark.parametrize("version", CORE)
 def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
     import scftest.executor as executor
+    from scftest.bootstrap import CHILD_SCRIPT
 
-    monkeypatch.setattr(executor, "bootstrap_script", lambda path: str(executor.CHILD_SCRIPT))
+    monkeypatch.setattr(executor, "bootstrap_script", lambda path: str(CHILD_SCRIPT))
     record = run(version, "index.raises", root="basic")
     assert record.error.type == "ValueError" and "_child" not in record.error.traceback
 
