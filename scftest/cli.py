@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-j", "--jobs", default="1", metavar="N",
                      help="run N cases at once ('auto': one per CPU core); default 1")
     run.add_argument("-v", "--verbose", action="count", default=0,
-                     help="a line per case; -vv also shows each invocation record")
+                     help="a line per case with its invocation record; -vv adds the log")
     run.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     run.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
                      help="colour the output (default: on a terminal, unless NO_COLOR is set)")
