@@ -173,6 +173,7 @@ def test_env_and_matcher_tags_are_built_and_placed(tmp_path: Path) -> None:
     ("event: {id: !any }", "the matcher !any is only allowed inside expect"),
     ("environment: {BAD: 1}", "must be text, not the number 1"),
     ("environment: {SCF_X: a}", "the environment variable SCF_X uses a prefix SCF reserves"),
+    ("environment: {BIG: '" + "x" * 4100 + "'}", "SCF allows at most 4096"),
     ("expect: {return: !approx abc}", "!approx"),
     ("expect: {status: error, error: true, log: [{regex: a, absent: b}]}", "log[0]"),
 ])

@@ -257,3 +257,20 @@ def test_an_unwritable_report_path_costs_that_report_only(tmp_path: Path) -> Non
     assert "scftest: cannot write the report blocker/r.xml" in result.stderr
     assert "Traceback" not in result.stderr
     assert json.loads((tmp_path / "r.json").read_text())["cases"][0]["verdict"] == "passed"
+
+
+def test_color_on_request_and_never_with_no_color(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", "- {name: a, event: {n: 1}}\n")
+    colored = scftest(tmp_path, "run", ".", "--color", "yes")
+    assert "\x1b[32m" in colored.stdout
+    plain = scftest(tmp_path, "run", ".")  # NO_COLOR=1 in scftest()'s environment, and not a TTY
+    assert "\x1b[" not in plain.stdout
+
+
+def test_run_without_paths_uses_the_suites_folder(tmp_path: Path) -> None:
+    (tmp_path / "suites").mkdir()
+    write_suite(tmp_path / "suites", "s.yaml", "- {name: from suites folder, event: {n: 1}}\n")
+    (tmp_path / "elsewhere.yaml").write_text("cases: [{name: not me}]\n")
+    result = scftest(tmp_path, "run", "-v")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "s::from suites folder" in result.stdout and "not me" not in result.stdout
