@@ -31,6 +31,7 @@ from .matchers import Matcher, is_number, matches, render_value, short_text, yam
 from .model import UNSET, Case, LogExpectation, NodePath
 from .outcome import CaseOutcome, Mismatch, Verdict
 from .record import InvocationRecord
+from .text import cut
 
 __all__ = ["check", "judge", "format_mismatch", "format_mismatches"]
 
@@ -119,7 +120,7 @@ def _failure_detail(record: InvocationRecord) -> str:
 
 def _first_line(text: str, width: int = 100) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return cut(line, width)
 
 
 def _traceback_tail(record: InvocationRecord) -> str:
@@ -357,7 +358,7 @@ def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str)
         span = (at, at + len(pattern)) if at >= 0 else None
     # Regexes are shown as written in YAML ('\d+'); JSON quoting would double backslashes.
     shown = render_value(pattern) if kind in ("contains", "absent") else f"regex {yaml_quote(pattern)}"
-    brief = shown if len(shown) <= 50 else shown[:49] + "…"
+    brief = cut(shown, 50)
     if kind in ("contains", "regex") and span is None:
         what = "text" if kind == "contains" else "pattern"
         return [ctx.finding(path, f"{what} not found in the log", shown, _closest_line(log, pattern), epath,

@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional, Tuple
+from .text import cut
 
 MATCHER_TAGS: Tuple[str, ...] = ("!any", "!type", "!regex", "!contains", "!approx", "!json")
 
@@ -115,7 +116,7 @@ def describe(value: Any) -> str:
 def short_text(value: Any, width: int = 80) -> str:
     """Compact JSON-like text for a value, matchers as their tags; cut at ``width``."""
     text = render_value(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return cut(text, width)
 
 
 def render_value(value: Any) -> str:

@@ -17,6 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from .model import EnvRef, NodePath, SourceMap, SuiteProblem
+from .text import cut
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "suite.schema.json"
 
@@ -183,7 +184,7 @@ def _describe_value(value: Any) -> str:
 
 def _short(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, default=repr) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 def describe_path(path: NodePath, data: Any = None) -> str:

@@ -29,6 +29,7 @@ from .yamlio import YamlError, parse_text
 # The loader's composer: libyaml when present (the pure-Python one makes recording a 200-case
 # suite take minutes). Its nodes carry the marks the splices cut at.
 from .yamlio import SafeComposer as _COMPOSER
+from .text import cut
 
 # A recorded value longer than this is no longer something a person reads or maintains.
 MAX_RECORDED_LINES = 300
@@ -328,7 +329,7 @@ def same_value(a: Any, b: Any) -> bool:
 
 def shorten(text: str, width: int = SHOWN_CHARS) -> str:
     """The text cut to ``width`` characters, for a value shown in a message."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return cut(text, width)
 
 
 # --- rendering new values ------------------------------------------------------------------

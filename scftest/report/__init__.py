@@ -22,6 +22,7 @@ from ..check import format_mismatch
 from ..model import UNSET, SuiteProblem
 from ..outcome import CaseOutcome, Mismatch, Verdict
 from ..record import InvocationRecord
+from ..text import cut
 
 __all__ = [
     "Totals",
@@ -132,7 +133,7 @@ def summary_words(totals: Totals, *, deselected: int = 0) -> List[Tuple[str, str
 
 def _one_line(text: str, limit: int = MESSAGE_MAX) -> str:
     line = " ".join(text.split())  # newlines, tabs and runs of spaces become one space
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return cut(line, limit)
 
 
 def short_message(outcome: CaseOutcome) -> str:
@@ -225,7 +226,7 @@ def render_value(value: Any, limit: int = VALUE_MAX) -> str:
         text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
     except (TypeError, ValueError):  # e.g. a circular structure: never expected from JSON
         text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 def interpreter_label(record: InvocationRecord) -> str:
@@ -267,7 +268,7 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
 
 
 def _cut(text: str, limit: int = VALUE_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 # ----------------------------------------------------------------------------- files
