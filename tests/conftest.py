@@ -1,13 +1,18 @@
-"""Interpreter discovery for the tests that run handlers on real Pythons.
+"""Interpreter discovery and an Invocation factory for the tests that run handlers on real Pythons.
 
 Only pyenv's versions folder is looked at (the real binaries: the shims on PATH fail unless
 a version is active). A version that is not installed gives a skipped test, with the reason.
 """
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+
+from scftest.record import Interpreter, Invocation
+
+HANDLERS = Path(__file__).parent / "handlers"
 
 VERSIONS = ("2.7",) + tuple(f"3.{minor}" for minor in range(6, 14))
 
@@ -57,3 +62,16 @@ def needs(*versions: str):
     """Skip a test (or a module, as ``pytestmark``) when any of ``versions`` is missing."""
     missing = [v for v in versions if not INTERPRETERS.get(v)]
     return pytest.mark.skipif(bool(missing), reason=f"needs Python {', '.join(missing)} under {_pyenv_versions()}")
+
+
+def make_invocation(version: str, root: str, handler: str, **overrides) -> Invocation:
+    """An Invocation of a handler under tests/handlers/ROOT on the pyenv Python ``version``."""
+    path, full = INTERPRETERS[version]
+    runtime = f"Python{version}"
+    fields = dict(
+        request_id=str(uuid.uuid4()), code_root=HANDLERS / root, handler=handler,
+        runtime=runtime, interpreter=Interpreter(runtime, path, full), timeout_s=3,
+        memory_mb=128, environment={}, function_name=f"scftest-{uuid.uuid4().hex}",
+    )
+    fields.update(overrides)
+    return Invocation(**fields)

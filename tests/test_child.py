@@ -10,18 +10,15 @@ import math
 import os
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import INTERPRETERS, NEWEST, python_params
+from conftest import HANDLERS, INTERPRETERS, NEWEST, make_invocation, python_params
 
 from scftest.bootstrap import CHILD_SCRIPT
 from scftest.channel import FrameReader
 from scftest.executor import execute
 from scftest.model import UNSET
-from scftest.record import Interpreter, Invocation
 
-HANDLERS = Path(__file__).parent / "handlers"
 ALL = python_params()
 
 CONTEXT_KEYS = sorted([
@@ -32,15 +29,9 @@ CONTEXT_KEYS = sorted([
 
 
 def run(version, root, handler, **overrides):
-    path, full = INTERPRETERS[version]
-    runtime = f"Python{version}"
-    fields = dict(
-        request_id=str(uuid.uuid4()), code_root=HANDLERS / root, handler=handler,
-        runtime=runtime, interpreter=Interpreter(runtime, path, full), timeout_s=5,
-        memory_mb=128, environment={}, function_name="orders",
-    )
+    fields = dict(timeout_s=5, function_name="orders")
     fields.update(overrides)
-    return execute(Invocation(**fields))
+    return execute(make_invocation(version, root, handler, **fields))
 
 
 def py2(version):

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CORE_VERSIONS, INTERPRETERS, NEWEST, python_params
+from conftest import CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, make_invocation, python_params
 
 from scftest.executor import (
     CANCELLED,
@@ -23,20 +23,7 @@ from scftest.logcapture import LogCapture
 from scftest.model import UNSET
 from scftest.record import Interpreter, Invocation
 
-HANDLERS = Path(__file__).parent / "handlers"
 CORE = python_params(CORE_VERSIONS)
-
-
-def make_invocation(version, root, handler, **overrides):
-    path, full = INTERPRETERS[version]
-    runtime = f"Python{version}"
-    fields = dict(
-        request_id=str(uuid.uuid4()), code_root=HANDLERS / root, handler=handler,
-        runtime=runtime, interpreter=Interpreter(runtime, path, full), timeout_s=3,
-        memory_mb=128, environment={}, function_name=f"scftest-{uuid.uuid4().hex}",
-    )
-    fields.update(overrides)
-    return Invocation(**fields)
 
 
 def processes_of(marker):
