@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional, Tuple
+
 from .text import cut
 
 MATCHER_TAGS: Tuple[str, ...] = ("!any", "!type", "!regex", "!contains", "!approx", "!json")

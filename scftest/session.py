@@ -19,7 +19,7 @@ from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Uni
 from . import plan
 from .check import judge
 from .executor import BootstrapCache, execute
-from .loader import LoadResult, load_paths
+from .loader import load_paths
 from .model import Case, EnvRef, Suite, SuiteProblem
 from .outcome import CaseOutcome, Verdict
 from .record import Invocation
@@ -81,14 +81,9 @@ class RunResult:
         return EXIT_OK
 
 
-def load(options: RunOptions) -> LoadResult:
-    return load_paths(options.paths)
-
-
-def run(options: RunOptions, reporter: Optional[Reporter] = None,
-        loaded: Optional[LoadResult] = None) -> RunResult:
+def run(options: RunOptions, reporter: Optional[Reporter] = None) -> RunResult:
     started = time.monotonic()
-    loaded = loaded or load(options)
+    loaded = load_paths(options.paths)
     result = RunResult(suites=loaded.suites, problems=list(loaded.problems), passed_over=loaded.passed_over)
     cases = [case for suite in loaded.suites for case in suite.cases]
     selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)

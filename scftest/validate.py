@@ -16,6 +16,7 @@ from typing import Any, List, Optional
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from .matchers import Matcher
 from .model import EnvRef, NodePath, SourceMap, SuiteProblem
 from .text import cut
 
@@ -39,8 +40,6 @@ def load_schema() -> dict:
 
 def _is_tag_object(value: Any) -> bool:
     # Matchers and !env stand where text stands; where they are misplaced is checked later.
-    from .matchers import Matcher
-
     return isinstance(value, (EnvRef, Matcher))
 
 

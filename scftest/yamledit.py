@@ -25,11 +25,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from .loader import suite_tags
 from .model import UNSET
+from .text import cut
 from .yamlio import YamlError, parse_text
 # The loader's composer: libyaml when present (the pure-Python one makes recording a 200-case
 # suite take minutes). Its nodes carry the marks the splices cut at.
 from .yamlio import SafeComposer as _COMPOSER
-from .text import cut
 
 # A recorded value longer than this is no longer something a person reads or maintains.
 MAX_RECORDED_LINES = 300
