@@ -36,7 +36,6 @@ UNSET: Any = _Unset()
 RUNTIME_DEFAULT = "Python3.6"
 TIMEOUT_DEFAULT = 3
 MEMORY_DEFAULT = 128
-STATUSES = ("success", "error", "timeout", "memory_exceeded", "crash")
 
 
 @dataclass(frozen=True)
