@@ -10,12 +10,12 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
-from . import __version__
-from .project import Project, ProjectError, find_project
-from .session import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from scftest import __version__
+from scftest.load.project import Project, ProjectError, find_project
+from scftest.session import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from .outcome import CaseOutcome
+    from scftest.check.outcome import CaseOutcome
 
 DESCRIPTION = "Declarative test runner for Tencent Cloud SCF Python handlers."
 
@@ -151,11 +151,11 @@ def _jobs(text: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import plan
-    from .report.json_report import write_json
-    from .report.junit import write_junit
-    from .report.terminal import TerminalReporter
-    from .session import RunOptions, run
+    from scftest import plan
+    from scftest.report.json_report import write_json
+    from scftest.report.junit import write_junit
+    from scftest.report.terminal import TerminalReporter
+    from scftest.session import RunOptions, run
 
     if args.update:
         _refuse_update_in_ci()
@@ -216,7 +216,7 @@ def _write_report(path: Optional[Path], write) -> bool:
 
 
 def _refuse_update_in_ci() -> None:
-    from .update import UpdateRefused, refuse_in_ci
+    from scftest.authoring.update import UpdateRefused, refuse_in_ci
 
     try:
         refuse_in_ci()
@@ -229,8 +229,8 @@ def _record(outcomes: List["CaseOutcome"]) -> List["CaseOutcome"]:
     recorded passes by definition, so it no longer fails the run."""
     import dataclasses
 
-    from .outcome import Verdict
-    from .update import update_suites
+    from scftest.check.outcome import Verdict
+    from scftest.authoring.update import update_suites
 
     report = update_suites(outcomes)
     print(report.format())
@@ -242,7 +242,7 @@ def _record(outcomes: List["CaseOutcome"]) -> List["CaseOutcome"]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .loader import load_paths
+    from scftest.load.loader import load_paths
 
     project = _project()
     loaded = load_paths(_paths(args, project))
@@ -262,7 +262,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_runtimes(args: argparse.Namespace) -> int:
-    from .runtimes import RuntimeResolver
+    from scftest.instance.interpreters import RuntimeResolver
 
     project = _project()
     try:
@@ -281,22 +281,22 @@ def cmd_runtimes(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from . import events
+    from scftest.scf import triggers
 
     if args.action == "list":
-        for name in events.names():
+        for name in triggers.names():
             print(name)
         return EXIT_OK
     if not args.name:
         raise UsageError("events show needs a template name; 'scftest events' lists them")
-    if args.name not in events.names():
-        raise UsageError(f"unknown trigger template {args.name!r}; known: {', '.join(events.names())}")
-    print(json.dumps(events.load(args.name), indent=2, ensure_ascii=False))
+    if args.name not in triggers.names():
+        raise UsageError(f"unknown trigger template {args.name!r}; known: {', '.join(triggers.names())}")
+    print(json.dumps(triggers.load(args.name), indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .scaffold import InitError, init_project, next_steps
+    from scftest.authoring.scaffold import InitError, init_project, next_steps
 
     try:
         init_project(args.folder)
@@ -307,7 +307,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .validate import SCHEMA_PATH
+    from scftest.load.validate import SCHEMA_PATH
 
     if args.path:
         print(SCHEMA_PATH)

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional, Tuple
 
-from .text import cut
+from scftest.render import cut
 
 MATCHER_TAGS: Tuple[str, ...] = ("!any", "!type", "!regex", "!contains", "!approx", "!json")
 

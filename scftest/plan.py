@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .model import Case
+from scftest.model import Case
 
 __all__ = ["PlanError", "select", "parse_shard", "compile_keyword", "in_shard"]
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
 
-from . import plan
-from .check import judge
-from .executor import BootstrapCache, execute
-from .loader import load_paths
-from .model import Case, EnvRef, Suite, SuiteProblem
-from .outcome import CaseOutcome, Verdict
-from .record import Invocation
-from .runtimes import RuntimeNotFound, RuntimeResolver
+from scftest import plan
+from scftest.check.judge import judge
+from scftest.instance.spawn import BootstrapCache, execute
+from scftest.load.loader import load_paths
+from scftest.model import Case, EnvRef, Suite, SuiteProblem
+from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.instance.record import Invocation
+from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 
 
 EXIT_OK = 0

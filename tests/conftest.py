@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scftest.record import Interpreter, Invocation
+from scftest.instance.record import Interpreter, Invocation
 
 HANDLERS = Path(__file__).parent / "handlers"
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-from ..check import format_mismatch
-from ..model import UNSET, SuiteProblem
-from ..outcome import CaseOutcome, Mismatch, Verdict
-from ..record import InvocationRecord
-from ..text import cut
+from scftest.check.judge import format_mismatch
+from scftest.model import UNSET, SuiteProblem
+from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
+from scftest.instance.record import InvocationRecord
+from scftest.render import cut
 
 __all__ = [
     "Totals",

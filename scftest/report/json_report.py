@@ -16,10 +16,10 @@ import os
 from pathlib import Path, PurePath
 from typing import Any, Dict, Optional, Sequence, Union
 
-from .. import __version__
-from ..model import SuiteProblem
-from ..outcome import CaseOutcome, Mismatch
-from . import count, explain, short_message, write_atomically
+from scftest import __version__
+from scftest.model import SuiteProblem
+from scftest.check.outcome import CaseOutcome, Mismatch
+from scftest.report import count, explain, short_message, write_atomically
 
 __all__ = ["FORMAT_VERSION", "build_report", "json_report_string", "write_json"]
 

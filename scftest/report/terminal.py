@@ -19,9 +19,9 @@ import shutil
 import threading
 from typing import Dict, List, Mapping, Optional, Sequence, TextIO
 
-from ..model import SuiteProblem
-from ..outcome import CaseOutcome, Verdict
-from . import count, explain, log_tail, printable, record_lines, short_message, summary_words
+from scftest.model import SuiteProblem
+from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.report import count, explain, log_tail, printable, record_lines, short_message, summary_words
 
 LETTERS: Dict[Verdict, str] = {
     Verdict.PASSED: ".",

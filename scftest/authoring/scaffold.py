@@ -1,0 +1,239 @@
+"""``scftest init``: a function and a suite that pass at once, for people starting from nothing.
+
+What it writes, relative to the target folder:
+
+- ``functions/hello/index.py``: SCF's hello-world handler, with an error path and an
+  API Gateway handler, runnable on Python 2.7 and 3.6+.
+- ``suites/hello.yaml``: four cases whose comments explain every key. Its first line points
+  editors at the schema, so keys complete and typos underline while typing.
+- ``.scftest/suite.schema.json``: a copy of the schema scftest ships. A copy, not the path of
+  the installed file, because the suite's ``$schema`` line must keep working when the folder is
+  committed and opened on another machine or with another virtualenv. ``scftest schema >
+  .scftest/suite.schema.json`` refreshes it after an upgrade.
+- ``pyproject.toml``, only when the folder has none: its ``[tool.scftest]`` table makes the folder
+  a project root, so ``scftest run`` without paths runs these suites even when the folder sits
+  inside a bigger repository that has its own pyproject.toml or ``suites/``.
+- ``.vscode/settings.json``, only when the folder has none: VS Code's YAML extension underlines
+  every ``!json`` as an unknown tag unless ``yaml.customTags`` declares scftest's tags, and a
+  first look at a suite full of red marks is the wrong welcome (docs/editors.md explains it).
+
+Nothing is ever overwritten: when a file already exists, ``init_project`` creates nothing and
+names every file in the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Tuple
+
+from scftest.load.validate import SCHEMA_PATH
+
+SCHEMA_COPY = Path(".scftest") / "suite.schema.json"
+SUITE_FILE = Path("suites") / "hello.yaml"
+HANDLER_FILE = Path("functions") / "hello" / "index.py"
+PYPROJECT = Path("pyproject.toml")
+VSCODE_SETTINGS = Path(".vscode") / "settings.json"
+
+
+class InitError(ValueError):
+    """``scftest init`` cannot scaffold into the target; the message says why in plain words."""
+
+
+HANDLER_TEXT = '''\
+# -*- coding: utf8 -*-
+# SCF's hello-world function, as the console creates it, with two additions for the suite:
+# an error path (an empty name) and a handler for calls through API Gateway.
+# It runs on Python 2.7 and on every Python 3 runtime.
+import json
+import os
+
+
+def main_handler(event, context):
+    print("Received event: " + json.dumps(event, indent=2))
+    print("Received context: " + str(context))
+    name = event.get("name", "World")
+    if not name:
+        raise ValueError("name must not be empty")
+    return "%s %s" % (os.environ.get("GREETING", "Hello"), name)
+
+
+def api_handler(event, context):
+    """Called by API Gateway: reads ?name=... and answers with an HTTP response."""
+    print("%s %s" % (event.get("httpMethod"), event.get("path")))
+    name = (event.get("queryString") or {}).get("name", "World")
+    return {
+        "isBase64Encoded": False,
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"message": "Hello %s" % name}),
+    }
+'''
+
+# The schema line is relative to the suite file: suites/ -> ../.scftest/.
+SUITE_TEXT = """\
+# yaml-language-server: $schema=../.scftest/suite.schema.json
+# A scftest suite. Each case below calls the function once, in a fresh process, and checks
+# what happened. Run every suite of this folder with:   scftest run
+# Indent with spaces, never tabs. A "#" starts a comment, like this line.
+
+name: hello                           # the suite's name in reports (default: the file's name)
+description: SCF's hello world        # free text, for the people who read this file
+
+function:                             # settings shared by every case below
+  code: ../functions/hello            # the folder with the function's code, relative to this file
+  handler: index.main_handler         # <file>.<function>: main_handler in index.py
+  runtime: Python3.6                  # the SCF runtime: Python2.7, Python3.6, Python3.7, ...
+  timeout: 3                          # seconds before the function is stopped (SCF's default)
+  memory: 128                         # MB, as in the SCF console
+  environment:                        # variables the function sees; every value is text, so
+    GREETING: Hello                   # quote numbers and yes/no: LIMIT: "10", ENABLED: "yes"
+
+cases:                                # the list of cases; each one starts with "- name:"
+  - name: greets the world            # required, and unique within this file
+    event: {}                         # the event the function receives; {} is an empty event
+    expect:                           # what must hold; without expect, the call only has to succeed
+      return: Hello World             # the exact value the function returns
+      log:                            # text that must appear in the function's log
+        - Received event
+
+  - name: greets by name
+    event:
+      name: Ada
+    expect:
+      return: Hello Ada
+
+  - name: refuses an empty name
+    event:
+      name: ""                        # "" is empty text
+    expect:
+      error:                          # the call must fail with an exception ...
+        type: ValueError              # ... of this class ...
+        message: '^name must not be empty'   # ... whose message matches; ^ means "starts with"
+
+  - name: answers through API Gateway
+    handler: index.api_handler        # any function setting can be changed for one case
+    trigger: apigateway               # start from SCF's API Gateway event ("scftest events" lists them) ...
+    event:                            # ... and change only what this case is about
+      httpMethod: GET
+      path: /hello
+      queryString:                    # the URL's ?name=Ada
+        name: Ada
+    expect:
+      return_includes:                # these keys must match; the response may hold others too
+        statusCode: 200
+        body: !json                   # the body is JSON text: read it, then compare
+          message: Hello Ada
+"""
+
+PYPROJECT_TEXT = """\
+# Makes this folder a project for scftest: "scftest run" without paths runs these suites.
+[tool.scftest]
+suites = ["suites"]
+
+# Use a particular interpreter for a runtime (paths relative to this folder):
+# [tool.scftest.runtimes]
+# "Python3.6" = "/usr/local/bin/python3.6"
+"""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    path: Path  # relative to the target
+    text: str
+    optional: bool = False  # left alone, not a conflict, when it already exists
+
+
+# The shape of what follows each tag: what yaml.customTags needs to accept it.
+CUSTOM_TAGS = ("!any scalar", "!any mapping", "!type scalar", "!regex scalar", "!contains scalar",
+               "!approx scalar", "!approx mapping", "!json scalar", "!json mapping", "!json sequence",
+               "!env scalar")
+
+
+def _vscode_settings() -> str:
+    settings = {
+        "yaml.schemas": {SCHEMA_COPY.as_posix(): ["suites/**/*.yaml", "suites/**/*.yml"]},
+        "yaml.customTags": list(CUSTOM_TAGS),
+    }
+    return json.dumps(settings, indent=2) + "\n"
+
+
+def _plan() -> List[_Planned]:
+    return [
+        _Planned(HANDLER_FILE, HANDLER_TEXT),
+        _Planned(SUITE_FILE, SUITE_TEXT),
+        _Planned(SCHEMA_COPY, SCHEMA_PATH.read_text(encoding="utf-8")),
+        # An existing pyproject.toml already makes the folder a project root, and suites/ is
+        # where scftest looks by default: leave the user's file alone.
+        _Planned(PYPROJECT, PYPROJECT_TEXT, optional=True),
+        _Planned(VSCODE_SETTINGS, _vscode_settings(), optional=True),  # the user's own settings win
+    ]
+
+
+def init_project(target: Path) -> List[Path]:
+    """Scaffold a function and a passing suite into ``target``; return the files created.
+
+    Raises InitError, creating nothing, when ``target`` is a file or any file to be written
+    already exists.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise InitError(f"{target} is a file; give scftest init a folder (new or existing)")
+    to_write, conflicts = _split(target, _plan())
+    if conflicts:
+        names = ", ".join(str(p) for p in conflicts)
+        raise InitError(f"scftest init did not change anything, because these files already exist "
+                        f"in {target}: {names}. Move them away, or choose another folder: scftest init NEW_FOLDER")
+    created = []
+    for item in to_write:
+        path = target / item.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # "x": fail rather than overwrite should a file appear between the check and now.
+        with open(path, "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(item.text)
+        created.append(path)
+    return created
+
+
+def _split(target: Path, planned: List[_Planned]) -> Tuple[List[_Planned], List[Path]]:
+    """(files to write, existing files that block the scaffold)."""
+    to_write, conflicts = [], []
+    for item in planned:
+        if (target / item.path).exists():
+            if not item.optional:
+                conflicts.append(item.path)
+        else:
+            to_write.append(item)
+    return to_write, conflicts
+
+
+def next_steps(target: Path) -> str:
+    """What ``scftest init`` prints after scaffolding into ``target``."""
+    shown = _shown(Path(target))
+    go = f"  cd {shown}\n" if shown != "." else ""
+    return f"""\
+Created a function and a suite in {shown}:
+  functions/hello/index.py     the function: SCF's hello world, with an error path and an API Gateway handler
+  suites/hello.yaml            four cases; the comments explain every key
+  .scftest/suite.schema.json   lets your editor complete keys and underline typos (see docs/editors.md)
+  .vscode/settings.json        VS Code settings for the suites (kept as it was if you had one)
+
+Next steps:
+{go}  scftest run                  run the suites: all four cases pass
+  open suites/hello.yaml       copy a case (from "- name:" to the next one), change the event
+  scftest run --update         write what the function returned into cases that have no expect yet
+  scftest run -v               one line per case, with what the function returned
+
+The tutorial is docs/writing-cases.md in scftest's documentation.
+"""
+
+
+def _shown(target: Path) -> str:
+    """The target as the user would type it: relative to the working folder when inside it."""
+    try:
+        relative = os.path.relpath(target.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive on Windows
+        return str(target)
+    return str(target) if relative.startswith("..") else relative

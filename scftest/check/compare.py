@@ -1,0 +1,555 @@
+"""Compare an expected value, matchers allowed anywhere in it, with an actual value.
+
+``compare`` lists every difference, each with its path in the actual value, its path in
+the expected value (for the suite line), a message in plain words and short renderings
+of both sides. Exact comparison is what ``return`` asks for; ``includes=True`` is
+``return_includes``: extra keys are allowed at every depth, and each expected list item
+needs an actual item of its own, anywhere in the list.
+
+Ignore paths (``expect.ignore``), relative to the compared value:
+  ``headers.X-Request-Id``   a key; anything but ``.``, ``[``, ``]`` and quotes may be in it
+  ``body.items[0].id``       ``[n]`` is a list index (``items.0`` works too)
+  ``body.items[*].id``       ``[*]`` any index, ``*`` any key
+  ``headers."x.y"``          a key with a dot in it: quote it (``'x.y'`` or ``["x.y"]`` too)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from deepdiff import DeepDiff
+
+from scftest.matchers import JsonMatcher, Matcher, is_number, render_value, same_scalar, short_text, type_word
+from scftest.model import NodePath
+
+__all__ = ["compare", "Difference", "Key", "parse_ignore_path", "IgnorePathError", "WILDCARD", "format_path",
+           "shorten_pair", "shorten_around", "WIDTH"]
+
+WIDTH = 72  # how many characters of a value a mismatch shows before shortening it
+_ABSENT = "(absent)"
+_MISSING = "(missing)"
+
+
+# --- paths -------------------------------------------------------------------------------
+
+Key = Union[str, int]
+
+
+class _Wildcard:
+    """``*`` or ``[*]`` in an ignore path: any key or index."""
+
+    def __repr__(self) -> str:
+        return "*"
+
+
+WILDCARD = _Wildcard()
+
+
+class IgnorePathError(ValueError):
+    """An ``ignore`` entry that is not a path."""
+
+
+_BRACKET = re.compile(r"""\[\s*(?:(\d+)|(\*)|"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)')\s*\]""")
+_KEY = re.compile(r""""((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^.\[\]"']+)""")
+
+
+def parse_ignore_path(text: str) -> Tuple[Any, ...]:
+    """``body.items[0].id`` -> ("body", "items", 0, "id"); IgnorePathError when malformed."""
+    source = text.strip() if isinstance(text, str) else ""
+    if not source:
+        raise IgnorePathError("an ignore path must name a place in the value, e.g. headers.Date")
+    parts: List[Any] = []
+    pos = 0
+    while pos < len(source):
+        bracket = _BRACKET.match(source, pos)
+        if bracket:
+            parts.append(_bracket_part(bracket))
+            pos = bracket.end()
+            continue
+        if parts:  # after a key or an index, only ".key" or "[n]" may follow
+            if source[pos] != ".":
+                raise _path_error(source, pos)
+            pos += 1
+        key = _KEY.match(source, pos)
+        if not key:
+            raise _path_error(source, pos)
+        parts.append(_key_part(key))
+        pos = key.end()
+    return tuple(parts)
+
+
+def _bracket_part(m: "re.Match[str]") -> Any:
+    index, star, double, single = m.groups()
+    if index is not None:
+        return int(index)
+    if star is not None:
+        return WILDCARD
+    return json.loads(f'"{double}"') if double is not None else single.replace("''", "'")
+
+
+def _key_part(m: "re.Match[str]") -> Any:
+    double, single, plain = m.groups()
+    if double is not None:
+        return json.loads(f'"{double}"')
+    if single is not None:
+        return single.replace("''", "'")
+    plain = plain.strip()
+    return WILDCARD if plain == "*" else plain
+
+
+def _path_error(source: str, pos: int) -> IgnorePathError:
+    return IgnorePathError(
+        f"the ignore path {source!r} cannot be read at character {pos + 1}; write keys with dots "
+        "between them and indexes in brackets, e.g. body.items[0].id (quote a key that holds a "
+        'dot: headers."x.y")')
+
+
+def _part_fits(pattern: Any, key: Key) -> bool:
+    if pattern is WILDCARD:
+        return True
+    if isinstance(pattern, int):
+        return isinstance(key, int) and not isinstance(key, bool) and pattern == key
+    # items.0 is as good as items[0] for a person who does not know the bracket form
+    return pattern == key or (isinstance(key, int) and pattern.isdigit() and int(pattern) == key)
+
+
+def _path_fits(pattern: Tuple[Any, ...], path: Tuple[Key, ...]) -> bool:
+    return len(pattern) == len(path) and all(_part_fits(p, k) for p, k in zip(pattern, path))
+
+
+_PLAIN_KEY = re.compile(r"^[^.\[\]\"'\s]+$")
+
+
+def format_path(root: str, parts: Iterable[Key]) -> str:
+    """("body", "items", 1) under "return" -> ``return.body.items[1]``; odd keys quoted."""
+    text = root
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return text
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def shorten_pair(expected: str, actual: str, width: int = WIDTH) -> Tuple[str, str]:
+    """Cut two long texts to the same window around their first difference: ``…abXde…``."""
+    if len(expected) <= width and len(actual) <= width:
+        return expected, actual
+    common = _first_difference(expected, actual)
+    return _window(expected, common, width), _window(actual, common, width)
+
+
+def shorten_around(text: str, position: int, width: int = WIDTH) -> str:
+    """Cut a long text to a window around ``position``: ``…abXde…``; a short one stays whole."""
+    return text if len(text) <= width else _window(text, position, width)
+
+
+def _window(text: str, position: int, width: int) -> str:
+    start = max(0, position - width // 3)  # keep some context before the position
+    piece = text[start:start + width]
+    return ("…" if start > 0 else "") + piece + ("…" if start + width < len(text) else "")
+
+
+def _first_difference(a: str, b: str) -> int:
+    for index, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return index
+    return min(len(a), len(b))
+
+
+def _article(word: str) -> str:
+    if word == "null":
+        return "null"
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+# --- value comparison --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One place where the actual value is not as expected.
+
+    ``path`` leads into the actual value, ``expected_path`` into the expected one (for
+    its YAML line). They differ inside return_includes lists, where expected item 0 may
+    be found at actual index 3, and for an unexpected key or item, which has no line of
+    its own: it gets its parent's.
+    """
+
+    path: Tuple[Key, ...]
+    expected_path: NodePath
+    message: str
+    expected: str  # short renderings of both sides
+    actual: str
+
+
+def compare(expected: Any, actual: Any, *, ignore: Iterable[Tuple[Any, ...]] = (),
+            includes: bool = False) -> List[Difference]:
+    """Every difference between ``expected`` (matchers allowed) and ``actual``, in the
+    order the expected value is written. ``ignore`` holds parsed paths
+    (``parse_ignore_path``); ``includes`` compares as a subset."""
+    rules = _Rules(includes=includes, ignore=tuple(ignore))
+    return list(_diff(expected, actual, _At((), ()), rules))
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where the walk is: the path in the actual value and in the expected one."""
+
+    apath: Tuple[Key, ...]
+    epath: NodePath
+
+    def key(self, key: Key) -> "_At":
+        return _At(self.apath + (key,), self.epath + (key,))
+
+    def item(self, actual_index: int, expected_index: int) -> "_At":
+        return _At(self.apath + (actual_index,), self.epath + (expected_index,))
+
+    def below(self, rel: Tuple[Key, ...]) -> "_At":
+        return _At(self.apath + rel, self.epath + rel)
+
+
+def _difference(at: _At, message: str, expected: str, actual: str) -> Difference:
+    return Difference(at.apath, at.epath, message, expected, actual)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """How to compare: exactly (``return``) or as a subset (``return_includes``)."""
+
+    includes: bool = False
+    ignore: Tuple[Tuple[Any, ...], ...] = ()
+    use_deepdiff: bool = True  # off when deepdiff itself failed on this value
+
+    def ignored(self, apath: Tuple[Key, ...]) -> bool:
+        return any(_path_fits(p, apath) for p in self.ignore)
+
+    def ignores_below(self, apath: Tuple[Key, ...]) -> bool:
+        depth = len(apath)
+        return any(len(p) > depth and _path_fits(p[:depth], apath) for p in self.ignore)
+
+
+def _diff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
+    """Every difference between an expected tree (matchers allowed) and an actual value."""
+    if rules.ignored(at.apath):
+        return
+    if isinstance(expected, JsonMatcher):
+        yield from _diff_json(expected, actual, at, rules)
+    elif isinstance(expected, Matcher):
+        reason = expected.explain(actual)
+        if reason is not None:
+            yield _difference(at, reason, repr(expected), short_text(actual, WIDTH))
+    elif isinstance(expected, Mapping):
+        yield from _diff_mapping(expected, actual, at, rules)
+    elif isinstance(expected, (list, tuple)):
+        yield from _diff_list(expected, actual, at, rules)
+    elif not same_scalar(expected, actual):
+        yield _leaf_diff(expected, actual, at)
+
+
+def _diff_json(expected: JsonMatcher, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
+    # Descend into the decoded JSON so the path names the field that differs (body.id),
+    # just as the user wrote it in YAML under the !json tag.
+    ok, value = expected.parse(actual)
+    if not ok:
+        yield _difference(at, value, repr(expected), short_text(actual, WIDTH))
+        return
+    yield from _diff(expected.expected, value, at, rules)
+
+
+def _leaf_diff(expected: Any, actual: Any, at: _At) -> Difference:
+    want, got = type_word(expected), type_word(actual)
+    exp_text, act_text = shorten_pair(render_value(expected), render_value(actual))
+    if want != got and not (is_number(expected) and is_number(actual)):
+        return _difference(at, f"expected {_article(want)}, got {_article(got)}", exp_text, act_text)
+    message = "values differ"
+    if isinstance(expected, str) and exp_text != render_value(expected):
+        message = f"strings differ from character {_first_difference(expected, actual) + 1}"
+    return _difference(at, message, exp_text, act_text)
+
+
+def _diff_mapping(expected: Mapping, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
+    if not isinstance(actual, Mapping):
+        yield _type_diff("dict", expected, actual, at)
+        return
+    if _plain_enough(expected, at, rules):
+        yield from _deepdiff(expected, actual, at, rules)
+        return
+    for key, value in expected.items():
+        child = at.key(key)
+        if rules.ignored(child.apath):
+            continue
+        if key not in actual:
+            yield _difference(child, "key is missing", short_text(value, WIDTH), _MISSING)
+        else:
+            yield from _diff(value, actual[key], child, rules)
+    if not rules.includes:
+        for key in actual:
+            child = _At(at.apath + (key,), at.epath)  # no line of its own: the mapping's
+            if key not in expected and not rules.ignored(child.apath):
+                yield _difference(child, "unexpected key", _ABSENT, short_text(actual[key], WIDTH))
+
+
+def _type_diff(want: str, expected: Any, actual: Any, at: _At) -> Difference:
+    return _difference(at, f"expected {_article(want)}, got {_article(type_word(actual))}",
+                       short_text(expected, WIDTH), short_text(actual, WIDTH))
+
+
+def _diff_list(expected: Sequence, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
+    if not isinstance(actual, (list, tuple)):
+        yield _type_diff("list", expected, actual, at)
+    elif rules.includes:
+        yield from _diff_list_includes(expected, actual, at, rules)
+    elif _plain_enough(expected, at, rules):
+        yield from _deepdiff(expected, actual, at, rules)
+    else:
+        yield from _diff_list_exact(expected, actual, at, rules)
+
+
+def _diff_list_exact(expected: Sequence, actual: Sequence, at: _At, rules: _Rules) -> Iterator[Difference]:
+    for index, (want, got) in enumerate(zip(expected, actual)):
+        yield from _diff(want, got, at.key(index), rules)
+    for index in range(len(actual), len(expected)):
+        child = at.key(index)
+        if not rules.ignored(child.apath):
+            yield _difference(child, "missing item", short_text(expected[index], WIDTH), _MISSING)
+    for index in range(len(expected), len(actual)):
+        child = _At(at.apath + (index,), at.epath)
+        if not rules.ignored(child.apath):
+            yield _difference(child, "unexpected item", _ABSENT, short_text(actual[index], WIDTH))
+
+
+# --- return_includes lists: each expected item needs its own actual item ------------------
+
+
+ASSIGNMENT_LIMIT = 2500  # item pairs up to which a failure report searches the best pairing
+
+
+def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _Rules) -> Iterator[Difference]:
+    known: Dict[Tuple[int, int], bool] = {}
+
+    def fits(i: int, j: int) -> bool:
+        if (i, j) not in known:
+            known[(i, j)] = next(_diff(expected[i], actual[j], at.item(j, i), rules), None) is None
+        return known[(i, j)]
+
+    if len(_max_matching(len(expected), len(actual), fits)) == len(expected):
+        return
+    # Some expected item has no partner. Show each one against the most similar item left
+    # over: that is usually the item the user meant, and its field-level diff says more
+    # than "not found".
+    for i, j in _closest_partners(expected, actual, at, rules, fits):
+        if j is None:
+            yield _difference(_At(at.apath, at.epath + (i,)), f"expected item [{i}] is not in the list",
+                              short_text(expected[i], WIDTH), short_text(actual, WIDTH))
+            continue
+        note = f" (closest item to expected item [{i}])"
+        for diff in _diff(expected[i], actual[j], at.item(j, i), rules):
+            yield replace(diff, message=diff.message + note)
+
+
+def _closest_partners(expected: Sequence, actual: Sequence, at: _At, rules: _Rules,
+                      fits: Callable[[int, int], bool]) -> List[Tuple[int, Optional[int]]]:
+    """(expected index, actual index or None) for every expected item left without a match.
+
+    The pairing keeps as many matches as possible and, among those, gives the unmatched
+    items the most similar leftovers (a min-cost assignment). Huge lists fall back to
+    taking the closest leftover item by item.
+    """
+    m, n = len(expected), len(actual)
+
+    def distance(i: int, j: int) -> int:
+        kind, count, gap = _distance(expected[i], actual[j], at.item(j, i), rules, i, j)
+        return kind * 10**6 + min(count, 999) * 10**3 + min(gap, 999)
+
+    if m * max(n, 1) > ASSIGNMENT_LIMIT:
+        return _greedy_partners(m, n, fits, distance)
+    miss = 2 * 10**6 * (m + 1)  # one more match always outweighs any sum of distances
+    cost = [[0 if fits(i, j) else miss + distance(i, j) for j in range(n)] + [2 * miss] * max(0, m - n)
+            for i in range(m)]
+    chosen = _min_cost_assignment(cost)
+    return [(i, j if j < n else None) for i, j in enumerate(chosen) if j >= n or not fits(i, j)]
+
+
+def _greedy_partners(m: int, n: int, fits: Callable[[int, int], bool],
+                     distance: Callable[[int, int], int]) -> List[Tuple[int, Optional[int]]]:
+    pairs = _max_matching(m, n, fits)
+    free = [j for j in range(n) if j not in set(pairs.values())]
+    partners: List[Tuple[int, Optional[int]]] = []
+    for i in (i for i in range(m) if i not in pairs):
+        j = min(free, key=lambda j: distance(i, j)) if free else None
+        if j is not None:
+            free.remove(j)
+        partners.append((i, j))
+    return partners
+
+
+def _min_cost_assignment(cost: List[List[int]]) -> List[int]:
+    """Column for each row, minimising the total cost (Hungarian method; rows <= columns)."""
+    rows, cols = len(cost), len(cost[0]) if cost else 0
+    u, v = [0] * (rows + 1), [0] * (cols + 1)
+    owner, way = [0] * (cols + 1), [0] * (cols + 1)  # owner[j]: row (1-based) holding column j
+    for row in range(1, rows + 1):
+        owner[0], j0 = row, 0
+        slack, used = [float("inf")] * (cols + 1), [False] * (cols + 1)
+        while True:  # grow an alternating tree until it reaches a free column
+            used[j0] = True
+            i0, delta, j1 = owner[j0], float("inf"), 0
+            for j in range(1, cols + 1):
+                if used[j]:
+                    continue
+                reduced = cost[i0 - 1][j - 1] - u[i0] - v[j]
+                if reduced < slack[j]:
+                    slack[j], way[j] = reduced, j0
+                if slack[j] < delta:
+                    delta, j1 = slack[j], j
+            for j in range(cols + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    slack[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:  # flip the augmenting path
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    chosen = [0] * rows
+    for j in range(1, cols + 1):
+        if owner[j]:
+            chosen[owner[j] - 1] = j - 1
+    return chosen
+
+
+def _distance(expected: Any, actual: Any, at: _At, rules: _Rules, i: int, j: int) -> Tuple[int, int, int]:
+    same_kind = type_word(expected) == type_word(actual) or isinstance(expected, Matcher)
+    count = sum(1 for _ in _diff(expected, actual, at, rules))
+    return (0 if same_kind else 1, count, abs(i - j))
+
+
+def _max_matching(m: int, n: int, fits: Callable[[int, int], bool]) -> Dict[int, int]:
+    """Maximum bipartite matching (Kuhn's augmenting paths): expected index -> actual index.
+
+    Greedy first fit fails on ``[!any, {id: 1}]`` against ``[{id: 1}, {id: 2}]``: ``!any``
+    would take ``{id: 1}`` and leave nothing for the second item. Augmenting paths let an
+    earlier item give its partner up when it has another one. ``fits`` should remember
+    its answers: a pair may be asked about more than once.
+    """
+    owner: Dict[int, int] = {}  # actual index -> expected index
+
+    def augment(i: int, seen: set) -> bool:
+        # Try the same position first, so in-order lists pair up the obvious way.
+        order = ([i] if i < n else []) + [j for j in range(n) if j != i]
+        for j in order:
+            if j in seen or not fits(i, j):
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    for i in range(m):
+        augment(i, set())
+    return {i: j for j, i in owner.items()}
+
+
+# --- plain sub-trees: deepdiff ------------------------------------------------------------
+
+
+def _plain_enough(expected: Any, at: _At, rules: _Rules) -> bool:
+    """deepdiff may compare this sub-tree: no matcher in it, no ignore path below it,
+    exact comparison. Its list diff finds inserted and removed items, which an
+    index-by-index walk reports as a cascade of changed values."""
+    return (rules.use_deepdiff and not rules.includes and not rules.ignores_below(at.apath)
+            and _is_plain(expected))
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+_DEEPDIFF_MESSAGES = {
+    "dictionary_item_removed": "key is missing",
+    "dictionary_item_added": "unexpected key",
+    "iterable_item_removed": "missing item",
+    "iterable_item_added": "unexpected item",
+}
+
+
+def _deepdiff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
+    try:
+        tree = _run_deepdiff(expected, actual)
+        levels = [(kind, level) for kind, group in tree.items() for level in group]
+        diffs = [d for kind, level in levels for d in _from_deepdiff(kind, level, at)]
+    except Exception:  # an odd actual object deepdiff cannot walk: compare it ourselves
+        yield from _diff(expected, actual, at, replace(rules, use_deepdiff=False))
+        return
+    # deepdiff groups its report by kind of change; a person reads in the order they wrote
+    depth = len(at.apath)
+    yield from sorted(diffs, key=lambda d: _written_order(expected, d.path[depth:]))
+
+
+def _run_deepdiff(expected: Any, actual: Any) -> Any:
+    try:
+        # deepdiff 8 reports two mappings with few keys in common as one changed value;
+        # a person wants to hear which keys are missing and which are extra.
+        return DeepDiff(expected, actual, view="tree", threshold_to_diff_deeper=0)
+    except TypeError:  # deepdiff < 8 has no such option and always looks deeper
+        return DeepDiff(expected, actual, view="tree")
+
+
+def _written_order(expected: Any, rel: Tuple[Key, ...]) -> Tuple[Tuple[int, str], ...]:
+    """Sort key of a path: where each step sits in the expected value; steps only the
+    actual value has (extra keys, extra items) come after, by name."""
+    order = []
+    node, known = expected, True
+    for part in rel:
+        position = _position(node, part) if known else None
+        if position is None:
+            known = False
+            order.append((1 << 30, str(part) if not isinstance(part, int) else f"{part:012d}"))
+            continue
+        order.append((position, ""))
+        node = node[part]
+    return tuple(order)
+
+
+def _position(node: Any, part: Key) -> Optional[int]:
+    if isinstance(node, Mapping) and part in node:
+        return list(node).index(part)
+    if isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+        return part
+    return None
+
+
+def _from_deepdiff(kind: str, level: Any, at: _At) -> Iterator[Difference]:
+    rel = tuple(level.path(output_format="list"))
+    want, got = level.t1, level.t2
+    if kind == "type_changes" and is_number(want) and is_number(got) and want == got:
+        return  # 1 and 1.0: JSON does not keep the difference, neither do we
+    if kind in ("dictionary_item_added", "iterable_item_added"):
+        # Only the actual side has this node; the line is its parent's.
+        yield _difference(_At(at.apath + rel, at.epath + rel[:-1]), _DEEPDIFF_MESSAGES[kind],
+                          _ABSENT, short_text(got, WIDTH))
+    elif kind in ("dictionary_item_removed", "iterable_item_removed"):
+        yield _difference(at.below(rel), _DEEPDIFF_MESSAGES[kind], short_text(want, WIDTH), _MISSING)
+    elif kind in ("values_changed", "type_changes"):
+        if not same_scalar(want, got):
+            yield _leaf_diff(want, got, at.below(rel))
+    else:  # set or attribute changes cannot come out of JSON; describe them anyway
+        yield _difference(at.below(rel), "values differ", short_text(want, WIDTH), short_text(got, WIDTH))

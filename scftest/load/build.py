@@ -1,0 +1,316 @@
+"""From validated suite data to the case model: defaults, overrides, matrix, events.
+
+Also the checks a schema cannot express (handler form, unique names after matrix
+expansion, async with a return expectation, missing files, unknown triggers, reserved
+environment names). Problems are collected, not raised, so one file reports all of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from scftest.scf import triggers
+from scftest.matchers import Matcher
+from scftest.model import (
+    MEMORY_DEFAULT,
+    RUNTIME_DEFAULT,
+    TIMEOUT_DEFAULT,
+    UNSET,
+    Case,
+    EnvRef,
+    Expectation,
+    FunctionSpec,
+    LogExpectation,
+    NodePath,
+    SourceMap,
+    Suite,
+    SuiteProblem,
+)
+
+FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "memory")
+INVOCATION_ALIASES = {"sync": "sync", "RequestResponse": "sync", "async": "async", "Event": "async"}
+RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
+ENV_LIMIT_BYTES = 4096
+HANDLER_FORM = re.compile(r"^(?P<file>(?:[A-Za-z0-9_\-]+/)*[A-Za-z_][A-Za-z0-9_]*)\.(?P<func>[A-Za-z_][A-Za-z0-9_]*)$")
+RETURN_KEYS = ("return", "return_includes", "return_schema")
+
+
+@dataclass
+class _Collector:
+    source: SourceMap
+    problems: List[SuiteProblem] = field(default_factory=list)
+
+    def add(self, path: NodePath, message: str, hint: str = "") -> None:
+        mark = self.source.at(path)
+        self.problems.append(SuiteProblem(self.source.file, mark.line, mark.col, message, hint))
+
+
+def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Suite], List[SuiteProblem]]:
+    """The Suite for schema-valid ``data``, or None with the problems that prevent it."""
+    out = _Collector(source)
+    _check_tag_placement(data, (), out)
+    name = data.get("name") or source.file.stem
+    function = data.get("function") or {}
+    matrix = data.get("matrix") or {}
+    cases: List[Case] = []
+    for index, raw in enumerate(data.get("cases") or []):
+        cases.extend(_expand_case(name, raw, ("cases", index), function, matrix, out))
+    _check_unique_names(cases, out)
+    if out.problems:
+        # A problem under function: shows once per case it reaches; report it once.
+        unique = {(p.line, p.col, p.message): p for p in out.problems}
+        return None, sorted(unique.values(), key=lambda p: (p.line, p.col))
+    return Suite(name=name, source=source, description=data.get("description", ""), cases=tuple(cases)), []
+
+
+def _expand_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Mapping[str, Any],
+                 matrix: Mapping[str, list], out: _Collector) -> List[Case]:
+    # A key the case sets itself is not expanded: the case asked for that value.
+    axes = [(key, values) for key, values in matrix.items() if key not in raw]
+    if not axes:
+        case = _build_case(suite, raw, path, function, {}, out)
+        return [case] if case else []
+    result = []
+    for combo in itertools.product(*(values for _, values in axes)):
+        params = {key: value for (key, _), value in zip(axes, combo)}
+        case = _build_case(suite, raw, path, function, params, out)
+        if case:
+            result.append(case)
+    return result
+
+
+def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Mapping[str, Any],
+                params: Mapping[str, Any], out: _Collector) -> Optional[Case]:
+    before = len(out.problems)
+    merged = {**function, **params, **{k: raw[k] for k in FUNCTION_KEYS + ("invocation",) if k in raw}}
+    spec = _function_spec(merged, function, raw, _Origins(path, raw, params), out)
+    invocation = INVOCATION_ALIASES[merged.get("invocation", "sync")]
+    expect = _expectation(raw.get("expect") or {}, path + ("expect",))
+    if invocation == "async":
+        for key in RETURN_KEYS:
+            if key in (raw.get("expect") or {}):
+                out.add(path + ("expect", key),
+                        f"an async case cannot expect '{key}': asynchronous callers never receive the return value",
+                        "check ret_msg (the serialized return in the log) or make the case sync")
+    _check_expect_consistency(raw.get("expect") or {}, path + ("expect",), out)
+    event = _event(raw, path, out)
+    name = raw["name"]
+    if params:
+        name = f"{name} [{', '.join(str(v) for v in params.values())}]"
+    if len(out.problems) > before or spec is None:
+        return None
+    return Case(
+        suite=suite,
+        name=name,
+        source=out.source,
+        path=path,
+        function=spec,
+        invocation=invocation,
+        event=event,
+        trigger=raw.get("trigger"),
+        context=dict(raw.get("context") or {}),
+        expect=expect,
+        description=raw.get("description", ""),
+        tags=tuple(raw.get("tags") or ()),
+        skip=_reason(raw.get("skip"), "skipped"),
+        xfail=_reason(raw.get("xfail"), "expected to fail"),
+        params=dict(params),
+    )
+
+
+def _reason(value: Any, default: str) -> Optional[str]:
+    if value is None or value is False:
+        return None
+    return default if value is True else str(value)
+
+
+@dataclass(frozen=True)
+class _Origins:
+    """Where a function key's value was written: the case, the matrix, or function:."""
+
+    case_path: NodePath
+    raw: Mapping[str, Any]
+    params: Mapping[str, Any]
+
+    def of(self, key: str) -> NodePath:
+        if key in self.raw:
+            return self.case_path + (key,)
+        if key in self.params:
+            return ("matrix", key)
+        return ("function", key)
+
+
+def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: Mapping[str, Any],
+                   origins: _Origins, out: _Collector) -> Optional[FunctionSpec]:
+    handler = merged.get("handler")
+    if handler is None:
+        out.add(origins.case_path, f"case '{raw['name']}' has no handler",
+                "set it once for all cases under function:, e.g. handler: index.main_handler")
+        return None
+    if not HANDLER_FORM.match(handler):
+        out.add(origins.of("handler"),
+                f"handler '{handler}' is not of the form <file>.<function>",
+                "write the file without .py and the function after a dot, e.g. index.main_handler "
+                "or src/app.handler for src/app.py")
+        return None
+    code = _code_root(merged.get("code"), origins.of("code"), out)
+    environment = {**(function.get("environment") or {}), **(raw.get("environment") or {})}
+    _check_environment(environment, origins.of("environment"), out)
+    if code is None:
+        return None
+    return FunctionSpec(
+        code=code,
+        handler=handler,
+        runtime=merged.get("runtime", RUNTIME_DEFAULT),
+        timeout=merged.get("timeout", TIMEOUT_DEFAULT),
+        memory=merged.get("memory", MEMORY_DEFAULT),
+        environment=environment,
+    )
+
+
+def _code_root(written: Optional[str], where: NodePath, out: _Collector) -> Optional[Path]:
+    base = out.source.file.parent
+    code = (base / written).resolve() if written else base.resolve()
+    if not code.is_dir():
+        out.add(where, f"the code folder '{written}' does not exist (looked for {code})",
+                "code is relative to the suite file; point it at the folder that holds the handler file")
+        return None
+    return code
+
+
+def _check_environment(environment: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
+    for key in environment:
+        if key.startswith(RESERVED_ENV_PREFIXES):
+            out.add(path + (key, "<key>"), f"the environment variable {key} uses a prefix SCF reserves",
+                    "SCF_, QCLOUD_ and TENCENTCLOUD_ names are set by the platform; choose another name")
+    size = sum(len(k) + len(v) for k, v in environment.items() if isinstance(v, str))
+    if size > ENV_LIMIT_BYTES:
+        out.add(path, f"the environment variables take {size} bytes; SCF allows at most {ENV_LIMIT_BYTES}",
+                "move large values into files in the code folder")
+
+
+def _check_expect_consistency(expect: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
+    status = expect.get("status")
+    error = expect.get("error")
+    if status is not None and status != "error" and error not in (None, False):
+        out.add(path + ("status",), f"status '{status}' contradicts the error expectation",
+                "an error expectation implies status: error; drop one of them")
+
+
+def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
+    base: Any = UNSET
+    trigger = raw.get("trigger")
+    if trigger is not None and "event_file" in raw:
+        out.add(path + ("event_file",), "a case can start from a trigger or an event_file, not both",
+                "keep one; event: can still add keys over it")
+        return None
+    if trigger is not None:
+        base = _trigger_event(trigger, path + ("trigger",), out)
+    elif "event_file" in raw:
+        base = _event_file(raw["event_file"], path + ("event_file",), out)
+    if "event" not in raw:
+        return {} if base is UNSET else base
+    if base is UNSET:
+        return raw["event"]
+    return triggers.deep_merge(base, raw["event"])
+
+
+def _trigger_event(name: str, path: NodePath, out: _Collector) -> Any:
+    known = triggers.names()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        out.add(path, f"unknown trigger '{name}'", hint + "known triggers: " + ", ".join(known))
+        return None
+    return triggers.load(name)
+
+
+def _event_file(written: str, path: NodePath, out: _Collector) -> Any:
+    from scftest.load.yamlio import YamlError, read_document
+
+    file = (out.source.file.parent / written).resolve()
+    if not file.is_file():
+        out.add(path, f"the event file '{written}' does not exist (looked for {file})",
+                "event_file is relative to the suite file")
+        return None
+    if file.suffix.lower() == ".json":
+        try:
+            return json.loads(file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            out.add(path, f"the event file '{written}' is not valid JSON: {exc}", "fix the JSON in that file")
+            return None
+    try:
+        return read_document(file, {}).data
+    except YamlError as exc:
+        out.add(path, f"the event file '{written}' is not valid ({exc.mark.line}:{exc.mark.col}: {exc.message})",
+                exc.hint or "fix that file")
+        return None
+
+
+def _expectation(expect: Mapping[str, Any], path: NodePath) -> Expectation:
+    return Expectation(
+        path=path,
+        return_=expect.get("return", UNSET),
+        return_includes=expect.get("return_includes", UNSET),
+        return_schema=expect.get("return_schema", UNSET),
+        ignore=tuple(expect.get("ignore") or ()),
+        ret_msg=expect.get("ret_msg", UNSET),
+        error=expect.get("error", UNSET),
+        log=tuple(_log_entry(entry, path + ("log", i)) for i, entry in enumerate(expect.get("log") or ())),
+        status=expect.get("status", UNSET),
+        duration_ms=expect.get("duration_ms", UNSET),
+        memory_mb=expect.get("memory_mb", UNSET),
+    )
+
+
+def _log_entry(entry: Any, path: NodePath) -> LogExpectation:
+    if isinstance(entry, str):
+        return LogExpectation("contains", entry, path)
+    (kind, pattern), = entry.items()
+    return LogExpectation(kind, pattern, path)
+
+
+def _check_unique_names(cases: List[Case], out: _Collector) -> None:
+    seen: Dict[str, Case] = {}
+    for case in cases:
+        first = seen.setdefault(case.name, case)
+        if first is not case:
+            out.add(case.path + ("name",), f"the case name '{case.name}' is used twice "
+                    f"(first at line {first.line})", "give every case its own name")
+
+
+# Where matchers and !env may stand: matchers only inside expected values, !env only
+# as an environment value. Anywhere else they would silently mean something else.
+_MATCHER_PLACES = ("return", "return_includes", "ret_msg")
+
+
+def _in_expected_value(path: NodePath) -> bool:
+    if "expect" not in path:
+        return False
+    after = path.index("expect") + 1
+    return after < len(path) and path[after] in _MATCHER_PLACES
+
+
+def _check_tag_placement(value: Any, path: NodePath, out: _Collector) -> None:
+    if isinstance(value, EnvRef):
+        if len(path) < 2 or path[-2] != "environment":
+            out.add(path, f"{value!r} is only allowed as a value under environment:",
+                    "write it like DB_PASSWORD: !env DB_PASSWORD under environment:")
+        return
+    if isinstance(value, Matcher):
+        if not _in_expected_value(path):
+            out.add(path, f"the matcher {value!r} is only allowed inside expect: return, return_includes or ret_msg",
+                    "write a plain value here")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_tag_placement(item, path + (key,), out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_tag_placement(item, path + (index,), out)

@@ -1,0 +1,213 @@
+"""Check a parsed suite against ``schemas/suite.schema.json`` and say what is wrong in plain words.
+
+The schema is the single description of the format. Its ``description`` and
+``x-example`` annotations feed the messages, so a wrong type is explained with a
+one-line example of the right form.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, List, Optional
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from scftest.matchers import Matcher
+from scftest.model import EnvRef, NodePath, SourceMap, SuiteProblem
+from scftest.render import cut
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "suite.schema.json"
+
+_JSON_TYPES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping (key: value lines)",
+    "array": "a list (lines starting with '- ', or [a, b])",
+    "null": "empty",
+}
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _is_tag_object(value: Any) -> bool:
+    # Matchers and !env stand where text stands; where they are misplaced is checked later.
+    return isinstance(value, (EnvRef, Matcher))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "string", lambda _checker, value: isinstance(value, str) or _is_tag_object(value)
+    )
+    validator_class = jsonschema.validators.extend(base, type_checker=checker)
+    return validator_class(load_schema())
+
+
+def schema_problems(data: Any, source: SourceMap) -> List[SuiteProblem]:
+    """Every schema violation in ``data``, as problems sorted by line."""
+    problems = [_explain(error, source, data) for error in _validator().iter_errors(data)]
+    unique = {(p.line, p.col, p.message): p for p in problems}
+    return sorted(unique.values(), key=lambda p: (p.line, p.col))
+
+
+def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProblem:
+    error = _most_specific(error)
+    path: NodePath = tuple(error.absolute_path)
+    where = describe_path(path, data)
+    kind = error.validator
+    if kind == "additionalProperties":
+        return _unknown_key(error, path, source, where)
+    mark = source.at(path)
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "a key"
+        example = _example_for(error.schema.get("properties", {}).get(missing, {})) or _example(error)
+        return _problem(source, mark, f"{where} needs the key '{missing}'", _with_example("add it", example))
+    if kind == "type":
+        wanted = _wanted_types(error.validator_value)
+        return _problem(source, mark, f"{where} must be {wanted}, not {_describe_value(error.instance)}",
+                        _with_example("write it like this", _example(error)))
+    if kind in ("enum", "const"):
+        return _bad_choice(error, where, mark, source)
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "multipleOf", "anyOf", "oneOf"):
+        text = error.schema.get("description") or error.message
+        return _problem(source, mark, f"{where} has a value that is not allowed: {_short(error.instance)}",
+                        _with_example(text.rstrip("."), _example(error)))
+    if kind == "pattern":
+        text = error.schema.get("description") or f"it must match {error.validator_value}"
+        return _problem(source, mark, f"{where} is not valid: {_short(error.instance)}",
+                        _with_example(text.rstrip("."), _example(error)))
+    if kind == "propertyNames":
+        return _problem(source, mark, f"{where} has a variable name that is not allowed: {_short(error.instance)}",
+                        "names are letters, digits and '_', not starting with a digit")
+    if kind in ("minLength", "minItems", "minProperties"):
+        return _problem(source, mark, f"{where} is empty", _with_example("give it a value", _example(error)))
+    return _problem(source, mark, f"{where}: {error.message}", _with_example("", _example(error)))
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """For anyOf/oneOf, the branch error that best explains the problem, when there is one."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        deeper = [e for e in error.context if len(e.absolute_path) > len(error.absolute_path)]
+        if deeper:
+            return _most_specific(jsonschema.exceptions.best_match(deeper))
+        # An object branch that rejects a key explains a typo better than "not a string".
+        typo = [e for e in error.context if e.validator == "additionalProperties"]
+        if typo and isinstance(error.instance, dict):
+            return typo[0]
+    return error
+
+
+def _unknown_key(error: ValidationError, path: NodePath, source: SourceMap, where: str) -> SuiteProblem:
+    allowed = sorted(error.schema.get("properties", {}))
+    extra = [key for key in error.instance if key not in allowed]
+    key = extra[0] if extra else "?"
+    mark = source.at(path + (key, "<key>"))
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean '{close[0]}'?"
+    else:
+        hint = "the keys allowed here are: " + ", ".join(allowed)
+    message = f"unknown key '{key}' in {where}"
+    if len(extra) > 1:
+        message += f" (and {', '.join(repr(k) for k in extra[1:])})"
+    return _problem(source, mark, message, hint)
+
+
+def _bad_choice(error: ValidationError, where: str, mark, source: SourceMap) -> SuiteProblem:
+    choices = error.validator_value if error.validator == "enum" else [error.validator_value]
+    words = [str(c) for c in choices]
+    hint = "use one of: " + ", ".join(words)
+    if isinstance(error.instance, str):
+        close = difflib.get_close_matches(error.instance, words, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean '{close[0]}'? ({hint})"
+    return _problem(source, mark, f"{where} cannot be {_short(error.instance)}", hint)
+
+
+def _problem(source: SourceMap, mark, message: str, hint: str) -> SuiteProblem:
+    return SuiteProblem(source.file, mark.line, mark.col, message, hint)
+
+
+def _example(error: ValidationError) -> Optional[str]:
+    return _example_for(error.schema)
+
+
+def _example_for(schema: Any) -> Optional[str]:
+    if not isinstance(schema, dict):
+        return None
+    if "x-example" in schema:
+        return schema["x-example"]
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        return _example_for(load_schema()["$defs"].get(ref[len("#/$defs/"):]))
+    return None
+
+
+def _with_example(text: str, example: Optional[str]) -> str:
+    if not example:
+        return text
+    shown = example.replace("\n", " / ")
+    return f"{text}, e.g. {shown}" if text else f"e.g. {shown}"
+
+
+def _wanted_types(value: Any) -> str:
+    names = value if isinstance(value, list) else [value]
+    return " or ".join(_JSON_TYPES.get(n, n) for n in names)
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {_short(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "empty"
+    return repr(value)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=repr) if not isinstance(value, str) else repr(value)
+    return cut(text, limit)
+
+
+def describe_path(path: NodePath, data: Any = None) -> str:
+    """("cases", 2, "expect", "status") -> "case 'slow path': expect.status"; () -> "the suite".
+
+    People know their cases by name, not by index, so a case is named when it has one.
+    """
+    parts = list(path)
+    prefix = ""
+    if len(parts) >= 2 and parts[0] == "cases" and isinstance(parts[1], int):
+        name = _case_name(data, parts[1])
+        prefix = f"case '{name}'" if name else f"case #{parts[1] + 1}"
+        parts = parts[2:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    if prefix:
+        return f"{prefix}: {text}" if text else prefix
+    return text or "the suite"
+
+
+def _case_name(data: Any, index: int) -> str:
+    try:
+        name = data["cases"][index]["name"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return name if isinstance(name, str) else ""

@@ -1,0 +1,269 @@
+"""Read a YAML file into plain data plus the line and column of every node.
+
+Only plain data is ever constructed: mappings, lists, strings, numbers, booleans,
+null, and scftest's own tags (the matchers and ``!env``). Nothing else a YAML file
+can ask for (``!!python/object``, arbitrary tags) is built; it is reported instead.
+
+Choices made for people who do not program, and written down in the docs:
+- ``yes`` / ``no`` / ``on`` / ``off`` stay strings (YAML 1.2 booleans: only true/false),
+  so ``country: NO`` means the text NO.
+- Unquoted dates and times (``2019-02-21T11:49:00Z``) stay strings, as they would be in
+  the JSON event the cloud delivers.
+- Mapping keys are JSON keys: ``200: ok`` has the key "200".
+- A key written twice in one mapping is an error, not a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import yaml
+
+from scftest.model import EnvRef, Mark, NodePath, SourceMap
+
+try:  # the C composer is several times faster; the pure one gives the same nodes
+    SafeComposer = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    SafeComposer = yaml.SafeLoader
+
+# Past this many constructed nodes a file is refused: aliases can make a small file
+# expand exponentially ("billion laughs").
+MAX_NODES = 1_000_000
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+class _Loader(SafeComposer):
+    """SafeLoader with YAML 1.2 booleans."""
+
+
+# Drop the YAML 1.1 boolean resolver (yes/no/on/off) and put back true/false only.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
+
+# PyYAML's own conversions for the scalar types left after ours. Called per node, they
+# keep no state (construct_object would cache every node it ever saw).
+_CONVERT = yaml.constructor.SafeConstructor()
+_CONVERSIONS = {
+    "tag:yaml.org,2002:int": _CONVERT.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONVERT.construct_yaml_float,
+    "tag:yaml.org,2002:null": _CONVERT.construct_yaml_null,
+}
+
+
+class YamlError(Exception):
+    """A problem at a place in the file: the loader turns it into a SuiteProblem."""
+
+    def __init__(self, mark: Mark, message: str, hint: str = ""):
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+        self.hint = hint
+
+
+# Builds the object for a custom tag: (tag, constructed value, mark) -> object.
+TagBuilder = Callable[[str, Any, Mark], Any]
+
+
+@dataclass(frozen=True)
+class Document:
+    data: Any
+    source: SourceMap
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def read_document(path: Path, tags: Dict[str, TagBuilder]) -> Document:
+    """Parse ``path``. Raises YamlError for syntax errors, unknown tags and the like."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(Mark(1, 1), f"the file is not UTF-8 text ({exc.reason})",
+                        "save it as UTF-8") from None
+    return parse_text(text, path, tags)
+
+
+def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
+    try:
+        root = _compose(text, tags)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(Mark(1, 1), f"YAML syntax error: {exc}", "fix the YAML syntax") from None
+    marks: Dict[NodePath, Mark] = {}
+    if root is None:
+        return Document(None, SourceMap(path, marks))
+    builder = _Builder(tags, marks)
+    data = builder.build(root, ())
+    return Document(data, SourceMap(path, marks))
+
+
+def _compose(text: str, tags: Dict[str, TagBuilder]) -> Optional[yaml.Node]:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        if "scanning a tag" not in str(exc.context) or not tags:
+            raise
+        # YAML reads `{id: !any}` as the tag "!any}". People write it that way all the
+        # time; for scftest's own tags the intent is plain, so read it as `{id: !any }`.
+        spaced = _tag_before_flow_end(tags).sub(r"\1 \2", text)
+        if spaced == text:
+            raise
+        return yaml.compose(spaced, Loader=_Loader)
+
+
+def _tag_before_flow_end(tags: Dict[str, TagBuilder]) -> "re.Pattern[str]":
+    names = "|".join(re.escape(tag) for tag in sorted(tags, key=len, reverse=True))
+    return re.compile(rf"({names})([}}\],])")
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+    problem = exc.problem or "not valid YAML"
+    if exc.context:
+        problem = f"{exc.context}, {problem}"
+    started = exc.context_mark
+    if started is not None and mark is not None and started.line != mark.line:
+        problem += f" (the construct started at line {started.line + 1})"
+    hint = "fix the YAML syntax at this line (indentation, a missing ':' or an unclosed quote)"
+    if "\t" in (exc.problem or "") or "tab" in problem:
+        hint = "YAML indents with spaces, not tabs"
+    elif "scanning a tag" in problem:
+        hint = "a tag needs a space after it inside { } or [ ]: write {id: !any } rather than {id: !any}"
+    return YamlError(where, f"YAML syntax error: {problem}", hint)
+
+
+class _Builder:
+    """Turns composed nodes into plain data, recording each node's mark by path."""
+
+    def __init__(self, tags: Dict[str, TagBuilder], marks: Dict[NodePath, Mark]):
+        self.tags = tags
+        self.marks = marks
+        self.count = 0
+        self.active: List[int] = []  # ids of nodes being built: a repeat is a recursive alias
+
+    def build(self, node: yaml.Node, path: NodePath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlError(_mark(node), f"the document expands to more than {MAX_NODES:,} values",
+                            "check for aliases (*name) that repeat large parts")
+        if id(node) in self.active:
+            raise YamlError(_mark(node), "an alias refers to a node that contains it",
+                            "remove the recursive alias")
+        self.marks[path] = _mark(node)
+        self.active.append(id(node))
+        try:
+            return self._build(node, path)
+        finally:
+            self.active.pop()
+
+    def _build(self, node: yaml.Node, path: NodePath) -> Any:
+        tag = node.tag
+        if tag.startswith("!") and not tag.startswith("!!"):
+            return self._custom(node, path)
+        if isinstance(node, yaml.MappingNode):
+            if tag != "tag:yaml.org,2002:map":
+                raise _unknown_tag(node)
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if tag != "tag:yaml.org,2002:seq":
+                raise _unknown_tag(node)
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return _scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: NodePath) -> Dict[str, Any]:
+        result: Dict[str, Any] = {}
+        for key_node, value_node in _merged_pairs(node):
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError(_mark(key_node), "a key must be plain text, not a list or mapping",
+                                "write the key as a word, e.g. name:")
+            key = _json_key(_scalar(key_node))
+            if key in result:
+                raise YamlError(_mark(key_node), f"the key '{key}' is written twice in this mapping",
+                                "keep one of them")
+            # The key's own line, so "unknown key" points at the key, not the mapping.
+            self.marks[path + (key, "<key>")] = _mark(key_node)
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+    def _custom(self, node: yaml.Node, path: NodePath) -> Any:
+        builder = self.tags.get(node.tag)
+        if builder is None:
+            raise _unknown_tag(node, known=sorted(self.tags))
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = node.value  # the raw text: matchers parse their own argument
+        elif isinstance(node, yaml.MappingNode):
+            value = self._mapping(node, path)
+        else:
+            value = [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return builder(node.tag, value, _mark(node))
+
+
+def _merged_pairs(node: yaml.MappingNode):
+    """Key/value node pairs with YAML merge keys (``<<: *base``) applied, as PyYAML does."""
+    pairs = []
+    merged = []
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise YamlError(_mark(source), "'<<' must merge a mapping",
+                                    "write <<: *name where &name marks a mapping")
+                merged.extend(_merged_pairs(source))
+        else:
+            pairs.append((key_node, value_node))
+    own = {_scalar_text(k) for k, _ in pairs}
+    return [(k, v) for k, v in merged if _scalar_text(k) not in own] + pairs
+
+
+def _scalar_text(node: yaml.Node) -> Optional[str]:
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    if node.tag in (_STR_TAG, "tag:yaml.org,2002:timestamp"):
+        return node.value
+    if node.tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:set",
+                    "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"):
+        raise _unknown_tag(node)
+    if node.tag == "tag:yaml.org,2002:bool":
+        return node.value.lower() == "true"
+    convert = _CONVERSIONS.get(node.tag)
+    if convert is None:
+        raise _unknown_tag(node)
+    try:
+        return convert(node)
+    except (ValueError, yaml.YAMLError):
+        raise _unknown_tag(node) from None
+
+
+def _json_key(key: Any) -> str:
+    # JSON object keys are strings: the handler's dict with key 200 arrives as "200".
+    return key if isinstance(key, str) else json.dumps(key)
+
+
+def _unknown_tag(node: yaml.Node, known=()) -> YamlError:
+    hint = "remove the tag"
+    if known:
+        hint = "scftest knows these tags: " + ", ".join(known)
+    return YamlError(_mark(node), f"unknown YAML tag {node.tag}", hint)
+
+
+def env_tag(tag: str, value: Any, mark: Mark) -> EnvRef:
+    """``!env NAME``: an explicit pass-through of the runner's variable NAME."""
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value.strip()):
+        raise YamlError(mark, "!env needs the name of an environment variable",
+                        "write it like DB_PASSWORD: !env DB_PASSWORD")
+    return EnvRef(value.strip())

@@ -1,0 +1,366 @@
+"""The bootstrap (scftest/_child.py) on every interpreter present: 2.7 and 3.6-3.13.
+
+Most tests go through ``execute`` (the bootstrap's only caller); a few drive the
+bootstrap by hand to check its channel, and a few load its pure functions in-process.
+"""
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import uuid
+
+import pytest
+from conftest import HANDLERS, INTERPRETERS, NEWEST, make_invocation, python_params
+
+from scftest.instance.bootstrap import CHILD_SCRIPT
+from scftest.instance.channel import FrameReader
+from scftest.instance.spawn import execute
+from scftest.model import UNSET
+
+ALL = python_params()
+
+CONTEXT_KEYS = sorted([
+    "memory_limit_in_mb", "time_limit_in_ms", "request_id", "environment", "environ",
+    "function_version", "function_name", "namespace", "tencentcloud_region",
+    "tencentcloud_appid", "tencentcloud_uin",
+])
+
+
+def run(version, root, handler, **overrides):
+    fields = dict(timeout_s=5, function_name="orders")
+    fields.update(overrides)
+    return execute(make_invocation(version, root, handler, **fields))
+
+
+def py2(version):
+    return version == "2.7"
+
+
+# --- success, return values, serialization ---------------------------------------------
+
+@pytest.mark.parametrize("version", ALL)
+def test_hello_world(version):
+    record = run(version, "basic", "index.hello")
+    assert (record.status, record.status_code) == ("success", 200)
+    assert record.ret_msg == '"Hello World"' and record.return_value == "Hello World"
+    assert record.exit_code == 0 and record.signal is None
+    assert record.interpreter_version == INTERPRETERS[version][1]
+    lines = record.log.splitlines()
+    rid = record.request_id
+    assert lines[0] == f"START RequestId:{rid}" and lines[1] == f"Event RequestId:{rid}"
+    assert f'Response RequestId:{rid} RetMsg:"Hello World"' in lines
+    assert lines[-2] == f"END RequestId:{rid}"
+    assert lines[-1].startswith(f"Report RequestId:{rid} Duration:")
+    assert "Memory:128MB MemUsage:" in lines[-1]
+    assert record.billed_duration_ms == math.ceil(record.duration_ms)
+    assert 0 < record.max_memory_mb < 128
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_context_has_every_documented_key_and_type(version):
+    record = run(version, "basic", "index.context_types", timeout_s=3, memory_mb=256,
+                 environment={"STAGE": "test", "REGION_NAME": "gz"},
+                 context={"namespace": "prod", "extra_key": 7})
+    value = record.return_value
+    assert value["keys"] == sorted(CONTEXT_KEYS + ["extra_key"])
+    assert value["ints"] == {"memory_limit_in_mb": True, "time_limit_in_ms": True}
+    assert all(value["strings"][k] for k in value["strings"] if k != "extra_key")
+    context = value["context"]
+    assert context["memory_limit_in_mb"] == 256 and context["time_limit_in_ms"] == 3000
+    assert context["request_id"] == record.request_id
+    assert str(uuid.UUID(context["request_id"])) == context["request_id"]
+    assert json.loads(context["environment"]) == {"STAGE": "test", "REGION_NAME": "gz"}
+    assert context["environ"] == "STAGE=test;REGION_NAME=gz"
+    assert context["function_version"] == "$LATEST" and context["function_name"] == "orders"
+    assert context["namespace"] == "prod" and context["extra_key"] == 7  # merged over
+    assert context["tencentcloud_region"] == "ap-guangzhou"
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_module_is_imported_by_name_from_the_code_root(version):
+    record = run(version, "basic", "index.where")
+    root = str((HANDLERS / "basic").resolve())
+    value = record.return_value
+    assert value["cwd"] == root and value["path"][0] == root
+    assert value["name"] == "index"  # not __main__
+    assert value["file"] == os.path.join(root, "index.py")
+    assert len(value["argv"]) == 1  # the channel's fd number is not handed to the handler
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_handler_in_a_sub_folder(version):
+    record = run(version, "subdir", "src/app.handler")
+    root = str((HANDLERS / "subdir").resolve())
+    assert record.return_value == {"cwd": root, "name": "app", "helper": "helper from src",
+                                   "path": [root, os.path.join(root, "src")]}
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_output_order_and_root_logger(version):
+    record = run(version, "basic", "index.interleave")
+    assert "one\ntwo\nthree\nfourfive\n" in record.log
+    assert "hidden" not in record.log
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_import_time_output_is_logged(version):
+    record = run(version, "importtime", "index.main_handler")
+    assert record.status == "success"
+    assert "printed at import\nlogged at import\nstderr at import\n" in record.log
+    # The runtime's root handler exists before the import, so basicConfig is a no-op and
+    # the root level stays WARNING, as in the cloud.
+    assert "info after basicConfig" not in record.log
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_user_module_named_like_a_preloaded_stdlib_module(version):
+    record = run(version, "shadow", "index.main_handler")
+    assert record.return_value == '[1, {"a": null}]'
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_decimal_becomes_its_string(version):
+    record = run(version, "basic", "index.decimal_return")
+    assert (record.ret_msg, record.return_value) == ('"1.50"', "1.50")
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_nested_decimal_is_not_serializable(version):
+    record = run(version, "basic", "index.nested_decimal")
+    assert (record.status, record.status_code, record.error.type) == ("error", 430, "TypeError")
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_non_ascii_return_and_output(version):
+    record = run(version, "basic", "index.non_ascii")
+    expected = {"msg": "你好", "e": "é", "emoji": "\U0001F600", "quote": 'say "hi"\n'}
+    assert record.return_value == expected
+    assert record.ret_msg == json.dumps(expected, ensure_ascii=False) or py2(version)
+    assert "你好" in record.ret_msg
+    assert "héllo 你好" in record.log
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_unserializable_return_fails(version):
+    record = run(version, "basic", "index.unserializable")
+    assert (record.status, record.status_code, record.error.type) == ("error", 430, "TypeError")
+    assert "not JSON serializable" in record.error.message
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_return_over_6_mb_fails_like_scf(version):
+    record = run(version, "basic", "index.too_large")
+    assert (record.status, record.status_code) == ("error", 407)
+    assert record.error.message.startswith("body size is too long")
+    assert record.return_value is UNSET and record.ret_msg is None
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_async_return_reaches_only_the_log(version):
+    record = run(version, "basic", "index.queued", invocation="async", event={"id": 42})
+    assert record.status == "success" and record.invocation == "async"
+    assert record.return_value is UNSET
+    assert record.ret_msg == '{"queued": true}'
+    assert f'Response RequestId:{record.request_id} RetMsg:{{"queued": true}}' in record.log
+    assert "order 42 queued" in record.log
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_api_word_event_means_async(version):
+    record = run(version, "basic", "index.queued", invocation="Event")
+    assert record.return_value is UNSET and record.ret_msg == '{"queued": true}'
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_event_round_trips(version):
+    event = {"s": "é\u0000\n\t\"\\ \U0001F600 \u2028", "n": 1.5, "big": 2 ** 70,
+             "neg": -0.0, "nested": [[[]], {}], "t": True, "f": False, "none": None,
+             "deep": json.loads("[" * 300 + "]" * 300)}
+    record = run(version, "basic", "index.echo", event=event)
+    assert record.return_value == event
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_plain_returns_serialize_exactly_like_json(version):
+    values = [None, True, False, 0, -5, 10 ** 20, 1.5, 1e-7, 1e22, -0.0, "", "plain",
+              'quote"', "back\\slash", "tab\t", "\x7f", "é", "\U0001F600", [], {}, [1, [2, [3]]],
+              {"a": {"b": [1.0, None]}, "c": "d"}, {"k\n": 1}, float("nan"), float("inf")]
+    record = run(version, "basic", "index.value", event={"value": values})
+    assert record.ret_msg == json.dumps(values, ensure_ascii=False)
+    for value in values:
+        single = run(version, "basic", "index.value", event={"value": value})
+        assert single.ret_msg == json.dumps(value, ensure_ascii=False), value
+
+
+# --- exceptions and initialization failures --------------------------------------------
+
+@pytest.mark.parametrize("version", ALL)
+def test_exception_type_message_and_traceback(version):
+    record = run(version, "basic", "index.raises")
+    error = record.error
+    assert (record.status, record.status_code) == ("error", 430)
+    assert error.type == "ValueError" and error.message == 'missing "id"'
+    assert error.qualified_type == ("exceptions.ValueError" if py2(version)
+                                    else "builtins.ValueError")
+    assert error.traceback.startswith("Traceback (most recent call last):\n")
+    assert 'index.py", line' in error.traceback and "in raises" in error.traceback
+    assert "_child" not in error.traceback and "<frozen" not in error.traceback
+    assert error.traceback.rstrip().endswith("ValueError: missing \"id\"")
+    assert "Traceback (most recent call last):" in record.log
+    assert f"ERROR RequestId:{record.request_id} Result:" in record.log
+    assert '"errorMessage":"user code exception caught"' in record.log
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_custom_exception_is_qualified(version):
+    record = run(version, "basic", "index.raises_custom")
+    assert (record.error.type, record.error.qualified_type) == ("NotFound", "index.NotFound")
+    assert "in inner" in record.error.traceback
+
+
+@pytest.mark.parametrize("version", python_params([v for v in INTERPRETERS if v != "2.7"]))
+def test_chained_exception_keeps_the_chain_without_bootstrap_frames(version):
+    record = run(version, "basic", "index.raises_chained")
+    assert "During handling of the above exception" in record.error.traceback
+    assert "_child" not in record.error.traceback
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_missing_file(version):
+    record = run(version, "basic", "nofile.main_handler")
+    assert (record.status, record.status_code) == ("error", 437)
+    assert record.error.type == ("ImportError" if py2(version) else "ModuleNotFoundError")
+    assert "No module named 'nofile'" in record.error.message
+    assert str((HANDLERS / "basic" / "nofile.py").resolve()) in record.error.message
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_missing_function(version):
+    record = run(version, "basic", "index.nofunc")
+    assert (record.status, record.status_code, record.error.type) == ("error", 437,
+                                                                      "AttributeError")
+    assert "has no attribute 'nofunc'" in record.error.message
+    assert "index.py" in record.error.message
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_syntax_error(version):
+    record = run(version, "syntax", "index.main_handler")
+    assert (record.status, record.status_code, record.error.type) == ("error", 443,
+                                                                      "SyntaxError")
+    assert 'index.py", line 1' in record.error.traceback
+    assert "_child" not in record.error.traceback
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_python2_code_on_python3(version):
+    record = run(version, "py2syntax", "index.main_handler")
+    if py2(version):
+        assert record.status == "success" and "Python 2 only" in record.log
+    else:
+        assert (record.status_code, record.error.type) == (443, "SyntaxError")
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_import_time_exception(version):
+    record = run(version, "importfail", "index.main_handler")
+    assert (record.status, record.status_code, record.error.type) == ("error", 443, "NameError")
+    assert "XXXXXX" in record.error.message
+    assert "before the failure" in record.log
+    assert 'index.py", line 2, in <module>' in record.error.traceback
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_import_of_a_missing_dependency(version):
+    record = run(version, "importfail", "missing_dep.main_handler")
+    assert record.status_code == 443
+    assert record.error.type == ("ImportError" if py2(version) else "ModuleNotFoundError")
+    assert "not_a_module_scftest" in record.error.message
+    assert "<frozen" not in record.error.traceback
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_result_fd_is_not_inherited(version):
+    record = run(version, "basic", "index.child_fds")
+    assert record.return_value == ["0", "1", "2", "3"]  # 3: listdir's own descriptor
+
+
+# --- the channel, by hand ----------------------------------------------------------------
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_channel_frames_and_config_removal(version, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "handler": "index.hello", "code_root": str(HANDLERS / "basic"), "event": {},
+        "context": {}, "invocation": "sync", "request_id": "r"}))
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([INTERPRETERS[version][0], "-u", "-s", str(CHILD_SCRIPT),
+                             str(config), str(write_fd)], pass_fds=(write_fd,),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            start_new_session=True)
+    os.close(write_fd)
+    reader, frames = FrameReader(), []
+    try:
+        while len(frames) < 2:
+            data = os.read(read_fd, 65536)
+            assert data, "channel closed early"
+            frames += reader.feed(data)
+    finally:
+        proc.kill()  # the bootstrap lingers after its result, as a warm instance does
+        proc.wait()
+        proc.stdout.close()
+        os.close(read_fd)
+    assert [f.kind for f in frames] == ["ready", "result"]
+    fields = frames[1].fields
+    assert fields["outcome"] == "ok" and fields["ret_msg"] == '"Hello World"'
+    assert float(fields["duration_ms"]) >= 0 and int(fields["maxrss_kb"]) > 0
+    assert not config.exists()
+
+
+# --- pure functions of the bootstrap, in-process -----------------------------------------
+
+@pytest.fixture(scope="module")
+def child():
+    spec = importlib.util.spec_from_file_location("scftest_child_under_test", CHILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": [1, 2.5, -0.0, 1e400, true, false, null], "b": "\\u0000\\n\\"\\\\ é"}',
+    '"\\ud83d\\ude00"', '["\\u2028", "\\/"]', "[" * 500 + "]" * 500, "NaN", "-Infinity",
+])
+def test_parse_json_matches_json_loads(child, text):
+    expected = json.loads(text)
+    got = child.parse_json(text)
+    assert json.dumps(got) == json.dumps(expected)
+
+
+def test_frame_round_trip(child):
+    read_fd, write_fd = os.pipe()
+    try:
+        child.Channel(write_fd).send("result", [("ret_msg", "é\n\"x\""), ("empty", ""),
+                                            ("skipped", None), ("n", 5)])
+        os.close(write_fd)
+        data = b"".join(iter(lambda: os.read(read_fd, 4096), b""))
+    finally:
+        os.close(read_fd)
+    sent = FrameReader().feed(data)
+    assert sent[0].kind == "result"
+    assert sent[0].fields == {"ret_msg": "é\n\"x\"", "empty": "", "n": "5"}
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_resource_limits(version):
+    record = run(version, "basic", "index.limits", memory_mb=256)
+    assert record.return_value == {"as": (2 * 256 + 2048) * 1024 * 1024, "nofile": 1024}
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_missing_code_root(version, tmp_path):
+    record = run(version, "basic", "index.hello", code_root=tmp_path / "gone")
+    assert (record.status, record.status_code) == ("error", 437)
+    assert "code root" in record.error.message and "does not exist" in record.error.message

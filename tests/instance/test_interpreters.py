@@ -1,0 +1,219 @@
+"""Runtime names to interpreters: overrides, pyproject, PATH, pyenv, fallback."""
+
+import os
+import threading
+
+import pytest
+from conftest import INTERPRETERS
+
+import scftest.instance.interpreters as runtimes
+from scftest.instance.interpreters import (
+    KNOWN_RUNTIMES,
+    RuntimeNotFound,
+    RuntimeResolver,
+    canonical,
+    parse_runtime,
+    read_pyproject_runtimes,
+)
+
+needs = pytest.mark.skipif(not (INTERPRETERS["3.6"] and INTERPRETERS["3.7"]),
+                           reason="needs Python 3.6 and 3.7 under pyenv")
+PY36 = INTERPRETERS["3.6"][0] if INTERPRETERS["3.6"] else None
+PY37 = INTERPRETERS["3.7"][0] if INTERPRETERS["3.7"] else None
+
+
+def fake_pyenv(tmp_path, versions):
+    """A pyenv root whose versions are symlinks to real interpreters."""
+    root = tmp_path / "pyenv"
+    for name, target in versions.items():
+        folder = root / "versions" / name / "bin"
+        folder.mkdir(parents=True)
+        (folder / "python").symlink_to(target)
+    return root
+
+
+def script(folder, name, body):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_parse_and_canonical():
+    assert parse_runtime("Python3.6") == (3, 6) and parse_runtime("python2.7") == (2, 7)
+    assert canonical("python3.10") == "Python3.10"
+    for bad in ("Python3", "Node12", "Python3.x", ""):
+        with pytest.raises(ValueError):
+            parse_runtime(bad)
+    assert KNOWN_RUNTIMES[0] == "Python2.7" and KNOWN_RUNTIMES[-1] == "Python3.13"
+
+
+@needs
+def test_pyenv_folder_gives_exactly_that_version(tmp_path):
+    resolver = RuntimeResolver({}, None, path_env="", pyenv_root=fake_pyenv(
+        tmp_path, {"3.6.15": PY36, "3.7.16": PY37}))
+    interpreter = resolver.resolve("Python3.6")
+    assert interpreter.version.startswith("3.6.") and not interpreter.fallback
+    assert interpreter.runtime == "Python3.6"
+    assert resolver.resolve("Python3.6") is interpreter  # cached
+
+
+@needs
+def test_failing_shim_and_wrong_version_on_path_are_passed_over(tmp_path):
+    bin_dir = tmp_path / "bin"
+    script(bin_dir, "python3.6", "echo 'pyenv: python3.6: command not found' >&2; exit 127")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "python3.6").symlink_to(PY37)  # claims 3.6, is 3.7
+    resolver = RuntimeResolver({}, None, path_env=f"{bin_dir}{os.pathsep}{other}",
+                               pyenv_root=fake_pyenv(tmp_path, {"3.6.15": PY36}))
+    interpreter = resolver.resolve("Python3.6")
+    assert interpreter.version.startswith("3.6.")
+    row = resolver.describe(["Python3.6"])[0]
+    assert row.source == "pyenv"
+    assert "command not found" in row.problem and "is Python 3.7" in row.problem
+
+
+@needs
+def test_path_comes_before_pyenv(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.6").symlink_to(PY36)
+    resolver = RuntimeResolver({}, None, path_env=str(bin_dir),
+                               pyenv_root=fake_pyenv(tmp_path, {"3.6.15": PY36}))
+    assert resolver.resolve("Python3.6").path == str(bin_dir / "python3.6")
+    assert resolver.describe(["Python3.6"])[0].source == "PATH"
+
+
+@needs
+def test_explicit_override_wins_and_must_be_right(tmp_path):
+    empty = tmp_path / "nothing"
+    resolver = RuntimeResolver({"Python3.6": PY36}, None, path_env="", pyenv_root=empty)
+    assert resolver.resolve("Python3.6").path == PY36
+    assert resolver.describe(["Python3.6"])[0].source == "--runtime"
+    wrong = RuntimeResolver({"Python3.6": PY37}, None, path_env="",
+                            pyenv_root=fake_pyenv(tmp_path, {"3.6.15": PY36}))
+    with pytest.raises(RuntimeNotFound, match=r"--runtime is unusable: .* is Python 3\.7"):
+        wrong.resolve("Python3.6")  # never silently another interpreter
+    missing = RuntimeResolver({"Python3.6": "/nonexistent/python"}, None, path_env="",
+                              pyenv_root=empty)
+    with pytest.raises(RuntimeNotFound, match="does not exist"):
+        missing.resolve("Python3.6")
+
+
+@needs
+def test_pyproject_table_and_flag_precedence(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.scftest.runtimes]\n'
+        f'"Python3.6" = "{PY36}"  # a comment\nPython3.7 = "{PY37}"\n\n[tool.other]\na = 1\n')
+    table = read_pyproject_runtimes(tmp_path)
+    assert table == {"Python3.6": PY36, "Python3.7": PY37}  # the bare key is dotted in TOML
+    resolver = RuntimeResolver({}, tmp_path, path_env="", pyenv_root=tmp_path / "none")
+    assert resolver.resolve("Python3.6").path == PY36
+    assert resolver.describe(["Python3.6"])[0].source == "pyproject"
+    flag = RuntimeResolver({"Python3.6": PY37}, tmp_path, path_env="",
+                           pyenv_root=tmp_path / "none")
+    with pytest.raises(RuntimeNotFound):  # the flag wins over pyproject, and is checked
+        flag.resolve("Python3.6")
+
+
+def test_pyproject_relative_paths_are_relative_to_the_project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.scftest.runtimes]\n"Python3.6" = "venvs/36/bin/python"\n')
+    assert read_pyproject_runtimes(tmp_path) == {
+        "Python3.6": str(tmp_path / "venvs/36/bin/python")}
+    assert read_pyproject_runtimes(tmp_path / "missing") == {}
+    assert read_pyproject_runtimes(None) == {}
+
+
+def test_bare_and_quoted_runtime_keys(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.scftest]\nx = "y"\n'
+        '[tool.scftest.runtimes]  # where interpreters live\n'
+        '"Python3.6" = "/opt/py36/bin/python"\n'
+        "'Python2.7' = '/opt/py27/bin/python'\n"
+        'Python3.9 = "/opt/py39/python"   # a dotted key in TOML\n'
+        '\n[tool.black]\n"Python3.8" = "/not/this/one"\n')
+    assert read_pyproject_runtimes(tmp_path) == {
+        "Python3.6": "/opt/py36/bin/python",
+        "Python2.7": "/opt/py27/bin/python",
+        "Python3.9": "/opt/py39/python",
+    }
+
+
+def test_missing_runtime_says_how_to_provide_one(tmp_path):
+    resolver = RuntimeResolver({}, None, path_env="", pyenv_root=tmp_path)
+    with pytest.raises(RuntimeNotFound) as info:
+        resolver.resolve("Python3.5")
+    message = str(info.value)
+    assert "--runtime Python3.5=" in message
+    assert "[tool.scftest.runtimes]" in message and "pyenv install 3.5" in message
+    with pytest.raises(RuntimeNotFound, match="not an SCF Python runtime"):
+        resolver.resolve("Node12")
+
+
+@needs
+def test_fallback_runs_on_the_nearest_version_labelled(tmp_path):
+    root = fake_pyenv(tmp_path, {"3.7.16": PY37})
+    strict = RuntimeResolver({}, None, path_env="", pyenv_root=root)
+    with pytest.raises(RuntimeNotFound):
+        strict.resolve("Python3.6")
+    lenient = RuntimeResolver({}, None, fallback=True, path_env="", pyenv_root=root)
+    interpreter = lenient.resolve("Python3.6")
+    assert interpreter.fallback and interpreter.runtime == "Python3.6"
+    assert interpreter.version.startswith("3.7.")
+    assert not lenient.resolve("Python3.7").fallback
+    with pytest.raises(RuntimeNotFound):
+        lenient.resolve("Python2.7")  # never across major versions
+
+
+def test_describe_lists_every_known_runtime(tmp_path):
+    resolver = RuntimeResolver({"Python3.14": "/nonexistent"}, None, path_env="",
+                               pyenv_root=tmp_path)
+    rows = resolver.describe()
+    assert [row.runtime for row in rows] == list(KNOWN_RUNTIMES) + ["Python3.14"]
+    assert all(row.interpreter is None and row.problem for row in rows)
+    assert rows[0].to_dict()["runtime"] == "Python2.7"
+
+
+def test_real_machine_resolves_every_installed_version():
+    resolver = RuntimeResolver({}, None)
+    for version, found in INTERPRETERS.items():
+        if found:
+            interpreter = resolver.resolve(f"Python{version}")
+            assert interpreter.version.rsplit(".", 1)[0] == version
+
+
+@needs
+def test_thread_safe_and_each_path_probed_once(tmp_path, monkeypatch):
+    calls = []
+    real = runtimes.probe_version
+
+    def counting(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(runtimes, "probe_version", counting)
+    resolver = RuntimeResolver({}, None, path_env="", pyenv_root=fake_pyenv(
+        tmp_path, {"3.6.15": PY36}))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(resolver.resolve("Python3.6")))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and len({id(r) for r in results}) == 1
+    assert len(calls) == 1
+
+
+def test_bad_pyproject_and_bad_override_are_value_errors(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes]\n"Python3.6" = 36\n')
+    with pytest.raises(ValueError, match='"Python3.6" must be a path'):
+        RuntimeResolver({}, tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes\n')
+    with pytest.raises(ValueError, match="pyproject.toml: cannot read"):
+        RuntimeResolver({}, tmp_path)
+    with pytest.raises(ValueError, match="not an SCF Python runtime"):
+        RuntimeResolver({"Node12": "/usr/bin/node"}, None)

@@ -1,0 +1,426 @@
+"""The executor against hostile handlers, on Python 2.7, 3.6 and the newest present.
+
+Every test checks that the runner survives, that the status is right, and that nothing
+the handler started is still running (each invocation's processes carry a unique
+function name in their environment, which /proc shows).
+"""
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, make_invocation, python_params
+
+from scftest.instance.spawn import (
+    CANCELLED,
+    build_environment,
+    execute,
+)
+from scftest.instance.logcapture import LogCapture
+from scftest.model import UNSET
+from scftest.instance.record import Interpreter, Invocation
+
+CORE = python_params(CORE_VERSIONS)
+
+
+def processes_of(marker):
+    """Live processes whose command line or environment mention ``marker``."""
+    needle = marker.encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+            if state in (b"Z", b"X"):
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        if needle in cmdline or needle in environ:
+            found.append(int(name))
+    return found
+
+
+def run(version, handler, root="hostile", **overrides):
+    inv = make_invocation(version, root, handler, **overrides)
+    record = execute(inv)
+    assert processes_of(inv.function_name) == [], "processes left running"
+    return record
+
+
+# --- hostile handlers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", CORE)
+def test_output_that_looks_like_a_result_is_only_log(version):
+    record = run(version, "index.fake_result")
+    assert record.status == "error"
+    assert record.error.type == "ValueError" and record.error.message == "the real outcome"
+    assert "SCFT result 40" in record.log and '"return": "forged"' in record.log
+    assert record.return_value is UNSET
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_garbled_channel_is_a_crash_that_says_so(version):
+    record = run(version, "index.garble_channel")
+    assert record.status == "crash" and record.status_code == 439
+    assert "garbled" in record.error.message
+    assert record.return_value is UNSET
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_closed_channel_is_a_crash(version):
+    record = run(version, "index.close_channel")
+    assert record.status == "crash"
+    assert "closed the result channel" in record.error.message
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_os_exit_is_a_crash_with_the_exit_code(version):
+    record = run(version, "index.os_exit")
+    assert (record.status, record.status_code, record.exit_code, record.signal) == (
+        "crash", 439, 3, None)
+    assert "exited with code 3" in record.error.message
+    assert "bye" in record.log
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_sigsegv_is_a_crash_with_the_signal_name(version):
+    record = run(version, "index.segfault")
+    assert (record.status, record.signal, record.exit_code) == ("crash", "SIGSEGV", None)
+    assert "SIGSEGV" in record.error.message
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_sys_exit_in_the_handler_is_a_crash(version):
+    record = run(version, "index.sys_exit", root="basic")
+    assert (record.status, record.exit_code) == ("crash", 0)
+
+
+@pytest.mark.parametrize("version", CORE)
+@pytest.mark.parametrize("handler", ["index.loop", "index.swallow"])
+def test_endless_loop_times_out(version, handler):
+    started = time.monotonic()
+    record = run(version, handler, timeout_s=1)
+    assert time.monotonic() - started < 5
+    assert (record.status, record.status_code) == ("timeout", 433)
+    assert record.error.message == "Invoking task timed out after 1 seconds"
+    assert 1000 <= record.duration_ms < 2500  # generous: the machine may be busy
+    assert "ERROR RequestId:" in record.log and "timed out after 1 seconds" in record.log
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_timeout_kills_children_grandchildren_and_setsid_escapees(version):
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    record = run(version, "index.loop_with_children", timeout_s=1, event={"marker": marker})
+    assert record.status == "timeout"
+    assert processes_of(marker) == []
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_processes_left_by_a_successful_handler_are_killed(version):
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    record = run(version, "index.spawn_and_return", event={"marker": marker})
+    assert (record.status, record.return_value, record.exit_code) == ("success", "spawned", 0)
+    assert processes_of(marker) == []
+
+
+FORK_LOOP = """
+import os, sys, time
+while True:  # a process group that never stops growing
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+    time.sleep(0.002)
+"""
+
+
+def test_one_scan_kills_a_group_that_forks_while_it_is_killed():
+    # All in the bootstrap's group: kill() scans once and relies on killpg, which also
+    # reaches a child forked while the signal is sent.
+    import subprocess
+
+    from scftest.instance.proctree import ProcessTree
+
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    proc = subprocess.Popen([INTERPRETERS[NEWEST][0], "-c", FORK_LOOP, marker],
+                            start_new_session=True)
+    try:
+        tree = ProcessTree(proc.pid)
+        time.sleep(0.2)
+        assert len(processes_of(marker)) > 10
+        assert tree.kill() == []
+        proc.wait(5)
+        assert processes_of(marker) == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_a_forked_process_returning_from_the_handler_is_not_the_result(version):
+    record = run(version, "index.fork_and_return")
+    assert (record.status, record.return_value) == ("success", "forked")
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_a_forked_process_raising_from_the_handler_is_not_the_result(version):
+    record = run(version, "index.fork_and_raise")
+    assert (record.status, record.return_value) == ("success", "parent")
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_memory_hog_is_stopped(version):
+    record = run(version, "index.memory_hog", memory_mb=128, timeout_s=10)
+    assert (record.status, record.status_code) == ("memory_exceeded", 434)
+    assert record.error.message.startswith("Task memory exceeded 128 MB")
+    assert record.max_memory_mb > 100
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_memory_of_child_processes_counts(version):
+    marker = f"scftest-marker-{uuid.uuid4().hex}"
+    record = run(version, "index.memory_hog_child", memory_mb=128, timeout_s=10,
+                 event={"marker": marker})
+    assert record.status == "memory_exceeded"
+    assert processes_of(marker) == []
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_memory_error_is_memory_exceeded(version):
+    record = run(version, "index.raises_memory_error", root="basic")
+    assert (record.status, record.status_code) == ("memory_exceeded", 434)
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_50_mb_of_log_is_capped_with_a_marker(version):
+    record = run(version, "index.huge_log")
+    assert (record.status, record.return_value) == ("success", "done")
+    assert record.log_truncated_bytes > 40 * 1024 * 1024
+    assert len(record.log) < 5 * 1024 * 1024
+    assert f"[scftest: {record.log_truncated_bytes} bytes of log cut here" in record.log
+    assert record.log.rstrip().splitlines()[-1].startswith("Report RequestId:")
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_invalid_utf8_is_replaced(version):
+    record = run(version, "index.invalid_utf8")
+    assert record.status == "success"
+    assert "before \ufffd\ufffd\ufffd after" in record.log
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_stdin_is_empty(version):
+    record = run(version, "index.read_stdin", root="basic", timeout_s=2)
+    assert (record.status, record.return_value) == ("success", "")
+
+
+# --- environment and secrets -----------------------------------------------------------
+
+@pytest.mark.parametrize("version", CORE)
+def test_the_runner_environment_does_not_leak(version, monkeypatch):
+    monkeypatch.setenv("SCFTEST_FAKE_CI_SECRET", "ci-token-0123456789")
+    record = run(version, "index.environment", root="basic", environment={"STAGE": "test"})
+    env = record.return_value["environ"]
+    assert "SCFTEST_FAKE_CI_SECRET" not in env
+    assert "ci-token-0123456789" not in record.log
+    assert env["STAGE"] == "test"
+    code_root = str((HANDLERS / "basic").resolve()) + "/"
+    assert env["USER_CODE_ROOT"] == code_root
+    for key, value in {"TENCENTCLOUD_RUNENV": "SCF", "TENCENTCLOUD_TZ": "UTC", "TZ": "UTC",
+                       "LANG": "en_US.UTF8", "PYTHONDONTWRITEBYTECODE": "x",
+                       "SCF_RUNTIME": f"Python{version}", "SCF_NAMESPACE": "default",
+                       "SCF_FUNCTIONVERSION": "$LATEST",
+                       "TENCENTCLOUD_REGION": "ap-guangzhou"}.items():
+        assert env[key] == value, key
+    assert env["HOME"] == env["TMPDIR"] and record.return_value["tmp_exists"]
+    assert not os.path.exists(env["TMPDIR"]), "the per-case folder is removed"
+    allowed = {"PATH", "HOME", "TMPDIR", "LANG", "TZ", "STAGE", "PYTHONDONTWRITEBYTECODE",
+               "USER_CODE_ROOT", "TENCENTCLOUD_RUNENV", "TENCENTCLOUD_TZ", "SCF_RUNTIME",
+               "SCF_FUNCTIONNAME", "SCF_FUNCTIONVERSION", "SCF_NAMESPACE",
+               "TENCENTCLOUD_REGION", "TENCENTCLOUD_APPID", "TENCENTCLOUD_UIN",
+               "LC_CTYPE"}  # LC_CTYPE: set by Python 3.7+'s C-locale coercion
+    assert set(env) <= allowed
+
+
+def test_build_environment_is_from_scratch(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nope")
+    inv = make_invocation(NEWEST, "basic", "index.hello", environment={"TZ": "Asia/Shanghai",
+                          "SCF_RUNTIME": "forged"})
+    env = build_environment(inv, "/tmp/x", runner_path="/usr/bin")
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["TZ"] == "Asia/Shanghai"  # users may set TZ, as in the cloud
+    assert env["SCF_RUNTIME"] == inv.runtime  # reserved: users cannot
+    assert env["PATH"] == "/usr/bin" and env["TMPDIR"] == "/tmp/x"
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_secrets_are_masked_everywhere(version):
+    secret = "s3cr3t-\"value\"-42"
+    common = dict(root="basic", environment={"DB_PASSWORD": secret}, secrets=(secret,))
+    record = run(version, "index.leak_secret", **common)
+    assert record.status == "success"
+    assert record.return_value["password"] == "***"
+    assert secret not in record.log and "password is ***" in record.log
+    assert secret not in record.ret_msg and secret not in record.return_value["context_env"]
+    failed = run(version, "index.leak_secret", event={"raise": True}, **common)
+    assert failed.error.message == "bad password ***"
+    assert secret not in failed.error.traceback and secret not in failed.log
+    assert 's3cr3t-\\"value\\"-42' not in failed.log  # nor its JSON-escaped form
+
+
+# --- cancel, parallel ------------------------------------------------------------------
+
+def test_cancel_stops_the_invocation():
+    cancel = threading.Event()
+    inv = make_invocation(NEWEST, "hostile", "index.loop", timeout_s=30)
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    record = execute(inv, cancel)
+    assert time.monotonic() - started < 2
+    assert record.status == "crash" and record.error.type == CANCELLED
+    assert processes_of(inv.function_name) == []
+
+
+def test_parallel_executions_do_not_interfere():
+    results = {}
+
+    def worker(index):
+        handler = "index.loop" if index == 0 else "index.echo"
+        root = "hostile" if index == 0 else "basic"
+        results[index] = execute(make_invocation(NEWEST, root, handler, timeout_s=1,
+                                                 event={"n": index}))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results[0].status == "timeout"
+    for index in range(1, 6):
+        assert results[index].return_value == {"n": index}
+
+
+def test_a_missing_interpreter_is_an_executor_error():
+    from scftest.instance.spawn import ExecutorError
+
+    inv = make_invocation(NEWEST, "basic", "index.hello")
+    inv = Invocation(**{**inv.__dict__, "interpreter": Interpreter("Python3.6", "/nonexistent/python", "3.6.0")})
+    with pytest.raises(ExecutorError, match="/nonexistent/python"):
+        execute(inv)
+
+
+# --- the log capture -------------------------------------------------------------------
+
+def test_log_capture_keeps_head_and_tail():
+    capture = LogCapture(head=10, tail=10)
+    for chunk in (b"0123456789abc", b"d" * 50, b"TAIL-END!!"):
+        capture.feed(chunk)
+    text, cut = capture.text()
+    assert text.startswith("0123456789\n[scftest: 53 bytes of log cut here; 73 bytes in all]")
+    assert text.endswith("TAIL-END!!") and cut == 53
+
+
+def test_log_capture_small_log_is_untouched():
+    capture = LogCapture()
+    capture.feed("héllo\n".encode())
+    assert capture.text() == ("héllo\n", 0)
+
+
+# --- the compiled bootstrap --------------------------------------------------------------
+
+def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
+    from scftest.instance.bootstrap import CHILD_SCRIPT, bootstrap_script
+
+    path = INTERPRETERS[NEWEST][0]
+    first = bootstrap_script(path, tmp_path / "cache")
+    assert first.endswith(".pyc") and Path(first).parent == tmp_path / "cache"
+    assert bootstrap_script(path, tmp_path / "cache") == first
+    assert bootstrap_script("/nonexistent/python", tmp_path / "cache") == str(CHILD_SCRIPT)
+    broken = tmp_path / "broken-python"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    assert bootstrap_script(str(broken), tmp_path / "cache") == str(CHILD_SCRIPT)
+    assert len(list((tmp_path / "cache").glob("*.failed"))) == 1  # not retried every case
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)  # others could plant code there: not used
+    assert bootstrap_script(path, shared) == str(CHILD_SCRIPT)
+
+
+def _bootstrap_copy(tmp_path, monkeypatch):
+    """A private _child.py the test may rewrite, in place of the checkout's."""
+    import scftest.instance.bootstrap as bootstrap
+
+    copy = tmp_path / "src" / "_child.py"
+    copy.parent.mkdir()
+    copy.write_bytes(bootstrap.CHILD_SCRIPT.read_bytes())
+    monkeypatch.setattr(bootstrap, "CHILD_SCRIPT", copy)
+    return copy
+
+
+def test_bootstrap_cache_holds_the_bytes_its_name_hashes(tmp_path, monkeypatch):
+    # _child.py rewritten (an edit, a git checkout) between the hash and the compile:
+    # compiling the file again cached an empty module under the full source's name, a
+    # bootstrap that exits 0 at once ("exited with code 0 before loading the handler").
+    import subprocess
+
+    import scftest.instance.bootstrap as bootstrap
+
+    copy = _bootstrap_copy(tmp_path, monkeypatch)
+    real_run = subprocess.run
+
+    def truncate_then_run(*args, **kwargs):
+        copy.write_bytes(b"")  # half-way through a rewrite, as the compile starts
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(bootstrap.subprocess, "run", truncate_then_run)
+    script = bootstrap.bootstrap_script(INTERPRETERS[NEWEST][0], tmp_path / "cache")
+    assert script.endswith(".pyc")
+    # The real bootstrap wants its two arguments; an empty module would exit 0.
+    done = subprocess.run([INTERPRETERS[NEWEST][0], script], capture_output=True, timeout=30)
+    assert done.returncode == 1 and b"IndexError" in done.stderr
+
+
+def test_a_run_keeps_the_bootstrap_it_started_with(tmp_path, monkeypatch):
+    from scftest.instance.bootstrap import BootstrapCache
+
+    copy = _bootstrap_copy(tmp_path, monkeypatch)
+    cache = BootstrapCache(tmp_path / "cache")  # what the session makes as a run starts
+    copy.write_bytes(b"")  # _child.py being rewritten while the run goes on
+    for n in range(3):
+        inv = make_invocation(NEWEST, "basic", "index.echo", event={"n": n})
+        record = execute(inv, None, cache)
+        assert record.status == "success" and record.return_value == {"n": n}, record.error
+        assert processes_of(inv.function_name) == []
+    # Pinned also when the compiled file goes away during the run: compiled again.
+    for path in (tmp_path / "cache").iterdir():
+        path.unlink()
+    record = execute(make_invocation(NEWEST, "basic", "index.echo", event={"n": 9}), None, cache)
+    assert record.return_value == {"n": 9}
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
+    import scftest.instance.spawn as executor
+    from scftest.instance.bootstrap import CHILD_SCRIPT
+
+    monkeypatch.setattr(executor, "bootstrap_script", lambda path: str(CHILD_SCRIPT))
+    record = run(version, "index.raises", root="basic")
+    assert record.error.type == "ValueError" and "_child" not in record.error.traceback
+
+
+def test_log_capture_masks_a_secret_the_cut_went_through():
+    capture = LogCapture(head=10, tail=10)
+    capture.feed(b"abcdeSECRET-VALUE-0123456789xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxSECRET-VALUE-99 end")
+    text, cut = capture.text(["SECRET-VALUE-01234", "SECRET-VALUE-99 e"])
+    assert text == "abcde***\n[scftest: 59 bytes of log cut here; 79 bytes in all]\n***nd"

@@ -1,0 +1,133 @@
+"""The JSON report: complete, and described by schemas/report.schema.json."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.report.json_report import build_report, json_report_string, write_json
+
+from report_fixtures import REPO, all_outcomes, errored, failed, make_record, passed, problems, skipped
+
+SCHEMA_PATH = REPO / "schemas" / "report.schema.json"
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def report(outcomes=None, found=None, **kwargs):
+    kwargs.setdefault("exit_status", 1)
+    text = json_report_string(all_outcomes() if outcomes is None else outcomes,
+                              problems() if found is None else found, **kwargs)
+    return json.loads(text)
+
+
+def test_full_report_validates(validator):
+    validator.validate(report(elapsed=1.5))
+
+
+def test_empty_report_validates(validator):
+    data = report([], [], exit_status=5)
+    validator.validate(data)
+    assert data["cases"] == [] and data["totals"]["cases"] == 0 and data["exit_status"] == 5
+
+
+def test_written_file_validates(tmp_path, validator):
+    target = tmp_path / "out" / "report.json"
+    write_json(target, all_outcomes(), problems(), exit_status=4, elapsed=2.0, interrupted=True)
+    data = json.loads(target.read_text(encoding="utf-8"))
+    validator.validate(data)
+    assert data["exit_status"] == 4 and data["interrupted"] is True and data["elapsed_s"] == 2.0
+
+
+def test_schema_rejects_a_wrong_report(validator):
+    data = report()
+    data["cases"][0]["verdict"] = "maybe"
+    del data["cases"][1]["record"]["status"]
+    errors = list(validator.iter_errors(data))
+    assert len(errors) == 2
+
+
+def test_header_and_totals():
+    data = report(exit_status=4)
+    assert data["format"] == "scftest-report" and data["format_version"] == 1
+    assert data["exit_status"] == 4 and data["interrupted"] is False
+    assert data["totals"] == {
+        "cases": 7, "passed": 1, "failed": 2, "error": 1, "skipped": 1, "xfailed": 1, "xpassed": 1, "problems": 2,
+    }
+    assert data["elapsed_s"] == pytest.approx(0.521)  # sum of case times when no elapsed is given
+
+
+def test_cases_in_report_order_with_every_field():
+    data = report()
+    assert [c["id"] for c in data["cases"]] == [o.case.id for o in all_outcomes()]
+    case = data["cases"][1]
+    assert case["id"] == "orders API::api gateway request"
+    assert (case["suite"], case["name"], case["file"], case["line"]) == (
+        "orders API", "api gateway request", "suites/orders.yaml", 18,
+    )
+    assert case["verdict"] == "failed" and case["summary"] == "2 expectations did not hold"
+    assert case["mismatches"][0] == {
+        "path": "body.id", "message": "values differ", "expected": "42", "actual": "43", "line": 21,
+    }
+    assert case["elapsed_s"] == 0.25
+    assert case["record"] == failed().record.to_dict()
+    assert "body.id" in case["explanation"]
+
+
+def test_record_keeps_control_characters_as_json_escapes():
+    # JSON can hold any character: the log is kept exactly as the executor recorded it.
+    text = json_report_string([failed()], [], exit_status=1)
+    assert "\\u0000" in text and "\\u001b[31m" in text
+    assert json.loads(text)["cases"][0]["record"]["log"] == failed().record.log
+
+
+def test_case_that_never_ran_has_null_record():
+    data = report([errored(), skipped()], [])
+    assert [c["record"] for c in data["cases"]] == [None, None]
+    assert data["cases"][0]["params"] == {"runtime": "Python2.7"}
+    assert data["cases"][0]["runtime"] == "Python2.7"
+    assert data["cases"][1]["summary"] == "waiting for the auth mock"
+
+
+def test_passed_case_has_empty_explanation_and_the_return():
+    case = report([passed()], [])["cases"][0]
+    assert case["summary"] == "" and case["explanation"] == ""
+    assert case["record"]["return"] == "Hello World"
+
+
+def test_problems_are_listed():
+    data = report()
+    assert data["problems"][0] == {
+        "file": "suites/broken.yaml",
+        "line": 7,
+        "col": 3,
+        "message": "mapping values are not allowed here",
+        "hint": "check the indentation",
+        "text": "suites/broken.yaml:7:3: mapping values are not allowed here — check the indentation",
+    }
+
+
+def test_non_finite_numbers_and_odd_params_still_make_valid_json(validator):
+    import datetime
+
+    base = passed()
+    record = make_record(return_value={"ratio": float("nan"), "big": float("inf")})
+    case = base.case.__class__(**{**base.case.__dict__, "params": {"day": datetime.date(2024, 1, 2)}})
+    data = report([CaseOutcome(case, Verdict.PASSED, record=record)], [])
+    validator.validate(data)
+    assert data["cases"][0]["record"]["return"] == {"ratio": "NaN", "big": "Infinity"}
+    assert data["cases"][0]["params"] == {"day": "2024-01-02"}
+
+
+def test_build_report_is_plain_data():
+    data = build_report([passed()], [], exit_status=0, created="2026-01-01T00:00:00+00:00")
+    assert data["created"] == "2026-01-01T00:00:00+00:00"
+    json.dumps(data)  # nothing that needs a fallback
