@@ -159,6 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.update:
         _refuse_update_in_ci()
+    console = _console(args)
     project = _project()
     try:
         shard = plan.parse_shard(args.shard) if args.shard else None
@@ -178,18 +179,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         project_root=project.root,
     )
     color = {"auto": None, "yes": True, "no": False}[args.color]
-    reporter = TerminalReporter(sys.stdout, verbose=args.verbose - args.quiet, color=color)
+    reporter = TerminalReporter(console, verbose=args.verbose - args.quiet, color=color)
     result = run(options, reporter)
     if args.update and not result.interrupted:
-        result.outcomes = _record(result.outcomes)
+        result.outcomes = _record(result.outcomes, console)
     exit_code = result.exit_code
     reporter.finish(result.outcomes, result.problems, result.elapsed_s,
                     interrupted=result.interrupted, deselected=result.deselected)
     if reporter.gone:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no noise at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
     if args.verbose and result.passed_over:
         for file in result.passed_over:
-            print(f"passed over {file}: no top-level 'cases' key, not a suite")
+            print(f"passed over {file}: no top-level 'cases' key, not a suite", file=console)
     written = [
         _write_report(args.junit_xml, lambda path: write_junit(
             path, result.outcomes, result.problems, elapsed=result.elapsed_s)),
@@ -200,6 +201,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not all(written) and exit_code not in (EXIT_INTERRUPTED, EXIT_INTERNAL):
         return EXIT_USAGE  # a gate must not pass when the report CI reads is missing
     return exit_code
+
+
+def _console(args: argparse.Namespace):
+    """Where the terminal output goes: standard error when a report is written to
+    standard output (``--json -``), so that stdout holds only the report. Two reports
+    to one place is a usage error: the second would overwrite the first."""
+    from scftest.report.destination import same_destination, standard_stream
+
+    if args.junit_xml is not None and args.json is not None and same_destination(args.junit_xml, args.json):
+        raise UsageError(f"--junit-xml and --json both write to {args.json}: give each report its own path")
+    if any(path is not None and standard_stream(path) is sys.stdout for path in (args.junit_xml, args.json)):
+        return sys.stderr
+    return sys.stdout
 
 
 def _write_report(path: Optional[Path], write) -> bool:
@@ -224,7 +238,7 @@ def _refuse_update_in_ci() -> None:
         raise UsageError(str(exc)) from None
 
 
-def _record(outcomes: List["CaseOutcome"]) -> List["CaseOutcome"]:
+def _record(outcomes: List["CaseOutcome"], console) -> List["CaseOutcome"]:
     """Write observed outcomes into the suites; a case whose expectation was just
     recorded passes by definition, so it no longer fails the run."""
     import dataclasses
@@ -233,7 +247,7 @@ def _record(outcomes: List["CaseOutcome"]) -> List["CaseOutcome"]:
     from scftest.authoring.update import update_suites
 
     report = update_suites(outcomes)
-    print(report.format())
+    print(report.format(), file=console)
     recorded = report.resolved_case_ids
     return [dataclasses.replace(o, verdict=Verdict.PASSED, summary="expectation recorded by --update",
                                 mismatches=())

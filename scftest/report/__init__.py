@@ -11,9 +11,7 @@ Nothing here masks secrets: the executor already replaced them in the record.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
@@ -23,6 +21,7 @@ from scftest.model import UNSET, SuiteProblem
 from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
 from scftest.instance.record import InvocationRecord
 from scftest.render import cut
+from scftest.report.destination import write_atomically
 
 __all__ = [
     "Totals",
@@ -269,25 +268,3 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
 
 def _cut(text: str, limit: int = VALUE_MAX) -> str:
     return cut(text, limit)
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (parent folders created) through a temporary file and a
-    rename, so an interrupted run never leaves half a report for CI to choke on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        # errors="replace": a lone surrogate in a log must cost one character, not the report.
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
