@@ -75,6 +75,17 @@ class EnvRef:
 
 
 @dataclass(frozen=True)
+class Replace:
+    """``!replace`` before a mapping or list under ``event``: it takes the place of what the
+    trigger template or event file holds there instead of merging into it."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "!replace"
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """The function under test, after case overrides were applied over ``function``."""
 

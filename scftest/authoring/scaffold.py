@@ -149,7 +149,7 @@ class _Planned:
 # The shape of what follows each tag: what yaml.customTags needs to accept it.
 CUSTOM_TAGS = ("!any scalar", "!any mapping", "!type scalar", "!regex scalar", "!contains scalar",
                "!approx scalar", "!approx mapping", "!json scalar", "!json mapping", "!json sequence",
-               "!env scalar")
+               "!env scalar", "!replace mapping", "!replace sequence")
 
 
 def _vscode_settings() -> str:

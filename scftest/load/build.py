@@ -28,6 +28,7 @@ from scftest.model import (
     FunctionSpec,
     LogExpectation,
     NodePath,
+    Replace,
     SourceMap,
     Suite,
     SuiteProblem,
@@ -217,7 +218,7 @@ def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
     if "event" not in raw:
         return {} if base is UNSET else base
     if base is UNSET:
-        return raw["event"]
+        return triggers.unmarked(raw["event"])
     return triggers.deep_merge(base, raw["event"])
 
 
@@ -285,8 +286,9 @@ def _check_unique_names(cases: List[Case], out: _Collector) -> None:
                     f"(first at line {first.line})", "give every case its own name")
 
 
-# Where matchers and !env may stand: matchers only inside expected values, !env only
-# as an environment value. Anywhere else they would silently mean something else.
+# Where matchers, !env and !replace may stand: matchers only inside expected values, !env only
+# as an environment value, !replace only inside event. Anywhere else they would silently mean
+# something else.
 _MATCHER_PLACES = ("return", "return_includes", "ret_msg")
 
 
@@ -297,11 +299,22 @@ def _in_expected_value(path: NodePath) -> bool:
     return after < len(path) and path[after] in _MATCHER_PLACES
 
 
+def _in_event(path: NodePath) -> bool:
+    """Under a case's ``event`` (or a warm-start step's: cases[i].invocations[j].event)."""
+    return path[2:3] == ("event",) or (path[2:3] == ("invocations",) and path[4:5] == ("event",))
+
+
 def _check_tag_placement(value: Any, path: NodePath, out: _Collector) -> None:
     if isinstance(value, EnvRef):
         if len(path) < 2 or path[-2] != "environment":
             out.add(path, f"{value!r} is only allowed as a value under environment:",
                     "write it like DB_PASSWORD: !env DB_PASSWORD under environment:")
+        return
+    if isinstance(value, Replace):
+        if not _in_event(path):
+            out.add(path, "!replace is only allowed inside event:",
+                    "it replaces what a trigger template or event file holds; elsewhere write the value plainly")
+        _check_tag_placement(value.value, path, out)
         return
     if isinstance(value, Matcher):
         if not _in_expected_value(path):

@@ -17,7 +17,7 @@ from scftest import matchers
 from scftest.load.build import build_suite
 from scftest.model import Mark, Suite, SuiteProblem
 from scftest.load.validate import schema_problems
-from scftest.load.yamlio import TagBuilder, YamlError, env_tag, read_document
+from scftest.load.yamlio import TagBuilder, YamlError, env_tag, read_document, replace_tag
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 # Folders that never hold suites but may hold thousands of YAML files.
@@ -32,7 +32,7 @@ class LoadResult:
 
 
 def suite_tags() -> Dict[str, TagBuilder]:
-    tags: Dict[str, TagBuilder] = {"!env": env_tag}
+    tags: Dict[str, TagBuilder] = {"!env": env_tag, "!replace": replace_tag}
     for tag in matchers.MATCHER_TAGS:
         tags[tag] = _matcher_tag
     return tags

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
-from scftest.model import EnvRef, Mark, NodePath, SourceMap
+from scftest.model import EnvRef, Mark, NodePath, Replace, SourceMap
 
 try:  # the C composer is several times faster; the pure one gives the same nodes
     SafeComposer = yaml.CSafeLoader
@@ -267,3 +267,12 @@ def env_tag(tag: str, value: Any, mark: Mark) -> EnvRef:
         raise YamlError(mark, "!env needs the name of an environment variable",
                         "write it like DB_PASSWORD: !env DB_PASSWORD")
     return EnvRef(value.strip())
+
+
+def replace_tag(tag: str, value: Any, mark: Mark) -> Replace:
+    """``!replace {...}`` / ``!replace [...]`` under ``event``: replace, do not merge."""
+    if not isinstance(value, (dict, list)):
+        raise YamlError(mark, "!replace needs a mapping or a list after it",
+                        "write queryString: !replace {} to empty a mapping; a plain value "
+                        "replaces what the template holds anyway, without the tag")
+    return Replace(value)

@@ -2,7 +2,8 @@
 
 The payloads follow Tencent's "trigger event message structure" pages (doc 583/31927):
 API Gateway integration requests, timers, COS object events, CMQ topics, CKafka. A case's
-``event`` is deep-merged over the template with ``deep_merge``.
+``event`` is deep-merged over the template with ``deep_merge``; ``!replace`` before a
+mapping or list takes the place of what the template holds there.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import copy
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
+
+from scftest.model import Replace
 
 _FOLDER = Path(__file__).resolve().parent
 
@@ -60,10 +63,22 @@ def load(name: str) -> Dict[str, Any]:
 
 def deep_merge(base: Any, override: Any) -> Any:
     """``override`` over ``base``: mappings merge key by key, recursively; anything else
-    (lists included) replaces. Returns a new value; neither argument is modified."""
+    (lists included) replaces, and so does a mapping marked ``!replace`` (``Replace``).
+    Returns a new value without ``Replace`` marks; neither argument is modified."""
     if isinstance(base, Mapping) and isinstance(override, Mapping):
         merged = {key: copy.deepcopy(value) for key, value in base.items()}
         for key, value in override.items():
-            merged[key] = deep_merge(merged[key], value) if key in merged else copy.deepcopy(value)
+            merged[key] = deep_merge(merged[key], value) if key in merged else unmarked(value)
         return merged
-    return copy.deepcopy(override)
+    return unmarked(override)
+
+
+def unmarked(value: Any) -> Any:
+    """A copy of ``value`` with every ``!replace`` mark taken off (the value it marks stays)."""
+    if isinstance(value, Replace):
+        return unmarked(value.value)
+    if isinstance(value, Mapping):
+        return {key: unmarked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unmarked(item) for item in value]
+    return copy.deepcopy(value)
