@@ -189,8 +189,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if reporter.gone:
         os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
     if args.verbose and result.passed_over:
-        for file in result.passed_over:
-            print(f"passed over {file}: no top-level 'cases' key, not a suite", file=console)
+        for note in result.passed_over:
+            print(note, file=console)
     written = [
         _write_report(args.junit_xml, lambda path: write_junit(
             path, result.outcomes, result.problems, elapsed=result.elapsed_s)),
@@ -268,8 +268,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{suite.file}: suite '{suite.name}', {len(suite.cases)} case(s)")
             for case in suite.cases:
                 print(f"  {case.id}  (line {case.line})")
-        for file in loaded.passed_over:
-            print(f"passed over {file}: no top-level 'cases' key, not a suite")
+        for note in loaded.passed_over:
+            print(note)
     bad = len({p.file for p in loaded.problems})
     print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems")
     return EXIT_USAGE if loaded.problems else EXIT_OK

@@ -201,3 +201,14 @@ class SuiteProblem:
         where = f"{self.file}:{self.line}:{self.col}" if self.line else str(self.file)
         text = f"{where}: {self.message}"
         return f"{text} — {self.hint}" if self.hint else text
+
+
+@dataclass(frozen=True)
+class PassedOver:
+    """A path found while searching for suites that is not one: shown with -v."""
+
+    file: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"passed over {self.file}: {self.reason}"

@@ -20,7 +20,7 @@ from scftest import plan
 from scftest.check.judge import judge
 from scftest.instance.spawn import BootstrapCache, execute
 from scftest.load.loader import load_paths
-from scftest.model import Case, EnvRef, Suite, SuiteProblem
+from scftest.model import Case, EnvRef, PassedOver, Suite, SuiteProblem
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance.record import Invocation
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
@@ -58,7 +58,7 @@ class RunOptions:
 class RunResult:
     suites: List[Suite] = field(default_factory=list)
     problems: List[SuiteProblem] = field(default_factory=list)
-    passed_over: List[Path] = field(default_factory=list)
+    passed_over: List[PassedOver] = field(default_factory=list)
     outcomes: List[CaseOutcome] = field(default_factory=list)  # report order
     selected: int = 0
     deselected: int = 0

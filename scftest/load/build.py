@@ -10,25 +10,25 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from scftest.load.yamlio import TOO_DEEP, TOO_DEEP_HINT, YamlError, parse_text, read_regular_file, too_deep
 from scftest.scf import triggers
-from scftest.matchers import Matcher
 from scftest.model import (
     MEMORY_DEFAULT,
     RUNTIME_DEFAULT,
     TIMEOUT_DEFAULT,
     UNSET,
     Case,
-    EnvRef,
     Expectation,
     FunctionSpec,
     LogExpectation,
     NodePath,
-    Replace,
     SourceMap,
     Suite,
     SuiteProblem,
@@ -55,7 +55,6 @@ class _Collector:
 def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Suite], List[SuiteProblem]]:
     """The Suite for schema-valid ``data``, or None with the problems that prevent it."""
     out = _Collector(source)
-    _check_tag_placement(data, (), out)
     name = data.get("name") or source.file.stem
     function = data.get("function") or {}
     matrix = data.get("matrix") or {}
@@ -176,13 +175,31 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
 
 
 def _code_root(written: Optional[str], where: NodePath, out: _Collector) -> Optional[Path]:
-    base = out.source.file.parent
-    code = (base / written).resolve() if written else base.resolve()
-    if not code.is_dir():
+    code = _beside_suite(written or ".", where, "code", out)
+    if code is None:
+        return None
+    try:
+        mode = os.stat(code).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        out.add(where, f"the code folder '{written}' cannot be read: {exc.strerror}", "check its permissions")
+        return None
+    if mode is None or not stat.S_ISDIR(mode):
         out.add(where, f"the code folder '{written}' does not exist (looked for {code})",
                 "code is relative to the suite file; point it at the folder that holds the handler file")
         return None
     return code
+
+
+def _beside_suite(written: str, where: NodePath, key: str, out: _Collector) -> Optional[Path]:
+    """``written`` relative to the suite's folder, symlinks resolved; None (a problem)
+    when no file system could hold it."""
+    if "\x00" in written:
+        out.add(where, f"{key} contains a NUL character (\\0), which no file name can hold",
+                "remove it from the path")
+        return None
+    return Path(os.path.realpath(out.source.file.parent / written))
 
 
 def _check_environment(environment: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
@@ -233,25 +250,47 @@ def _trigger_event(name: str, path: NodePath, out: _Collector) -> Any:
 
 
 def _event_file(written: str, path: NodePath, out: _Collector) -> Any:
-    from scftest.load.yamlio import YamlError, read_document
-
-    file = (out.source.file.parent / written).resolve()
-    if not file.is_file():
+    file = _beside_suite(written, path, "event_file", out)
+    if file is None:
+        return None
+    try:
+        content = read_regular_file(file).decode("utf-8")
+    except FileNotFoundError:
         out.add(path, f"the event file '{written}' does not exist (looked for {file})",
                 "event_file is relative to the suite file")
         return None
+    except OSError as exc:
+        out.add(path, f"the event file '{written}' cannot be read: {exc.strerror}",
+                "point event_file at a JSON or YAML file you can read")
+        return None
+    except UnicodeDecodeError as exc:
+        out.add(path, f"the event file '{written}' is not UTF-8 text ({exc.reason})", "save it as UTF-8")
+        return None
     if file.suffix.lower() == ".json":
-        try:
-            return json.loads(file.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            out.add(path, f"the event file '{written}' is not valid JSON: {exc}", "fix the JSON in that file")
-            return None
+        return _json_event(content, written, path, out)
     try:
-        return read_document(file, {}).data
+        return parse_text(content, file, {}).data
     except YamlError as exc:
         out.add(path, f"the event file '{written}' is not valid ({exc.mark.line}:{exc.mark.col}: {exc.message})",
                 exc.hint or "fix that file")
         return None
+
+
+def _json_event(content: str, written: str, path: NodePath, out: _Collector) -> Any:
+    try:
+        event = json.loads(content)
+    except ValueError as exc:
+        out.add(path, f"the event file '{written}' is not valid JSON: {exc}", "fix the JSON in that file")
+        return None
+    except RecursionError:  # deeper than the stack: too deep by any measure
+        event = None
+        deep = True
+    else:
+        deep = too_deep(event)
+    if deep:
+        out.add(path, f"the event file '{written}': {TOO_DEEP}", TOO_DEEP_HINT)
+        return None
+    return event
 
 
 def _expectation(expect: Mapping[str, Any], path: NodePath) -> Expectation:
@@ -284,46 +323,3 @@ def _check_unique_names(cases: List[Case], out: _Collector) -> None:
         if first is not case:
             out.add(case.path + ("name",), f"the case name '{case.name}' is used twice "
                     f"(first at line {first.line})", "give every case its own name")
-
-
-# Where matchers, !env and !replace may stand: matchers only inside expected values, !env only
-# as an environment value, !replace only inside event. Anywhere else they would silently mean
-# something else.
-_MATCHER_PLACES = ("return", "return_includes", "ret_msg")
-
-
-def _in_expected_value(path: NodePath) -> bool:
-    if "expect" not in path:
-        return False
-    after = path.index("expect") + 1
-    return after < len(path) and path[after] in _MATCHER_PLACES
-
-
-def _in_event(path: NodePath) -> bool:
-    """Under a case's ``event`` (or a warm-start step's: cases[i].invocations[j].event)."""
-    return path[2:3] == ("event",) or (path[2:3] == ("invocations",) and path[4:5] == ("event",))
-
-
-def _check_tag_placement(value: Any, path: NodePath, out: _Collector) -> None:
-    if isinstance(value, EnvRef):
-        if len(path) < 2 or path[-2] != "environment":
-            out.add(path, f"{value!r} is only allowed as a value under environment:",
-                    "write it like DB_PASSWORD: !env DB_PASSWORD under environment:")
-        return
-    if isinstance(value, Replace):
-        if not _in_event(path):
-            out.add(path, "!replace is only allowed inside event:",
-                    "it replaces what a trigger template or event file holds; elsewhere write the value plainly")
-        _check_tag_placement(value.value, path, out)
-        return
-    if isinstance(value, Matcher):
-        if not _in_expected_value(path):
-            out.add(path, f"the matcher {value!r} is only allowed inside expect: return, return_includes or ret_msg",
-                    "write a plain value here")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_tag_placement(item, path + (key,), out)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_tag_placement(item, path + (index,), out)

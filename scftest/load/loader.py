@@ -7,17 +7,21 @@ build and every problem it found, each naming its file and line.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from scftest import matchers
 from scftest.load.build import build_suite
-from scftest.model import Mark, Suite, SuiteProblem
+from scftest.model import Mark, PassedOver, Suite, SuiteProblem
+from scftest.load.checks import misplaced_tags, value_problems
 from scftest.load.validate import schema_problems
-from scftest.load.yamlio import TagBuilder, YamlError, env_tag, read_document, replace_tag
+from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
+                                 file_kind, read_document, replace_tag, too_deep)
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 # Folders that never hold suites but may hold thousands of YAML files.
@@ -28,7 +32,7 @@ SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycac
 class LoadResult:
     suites: List[Suite] = field(default_factory=list)
     problems: List[SuiteProblem] = field(default_factory=list)
-    passed_over: List[Path] = field(default_factory=list)  # YAML files that are not suites
+    passed_over: List[PassedOver] = field(default_factory=list)  # YAML files that are not suites
 
 
 def suite_tags() -> Dict[str, TagBuilder]:
@@ -40,52 +44,121 @@ def suite_tags() -> Dict[str, TagBuilder]:
 
 def _matcher_tag(tag: str, value, mark: Mark):
     try:
-        return matchers.build_matcher(tag, value)
+        matcher = matchers.build_matcher(tag, value)
     except matchers.MatcherError as exc:
         raise YamlError(mark, f"{tag}: {exc}", "see the matchers table in the suite format docs") from None
+    except RecursionError:  # json.loads of a '[[[[…' string under !json
+        raise YamlError(mark, f"{tag}: {TOO_DEEP}", TOO_DEEP_HINT) from None
+    if isinstance(matcher, matchers.JsonMatcher) and too_deep(matcher.expected):
+        raise YamlError(mark, f"{tag}: {TOO_DEEP}", TOO_DEEP_HINT)
+    return matcher
 
 
-def find_suite_files(paths: Iterable[Path]) -> Tuple[List[Path], List[SuiteProblem]]:
-    """YAML files under ``paths`` in a stable order; a path that does not exist is a problem."""
+def find_suite_files(paths: Iterable[Path]) -> Tuple[List[Path], List[SuiteProblem], List[PassedOver]]:
+    """YAML files under ``paths`` in a stable order, the problems met on the way (a path
+    that does not exist, a folder that cannot be listed) and what was passed over."""
     files: List[Path] = []
     problems: List[SuiteProblem] = []
+    passed_over: List[PassedOver] = []
     for path in paths:
-        if path.is_file():
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            problems.append(SuiteProblem(path, 0, 0, "no such file or folder", "check the path given to scftest"))
+            continue
+        except (OSError, ValueError) as exc:
+            problems.append(_unreadable(path, exc))
+            continue
+        if stat.S_ISREG(mode):
             files.append(path)
-        elif path.is_dir():
-            files.extend(_walk(path, problems, set()))
+        elif stat.S_ISDIR(mode):
+            files.extend(_walk(path, problems, passed_over))
         else:
-            problems.append(SuiteProblem(path, 0, 0, "no such file or folder",
-                                         "check the path given to scftest"))
-    return _unique(files), problems
+            problems.append(SuiteProblem(path, 0, 0, f"it is {file_kind(mode)}, not a suite file",
+                                         "give scftest suite files (.yaml) or folders that hold them"))
+    return _unique(files), problems, passed_over
 
 
-def _walk(folder: Path, problems: List[SuiteProblem], seen: set) -> List[Path]:
+def _unreadable(path: Path, exc: Exception) -> SuiteProblem:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return SuiteProblem(path, 0, 0, f"cannot read this path: {reason}",
+                        "check its permissions, or leave it out of the paths")
+
+
+def _walk(root: Path, problems: List[SuiteProblem], passed_over: List[PassedOver]) -> List[Path]:
+    """Depth first, entries by name, without recursion (a folder tree may be deep).
+
+    Symlinks are followed, but never into a folder already searched, nor into one that
+    holds the folder being searched (a link back up the tree, or to /): that would
+    search it again, or forever."""
     found: List[Path] = []
-    real = folder.resolve()
-    if real in seen:  # a symlink back up the tree would otherwise recurse forever
-        return found
-    seen.add(real)
+    seen = {os.path.realpath(root)}
+    stack: List[Tuple[str, Iterator[os.DirEntry]]] = []
+    _enter(root, stack, problems)
+    while stack:
+        here, entries = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = Path(entry.path)
+        is_yaml = Path(entry.name).suffix.lower() in SUITE_SUFFIXES
+        if not is_yaml and (entry.name in SKIPPED_DIRS or entry.name.startswith(".")):
+            continue
+        try:
+            mode = entry.stat().st_mode  # through a symlink
+        except OSError as exc:
+            _stat_failed(path, exc, is_yaml, problems, passed_over)
+            continue
+        if stat.S_ISDIR(mode):
+            real = os.path.realpath(path)
+            if _holds(real, here):
+                passed_over.append(PassedOver(path, f"a link to {real}, a folder that holds this one"))
+            elif real not in seen:
+                seen.add(real)
+                _enter(path, stack, problems)
+        elif is_yaml and stat.S_ISREG(mode):
+            found.append(path)
+        elif is_yaml:
+            passed_over.append(PassedOver(path, f"it is {file_kind(mode)}, not a regular file"))
+    return found
+
+
+def _enter(folder: Path, stack: List[Tuple[str, Iterator[os.DirEntry]]], problems: List[SuiteProblem]) -> None:
     try:
-        entries = sorted(folder.iterdir())
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as exc:
         problems.append(SuiteProblem(folder, 0, 0, f"cannot list this folder: {exc.strerror}",
                                      "check its permissions, or leave it out of the paths"))
-        return found
-    for entry in entries:
-        if entry.is_dir():
-            if entry.name not in SKIPPED_DIRS and not entry.name.startswith("."):
-                found.extend(_walk(entry, problems, seen))
-        elif entry.suffix.lower() in SUITE_SUFFIXES:
-            found.append(entry)
-    return found
+        return
+    stack.append((os.path.realpath(folder), iter(entries)))
+
+
+def _holds(folder: str, inner: str) -> bool:
+    return inner == folder or inner.startswith(folder.rstrip("/") + "/")
+
+
+def _stat_failed(path: Path, exc: OSError, is_yaml: bool, problems: List[SuiteProblem],
+                 passed_over: List[PassedOver]) -> None:
+    """A link that points nowhere or loops is passed over unless it looks like a suite
+    (a gate must not skip a suite silently); any other failure is a problem."""
+    if exc.errno in (errno.ENOENT, errno.ELOOP) and not is_yaml:
+        words = "a link to nothing" if exc.errno == errno.ENOENT else "a link that loops"
+        passed_over.append(PassedOver(path, words))
+        return
+    if exc.errno == errno.ENOENT:
+        problems.append(SuiteProblem(path, 0, 0, "a broken link: the file it points to does not exist",
+                                     "fix or remove the link"))
+        return
+    problems.append(_unreadable(path, exc))
 
 
 def _unique(files: List[Path]) -> List[Path]:
     seen = set()
     result = []
     for file in files:
-        key = file.resolve()
+        key = os.path.realpath(file)
         if key not in seen:
             seen.add(key)
             result.append(file)
@@ -99,6 +172,9 @@ def load_suite(file: Path, *, explicit: bool = False) -> Tuple[Optional[Suite], 
         document = read_document(file, suite_tags())
     except YamlError as exc:
         return None, [SuiteProblem(file, exc.mark.line, exc.mark.col, exc.message, exc.hint)], True
+    except NotARegularFile as exc:
+        return None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}",
+                                   "give scftest suite files (.yaml) or folders that hold them")], True
     except OSError as exc:
         return None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}", "check its permissions")], True
     data = document.data
@@ -107,8 +183,10 @@ def load_suite(file: Path, *, explicit: bool = False) -> Tuple[Optional[Suite], 
             return None, [], False
         return None, [SuiteProblem(file, 1, 1, "this file is not a suite: it has no top-level 'cases' list",
                                    "add cases:, or point scftest at a suite file or folder")], True
-    problems = schema_problems(data, document.source)
+    problems, misplaced = misplaced_tags(data, document.source)
+    problems += schema_problems(data, document.source, misplaced) + value_problems(data, document.source)
     if problems:
+        problems.sort(key=lambda p: (p.line, p.col))
         return None, problems, True
     suite, problems = build_suite(data, document.source)
     return suite, problems, True
@@ -116,16 +194,16 @@ def load_suite(file: Path, *, explicit: bool = False) -> Tuple[Optional[Suite], 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
     paths = list(paths)
-    explicit = {p.resolve() for p in paths if p.is_file()}
-    files, problems = find_suite_files(paths)
-    result = LoadResult(problems=problems)
+    explicit = {os.path.realpath(p) for p in paths}  # named on the command line, not found in a folder
+    files, problems, passed_over = find_suite_files(paths)
+    result = LoadResult(problems=problems, passed_over=passed_over)
     for file in files:
-        suite, file_problems, is_suite = load_suite(file, explicit=file.resolve() in explicit)
+        suite, file_problems, is_suite = load_suite(file, explicit=os.path.realpath(file) in explicit)
         result.problems.extend(file_problems)
         if suite is not None:
             result.suites.append(suite)
         elif not is_suite:
-            result.passed_over.append(file)
+            result.passed_over.append(PassedOver(file, "no top-level 'cases' key, not a suite"))
     result.suites = distinct_names(result.suites)
     return result
 

@@ -11,13 +11,13 @@ import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from scftest.matchers import Matcher
-from scftest.model import EnvRef, NodePath, SourceMap, SuiteProblem
+from scftest.model import EnvRef, NodePath, Replace, SourceMap, SuiteProblem
 from scftest.render import cut
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "suite.schema.json"
@@ -38,26 +38,41 @@ def load_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-def _is_tag_object(value: Any) -> bool:
-    # Matchers and !env stand where text stands; where they are misplaced is checked later.
-    return isinstance(value, (EnvRef, Matcher))
-
-
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    base = jsonschema.Draft202012Validator
-    checker = base.TYPE_CHECKER.redefine(
-        "string", lambda _checker, value: isinstance(value, str) or _is_tag_object(value)
-    )
-    validator_class = jsonschema.validators.extend(base, type_checker=checker)
-    return validator_class(load_schema())
+    return jsonschema.Draft202012Validator(load_schema())
 
 
-def schema_problems(data: Any, source: SourceMap) -> List[SuiteProblem]:
-    """Every schema violation in ``data``, as problems sorted by line."""
-    problems = [_explain(error, source, data) for error in _validator().iter_errors(data)]
+def schema_problems(data: Any, source: SourceMap, misplaced: Sequence[NodePath] = ()) -> List[SuiteProblem]:
+    """Every schema violation in ``data``, as problems sorted by line.
+
+    Matchers and !env stand where text stands (a ret_msg, an environment value): the
+    schema sees them as the text they were written as. ``misplaced`` are the places of
+    tags that do not belong where they are (``checks.misplaced_tags`` reports those);
+    what the schema would add about them is left out.
+    """
+    errors = [e for e in _validator().iter_errors(_as_written(data)) if not _under(tuple(e.absolute_path), misplaced)]
+    problems = [_explain(error, source, data) for error in errors]
     unique = {(p.line, p.col, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.col))
+
+
+def _as_written(value: Any) -> Any:
+    """``value`` with every matcher and !env replaced by its text (``!regex '^a'``), and
+    every !replace by the value it holds."""
+    if isinstance(value, (EnvRef, Matcher)):
+        return repr(value)
+    if isinstance(value, Replace):
+        return _as_written(value.value)
+    if isinstance(value, dict):
+        return {key: _as_written(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_written(item) for item in value]
+    return value
+
+
+def _under(path: NodePath, places: Sequence[NodePath]) -> bool:
+    return any(path[:len(place)] == place for place in places)
 
 
 def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProblem:

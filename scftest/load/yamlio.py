@@ -15,8 +15,11 @@ Choices made for people who do not program, and written down in the docs:
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -24,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional
 import yaml
 
 from scftest.model import EnvRef, Mark, NodePath, Replace, SourceMap
+from scftest.render import cut
 
 try:  # the C composer is several times faster; the pure one gives the same nodes
     SafeComposer = yaml.CSafeLoader
@@ -33,6 +37,10 @@ except AttributeError:  # pragma: no cover - libyaml missing
 # Past this many constructed nodes a file is refused: aliases can make a small file
 # expand exponentially ("billion laughs").
 MAX_NODES = 1_000_000
+# Past this many levels of nesting a file is refused. Every later step walks values by
+# recursion (and Python's stack is about 1,000 frames); an SCF event or return value
+# rarely goes past 10 levels.
+MAX_DEPTH = 100
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -84,28 +92,88 @@ def _mark(node: yaml.Node) -> Mark:
 
 
 def read_document(path: Path, tags: Dict[str, TagBuilder]) -> Document:
-    """Parse ``path``. Raises YamlError for syntax errors, unknown tags and the like."""
+    """Parse ``path``. Raises YamlError for syntax errors, unknown tags and the like,
+    and OSError when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(Mark(1, 1), f"the file is not UTF-8 text ({exc.reason})",
                         "save it as UTF-8") from None
     return parse_text(text, path, tags)
 
 
+class NotARegularFile(OSError):
+    """The path is a FIFO, a device or a socket: reading it could block or never end."""
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, which must be a regular file (through symlinks).
+
+    Opened without blocking and checked on the open descriptor, so a FIFO put where a
+    file was expected is refused rather than waited on forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(errno.EINVAL, f"it is {file_kind(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words: ``a FIFO (named pipe)``."""
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((word for test, word in kinds if test(mode)), "a special file")
+
+
 def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
     try:
         root = _compose(text, tags)
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc) from None
+        raise _syntax_error(exc, text) from None
+    except yaml.reader.ReaderError as exc:
+        raise _unacceptable_character(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlError(Mark(1, 1), f"YAML syntax error: {exc}", "fix the YAML syntax") from None
+    except RecursionError:  # the pure-Python composer, when libyaml is missing
+        raise _too_deep(Mark(1, 1)) from None
     marks: Dict[NodePath, Mark] = {}
     if root is None:
         return Document(None, SourceMap(path, marks))
     builder = _Builder(tags, marks)
-    data = builder.build(root, ())
+    try:
+        data = builder.build(root, ())
+    except RecursionError:  # a chain of merge keys (<<: *a) longer than the stack
+        raise _too_deep(_mark(root)) from None
     return Document(data, SourceMap(path, marks))
+
+
+def _too_deep(mark: Mark) -> YamlError:
+    return YamlError(mark, TOO_DEEP, TOO_DEEP_HINT)
+
+
+TOO_DEEP = f"the values are nested more than {MAX_DEPTH} levels deep"
+TOO_DEEP_HINT = "flatten the structure, or check for a missing closing bracket"
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists and mappings in ``value`` (JSON decoded from a file or a !json
+    string) nest more than ``limit`` levels. Walks without recursion."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _compose(text: str, tags: Dict[str, TagBuilder]) -> Optional[yaml.Node]:
@@ -127,9 +195,14 @@ def _tag_before_flow_end(tags: Dict[str, TagBuilder]) -> "re.Pattern[str]":
     return re.compile(rf"({names})([}}\],])")
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlError:
     mark = exc.problem_mark or exc.context_mark
     where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+    tab = _leading_tab(text, where.line)
+    if tab is not None:
+        return YamlError(tab, "this line is indented with a Tab character; YAML indents with spaces only",
+                         "replace the Tab at the start of the line with spaces (in your editor, turn "
+                         "on 'indent using spaces')")
     problem = exc.problem or "not valid YAML"
     if exc.context:
         problem = f"{exc.context}, {problem}"
@@ -142,6 +215,30 @@ def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
     elif "scanning a tag" in problem:
         hint = "a tag needs a space after it inside { } or [ ]: write {id: !any } rather than {id: !any}"
     return YamlError(where, f"YAML syntax error: {problem}", hint)
+
+
+def _unacceptable_character(exc: "yaml.reader.ReaderError", text: str) -> YamlError:
+    """A control character (NUL, ESC, ...) written into the file as it is."""
+    before = text[:exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return YamlError(Mark(line, col), f"the file holds the control character U+{code:04X} here, which YAML "
+                     "does not allow in a file", "remove it; to put one in a value, write it as an escape "
+                     'in double quotes, e.g. "\\u001b"')
+
+
+def _leading_tab(text: str, upto: int) -> Optional[Mark]:
+    """Where the first Tab in a line's indentation is, on the line of a syntax error or
+    before it (the error often shows a line or two after the Tab that caused it)."""
+    lines = text.splitlines()
+    for number in [upto] + list(range(1, upto)):
+        if 1 <= number <= len(lines):
+            line = lines[number - 1]
+            indent = line[:len(line) - len(line.lstrip(" \t"))]
+            if "\t" in indent:
+                return Mark(number, indent.index("\t") + 1)
+    return None
 
 
 class _Builder:
@@ -161,6 +258,8 @@ class _Builder:
         if id(node) in self.active:
             raise YamlError(_mark(node), "an alias refers to a node that contains it",
                             "remove the recursive alias")
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(_mark(node))
         self.marks[path] = _mark(node)
         self.active.append(id(node))
         try:
@@ -245,8 +344,16 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         raise _unknown_tag(node)
     try:
         return convert(node)
-    except (ValueError, yaml.YAMLError):
-        raise _unknown_tag(node) from None
+    except (ValueError, IndexError, yaml.YAMLError):  # `!!int ''` is an IndexError in PyYAML
+        raise _not_convertible(node) from None
+
+
+def _not_convertible(node: yaml.ScalarNode) -> YamlError:
+    # `!!int ''` or a 5,000-digit number (past Python's limit for reading an int).
+    kind = {"tag:yaml.org,2002:int": "whole number", "tag:yaml.org,2002:float": "number"}.get(node.tag, "value")
+    short = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return YamlError(_mark(node), f"{cut(repr(node.value), 40)} cannot be read as a {kind} ({short})",
+                     f"write a {kind}, or quote the text (and remove any {short} tag) to keep it as text")
 
 
 def _json_key(key: Any) -> str:

@@ -231,7 +231,7 @@ def test_folders_are_searched_recursively_in_stable_order(tmp_path: Path) -> Non
     loaded = load_paths([tmp_path])
     assert not loaded.problems
     assert [s.name for s in loaded.suites] == ["two", "one"]
-    assert [p.name for p in loaded.passed_over] == ["notes.yaml"]
+    assert [p.file.name for p in loaded.passed_over] == ["notes.yaml"]
 
 
 def test_suites_with_the_same_name_get_their_file_in_it(tmp_path: Path, monkeypatch) -> None:

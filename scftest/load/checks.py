@@ -1,0 +1,203 @@
+"""Checks of a suite that the JSON Schema cannot express, made before anything runs.
+
+- Tags where they belong: matchers only inside ``expect: return``, ``return_includes``
+  and ``ret_msg``; ``!env`` only as a value under ``environment``; ``!replace`` only
+  inside ``event``. Anywhere else a tag
+  would silently mean something else (or break a later step), so it is a problem at its
+  line, and the schema check passes over those places (see ``misplaced_tags``).
+- Regular expressions compile: ``log`` ``regex`` / ``absent_regex``, ``error.message``,
+  ``error.traceback`` (``!regex`` checks its own when the tag is read).
+- ``return_schema`` is a valid JSON Schema (checked against the 2020-12 metaschema).
+- Budgets (``duration_ms`` / ``memory_mb`` ``max``) are finite numbers: ``.nan`` and
+  ``.inf`` are YAML numbers that pass any comparison the schema can make.
+
+The data may break the schema in any way when these run (the schema problems are
+reported beside them), so every check looks at a value's type before using it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Iterator, List, Tuple
+
+import jsonschema
+from jsonschema.exceptions import SchemaError
+
+from scftest.matchers import Matcher, RegexMatcher, yaml_quote
+from scftest.model import EnvRef, NodePath, Replace, SourceMap, SuiteProblem
+from scftest.render import cut
+
+MATCHER_PLACES = ("return", "return_includes", "ret_msg")
+LIMIT_KEYS = ("duration_ms", "memory_mb")
+
+
+def misplaced_tags(data: Any, source: SourceMap) -> Tuple[List[SuiteProblem], List[NodePath]]:
+    """A problem for every matcher or ``!env`` outside its place, and those places."""
+    problems: List[SuiteProblem] = []
+    places: List[NodePath] = []
+    for path, value in _tagged(data):
+        problem = _misplaced(path, value, source)
+        if problem is not None:
+            problems.append(problem)
+            places.append(path)
+    return problems, places
+
+
+def value_problems(data: Any, source: SourceMap) -> List[SuiteProblem]:
+    """Regular expressions that do not compile, an invalid return_schema, endless budgets."""
+    problems: List[SuiteProblem] = []
+    for path, expect in _expects(data):
+        problems.extend(_log_patterns(expect.get("log"), path + ("log",), source))
+        error = expect.get("error")
+        if isinstance(error, dict):
+            for key in ("message", "traceback"):
+                problems.extend(_pattern(error.get(key), path + ("error", key), f"error.{key}", source))
+        if "return_schema" in expect:
+            problems.extend(_return_schema(expect["return_schema"], path + ("return_schema",), source))
+        for key in LIMIT_KEYS:
+            problems.extend(_limit(expect.get(key), path + (key,), key, source))
+    return problems
+
+
+# --------------------------------------------------------------------------- tags
+
+
+def _tagged(value: Any, path: NodePath = ()) -> Iterator[Tuple[NodePath, Any]]:
+    """(path, tag object) for every matcher, !env and !replace in the document (not
+    inside matchers; inside !replace, which holds plain data)."""
+    stack = [(path, value)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, (Matcher, EnvRef)):
+            yield path, value
+        elif isinstance(value, Replace):
+            yield path, value
+            stack.append((path, value.value))
+        elif isinstance(value, dict):
+            stack.extend((path + (key,), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((path + (index,), item) for index, item in enumerate(value))
+
+
+def _is_case_key(path: NodePath, key: str, subkeys: Tuple[str, ...] = ()) -> bool:
+    """Whether ``path`` is at or under cases[i].<key> (and then one of ``subkeys``, if given)."""
+    if len(path) < 3 or path[0] != "cases" or not isinstance(path[1], int) or path[2] != key:
+        return False
+    return not subkeys or (len(path) >= 4 and path[3] in subkeys)
+
+
+def _matcher_allowed(path: NodePath) -> bool:
+    return _is_case_key(path, "expect", MATCHER_PLACES)
+
+
+def _env_allowed(path: NodePath) -> bool:
+    return (len(path) == 3 and path[:2] == ("function", "environment")) or (
+        len(path) == 4 and _is_case_key(path, "environment"))
+
+
+def _in_event(path: NodePath) -> bool:
+    """Under a case's ``event`` (or a warm-start step's: cases[i].invocations[j].event)."""
+    return _is_case_key(path, "event") or (_is_case_key(path, "invocations") and path[4:5] == ("event",))
+
+
+def _misplaced(path: NodePath, value: Any, source: SourceMap) -> Any:
+    mark = source.at(path)
+    if isinstance(value, Replace):
+        if _in_event(path):
+            return None
+        return SuiteProblem(source.file, mark.line, mark.col, "!replace is only allowed inside event:",
+                            "it replaces what a trigger template or event file holds; elsewhere write "
+                            "the value plainly")
+    if isinstance(value, EnvRef):
+        if _env_allowed(path):
+            return None
+        return SuiteProblem(source.file, mark.line, mark.col, f"{value!r} is only allowed as a value under environment:",
+                            "write it like DB_PASSWORD: !env DB_PASSWORD under environment:")
+    if _matcher_allowed(path):
+        return None
+    return SuiteProblem(source.file, mark.line, mark.col,
+                        f"the matcher {cut(repr(value), 60)} is only allowed inside expect: return, "
+                        "return_includes or ret_msg", _matcher_hint(path, value))
+
+
+def _matcher_hint(path: NodePath, value: Any) -> str:
+    pattern = value.pattern if isinstance(value, RegexMatcher) else None
+    inside_expect = _is_case_key(path, "expect")
+    if inside_expect and len(path) >= 5 and path[3] == "log":
+        if pattern is not None:
+            return f"a log entry is text or a mapping: write - regex: {yaml_quote(pattern)}"
+        return "write the text that must appear in the log, or - regex: 'a pattern'"
+    if inside_expect and len(path) >= 5 and path[3] == "error" and path[4] in ("message", "traceback"):
+        example = yaml_quote(pattern) if pattern is not None else "'a pattern'"
+        return f"error.{path[4]} is already a regular expression: write {path[4]}: {example}"
+    if inside_expect and len(path) >= 5 and path[3] == "error" and path[4] == "type":
+        return "error.type is the exception's class name: write type: ValueError (or myapp.errors.NotFound)"
+    return "write a plain value here"
+
+
+# ---------------------------------------------------------------------- expectations
+
+
+def _expects(data: Any) -> Iterator[Tuple[NodePath, dict]]:
+    cases = data.get("cases") if isinstance(data, dict) else None
+    for index, case in enumerate(cases if isinstance(cases, list) else ()):
+        if isinstance(case, dict) and isinstance(case.get("expect"), dict):
+            yield ("cases", index, "expect"), case["expect"]
+
+
+def _log_patterns(log: Any, path: NodePath, source: SourceMap) -> Iterator[SuiteProblem]:
+    for index, entry in enumerate(log if isinstance(log, list) else ()):
+        if not isinstance(entry, dict):
+            continue
+        for kind in ("regex", "absent_regex"):
+            yield from _pattern(entry.get(kind), path + (index, kind), f"log[{index}].{kind}", source)
+
+
+def _pattern(pattern: Any, path: NodePath, what: str, source: SourceMap) -> List[SuiteProblem]:
+    if not isinstance(pattern, str):
+        return []
+    try:
+        re.compile(pattern, re.MULTILINE)  # the flags the checker searches with
+    except re.error as exc:
+        return [_problem(source, path, f"{what} {cut(yaml_quote(pattern), 60)} is not a valid regular expression ({exc})",
+                         "fix the pattern; to match text literally, put a backslash before any of "
+                         ". ^ $ * + ? ( ) [ ] { } | \\")]
+    except (RecursionError, OverflowError, ValueError) as exc:  # nesting or counts past re's limits
+        return [_problem(source, path, f"{what} is too complex a regular expression ({type(exc).__name__})",
+                         "simplify the pattern")]
+    return []
+
+
+def _return_schema(schema: Any, path: NodePath, source: SourceMap) -> List[SuiteProblem]:
+    if not isinstance(schema, (dict, bool)):
+        return []  # the suite schema says what it must be
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = path + tuple(exc.path)
+        shown = "return_schema" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
+        return [_problem(source, where, f"{shown} is not a valid JSON Schema: {cut(exc.message, 160)}",
+                         "see https://json-schema.org/understanding-json-schema/ (draft 2020-12), "
+                         "e.g. return_schema: {type: object, required: [statusCode]}")]
+    except RecursionError:
+        return [_problem(source, path, "return_schema is nested too deeply to be checked", "flatten it")]
+    return []
+
+
+def _limit(limit: Any, path: NodePath, key: str, source: SourceMap) -> List[SuiteProblem]:
+    if not isinstance(limit, dict):
+        return []
+    value = limit.get("max")
+    if isinstance(value, float) and not math.isfinite(value):
+        unit = "milliseconds" if key == "duration_ms" else "MB"
+        example = "500" if key == "duration_ms" else "64"
+        written = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+        return [_problem(source, path + ("max",), f"{key}.max must be a finite number, not {written}",
+                         f"write the budget in {unit}, e.g. {key}: {{max: {example}}}")]
+    return []
+
+
+def _problem(source: SourceMap, path: NodePath, message: str, hint: str) -> SuiteProblem:
+    mark = source.at(path)
+    return SuiteProblem(source.file, mark.line, mark.col, message, hint)
