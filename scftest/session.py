@@ -1,4 +1,4 @@
-"""One run: load → plan → execute (a pool of workers, one fresh process per case) → check.
+"""One run: load → plan → execute (a pool of workers, an instance per case) → check.
 
 The session owns no global state: everything it needs arrives in ``RunOptions`` and
 everything it found leaves in ``RunResult``, which every reporter reads.
@@ -18,13 +18,12 @@ from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Uni
 
 from scftest import plan
 from scftest.check.judge import judge
-from scftest.instance.spawn import BootstrapCache, execute
+from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.instance import Backend, InstanceSpec, InvocationRequest
+from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
 from scftest.model import Case, EnvRef, PassedOver, Suite, SuiteProblem
-from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.instance.record import Invocation
-from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
-
+from scftest.scf.environment import identity_from_context
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -81,7 +80,9 @@ class RunResult:
         return EXIT_OK
 
 
-def run(options: RunOptions, reporter: Optional[Reporter] = None) -> RunResult:
+def run(options: RunOptions, reporter: Optional[Reporter] = None,
+        backend: Optional[Backend] = None) -> RunResult:
+    """``backend`` runs the cases (default: a fresh process per case); run closes it."""
     started = time.monotonic()
     loaded = load_paths(options.paths)
     result = RunResult(suites=loaded.suites, problems=list(loaded.problems), passed_over=loaded.passed_over)
@@ -93,28 +94,34 @@ def run(options: RunOptions, reporter: Optional[Reporter] = None) -> RunResult:
         reporter.start(len(selected), deselected=result.deselected)
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
-    pool = _Pool(selected, resolver, options, reporter)
-    result.outcomes, result.interrupted = pool.run()
+    if backend is None:
+        from scftest.instance.spawn import SpawnBackend
+
+        backend = SpawnBackend()
+    with backend:
+        pool = _Pool(selected, resolver, options, reporter, backend)
+        result.outcomes, result.interrupted = pool.run()
     result.elapsed_s = time.monotonic() - started
     return result
 
 
 class _Pool:
-    """Runs cases on ``jobs`` threads, each waiting on one child process at a time.
+    """Runs cases on ``jobs`` threads, each starting an instance of the backend for its
+    case, invoking it and closing it.
 
-    Threads suffice: the work is in the child processes, the runner only waits and reads.
+    Threads suffice: the work is in the instances' processes, the runner only waits and reads.
     Outcomes come back in the order of the plan whatever order they finish in.
     """
 
     def __init__(self, cases: List[Case], resolver: RuntimeResolver, options: RunOptions,
-                 reporter: Optional[Reporter]):
+                 reporter: Optional[Reporter], backend: Backend):
         self.cases = cases
         self.resolver = resolver
         self.options = options
         self.reporter = reporter
         self.cancel = threading.Event()  # kill running children (Ctrl-C)
         self.stop = threading.Event()  # start no new case (-x, Ctrl-C)
-        self.bootstrap = BootstrapCache()  # this run's bootstrap: read now, compiled once
+        self.backend = backend
 
     def run(self) -> Tuple[List[CaseOutcome], bool]:
         finished: Dict[int, CaseOutcome] = {}
@@ -157,8 +164,8 @@ class _Pool:
             return None
         started = time.monotonic()
         try:
-            outcome = run_case(case, self.resolver, self.options.environ, self.cancel,
-                               self.bootstrap)
+            outcome = run_case(case, self.resolver, self.options.environ, self.backend,
+                               self.cancel)
         except Exception:  # a fault of scftest: report it on the case, keep the others going
             return CaseOutcome(case, Verdict.ERROR, summary="internal error in scftest",
                                details=traceback.format_exc(), elapsed_s=time.monotonic() - started,
@@ -171,20 +178,23 @@ class _Pool:
 
 
 def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
-             cancel: Optional[threading.Event] = None,
-             bootstrap: Optional[BootstrapCache] = None) -> CaseOutcome:
+             backend: Backend, cancel: Optional[threading.Event] = None) -> CaseOutcome:
     if case.skip is not None:
         return CaseOutcome(case, Verdict.SKIPPED, summary=case.skip)
     prepared = prepare(case, resolver, environ)
     if isinstance(prepared, CaseOutcome):
         return prepared
+    spec, request = prepared
     started = time.monotonic()
-    record = execute(prepared, cancel, bootstrap)
+    with backend.start(spec) as instance:
+        record = instance.invoke(request, cancel)
     return judge(case, record, elapsed_s=time.monotonic() - started)
 
 
-def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -> Union[Invocation, CaseOutcome]:
-    """The fully resolved Invocation for ``case``, or the ERROR outcome that prevents it."""
+def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
+            ) -> Union[Tuple[InstanceSpec, InvocationRequest], CaseOutcome]:
+    """The fully resolved instance spec and request for ``case``, or the ERROR outcome
+    that prevents them."""
     try:
         interpreter = resolver.resolve(case.function.runtime)
     except RuntimeNotFound as exc:
@@ -197,9 +207,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -
                            details=f"{case.file}:{case.line}: the suite passes {names} with !env, "
                                    f"but it is not set where scftest runs — set it (e.g. as a CI secret) "
                                    f"or remove the !env entry")
-    function_name = str(case.context.get("function_name") or case.function.name)
-    return Invocation(
-        request_id=str(uuid.uuid4()),
+    spec = InstanceSpec(
         code_root=case.function.code,
         handler=case.function.handler,
         runtime=case.function.runtime,
@@ -207,12 +215,16 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str]) -
         timeout_s=case.function.timeout,
         memory_mb=case.function.memory,
         environment=environment,
-        invocation=case.invocation,
-        event=case.event,
-        context=dict(case.context),
-        function_name=function_name,
+        identity=identity_from_context(case.function.name, case.context),
         secrets=tuple(secrets),
     )
+    request = InvocationRequest(
+        request_id=str(uuid.uuid4()),
+        event=case.event,
+        context=dict(case.context),
+        invocation=case.invocation,
+    )
+    return spec, request
 
 
 def resolve_environment(declared: Mapping[str, Union[str, EnvRef]],

@@ -1,16 +1,22 @@
-"""Interpreter discovery and an Invocation factory for the tests that run handlers on real Pythons.
+"""Interpreter discovery, and an instance spec and request factory for the tests that run
+handlers on real Pythons.
 
 Only pyenv's versions folder is looked at (the real binaries: the shims on PATH fail unless
 a version is active). A version that is not installed gives a skipped test, with the reason.
 """
 
 import os
+import threading
 import uuid
+from dataclasses import fields
 from pathlib import Path
+from typing import Optional, Tuple
 
 import pytest
 
-from scftest.instance.record import Interpreter, Invocation
+from scftest.instance import Backend, InstanceSpec, Interpreter, InvocationRequest
+from scftest.instance.record import InvocationRecord
+from scftest.scf.environment import FunctionIdentity
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -64,14 +70,37 @@ def needs(*versions: str):
     return pytest.mark.skipif(bool(missing), reason=f"needs Python {', '.join(missing)} under {_pyenv_versions()}")
 
 
-def make_invocation(version: str, root: str, handler: str, **overrides) -> Invocation:
-    """An Invocation of a handler under tests/handlers/ROOT on the pyenv Python ``version``."""
+REQUEST_FIELDS = frozenset(f.name for f in fields(InvocationRequest))
+
+
+def make_call(version: str, root: str, handler: str, **overrides) -> Tuple[InstanceSpec, InvocationRequest]:
+    """The spec and a request of a handler under tests/handlers/ROOT on the pyenv Python
+    ``version``. ``overrides`` are fields of either (``event=``, ``timeout_s=``...), and
+    ``function_name=`` names the function (a unique name by default: tests find the
+    invocation's processes by it)."""
     path, full = INTERPRETERS[version]
     runtime = f"Python{version}"
-    fields = dict(
-        request_id=str(uuid.uuid4()), code_root=HANDLERS / root, handler=handler,
-        runtime=runtime, interpreter=Interpreter(runtime, path, full), timeout_s=3,
-        memory_mb=128, environment={}, function_name=f"scftest-{uuid.uuid4().hex}",
+    request = {key: overrides.pop(key) for key in list(overrides) if key in REQUEST_FIELDS}
+    name = overrides.pop("function_name", f"scftest-{uuid.uuid4().hex}")
+    spec = dict(
+        code_root=HANDLERS / root, handler=handler, runtime=runtime,
+        interpreter=Interpreter(runtime, path, full), timeout_s=3, memory_mb=128,
+        environment={}, identity=FunctionIdentity(name=name),
     )
-    fields.update(overrides)
-    return Invocation(**fields)
+    spec.update(overrides)
+    request.setdefault("request_id", str(uuid.uuid4()))
+    return InstanceSpec(**spec), InvocationRequest(**request)
+
+
+def invoke_once(spec: InstanceSpec, request: InvocationRequest,
+                cancel: Optional[threading.Event] = None,
+                backend: Optional[Backend] = None) -> InvocationRecord:
+    """One invocation in an instance of its own, on ``backend`` (default: a spawn
+    backend of its own, closed afterwards; a given one stays open)."""
+    from scftest.instance.spawn import SpawnBackend
+
+    if backend is None:
+        with SpawnBackend() as own:
+            return invoke_once(spec, request, cancel, own)
+    with backend.start(spec) as instance:
+        return instance.invoke(request, cancel)

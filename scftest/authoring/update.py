@@ -36,7 +36,8 @@ from scftest.load.loader import load_suite
 from scftest.matchers import Matcher
 from scftest.model import UNSET, Case, Expectation, NodePath
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.instance.record import STATUS_CODES, ErrorInfo
+from scftest.instance.record import ErrorInfo
+from scftest.scf.status import LOAD_FAILURES
 from scftest.authoring.yamledit import case_line, composed, key_line, render_flow, same_value, shorten, write_expectations
 
 CI_VARIABLE = "CI"
@@ -44,7 +45,6 @@ OUTCOME_KEYS = ("return", "return_includes", "return_schema", "error", "status")
 _EXPECT_ATTRS = {"return": "return_", "return_includes": "return_includes",
                  "return_schema": "return_schema", "error": "error", "status": "status"}
 FAILURE_STATUSES = ("timeout", "memory_exceeded", "crash")
-_LOAD_FAILURES = (STATUS_CODES["handler_not_found"], STATUS_CODES["init_error"])
 # An exception message line longer than this is recorded as a prefix pattern.
 MAX_MESSAGE_CHARS = 120
 
@@ -204,14 +204,14 @@ def _observed(outcome: CaseOutcome) -> _Decision:
         if record.return_value is UNSET:
             return _Keep("the invocation succeeded but returned no value to record")
         return _Write("return", record.return_value, _still_failing(outcome, _RETURN_PATHS))
-    if record.status_code in _LOAD_FAILURES:
+    if record.status_code in [code.number for code in LOAD_FAILURES]:
         # A wrong handler name or a broken import is a problem of the set-up, not behaviour to keep.
         return _Keep(f"the function could not be loaded ({outcome.summary}); --update does not record "
                      "that: fix the handler or the code, or write the expectation by hand")
     if status == "error" and record.error is not None:
         return _Write("error", error_expectation(record.error), _still_failing(outcome, _OUTCOME_PATHS))
     if status == "error" or status in FAILURE_STATUSES:
-        return _Write("status", status, _still_failing(outcome, _OUTCOME_PATHS))
+        return _Write("status", str(status), _still_failing(outcome, _OUTCOME_PATHS))
     return _Keep(f"the invocation ended with a status scftest cannot record ({status})")
 
 

@@ -1,15 +1,19 @@
 """The bootstrap (``_child.py``) as the function's process runs it: compiled once per
-interpreter and cached on disk, its source pinned for the whole run (BootstrapCache).
+interpreter and cached on disk, its source pinned for the whole run (BootstrapCache),
+and the config file it reads (child_config, write_config).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import threading
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional
+
+MIB = 1024 * 1024
 
 CHILD_SCRIPT = Path(__file__).with_name("_child.py")
 
@@ -129,3 +133,38 @@ def _trusted(path: Path) -> bool:
         return False
     return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
+
+
+# ---------------------------------------------------------------------------------------
+# The config the bootstrap reads (and deletes) before it loads the handler.
+
+def address_space_limit(memory_mb: int) -> int:
+    """RLIMIT_AS for the function: a safety net far above the case's memory, so only a
+    runaway allocation meets it (the parent's memory poll enforces the real limit)."""
+    return (2 * int(memory_mb) + 2048) * MIB
+
+
+def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[str, Any],
+                 asynchronous: bool, request_id: str, memory_mb: int) -> Dict[str, Any]:
+    return {
+        "handler": handler,
+        "code_root": code_root,
+        "event": event,
+        "context": dict(context),
+        "invocation": "async" if asynchronous else "sync",
+        "request_id": request_id,
+        "address_space_limit": address_space_limit(memory_mb),
+    }
+
+
+def write_config(config: Mapping[str, Any], folder: str) -> str:
+    """``config`` as ``folder/config.json``, readable by its owner only; its path."""
+    path = os.path.join(folder, "config.json")
+    try:
+        data = json.dumps(config, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in the event: keep it as an escape
+        data = json.dumps(config).encode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return path

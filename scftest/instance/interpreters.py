@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from scftest.instance import Interpreter
 from scftest.load.project import read_tool_table
-from scftest.instance.record import Interpreter
 
 # The runtimes `scftest runtimes` lists: the seed's two and the Python 3.N SCF added.
 KNOWN_RUNTIMES = ("Python2.7",) + tuple(f"Python3.{minor}" for minor in range(6, 14))

@@ -1,58 +1,16 @@
-"""What goes into one fresh process, and what comes out of it.
+"""What comes out of an invocation: the contract's invocation record.
 
-``Invocation`` is fully resolved input: the executor needs nothing else (no suite,
-no runner environment). ``InvocationRecord`` is the contract's invocation record;
-the checker and every reporter read it the same way.
+Every backend makes one per invocation; the checker and every reporter read it the same
+way. ``to_dict`` is the record as the JSON report holds it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
 
 from scftest.model import UNSET
-
-# SCF status codes (doc 583/35311), kept in the record next to scftest's status word.
-STATUS_CODES = {
-    "success": 200,
-    "error": 430,  # user code exception
-    "timeout": 433,
-    "memory_exceeded": 434,
-    "handler_not_found": 437,
-    "crash": 439,  # user process exited while running
-    "init_error": 443,  # user code failed while loading
-    "response_too_large": 407,
-}
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """A real interpreter chosen for a runtime."""
-
-    runtime: str  # the SCF spelling the case asked for, e.g. Python3.6
-    path: str
-    version: str  # e.g. 3.6.15
-    fallback: bool = False  # True when --runtime-fallback ran it on another version
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """Everything the executor needs to run one case in a fresh process."""
-
-    request_id: str
-    code_root: Path
-    handler: str
-    runtime: str
-    interpreter: Interpreter
-    timeout_s: float
-    memory_mb: int
-    environment: Mapping[str, str]  # the declared variables, !env already resolved
-    invocation: str = "sync"  # sync | async
-    event: Any = field(default_factory=dict)
-    context: Mapping[str, Any] = field(default_factory=dict)  # overrides over the generated context
-    function_name: str = "function"
-    secrets: tuple = ()  # values to mask as *** wherever they would be shown
+from scftest.scf.status import Status
 
 
 @dataclass(frozen=True)
@@ -78,8 +36,8 @@ class InvocationRecord:
     runtime: str
     interpreter: str
     interpreter_version: str
-    status: str  # success | error | timeout | memory_exceeded | crash
-    status_code: int
+    status: Status
+    status_code: int  # SCF's code, finer than the status (scf.status.Code)
     return_value: Any = UNSET  # sync success only: the decoded RetMsg
     ret_msg: Optional[str] = None
     error: Optional[ErrorInfo] = None
@@ -101,7 +59,7 @@ class InvocationRecord:
             "interpreter": self.interpreter,
             "interpreter_version": self.interpreter_version,
             "runtime_fallback": self.runtime_fallback,
-            "status": self.status,
+            "status": str(self.status),
             "status_code": self.status_code,
             "ret_msg": self.ret_msg,
             "error": self.error.to_dict() if self.error else None,

@@ -1,6 +1,6 @@
 """The bootstrap (scftest/_child.py) on every interpreter present: 2.7 and 3.6-3.13.
 
-Most tests go through ``execute`` (the bootstrap's only caller); a few drive the
+Most tests go through the spawn backend (the bootstrap's only caller); a few drive the
 bootstrap by hand to check its channel, and a few load its pure functions in-process.
 """
 
@@ -12,11 +12,10 @@ import subprocess
 import uuid
 
 import pytest
-from conftest import HANDLERS, INTERPRETERS, NEWEST, make_invocation, python_params
+from conftest import HANDLERS, INTERPRETERS, NEWEST, invoke_once, make_call, python_params
 
 from scftest.instance.bootstrap import CHILD_SCRIPT
 from scftest.instance.channel import FrameReader
-from scftest.instance.spawn import execute
 from scftest.model import UNSET
 
 ALL = python_params()
@@ -31,7 +30,7 @@ CONTEXT_KEYS = sorted([
 def run(version, root, handler, **overrides):
     fields = dict(timeout_s=5, function_name="orders")
     fields.update(overrides)
-    return execute(make_invocation(version, root, handler, **fields))
+    return invoke_once(*make_call(version, root, handler, **fields))
 
 
 def py2(version):

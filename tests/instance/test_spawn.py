@@ -1,4 +1,4 @@
-"""The executor against hostile handlers, on Python 2.7, 3.6 and the newest present.
+"""The spawn backend against hostile handlers, on Python 2.7, 3.6 and the newest present.
 
 Every test checks that the runner survives, that the status is right, and that nothing
 the handler started is still running (each invocation's processes carry a unique
@@ -12,16 +12,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, make_invocation, python_params
+from conftest import CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, invoke_once, make_call, python_params
 
-from scftest.instance.spawn import (
-    CANCELLED,
-    build_environment,
-    execute,
-)
+from scftest.instance import CANCELLED, InstanceError, Interpreter
 from scftest.instance.logcapture import LogCapture
+from scftest.instance.spawn import SpawnBackend
 from scftest.model import UNSET
-from scftest.instance.record import Interpreter, Invocation
 
 CORE = python_params(CORE_VERSIONS)
 
@@ -50,9 +46,9 @@ def processes_of(marker):
 
 
 def run(version, handler, root="hostile", **overrides):
-    inv = make_invocation(version, root, handler, **overrides)
-    record = execute(inv)
-    assert processes_of(inv.function_name) == [], "processes left running"
+    spec, request = make_call(version, root, handler, **overrides)
+    record = invoke_once(spec, request)
+    assert processes_of(spec.identity.name) == [], "processes left running"
     return record
 
 
@@ -252,13 +248,15 @@ def test_the_runner_environment_does_not_leak(version, monkeypatch):
 
 
 def test_build_environment_is_from_scratch(monkeypatch):
+    from scftest.scf.environment import FunctionIdentity, build_environment
+
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nope")
-    inv = make_invocation(NEWEST, "basic", "index.hello", environment={"TZ": "Asia/Shanghai",
-                          "SCF_RUNTIME": "forged"})
-    env = build_environment(inv, "/tmp/x", runner_path="/usr/bin")
+    env = build_environment(FunctionIdentity(), runtime="Python3.6", path="/usr/bin",
+                            environment={"TZ": "Asia/Shanghai", "SCF_RUNTIME": "forged"},
+                            code_root="/code", home="/tmp/x")
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["TZ"] == "Asia/Shanghai"  # users may set TZ, as in the cloud
-    assert env["SCF_RUNTIME"] == inv.runtime  # reserved: users cannot
+    assert env["SCF_RUNTIME"] == "Python3.6"  # reserved: users cannot
     assert env["PATH"] == "/usr/bin" and env["TMPDIR"] == "/tmp/x"
 
 
@@ -281,24 +279,25 @@ def test_secrets_are_masked_everywhere(version):
 
 def test_cancel_stops_the_invocation():
     cancel = threading.Event()
-    inv = make_invocation(NEWEST, "hostile", "index.loop", timeout_s=30)
+    spec, request = make_call(NEWEST, "hostile", "index.loop", timeout_s=30)
     timer = threading.Timer(0.3, cancel.set)
     timer.start()
     started = time.monotonic()
-    record = execute(inv, cancel)
+    record = invoke_once(spec, request, cancel)
     assert time.monotonic() - started < 2
     assert record.status == "crash" and record.error.type == CANCELLED
-    assert processes_of(inv.function_name) == []
+    assert processes_of(spec.identity.name) == []
 
 
 def test_parallel_executions_do_not_interfere():
     results = {}
+    backend = SpawnBackend()  # one backend shared by the threads, as the session's workers do
 
     def worker(index):
         handler = "index.loop" if index == 0 else "index.echo"
         root = "hostile" if index == 0 else "basic"
-        results[index] = execute(make_invocation(NEWEST, root, handler, timeout_s=1,
-                                                 event={"n": index}))
+        results[index] = invoke_once(*make_call(NEWEST, root, handler, timeout_s=1,
+                                                event={"n": index}), backend=backend)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
     for thread in threads:
@@ -310,13 +309,11 @@ def test_parallel_executions_do_not_interfere():
         assert results[index].return_value == {"n": index}
 
 
-def test_a_missing_interpreter_is_an_executor_error():
-    from scftest.instance.spawn import ExecutorError
-
-    inv = make_invocation(NEWEST, "basic", "index.hello")
-    inv = Invocation(**{**inv.__dict__, "interpreter": Interpreter("Python3.6", "/nonexistent/python", "3.6.0")})
-    with pytest.raises(ExecutorError, match="/nonexistent/python"):
-        execute(inv)
+def test_a_missing_interpreter_is_an_instance_error():
+    spec, request = make_call(NEWEST, "basic", "index.hello",
+                              interpreter=Interpreter("Python3.6", "/nonexistent/python", "3.6.0"))
+    with pytest.raises(InstanceError, match="/nonexistent/python"):
+        invoke_once(spec, request)
 
 
 # --- the log capture -------------------------------------------------------------------
@@ -395,26 +392,25 @@ def test_a_run_keeps_the_bootstrap_it_started_with(tmp_path, monkeypatch):
     from scftest.instance.bootstrap import BootstrapCache
 
     copy = _bootstrap_copy(tmp_path, monkeypatch)
-    cache = BootstrapCache(tmp_path / "cache")  # what the session makes as a run starts
+    backend = SpawnBackend(BootstrapCache(tmp_path / "cache"))  # what a run starts with
     copy.write_bytes(b"")  # _child.py being rewritten while the run goes on
     for n in range(3):
-        inv = make_invocation(NEWEST, "basic", "index.echo", event={"n": n})
-        record = execute(inv, None, cache)
+        spec, request = make_call(NEWEST, "basic", "index.echo", event={"n": n})
+        record = invoke_once(spec, request, backend=backend)
         assert record.status == "success" and record.return_value == {"n": n}, record.error
-        assert processes_of(inv.function_name) == []
+        assert processes_of(spec.identity.name) == []
     # Pinned also when the compiled file goes away during the run: compiled again.
     for path in (tmp_path / "cache").iterdir():
         path.unlink()
-    record = execute(make_invocation(NEWEST, "basic", "index.echo", event={"n": 9}), None, cache)
+    record = invoke_once(*make_call(NEWEST, "basic", "index.echo", event={"n": 9}), backend=backend)
     assert record.return_value == {"n": 9}
 
 
 @pytest.mark.parametrize("version", CORE)
 def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
-    import scftest.instance.spawn as executor
-    from scftest.instance.bootstrap import CHILD_SCRIPT
+    from scftest.instance.bootstrap import CHILD_SCRIPT, BootstrapCache
 
-    monkeypatch.setattr(executor, "bootstrap_script", lambda path: str(CHILD_SCRIPT))
+    monkeypatch.setattr(BootstrapCache, "script", lambda self, path: str(CHILD_SCRIPT))
     record = run(version, "index.raises", root="basic")
     assert record.error.type == "ValueError" and "_child" not in record.error.traceback
 

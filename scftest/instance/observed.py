@@ -1,0 +1,189 @@
+"""From what the parent saw of the function's process to the invocation record.
+
+``Observed`` is what a backend's watch of one invocation found (the bootstrap's result
+frame, the times, why it stopped, the exit status, the memory peak); ``make_record``
+turns it into the InvocationRecord: the ending (status, code, error or value) in SCF's
+terms (scf/results.py), the framed and masked log, the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from scftest.instance import CANCELLED, InstanceSpec, InvocationRequest
+from scftest.instance.channel import ChannelGarbled, Frame
+from scftest.instance.logcapture import LogCapture
+from scftest.instance.masking import mask_value, masker
+from scftest.instance.record import ErrorInfo, InvocationRecord
+from scftest.model import UNSET
+from scftest.scf import results
+from scftest.scf.status import Code
+
+MIB = 1024 * 1024
+STARTUP_ALLOWANCE_S = 30.0  # interpreter start-up, before the bootstrap's ready frame
+
+
+@dataclass
+class Observed:
+    """What the parent saw of the process."""
+
+    result: Optional[Frame] = None
+    ready_at: Optional[float] = None
+    ended_at: Optional[float] = None
+    stop: Optional[str] = None  # timeout | memory | cancelled | startup | garbled
+    garbled: str = ""
+    returncode: Optional[int] = None
+    tree_peak: int = 0  # bytes, the process tree's highest RSS seen by the poll
+    leftovers: List[int] = field(default_factory=list)
+
+
+@dataclass
+class Ending:
+    """How the invocation ended (code, error or value), before the record."""
+
+    code: Code
+    error: Optional[ErrorInfo] = None
+    ret_msg: Optional[str] = None
+    value: Any = UNSET
+
+
+def is_async(request: InvocationRequest) -> bool:
+    """``async``, or the Invoke API's own word ``Event``, is an asynchronous call."""
+    return str(request.invocation).lower() in ("async", "event")
+
+
+def signal_name(returncode: Optional[int]) -> Optional[str]:
+    if returncode is None or returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _platform_error(kind: str, message: str) -> ErrorInfo:
+    return ErrorInfo(type=kind, qualified_type=results.PLATFORM_PREFIX + kind, message=message)
+
+
+def _crash_message(observed: Observed) -> str:
+    if observed.stop == "garbled":
+        return (f"the result channel between scftest and the function's process was "
+                f"garbled ({observed.garbled}); the process was killed")
+    if observed.stop == "startup":
+        return f"the interpreter did not start the bootstrap within {STARTUP_ALLOWANCE_S:g} s"
+    code = observed.returncode
+    how = (f"was killed by {signal_name(code)}" if code is not None and code < 0
+           else f"exited with code {code}")
+    if observed.ready_at is None:
+        return f"the function's process {how} before loading the handler (see the log)"
+    if code == 70:
+        return f"the function's process {how}: the handler closed the result channel"
+    return f"the function's process {how} while running (os._exit, sys.exit or a fatal signal)"
+
+
+def _from_result(spec: InstanceSpec, request: InvocationRequest, fields: Dict[str, str]) -> Ending:
+    code = results.OUTCOME_CODES.get(fields.get("outcome", ""))
+    error = None
+    if "error_type" in fields:
+        error = ErrorInfo(fields["error_type"], fields.get("error_qualified", ""),
+                          fields.get("error_message", ""), fields.get("traceback", ""))
+    if code is Code.SUCCESS and "ret_msg" in fields:
+        ret_msg = fields["ret_msg"]
+        if is_async(request):
+            return Ending(code, ret_msg=ret_msg)
+        return Ending(code, ret_msg=ret_msg, value=json.loads(ret_msg))
+    if code is Code.MEMORY_EXCEEDED:
+        return Ending(code, error=_platform_error(
+            results.MEMORY_ERROR, results.memory_message(spec.memory_mb) + " (MemoryError)"))
+    if code is not None and code is not Code.SUCCESS and error is not None:
+        return Ending(code, error=error)
+    raise ChannelGarbled(f"a result frame without a usable outcome ({fields.get('outcome', '')!r})")
+
+
+def ending(spec: InstanceSpec, request: InvocationRequest, observed: Observed) -> Ending:
+    stop = observed.stop
+    if stop == "timeout":
+        return Ending(Code.TIMEOUT, error=_platform_error(
+            results.TIMEOUT_ERROR, results.timeout_message(spec.timeout_s)))
+    if stop == "memory":
+        return Ending(Code.MEMORY_EXCEEDED, error=_platform_error(
+            results.MEMORY_ERROR, results.memory_message(spec.memory_mb)))
+    if stop == "cancelled":
+        return Ending(Code.PROCESS_EXITED, error=ErrorInfo(
+            CANCELLED, f"scftest.{CANCELLED}", "scftest stopped the invocation (interrupted)"))
+    if observed.result is not None and stop is None:
+        try:
+            return _from_result(spec, request, observed.result.fields)
+        except (ChannelGarbled, ValueError) as exc:
+            observed.stop, observed.garbled = "garbled", str(exc)
+    return Ending(Code.PROCESS_EXITED,
+                  error=_platform_error(results.EXIT_ERROR, _crash_message(observed)))
+
+
+def _duration_ms(observed: Observed) -> float:
+    if observed.result is not None and "duration_ms" in observed.result.fields:
+        return float(observed.result.fields["duration_ms"])
+    if observed.ready_at is None:
+        return 0.0
+    return max(0.0, (observed.ended_at or observed.ready_at) - observed.ready_at) * 1000.0
+
+
+def _memory_mb(observed: Observed) -> float:
+    child_kb = 0
+    if observed.result is not None:
+        value = observed.result.fields.get("maxrss_kb", "0")
+        child_kb = int(value) if value.isdigit() else 0
+    return round(max(observed.tree_peak, child_kb * 1024) / MIB, 3)
+
+
+def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
+    if error is None:
+        return None
+    return ErrorInfo(mask(error.type), mask(error.qualified_type), mask(error.message),
+                     mask(error.traceback))
+
+
+def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observed,
+                log: LogCapture) -> InvocationRecord:
+    end = ending(spec, request, observed)
+    duration = _duration_ms(observed)
+    memory = _memory_mb(observed)
+    output, cut = log.text(spec.secrets)
+    if observed.leftovers:
+        output += (f"[scftest: could not kill processes {observed.leftovers} "
+                   f"the function started]\n")
+    mask = masker(spec.secrets)
+    error = _mask_error(end.error, mask)
+    ret_msg = mask(end.ret_msg)
+    text = mask(results.function_log(
+        request.request_id, output, ret_msg=ret_msg,
+        error_result=(results.error_result(end.code, error.type, error.message, error.traceback)
+                      if error is not None else None),
+        traceback=error.traceback if error is not None else "",
+        duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=memory))
+    code = observed.returncode
+    if observed.result is not None and code == -signal.SIGKILL:
+        code = 0  # it answered, then scftest ended the lingering (warm) process
+    return InvocationRecord(
+        request_id=request.request_id,
+        invocation=request.invocation,
+        runtime=spec.runtime,
+        interpreter=spec.interpreter.path,
+        interpreter_version=spec.interpreter.version,
+        status=end.code.status,
+        status_code=end.code.number,
+        return_value=mask_value(end.value, mask) if end.value is not UNSET else UNSET,
+        ret_msg=ret_msg,
+        error=error,
+        log=text,
+        duration_ms=round(duration, 3),
+        billed_duration_ms=results.billed_ms(duration),
+        max_memory_mb=memory,
+        exit_code=code if code is not None and code >= 0 else None,
+        signal=signal_name(code),
+        log_truncated_bytes=cut,
+        runtime_fallback=spec.interpreter.fallback,
+    )

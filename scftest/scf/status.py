@@ -1,0 +1,60 @@
+"""How an invocation ends: scftest's status words and SCF's status codes (doc 583/35311).
+
+A *status* is what a suite expects (``expect.status``) and what the record says; a *code*
+is SCF's number, finer than the status: an ``error`` is a user code exception (430), a
+handler that cannot be found (437), code that fails while loading (443) or a response
+that is too large (407).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Status(str, Enum):
+    """The status of an invocation. A ``str``: it compares equal to its word, and the
+    record's JSON holds the word."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    MEMORY_EXCEEDED = "memory_exceeded"
+    CRASH = "crash"
+
+    def __str__(self) -> str:  # the word, also in f-strings on every Python version
+        return self.value
+
+    @property
+    def code(self) -> "Code":
+        """The code of this status when nothing finer is known."""
+        return _DEFAULT_CODES[self]
+
+
+class Code(Enum):
+    """An SCF status code, the status it belongs to, and what it means."""
+
+    SUCCESS = (200, Status.SUCCESS, "success")
+    RESPONSE_TOO_LARGE = (407, Status.ERROR, "the response is over the size limit")
+    USER_ERROR = (430, Status.ERROR, "user code exception")
+    TIMEOUT = (433, Status.TIMEOUT, "time limit reached")
+    MEMORY_EXCEEDED = (434, Status.MEMORY_EXCEEDED, "memory limit reached")
+    HANDLER_NOT_FOUND = (437, Status.ERROR, "handler not found")
+    PROCESS_EXITED = (439, Status.CRASH, "user process exited while running")
+    INIT_ERROR = (443, Status.ERROR, "user code failed while loading")
+
+    def __init__(self, number: int, status: Status, meaning: str):
+        self.number = number
+        self.status = status
+        self.meaning = meaning
+
+
+_DEFAULT_CODES = {
+    Status.SUCCESS: Code.SUCCESS,
+    Status.ERROR: Code.USER_ERROR,
+    Status.TIMEOUT: Code.TIMEOUT,
+    Status.MEMORY_EXCEEDED: Code.MEMORY_EXCEEDED,
+    Status.CRASH: Code.PROCESS_EXITED,
+}
+
+# Codes that mean the function could not be loaded at all: a set-up problem.
+LOAD_FAILURES = (Code.HANDLER_NOT_FOUND, Code.INIT_ERROR)

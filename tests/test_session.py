@@ -1,0 +1,101 @@
+"""The session's use of the instance seam: an instance per case, invoked once, always closed."""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from pathlib import Path
+from typing import List, Optional
+
+from conftest import INTERPRETERS, NEWEST, needs
+
+from scftest.check.outcome import Verdict
+from scftest.instance import Backend, Instance, InstanceSpec, InvocationRequest
+from scftest.instance.record import InvocationRecord
+from scftest.instance.spawn import SpawnBackend
+from scftest.session import RunOptions, run
+
+pytestmark = needs(NEWEST or "3.13")
+
+
+class Recording(Backend):
+    """The spawn backend, noting every call of the seam."""
+
+    def __init__(self, fail_on: Optional[str] = None):
+        self.inner = SpawnBackend()
+        self.calls: List[str] = []
+        self.fail_on = fail_on  # a handler whose invoke raises (a backend's own fault)
+        self.lock = threading.Lock()
+
+    def note(self, call: str) -> None:
+        with self.lock:
+            self.calls.append(call)
+
+    def start(self, spec: InstanceSpec) -> Instance:
+        self.note(f"start {spec.handler}")
+        return _RecordingInstance(self, self.inner.start(spec), spec)
+
+    def close(self) -> None:
+        self.note("close backend")
+
+
+class _RecordingInstance(Instance):
+    def __init__(self, backend: Recording, inner: Instance, spec: InstanceSpec):
+        self.backend, self.inner, self.spec = backend, inner, spec
+
+    def invoke(self, request: InvocationRequest,
+               cancel: Optional[threading.Event] = None) -> InvocationRecord:
+        self.backend.note(f"invoke {self.spec.handler}")
+        if self.spec.handler == self.backend.fail_on:
+            raise RuntimeError("the backend broke")
+        return self.inner.invoke(request, cancel)
+
+    def close(self) -> None:
+        self.backend.note(f"close {self.spec.handler}")
+        self.inner.close()
+
+
+def _suite(tmp_path: Path) -> Path:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text(textwrap.dedent("""\
+        def one(event, context):
+            return 1
+
+        def two(event, context):
+            return 2
+    """))
+    (tmp_path / "s.yaml").write_text(f"function: {{code: fn, handler: index.one, runtime: Python{NEWEST}}}\n"
+                                     + textwrap.dedent("""\
+        cases:
+          - {name: first, expect: {return: 1}}
+          - {name: second, handler: index.two, expect: {return: 2}}
+          - {name: skipped, skip: not today}
+    """))
+    return tmp_path / "s.yaml"
+
+
+def _options(path: Path, jobs: int = 1) -> RunOptions:
+    runtime = f"Python{NEWEST}"
+    return RunOptions(paths=[path], jobs=jobs, environ={},
+                      runtime_overrides={runtime: INTERPRETERS[NEWEST][0]},
+                      project_root=path.parent)
+
+
+def test_each_case_gets_an_instance_invoked_once_and_closed(tmp_path):
+    path = _suite(tmp_path)
+    backend = Recording()
+    result = run(_options(path), backend=backend)
+    assert [o.verdict for o in result.outcomes] == [Verdict.PASSED, Verdict.PASSED, Verdict.SKIPPED]
+    assert backend.calls == ["start index.one", "invoke index.one", "close index.one",
+                             "start index.two", "invoke index.two", "close index.two",
+                             "close backend"]
+
+
+def test_an_instance_is_closed_when_invoke_raises(tmp_path):
+    path = _suite(tmp_path)
+    backend = Recording(fail_on="index.one")
+    result = run(_options(path, jobs=2), backend=backend)
+    first, second, _ = result.outcomes
+    assert first.verdict is Verdict.ERROR and "the backend broke" in first.details
+    assert second.verdict is Verdict.PASSED  # one broken case never stops the others
+    assert "close index.one" in backend.calls and backend.calls[-1] == "close backend"
