@@ -188,6 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     interrupted=result.interrupted, deselected=result.deselected)
     if reporter.gone:
         os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
+    for warning in result.warnings:  # after the summary: they never change the verdict
+        print(warning, file=console)
     if args.verbose and result.passed_over:
         for note in result.passed_over:
             print(note, file=console)
@@ -262,6 +264,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     loaded = load_paths(_paths(args, project))
     for problem in loaded.problems:
         print(problem)
+    for warning in loaded.warnings:
+        print(warning)
     cases = sum(len(s.cases) for s in loaded.suites)
     if args.verbose:
         for suite in loaded.suites:
@@ -271,7 +275,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for note in loaded.passed_over:
             print(note)
     bad = len({p.file for p in loaded.problems})
-    print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems")
+    warned = f"; {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
+    print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems{warned}")
     return EXIT_USAGE if loaded.problems else EXIT_OK
 
 

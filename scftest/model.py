@@ -198,9 +198,22 @@ class SuiteProblem:
     hint: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}" if self.line else str(self.file)
-        text = f"{where}: {self.message}"
-        return f"{text} — {self.hint}" if self.hint else text
+        return _located(self.file, self.line, self.col, self.message, self.hint)
+
+
+class SuiteWarning(SuiteProblem):
+    """Legal YAML that probably does not say what its writer meant (``{msg: 你好, 张三}``),
+    reported as ``file:line:col: warning: what — what to do``. It never fails a run: it
+    travels in its own ``warnings`` lists, never among the problems."""
+
+    def __str__(self) -> str:
+        return _located(self.file, self.line, self.col, f"warning: {self.message}", self.hint)
+
+
+def _located(file: Path, line: int, col: int, message: str, hint: str) -> str:
+    where = f"{file}:{line}:{col}" if line else str(file)
+    text = f"{where}: {message}"
+    return f"{text} — {hint}" if hint else text
 
 
 @dataclass(frozen=True)

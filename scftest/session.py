@@ -22,7 +22,7 @@ from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceSpec, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
-from scftest.model import Case, EnvRef, PassedOver, Suite, SuiteProblem
+from scftest.model import Case, EnvRef, PassedOver, Suite, SuiteProblem, SuiteWarning
 from scftest.scf.environment import identity_from_context
 
 EXIT_OK = 0
@@ -58,6 +58,7 @@ class RunResult:
     suites: List[Suite] = field(default_factory=list)
     problems: List[SuiteProblem] = field(default_factory=list)
     passed_over: List[PassedOver] = field(default_factory=list)
+    warnings: List[SuiteWarning] = field(default_factory=list)  # shown and reported; never fail the run
     outcomes: List[CaseOutcome] = field(default_factory=list)  # report order
     selected: int = 0
     deselected: int = 0
@@ -85,7 +86,8 @@ def run(options: RunOptions, reporter: Optional[Reporter] = None,
     """``backend`` runs the cases (default: a fresh process per case); run closes it."""
     started = time.monotonic()
     loaded = load_paths(options.paths)
-    result = RunResult(suites=loaded.suites, problems=list(loaded.problems), passed_over=loaded.passed_over)
+    result = RunResult(suites=loaded.suites, problems=list(loaded.problems), passed_over=loaded.passed_over,
+                       warnings=loaded.warnings)
     cases = [case for suite in loaded.suites for case in suite.cases]
     selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)
     result.selected = len(selected)

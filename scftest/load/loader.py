@@ -17,7 +17,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from scftest import matchers
 from scftest.load.build import build_suite
-from scftest.model import Mark, PassedOver, Suite, SuiteProblem
+from scftest.model import Mark, PassedOver, Suite, SuiteProblem, SuiteWarning
 from scftest.load.checks import misplaced_tags, value_problems
 from scftest.load.validate import schema_problems
 from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
@@ -33,6 +33,7 @@ class LoadResult:
     suites: List[Suite] = field(default_factory=list)
     problems: List[SuiteProblem] = field(default_factory=list)
     passed_over: List[PassedOver] = field(default_factory=list)  # YAML files that are not suites
+    warnings: List[SuiteWarning] = field(default_factory=list)  # never fail a run
 
 
 def suite_tags() -> Dict[str, TagBuilder]:
@@ -165,31 +166,49 @@ def _unique(files: List[Path]) -> List[Path]:
     return result
 
 
+@dataclass(frozen=True)
+class SuiteLoad:
+    """What loading one file gave: the suite (None when it has problems or is not one)."""
+
+    suite: Optional[Suite]
+    problems: List[SuiteProblem]
+    is_suite: bool = True
+    warnings: Tuple[SuiteWarning, ...] = ()
+
+
 def load_suite(file: Path, *, explicit: bool = False) -> Tuple[Optional[Suite], List[SuiteProblem], bool]:
-    """(suite or None, problems, is_suite). A YAML file without ``cases`` is not a suite
-    unless it was named explicitly, where that is a problem."""
+    """(suite or None, problems, is_suite); ``read_suite`` gives the warnings too."""
+    loaded = read_suite(file, explicit=explicit)
+    return loaded.suite, loaded.problems, loaded.is_suite
+
+
+def read_suite(file: Path, *, explicit: bool = False) -> SuiteLoad:
+    """Load one file. A YAML file without ``cases`` is not a suite unless it was named
+    explicitly, where that is a problem."""
     try:
         document = read_document(file, suite_tags())
     except YamlError as exc:
-        return None, [SuiteProblem(file, exc.mark.line, exc.mark.col, exc.message, exc.hint)], True
+        return SuiteLoad(None, [SuiteProblem(file, exc.mark.line, exc.mark.col, exc.message, exc.hint)])
     except NotARegularFile as exc:
-        return None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}",
-                                   "give scftest suite files (.yaml) or folders that hold them")], True
+        return SuiteLoad(None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}",
+                                             "give scftest suite files (.yaml) or folders that hold them")])
     except OSError as exc:
-        return None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}", "check its permissions")], True
+        return SuiteLoad(None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}",
+                                             "check its permissions")])
     data = document.data
     if not isinstance(data, dict) or "cases" not in data:
         if not explicit:
-            return None, [], False
-        return None, [SuiteProblem(file, 1, 1, "this file is not a suite: it has no top-level 'cases' list",
-                                   "add cases:, or point scftest at a suite file or folder")], True
+            return SuiteLoad(None, [], is_suite=False)
+        return SuiteLoad(None, [SuiteProblem(file, 1, 1, "this file is not a suite: it has no top-level 'cases' list",
+                                             "add cases:, or point scftest at a suite file or folder")])
+    warnings = tuple(SuiteWarning(file, w.mark.line, w.mark.col, w.message, w.hint) for w in document.warnings)
     problems, misplaced = misplaced_tags(data, document.source)
     problems += schema_problems(data, document.source, misplaced) + value_problems(data, document.source)
     if problems:
         problems.sort(key=lambda p: (p.line, p.col))
-        return None, problems, True
+        return SuiteLoad(None, problems, warnings=warnings)
     suite, problems = build_suite(data, document.source)
-    return suite, problems, True
+    return SuiteLoad(suite, problems, warnings=warnings)
 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
@@ -198,11 +217,12 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     files, problems, passed_over = find_suite_files(paths)
     result = LoadResult(problems=problems, passed_over=passed_over)
     for file in files:
-        suite, file_problems, is_suite = load_suite(file, explicit=os.path.realpath(file) in explicit)
-        result.problems.extend(file_problems)
-        if suite is not None:
-            result.suites.append(suite)
-        elif not is_suite:
+        loaded = read_suite(file, explicit=os.path.realpath(file) in explicit)
+        result.problems.extend(loaded.problems)
+        result.warnings.extend(loaded.warnings)
+        if loaded.suite is not None:
+            result.suites.append(loaded.suite)
+        elif not loaded.is_suite:
             result.passed_over.append(PassedOver(file, "no top-level 'cases' key, not a suite"))
     result.suites = distinct_names(result.suites)
     return result

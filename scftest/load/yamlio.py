@@ -22,7 +22,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -85,6 +85,16 @@ TagBuilder = Callable[[str, Any, Mark], Any]
 class Document:
     data: Any
     source: SourceMap
+    warnings: Tuple["YamlWarning", ...] = ()  # legal YAML that likely means something else
+
+
+@dataclass(frozen=True)
+class YamlWarning:
+    """Legal YAML that probably does not say what its writer meant: reported, not fatal."""
+
+    mark: Mark
+    message: str
+    hint: str = ""
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -133,7 +143,7 @@ def file_kind(mode: int) -> str:
 
 def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
     try:
-        root = _compose(text, tags)
+        root, composed = _compose(text, tags)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text) from None
     except yaml.reader.ReaderError as exc:
@@ -150,7 +160,7 @@ def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
         data = builder.build(root, ())
     except RecursionError:  # a chain of merge keys (<<: *a) longer than the stack
         raise _too_deep(_mark(root)) from None
-    return Document(data, SourceMap(path, marks))
+    return Document(data, SourceMap(path, marks), _comma_warnings(root, composed))
 
 
 def _too_deep(mark: Mark) -> YamlError:
@@ -176,9 +186,10 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def _compose(text: str, tags: Dict[str, TagBuilder]) -> Optional[yaml.Node]:
+def _compose(text: str, tags: Dict[str, TagBuilder]) -> Tuple[Optional[yaml.Node], str]:
+    """The root node, and the text it was composed from (its marks index that text)."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=_Loader), text
     except yaml.MarkedYAMLError as exc:
         if "scanning a tag" not in str(exc.context) or not tags:
             raise
@@ -187,7 +198,58 @@ def _compose(text: str, tags: Dict[str, TagBuilder]) -> Optional[yaml.Node]:
         spaced = _tag_before_flow_end(tags).sub(r"\1 \2", text)
         if spaced == text:
             raise
-        return yaml.compose(spaced, Loader=_Loader)
+        return yaml.compose(spaced, Loader=_Loader), spaced
+
+
+def _comma_warnings(root: yaml.Node, text: str) -> Tuple[YamlWarning, ...]:
+    """Every entry of a { } mapping that has no value and follows a plain text value:
+    ``{msg: 你好, 张三}`` means {"msg": "你好", "张三": null}, not the text "你好, 张三".
+    Walks the nodes without recursion, each node once (aliases repeat nodes)."""
+    found: List[YamlWarning] = []
+    seen = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            if node.flow_style:
+                found.extend(_valueless_after_text(node.value, text))
+            stack.extend(child for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return tuple(sorted(found, key=lambda w: (w.mark.line, w.mark.col)))
+
+
+def _valueless_after_text(pairs, text: str) -> List[YamlWarning]:
+    warnings = []
+    for index in range(1, len(pairs)):
+        (before_key, before), (key, value) = pairs[index - 1], pairs[index]
+        plain = [isinstance(n, yaml.ScalarNode) and not n.style for n in (before_key, before, key)]  # C: "", Python: None
+        if not all(plain) or not before.value or not _has_no_value(key, value, text):
+            continue
+        if "?" in text[before.end_mark.index:key.start_mark.index]:
+            continue  # `? b` asks for a key without a value on purpose
+        last = key
+        for later_key, later_value in pairs[index + 1:]:  # {msg: a, b, c}: the text was 'a, b, c'
+            if not (isinstance(later_key, yaml.ScalarNode) and _has_no_value(later_key, later_value, text)):
+                break
+            last = later_key
+        meant = " ".join(text[before.start_mark.index:last.end_mark.index].split())
+        quoted = "'" + meant.replace("'", "''") + "'"
+        warnings.append(YamlWarning(
+            _mark(key), f"'{key.value}' has no value: inside {{ }} a comma separates entries, so the text "
+            "after the comma became a key of its own",
+            f"to keep the comma in the text, quote it: {before_key.value}: {quoted}"))
+    return warnings
+
+
+def _has_no_value(key: yaml.Node, value: yaml.Node, text: str) -> bool:
+    """A key written without ':' (``{a: 1, b}``), not one with an empty value (``{a: 1, b: }``)."""
+    return (isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
+            and value.value == "" and value.start_mark.index == key.end_mark.index
+            and not text[key.end_mark.index:].lstrip(" \t\r\n").startswith(":"))
 
 
 def _tag_before_flow_end(tags: Dict[str, TagBuilder]) -> "re.Pattern[str]":

@@ -229,3 +229,47 @@ def test_an_event_file_that_is_a_fifo_or_too_deep_is_a_problem(project: Path) ->
            "regular file" in result.stdout
     assert "b.yaml:6:17: the event file 'deep.json': the values are nested more than 100 levels deep" \
         in result.stdout
+
+
+# ------------------------------------------------------------------------ warnings
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("{msg: 你好, 张三}", "quote it: msg: '你好, 张三'"),
+    ("{a: 1, b: 2, c, d}", "quote it: b: '2, c, d'"),
+    ("{a: it's, b}", "quote it: a: 'it''s, b'"),
+    ("{a: 1,\n      b}", "quote it: a: '1, b'"),
+    ("{a: 1, b: }", None),  # the colon says the empty value is meant
+    ("{a: x, ? b}", None),  # so does the explicit key
+    ("{a: 'x', b}", None),  # a quoted value: its text has no comma in it
+    ("[你好, 张三]", None),  # a list means its commas
+    ("'你好, 张三'", None),
+])
+def test_a_flow_entry_without_a_value_after_text_is_a_warning(tmp_path: Path, text: str, hint) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("function: {code: ., handler: index.main_handler}\ncases:\n  - name: c\n"
+                    f"    event: {text}\n", encoding="utf-8")
+    loaded = load_paths([path])
+    assert not loaded.problems and len(loaded.suites) == 1  # a warning never stops the suite
+    shown = [str(warning) for warning in loaded.warnings]
+    if hint is None:
+        assert shown == []
+    else:
+        assert len(shown) == 1 and hint in shown[0] and ": warning: " in shown[0], shown
+
+
+@needs("3.6")
+def test_warnings_reach_the_terminal_and_do_not_fail_the_run(project: Path) -> None:
+    (project / "suites" / "w.yaml").write_text(
+        "function: {code: ../fn, handler: index.main_handler, runtime: Python3.6}\n"
+        "cases:\n  - name: greets\n    event: {msg: 你好, 张三}\n    expect: {return: {n: 1}}\n", encoding="utf-8")
+    result = scftest(project, "run", "suites")
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = ("suites/w.yaml:4:22: warning: '张三' has no value: inside { } a comma separates entries, so the "
+            "text after the comma became a key of its own — to keep the comma in the text, quote it: "
+            "msg: '你好, 张三'")
+    assert line in result.stdout
+    checked = scftest(project, "validate", "suites")
+    assert checked.returncode == 0, checked.stdout
+    assert line in checked.stdout
+    assert "2 suite(s) valid with 2 case(s); 0 file(s) with problems; 1 warning(s)" in checked.stdout
