@@ -20,9 +20,9 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
-from scftest.render import cut
+from scftest.render import PHRASE_WIDTH, render_value, short_text, yaml_quote
 
 MATCHER_TAGS: Tuple[str, ...] = ("!any", "!type", "!regex", "!contains", "!approx", "!json")
 
@@ -47,6 +47,14 @@ class Matcher:
 
     def match(self, actual: Any) -> bool:
         return self.explain(actual) is None
+
+    def arguments(self) -> Dict[str, Any]:
+        """What the matcher was written with, by name (for the JSON report)."""
+        return {}
+
+    def as_data(self) -> Dict[str, Any]:
+        """The matcher as plain data: ``{"matcher": "regex", "pattern": "^a", "yaml": "!regex '^a'"}``."""
+        return {"matcher": self.tag.lstrip("!"), **self.arguments(), "yaml": repr(self)}
 
 
 # --- value words shared by matchers and the checker ------------------------------------
@@ -109,44 +117,9 @@ def matches(expected: Any, actual: Any) -> bool:
 
 def describe(value: Any) -> str:
     """A short phrase naming a value and its type, for reasons: ``the int 42``."""
-    text = short_text(value, 40)
+    text = short_text(value, PHRASE_WIDTH)
     word = type_word(value)
     return text if word == "null" else f"the {word} {text}"
-
-
-def short_text(value: Any, width: int = 80) -> str:
-    """Compact JSON-like text for a value, matchers as their tags; cut at ``width``."""
-    text = render_value(value)
-    return cut(text, width)
-
-
-def render_value(value: Any) -> str:
-    """Compact, one-line, JSON-like text; matchers appear as the YAML that made them."""
-    if isinstance(value, Matcher):
-        return repr(value)
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{_render_key(k)}: {render_value(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(render_value(v) for v in value) + "]"
-    if value is None or isinstance(value, (bool, int, float, str)):
-        try:
-            return json.dumps(value, ensure_ascii=False)
-        except ValueError:  # nan/inf with allow_nan off never happens; be safe anyway
-            return repr(value)
-    try:
-        return repr(value)
-    except Exception:  # a broken __repr__ in the handler's object must not crash the report
-        return f"<{type(value).__name__}>"
-
-
-def _render_key(key: Any) -> str:
-    return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else render_value(key)
-
-
-def yaml_quote(text: str) -> str:
-    """YAML single-quoted scalar, the way a user would write a pattern."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --- the matchers ------------------------------------------------------------------------
@@ -196,6 +169,9 @@ class TypeMatcher(Matcher):
     def canonical(self) -> str:
         return _TYPE_NAMES[self.name.lower()]
 
+    def arguments(self) -> Dict[str, Any]:
+        return {"type": self.canonical}
+
     def explain(self, actual: Any) -> Optional[str]:
         if has_type(actual, self.canonical):
             return None
@@ -211,6 +187,9 @@ class RegexMatcher(Matcher):
 
     pattern: str
     tag: ClassVar[str] = "!regex"
+
+    def arguments(self) -> Dict[str, Any]:
+        return {"pattern": self.pattern}
 
     def explain(self, actual: Any) -> Optional[str]:
         if not isinstance(actual, str):
@@ -253,6 +232,9 @@ class ContainsMatcher(Matcher):
     needle: Any
     tag: ClassVar[str] = "!contains"
 
+    def arguments(self) -> Dict[str, Any]:
+        return {"needle": self.needle}
+
     def explain(self, actual: Any) -> Optional[str]:
         if isinstance(actual, str):
             if not isinstance(self.needle, str):
@@ -291,6 +273,11 @@ class ApproxMatcher(Matcher):
     written_tol: str = ""  # the tolerance as written, for repr
     tag: ClassVar[str] = "!approx"
 
+    def arguments(self) -> Dict[str, Any]:
+        if self.tol is not None:
+            return {"value": self.value, "tol": self.tol}
+        return {"value": self.value, "rel": DEFAULT_REL_TOL if self.rel is None else self.rel}
+
     def explain(self, actual: Any) -> Optional[str]:
         if not is_number(actual):
             return f"expected a number, got {describe(actual)}"
@@ -326,6 +313,9 @@ class JsonMatcher(Matcher):
 
     expected: Any
     tag: ClassVar[str] = "!json"
+
+    def arguments(self) -> Dict[str, Any]:
+        return {"expected": self.expected}
 
     def parse(self, actual: Any) -> Tuple[bool, Any]:
         """(True, decoded value) or (False, the reason it is not a JSON string)."""

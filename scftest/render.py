@@ -1,8 +1,414 @@
-"""Text helpers shared by every place that shows a value to a person."""
+"""The one place that turns values into text for a person.
+
+Widths, quoting, placeholders, shortening around the first difference, the lines of a
+mismatch and the terminal's colours all live here, so that every report (and every
+reason the checker gives) shows a value the same way. Values stay values until a report
+asks for text: the checker's ``Mismatch`` holds raw values, and the JSON report writes
+them whole.
+
+Any step may use this module: it imports only the value vocabulary it reads (the case
+model's ``UNSET`` and the mismatch values of ``check/outcome.py``), never a step's logic.
+Matchers are shown as the YAML that made them (their ``repr``).
+"""
 
 from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Tuple
+
+from scftest.check.outcome import Gap, Key, Kind, Mismatch
+from scftest.model import UNSET
+
+# --- widths: how much of a value each place shows ---------------------------------------
+
+VALUE_WIDTH = 72  # a value on a mismatch's expected / actual line
+INLINE_WIDTH = 52  # a value inside a longer line: "returned …", a schema rule
+PHRASE_WIDTH = 40  # a value named in a reason ("got the string …"), a ret_msg quoted in a hint
+BRIEF_WIDTH = 50  # a log entry quoted in a case's one-line summary
+LINE_WIDTH = 100  # the first line of an exception or a schema error, in a reason
+EDIT_WIDTH = 70  # a value in a line of ``run --update``'s report
+EDIT_REASON_WIDTH = 60  # why ``run --update`` left a case alone, in its report
+MESSAGE_WIDTH = 200  # a one-line message (a JUnit attribute, a summary line)
+RECORD_WIDTH = 2000  # a value in the invocation record's lines (-v, JUnit system-out)
+TRACEBACK_LINES = 40  # the tail of an unexpected traceback that a mismatch shows
+LOG_TAIL_LINES = 20  # the captured log's tail under a failure
 
 
 def cut(text: str, width: int) -> str:
     """``text`` if it fits in ``width`` characters, else its start and an ellipsis."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def one_line(text: str, width: int = MESSAGE_WIDTH) -> str:
+    """Newlines, tabs and runs of spaces as one space, cut to ``width``."""
+    return cut(" ".join(text.split()), width)
+
+
+def first_line(text: str, width: int = LINE_WIDTH) -> str:
+    """The first line of ``text`` (stripped), cut to ``width``."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return cut(line, width)
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def render_value(value: Any) -> str:
+    """Compact, one-line, JSON-like text; matchers (and any other object) as their repr."""
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{_render_key(k)}: {render_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(render_value(v) for v in value) + "]"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except ValueError:  # nan/inf with allow_nan off never happens; be safe anyway
+            return repr(value)
+    try:
+        return repr(value)  # a matcher's repr is the YAML that made it: !regex '^a'
+    except Exception:  # a broken __repr__ in the handler's object must not crash the report
+        return f"<{type(value).__name__}>"
+
+
+def _render_key(key: Any) -> str:
+    return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else render_value(key)
+
+
+def short_text(value: Any, width: int = VALUE_WIDTH) -> str:
+    """``render_value`` cut at ``width``."""
+    return cut(render_value(value), width)
+
+
+def json_text(value: Any, width: int = RECORD_WIDTH) -> str:
+    """A returned value as JSON text (what the function's caller sees), cut if long."""
+    if value is UNSET:
+        return "(none)"
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+    except (TypeError, ValueError):  # e.g. a circular structure: never expected from JSON
+        text = str(value)
+    return cut(text, width)
+
+
+def yaml_quote(text: str) -> str:
+    """YAML single-quoted scalar, the way a user would write a pattern."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def amount(value: float) -> str:
+    """1520.4, 130, 0.001: a measured figure as precisely as a budget is written."""
+    return f"{value:.6g}"
+
+
+_PLAIN_KEY = re.compile(r"^[^.\[\]\"'\s]+$")
+
+
+def format_path(root: str, parts: Iterable[Key]) -> str:
+    """("body", "items", 1) under "return" -> ``return.body.items[1]``; odd keys quoted.
+
+    The text is what ``expect.ignore`` reads back, so a path copied from a report works."""
+    text = root
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return text
+
+
+# --- shortening around a position ---------------------------------------------------------
+
+
+def shorten_pair(expected: str, actual: str, width: int = VALUE_WIDTH) -> Tuple[str, str]:
+    """Cut two long texts to the same window around their first difference: ``…abXde…``."""
+    if len(expected) <= width and len(actual) <= width:
+        return expected, actual
+    common = first_difference(expected, actual)
+    return _window(expected, common, width), _window(actual, common, width)
+
+
+def shorten_around(text: str, position: int, width: int = VALUE_WIDTH) -> str:
+    """Cut a long text to a window around ``position``: ``…abXde…``; a short one stays whole."""
+    return text if len(text) <= width else _window(text, position, width)
+
+
+def _window(text: str, position: int, width: int) -> str:
+    start = max(0, position - width // 3)  # keep some context before the position
+    piece = text[start:start + width]
+    return ("…" if start > 0 else "") + piece + ("…" if start + width < len(text) else "")
+
+
+def first_difference(a: str, b: str) -> int:
+    """The index of the first character where ``a`` and ``b`` differ (or the shorter length)."""
+    for index, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return index
+    return min(len(a), len(b))
+
+
+def pair_texts(expected: Any, actual: Any) -> Tuple[str, str]:
+    """Two leaves as a mismatch shows them: rendered, then cut around their first difference."""
+    return shorten_pair(render_value(expected), render_value(actual))
+
+
+# --- words about a record -----------------------------------------------------------------
+
+# Conditions the platform or scftest reports (timeout, memory, exit) rather than a
+# Python exception of the handler; the executor names them scf.Timeout and the like.
+_PLATFORM_PREFIXES = ("scf.", "scftest.")
+
+
+def failure_detail(record: Any) -> str:
+    """What went wrong, in one line: the exception, the timeout text, the exit."""
+    error = getattr(record, "error", None)
+    if error is not None:
+        kind = getattr(error, "type", "") or ""
+        text = first_line(getattr(error, "message", "") or "")
+        qualified = getattr(error, "qualified_type", "") or ""
+        if qualified.startswith(_PLATFORM_PREFIXES) and text:
+            return text  # "Invoking task timed out…" needs no "Timeout:" before it
+        return f"{kind}: {text}" if kind and text else (kind or text)
+    exit_code, signal = getattr(record, "exit_code", None), getattr(record, "signal", None)
+    if signal:
+        return f"the process was killed by {signal}"
+    ret_msg = getattr(record, "ret_msg", None)
+    if ret_msg:
+        return first_line(str(ret_msg))
+    if exit_code not in (None, 0):
+        return f"the process exited with code {exit_code}"
+    return ""
+
+
+def traceback_tail(record: Any) -> str:
+    """The innermost ``TRACEBACK_LINES`` lines of the record's traceback ("" without one)."""
+    error = getattr(record, "error", None)
+    trace = (getattr(error, "traceback", "") or "").rstrip() if error is not None else ""
+    lines = trace.splitlines()
+    if len(lines) > TRACEBACK_LINES:  # the innermost frames are the ones that matter
+        lines = [f"… {len(lines) - TRACEBACK_LINES} lines of traceback left out"] + lines[-TRACEBACK_LINES:]
+    return "\n".join(lines)
+
+
+def log_entry(kind: str, pattern: str) -> str:
+    """An ``expect.log`` entry's pattern as a person wrote it: text JSON-quoted, a regex as
+    written in YAML (``regex '\\d+'``: JSON quoting would double its backslashes)."""
+    return render_value(pattern) if kind in ("contains", "absent") else f"regex {yaml_quote(pattern)}"
+
+
+BUDGET_UNITS = {"duration_ms": "ms", "memory_mb": "MB"}
+
+
+def budget_figure(value: float, key: str) -> str:
+    """``1520.4 ms``: a figure of the budget ``key`` with its unit."""
+    return f"{amount(value)} {BUDGET_UNITS.get(key, '')}".rstrip()
+
+
+# --- a mismatch's two sides ---------------------------------------------------------------
+
+Sides = Tuple[str, str]
+
+
+def _gap_word(gap: Gap, side: str) -> str:
+    if gap is Gap.ABSENT:
+        return "(absent)" if side == "expected" else "(missing)"
+    return {Gap.NOTHING: "", Gap.NONE: "(none)", Gap.NOT_CHECKED: "(not checked)",
+            Gap.ANY: "a return value"}[gap]
+
+
+def _side(m: Mismatch, side: str) -> str:
+    """One side on its own: a placeholder, the judging matcher as written, or the value cut."""
+    value = m.expected if side == "expected" else m.actual
+    if isinstance(value, Gap):
+        return _gap_word(value, side)
+    if side == "expected" and m.matcher is not None:
+        return repr(m.matcher)
+    return short_text(value)
+
+
+def _each(m: Mismatch, record: Any) -> Sides:
+    return _side(m, "expected"), _side(m, "actual")
+
+
+def _leaves(m: Mismatch, record: Any) -> Sides:
+    return pair_texts(m.expected, m.actual)
+
+
+def _status(m: Mismatch, record: Any) -> Sides:
+    got = m.actual
+    text = str(got)
+    if record is not None:
+        detail = failure_detail(record) if got != "success" else ""
+        text += f": {detail}" if detail else ""
+        returned = getattr(record, "return_value", UNSET)
+        if got == "success" and returned is not UNSET:  # what came back instead of the failure
+            text += f", returned {short_text(returned, INLINE_WIDTH)}"
+        trace = traceback_tail(record)
+        text += "\n" + trace if trace else ""
+    return str(m.expected), text
+
+
+def _error_type(m: Mismatch, record: Any) -> Sides:
+    expected = repr(m.matcher) if m.matcher is not None else str(m.expected)
+    found = m.actual if isinstance(m.actual, Mapping) else {"type": str(m.actual)}
+    short, qualified = found.get("type") or "", found.get("qualified_type") or ""
+    return expected, short + (f" ({qualified})" if qualified and qualified != short else "")
+
+
+def _error_text(m: Mismatch, record: Any) -> Sides:
+    expected = repr(m.matcher) if m.matcher is not None else f"regex {yaml_quote(str(m.expected))}"
+    if isinstance(m.actual, Gap):
+        return expected, _gap_word(m.actual, "actual")
+    if m.path[-1:] == ("traceback",):  # a traceback's last line names the exception
+        lines = str(m.actual).strip().splitlines()
+        return expected, render_value(lines[-1]) if lines else '""'
+    return expected, short_text(m.actual)  # a message reads from its start
+
+
+def _log(m: Mismatch, record: Any) -> Sides:
+    kind, pattern = log_entry_parts(m.expected)
+    expected = ("no " if kind.startswith("absent") else "") + log_entry(kind, pattern)
+    actual = m.actual
+    if actual is Gap.ABSENT:  # no line is close to the pattern
+        lines = [line for line in (getattr(record, "log", "") or "").splitlines() if line.strip()]
+        return expected, f"(not in the {len(lines)} lines of the log)" if lines else "(the log is empty)"
+    if isinstance(actual, Gap):
+        return expected, _gap_word(actual, "actual")
+    if kind.startswith("absent"):  # the line that holds the match, shortened around it
+        return expected, render_value(shorten_around(str(actual), m.at or 0))
+    return expected, "closest line: " + short_text(str(actual).strip())
+
+
+def log_entry_parts(entry: Any) -> Tuple[str, str]:
+    """(kind, pattern) of a log entry as written: a string, or ``{regex: P}`` and the like."""
+    if isinstance(entry, Mapping) and len(entry) == 1:
+        kind, pattern = next(iter(entry.items()))
+        return str(kind), str(pattern)
+    return "contains", str(entry)
+
+
+def _schema(m: Mismatch, record: Any) -> Sides:
+    rules = m.expected if isinstance(m.expected, Mapping) else {}
+    rule = ", ".join(f"{keyword}: {short_text(value, INLINE_WIDTH)}" for keyword, value in rules.items())
+    return rule, short_text(m.actual)
+
+
+def _not_json(m: Mismatch, record: Any) -> Sides:
+    return "JSON data", f"<{type(m.actual).__name__}>"
+
+
+def _budget(m: Mismatch, record: Any) -> Sides:
+    return f"at most {budget_figure(m.expected, m.root)}", budget_figure(m.actual, m.root)
+
+
+_SIDES: Dict[Kind, Callable[[Mismatch, Any], Sides]] = {
+    Kind.VALUE: _leaves,
+    Kind.PART: _each,
+    Kind.STATUS: _status,
+    Kind.ERROR_TYPE: _error_type,
+    Kind.ERROR_TEXT: _error_text,
+    Kind.LOG: _log,
+    Kind.SCHEMA: _schema,
+    Kind.NOT_JSON: _not_json,
+    Kind.BUDGET: _budget,
+    Kind.NOTE: _each,
+}
+
+
+def sides(m: Mismatch, record: Any = None) -> Sides:
+    """The expected and the actual text of a mismatch; "" for a side not shown.
+
+    ``record`` is the case's invocation record: a status mismatch shows the exception,
+    the returned value and the traceback from it, and a log mismatch the log's size.
+    """
+    return _SIDES[m.kind](m, record)
+
+
+def where(m: Mismatch) -> str:
+    """The mismatch's place as text: ``return.body.items[1].id``, ``log[2]``, ``status``."""
+    return format_path(m.root, m.path)
+
+
+def format_mismatch(m: Mismatch, record: Any = None) -> str:
+    """The text reports show for one mismatch::
+
+        return.body.items[1].id (suite line 42): values differ
+          expected: 2
+          actual:   3
+    """
+    line = f" (suite line {m.line})" if m.line else ""
+    lines = [f"{where(m)}{line}: {m.message}"]
+    for label, text in zip(("expected", "actual"), sides(m, record)):
+        if text:
+            lines.append(_labelled(label, text))
+    return "\n".join(lines)
+
+
+def _labelled(label: str, value: str) -> str:
+    head = f"  {label + ':':<10}"  # "  expected: " and "  actual:   " line up
+    rest = value.splitlines() or [""]
+    pad = "\n" + " " * len(head)
+    return head + pad.join(rest)
+
+
+def format_mismatches(mismatches: Iterable[Mismatch], record: Any = None) -> str:
+    """All mismatches of a case, one block each."""
+    return "\n".join(format_mismatch(m, record) for m in mismatches)
+
+
+# --- handler text on a terminal, and colours ----------------------------------------------
+
+# ANSI escape sequences (colour codes in handler logs) go whole, not just their ESC byte:
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \\) and two-byte escapes.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# What a terminal should not receive from a handler's output: C0 controls but tab and
+# newline, DEL, and the C1 controls some terminals act on.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def without_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def printable(text: str) -> str:
+    """Handler text made safe to print: no escape sequences, no control characters
+    (a stray ESC or CR from a handler must not repaint or overwrite the report)."""
+    return _UNPRINTABLE.sub("", without_ansi(text.replace("\r\n", "\n")))
+
+
+# ANSI SGR codes by verdict word; "title" for section rules.
+COLORS: Dict[str, str] = {
+    "passed": "32",  # green
+    "failed": "31",  # red
+    "error": "31",
+    "xpassed": "31",
+    "skipped": "33",  # yellow
+    "xfailed": "33",
+    "title": "1",  # bold
+    "dim": "2",
+}
+
+
+def paint(text: str, kind: str, color: bool) -> str:
+    """``text`` in the colour of ``kind`` (a verdict word, "title" or "dim") when ``color``."""
+    code = COLORS.get(kind)
+    if not color or not code:
+        return text
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def unpainted(text: str) -> str:
+    """Text without the colour codes ``paint`` adds, to measure it."""
+    out: List[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("\x1b[", i):
+            end = text.find("m", i)
+            i = end + 1 if end >= 0 else len(text)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)

@@ -14,8 +14,8 @@ from scftest.matchers import (
     TypeMatcher,
     build_matcher,
     matches,
-    render_value,
 )
+from scftest.render import render_value
 
 
 def m(tag, value=""):

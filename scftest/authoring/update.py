@@ -38,7 +38,8 @@ from scftest.model import UNSET, Case, Expectation, NodePath
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance.record import ErrorInfo
 from scftest.scf.status import LOAD_FAILURES
-from scftest.authoring.yamledit import case_line, composed, key_line, render_flow, same_value, shorten, write_expectations
+from scftest.authoring.yamledit import case_line, composed, key_line, render_flow, same_value, write_expectations
+from scftest.render import EDIT_REASON_WIDTH, EDIT_WIDTH, cut, where
 
 CI_VARIABLE = "CI"
 OUTCOME_KEYS = ("return", "return_includes", "return_schema", "error", "status")
@@ -81,7 +82,7 @@ class Change:
     still_failing: Tuple[str, ...] = ()  # other expectations of the case that did not hold
 
     def __str__(self) -> str:
-        text = f"{_shown_path(self.file)}:{self.line}: {self.case}: {self.key}: {shorten(render_flow(self.value))}"
+        text = f"{_shown_path(self.file)}:{self.line}: {self.case}: {self.key}: {cut(render_flow(self.value), EDIT_WIDTH)}"
         return f"{text}  (still failing: {', '.join(self.still_failing)})" if self.still_failing else text
 
 
@@ -222,7 +223,7 @@ def _rewrite_return(outcome: CaseOutcome) -> _Decision:
         # Recording the failure would turn an expected value into an expected failure.
         return _Keep(f"expects a return value, but the function ended with {record.status} "
                      f"({outcome.summary}); fix the function, or change the case by hand")
-    if not any(_is_return_path(m.path) for m in outcome.mismatches):
+    if not any(m.root == "return" for m in outcome.mismatches):
         return _Keep(f"its return held; something else failed ({outcome.summary})")
     return _Write("return", record.return_value, _still_failing(outcome, _RETURN_PATHS))
 
@@ -231,14 +232,9 @@ _RETURN_PATHS = ("return",)
 _OUTCOME_PATHS = ("return", "status", "error")
 
 
-def _is_return_path(path: str) -> bool:
-    return path == "return" or path.startswith(("return.", "return["))
-
-
 def _still_failing(outcome: CaseOutcome, resolved: Tuple[str, ...]) -> Tuple[str, ...]:
-    """The mismatches (by path) that the written value does not fix."""
-    return tuple(m.path for m in outcome.mismatches
-                 if not any(m.path == r or m.path.startswith((r + ".", r + "[")) for r in resolved))
+    """The mismatches (by place) that the written value does not fix."""
+    return tuple(where(m) for m in outcome.mismatches if m.root not in resolved)
 
 
 def error_expectation(error: ErrorInfo) -> Dict[str, str]:
@@ -350,8 +346,8 @@ def _same_decision(a: _Decision, b: _Decision) -> bool:
 
 def _describe(decision: _Decision) -> str:
     if isinstance(decision, _Write):
-        return f"{decision.key}: {shorten(render_flow(decision.value))}"
-    return shorten(decision.reason, 60)
+        return f"{decision.key}: {cut(render_flow(decision.value), EDIT_WIDTH)}"
+    return cut(decision.reason, EDIT_REASON_WIDTH)
 
 
 # --- the whole run -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from scftest.load.loader import suite_tags
 from scftest.model import UNSET
-from scftest.render import cut
+from scftest.render import EDIT_WIDTH, cut
 from scftest.load.yamlio import YamlError, parse_text
 # The loader's composer: libyaml when present (the pure-Python one makes recording a 200-case
 # suite take minutes). Its nodes carry the marks the splices cut at.
@@ -33,7 +33,6 @@ from scftest.load.yamlio import SafeComposer as _COMPOSER
 
 # A recorded value longer than this is no longer something a person reads or maintains.
 MAX_RECORDED_LINES = 300
-SHOWN_CHARS = 70  # how much of a value a message shows
 
 
 class UnsafeEdit(Exception):
@@ -303,7 +302,7 @@ def _prove(before: Any, after: Any, planned: List[Planned]) -> None:
         written = ((after.get("cases") or [{}])[index] or {}).get("expect", {}).get(key, UNSET)
         if not same_value(written, value):
             raise UnsafeEdit(f"scftest could not write this {key} so that it reads back the same "
-                             f"(it would read {shorten(render_flow(written))}); please report it")
+                             f"(it would read {cut(render_flow(written), EDIT_WIDTH)}); please report it")
         case = dict(cases[index])
         case["expect"] = {**(case.get("expect") or {}), key: value}
         cases[index] = case
@@ -325,11 +324,6 @@ def same_value(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     return bool(a == b)
-
-
-def shorten(text: str, width: int = SHOWN_CHARS) -> str:
-    """The text cut to ``width`` characters, for a value shown in a message."""
-    return cut(text, width)
 
 
 # --- rendering new values ------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Compare an expected value, matchers allowed anywhere in it, with an actual value.
 
 ``compare`` lists every difference, each with its path in the actual value, its path in
-the expected value (for the suite line), a message in plain words and short renderings
-of both sides. Exact comparison is what ``return`` asks for; ``includes=True`` is
+the expected value (for the suite line), a message in plain words and the raw values of
+both sides (``render.py`` makes their text). Exact comparison is what ``return`` asks for; ``includes=True`` is
 ``return_includes``: extra keys are allowed at every depth, and each expected list item
 needs an actual item of its own, anywhere in the list.
 
@@ -18,24 +18,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from deepdiff import DeepDiff
 
-from scftest.matchers import JsonMatcher, Matcher, is_number, render_value, same_scalar, short_text, type_word
+from scftest.check.outcome import Gap, Key, Kind
+from scftest.matchers import JsonMatcher, Matcher, is_number, same_scalar, type_word
 from scftest.model import NodePath
+from scftest.render import first_difference, pair_texts, render_value
 
-__all__ = ["compare", "Difference", "Key", "parse_ignore_path", "IgnorePathError", "WILDCARD", "format_path",
-           "shorten_pair", "shorten_around", "WIDTH"]
-
-WIDTH = 72  # how many characters of a value a mismatch shows before shortening it
-_ABSENT = "(absent)"
-_MISSING = "(missing)"
+__all__ = ["compare", "Difference", "parse_ignore_path", "IgnorePathError", "WILDCARD"]
 
 
 # --- paths -------------------------------------------------------------------------------
-
-Key = Union[str, int]
 
 
 class _Wildcard:
@@ -120,58 +115,13 @@ def _path_fits(pattern: Tuple[Any, ...], path: Tuple[Key, ...]) -> bool:
     return len(pattern) == len(path) and all(_part_fits(p, k) for p, k in zip(pattern, path))
 
 
-_PLAIN_KEY = re.compile(r"^[^.\[\]\"'\s]+$")
-
-
-def format_path(root: str, parts: Iterable[Key]) -> str:
-    """("body", "items", 1) under "return" -> ``return.body.items[1]``; odd keys quoted."""
-    text = root
-    for part in parts:
-        if isinstance(part, int) and not isinstance(part, bool):
-            text += f"[{part}]"
-        elif isinstance(part, str) and _PLAIN_KEY.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
-    return text
-
-
-# --- rendering ---------------------------------------------------------------------------
-
-
-def shorten_pair(expected: str, actual: str, width: int = WIDTH) -> Tuple[str, str]:
-    """Cut two long texts to the same window around their first difference: ``…abXde…``."""
-    if len(expected) <= width and len(actual) <= width:
-        return expected, actual
-    common = _first_difference(expected, actual)
-    return _window(expected, common, width), _window(actual, common, width)
-
-
-def shorten_around(text: str, position: int, width: int = WIDTH) -> str:
-    """Cut a long text to a window around ``position``: ``…abXde…``; a short one stays whole."""
-    return text if len(text) <= width else _window(text, position, width)
-
-
-def _window(text: str, position: int, width: int) -> str:
-    start = max(0, position - width // 3)  # keep some context before the position
-    piece = text[start:start + width]
-    return ("…" if start > 0 else "") + piece + ("…" if start + width < len(text) else "")
-
-
-def _first_difference(a: str, b: str) -> int:
-    for index, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return index
-    return min(len(a), len(b))
+# --- value comparison --------------------------------------------------------------------
 
 
 def _article(word: str) -> str:
     if word == "null":
         return "null"
     return ("an " if word[0] in "aeiou" else "a ") + word
-
-
-# --- value comparison --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -187,8 +137,10 @@ class Difference:
     path: Tuple[Key, ...]
     expected_path: NodePath
     message: str
-    expected: str  # short renderings of both sides
-    actual: str
+    expected: Any  # the raw values of both sides; Gap.ABSENT where a key or item is missing
+    actual: Any
+    kind: Kind = Kind.PART  # VALUE: two leaves, shown around their first difference
+    matcher: Optional[Matcher] = None  # the matcher that judged ``actual``, if one did
 
 
 def compare(expected: Any, actual: Any, *, ignore: Iterable[Tuple[Any, ...]] = (),
@@ -217,8 +169,9 @@ class _At:
         return _At(self.apath + rel, self.epath + rel)
 
 
-def _difference(at: _At, message: str, expected: str, actual: str) -> Difference:
-    return Difference(at.apath, at.epath, message, expected, actual)
+def _difference(at: _At, message: str, expected: Any, actual: Any, kind: Kind = Kind.PART,
+                matcher: Optional[Matcher] = None) -> Difference:
+    return Difference(at.apath, at.epath, message, expected, actual, kind, matcher)
 
 
 @dataclass(frozen=True)
@@ -246,7 +199,7 @@ def _diff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[Differ
     elif isinstance(expected, Matcher):
         reason = expected.explain(actual)
         if reason is not None:
-            yield _difference(at, reason, repr(expected), short_text(actual, WIDTH))
+            yield _difference(at, reason, expected, actual, matcher=expected)
     elif isinstance(expected, Mapping):
         yield from _diff_mapping(expected, actual, at, rules)
     elif isinstance(expected, (list, tuple)):
@@ -260,20 +213,20 @@ def _diff_json(expected: JsonMatcher, actual: Any, at: _At, rules: _Rules) -> It
     # just as the user wrote it in YAML under the !json tag.
     ok, value = expected.parse(actual)
     if not ok:
-        yield _difference(at, value, repr(expected), short_text(actual, WIDTH))
+        yield _difference(at, value, expected, actual, matcher=expected)
         return
     yield from _diff(expected.expected, value, at, rules)
 
 
 def _leaf_diff(expected: Any, actual: Any, at: _At) -> Difference:
     want, got = type_word(expected), type_word(actual)
-    exp_text, act_text = shorten_pair(render_value(expected), render_value(actual))
     if want != got and not (is_number(expected) and is_number(actual)):
-        return _difference(at, f"expected {_article(want)}, got {_article(got)}", exp_text, act_text)
+        return _difference(at, f"expected {_article(want)}, got {_article(got)}", expected, actual, Kind.VALUE)
     message = "values differ"
-    if isinstance(expected, str) and exp_text != render_value(expected):
-        message = f"strings differ from character {_first_difference(expected, actual) + 1}"
-    return _difference(at, message, exp_text, act_text)
+    # Two long strings are shown cut around where they differ; then say where that is.
+    if isinstance(expected, str) and pair_texts(expected, actual)[0] != render_value(expected):
+        message = f"strings differ from character {first_difference(expected, actual) + 1}"
+    return _difference(at, message, expected, actual, Kind.VALUE)
 
 
 def _diff_mapping(expected: Mapping, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
@@ -288,19 +241,18 @@ def _diff_mapping(expected: Mapping, actual: Any, at: _At, rules: _Rules) -> Ite
         if rules.ignored(child.apath):
             continue
         if key not in actual:
-            yield _difference(child, "key is missing", short_text(value, WIDTH), _MISSING)
+            yield _difference(child, "key is missing", value, Gap.ABSENT)
         else:
             yield from _diff(value, actual[key], child, rules)
     if not rules.includes:
         for key in actual:
             child = _At(at.apath + (key,), at.epath)  # no line of its own: the mapping's
             if key not in expected and not rules.ignored(child.apath):
-                yield _difference(child, "unexpected key", _ABSENT, short_text(actual[key], WIDTH))
+                yield _difference(child, "unexpected key", Gap.ABSENT, actual[key])
 
 
 def _type_diff(want: str, expected: Any, actual: Any, at: _At) -> Difference:
-    return _difference(at, f"expected {_article(want)}, got {_article(type_word(actual))}",
-                       short_text(expected, WIDTH), short_text(actual, WIDTH))
+    return _difference(at, f"expected {_article(want)}, got {_article(type_word(actual))}", expected, actual)
 
 
 def _diff_list(expected: Sequence, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
@@ -320,11 +272,11 @@ def _diff_list_exact(expected: Sequence, actual: Sequence, at: _At, rules: _Rule
     for index in range(len(actual), len(expected)):
         child = at.key(index)
         if not rules.ignored(child.apath):
-            yield _difference(child, "missing item", short_text(expected[index], WIDTH), _MISSING)
+            yield _difference(child, "missing item", expected[index], Gap.ABSENT)
     for index in range(len(expected), len(actual)):
         child = _At(at.apath + (index,), at.epath)
         if not rules.ignored(child.apath):
-            yield _difference(child, "unexpected item", _ABSENT, short_text(actual[index], WIDTH))
+            yield _difference(child, "unexpected item", Gap.ABSENT, actual[index])
 
 
 # --- return_includes lists: each expected item needs its own actual item ------------------
@@ -349,7 +301,7 @@ def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _R
     for i, j in _closest_partners(expected, actual, at, rules, fits):
         if j is None:
             yield _difference(_At(at.apath, at.epath + (i,)), f"expected item [{i}] is not in the list",
-                              short_text(expected[i], WIDTH), short_text(actual, WIDTH))
+                              expected[i], actual)
             continue
         note = f" (closest item to expected item [{i}])"
         for diff in _diff(expected[i], actual[j], at.item(j, i), rules):
@@ -544,12 +496,11 @@ def _from_deepdiff(kind: str, level: Any, at: _At) -> Iterator[Difference]:
         return  # 1 and 1.0: JSON does not keep the difference, neither do we
     if kind in ("dictionary_item_added", "iterable_item_added"):
         # Only the actual side has this node; the line is its parent's.
-        yield _difference(_At(at.apath + rel, at.epath + rel[:-1]), _DEEPDIFF_MESSAGES[kind],
-                          _ABSENT, short_text(got, WIDTH))
+        yield _difference(_At(at.apath + rel, at.epath + rel[:-1]), _DEEPDIFF_MESSAGES[kind], Gap.ABSENT, got)
     elif kind in ("dictionary_item_removed", "iterable_item_removed"):
-        yield _difference(at.below(rel), _DEEPDIFF_MESSAGES[kind], short_text(want, WIDTH), _MISSING)
+        yield _difference(at.below(rel), _DEEPDIFF_MESSAGES[kind], want, Gap.ABSENT)
     elif kind in ("values_changed", "type_changes"):
         if not same_scalar(want, got):
             yield _leaf_diff(want, got, at.below(rel))
     else:  # set or attribute changes cannot come out of JSON; describe them anyway
-        yield _difference(at.below(rel), "values differ", short_text(want, WIDTH), short_text(got, WIDTH))
+        yield _difference(at.below(rel), "values differ", want, got)

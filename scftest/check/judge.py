@@ -1,9 +1,9 @@
 """Judge one invocation record against a case's ``expect``.
 
 ``check`` lists every expectation that did not hold, each as a ``Mismatch`` with the
-path into the value, short renderings of both sides and the line of the expectation in
-the suite file. ``judge`` turns those into a verdict with a one-line summary, and
-``format_mismatch`` is the text every reporter prints for one mismatch. ``return``,
+path into the value, the raw values of both sides, the matcher that judged, the reason
+in words and the line of the expectation in the suite file (``render.py`` turns it into
+text). ``judge`` turns those into a verdict with a one-line summary. ``return``,
 ``return_includes`` and ``ret_msg`` are compared by ``compare.py``.
 
 Nothing here may raise out to the runner: whatever the record holds, a fault in the
@@ -21,22 +21,22 @@ import json
 import re
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from scftest.check.compare import WIDTH, Difference, IgnorePathError, Key, compare, format_path, parse_ignore_path, shorten_around
-from scftest.matchers import Matcher, is_number, matches, render_value, short_text, yaml_quote
-from scftest.model import UNSET, Case, LogExpectation, NodePath
-from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
+from scftest.check.compare import Difference, IgnorePathError, compare, parse_ignore_path
+from scftest.check.outcome import CaseOutcome, Gap, Key, Kind, Mismatch, Verdict
 from scftest.instance.record import InvocationRecord
-from scftest.render import cut
+from scftest.matchers import Matcher, is_number, matches
+from scftest.model import UNSET, Case, LogExpectation, NodePath
+from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, cut, failure_detail, first_line,
+                            format_path, log_entry, render_value, yaml_quote)
 
-__all__ = ["check", "judge", "format_mismatch", "format_mismatches"]
+__all__ = ["check", "judge"]
 
 MAX_MISMATCHES = 50  # past this, one line says how many more there were
-TRACEBACK_LINES = 40  # the tail of an unexpected traceback that a mismatch carries
 
 
 # --- the keys of expect ------------------------------------------------------------------
@@ -66,11 +66,13 @@ class _Context:
             return self.case.line
         return self.case.source.at(tuple(self.expect.path) + tuple(epath)).line
 
-    def finding(self, path: str, message: str, expected: str, actual: str, epath: NodePath,
+    def finding(self, root: str, message: str, epath: NodePath, kind: Kind = Kind.NOTE, *,
+                path: Tuple[Key, ...] = (), expected: Any = Gap.NOTHING, actual: Any = Gap.NOTHING,
+                matcher: Optional[Matcher] = None, at: Optional[int] = None,
                 summary: Optional[str] = None) -> _Finding:
-        mismatch = Mismatch(path=path, message=message, expected=expected, actual=actual,
-                            line=self.line(epath))
-        return _Finding(mismatch, summary or f"{path}: {message}")
+        mismatch = Mismatch(root=root, message=message, kind=kind, path=path, expected=expected,
+                            actual=actual, matcher=matcher, line=self.line(epath), at=at)
+        return _Finding(mismatch, summary or f"{format_path(root, path)}: {message}")
 
 
 def _check_status(ctx: _Context) -> List[_Finding]:
@@ -79,57 +81,12 @@ def _check_status(ctx: _Context) -> List[_Finding]:
     got = getattr(record, "status", None)
     if got == want:
         return []
-    detail = _failure_detail(record) if got != "success" else ""
+    detail = failure_detail(record) if got != "success" else ""
     message = f"expected {want}, got {got}" + (f": {detail}" if detail else "")
-    actual = str(got) + (f": {detail}" if detail else "")
-    returned = getattr(record, "return_value", UNSET)
-    if got == "success" and returned is not UNSET:  # what came back instead of the failure
-        actual += f", returned {short_text(returned, WIDTH - 20)}"
-    trace = _traceback_tail(record)
-    if trace:
-        actual += "\n" + trace
     key = "status" if expect.status is not UNSET or expect.error is UNSET else "error"
-    return [ctx.finding(key, message, str(want), actual, (key,), summary=message)]
-
-
-# Conditions the platform or scftest reports (timeout, memory, exit) rather than a
-# Python exception of the handler; the executor names them scf.Timeout and the like.
-_PLATFORM_PREFIXES = ("scf.", "scftest.")
-
-
-def _failure_detail(record: InvocationRecord) -> str:
-    """What went wrong, in one line: the exception, the timeout text, the exit."""
-    error = getattr(record, "error", None)
-    if error is not None:
-        kind = getattr(error, "type", "") or ""
-        text = _first_line(getattr(error, "message", "") or "")
-        qualified = getattr(error, "qualified_type", "") or ""
-        if qualified.startswith(_PLATFORM_PREFIXES) and text:
-            return text  # "Invoking task timed out…" needs no "Timeout:" before it
-        return f"{kind}: {text}" if kind and text else (kind or text)
-    exit_code, signal = getattr(record, "exit_code", None), getattr(record, "signal", None)
-    if signal:
-        return f"the process was killed by {signal}"
-    ret_msg = getattr(record, "ret_msg", None)
-    if ret_msg:
-        return _first_line(str(ret_msg))
-    if exit_code not in (None, 0):
-        return f"the process exited with code {exit_code}"
-    return ""
-
-
-def _first_line(text: str, width: int = 100) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return cut(line, width)
-
-
-def _traceback_tail(record: InvocationRecord) -> str:
-    error = getattr(record, "error", None)
-    trace = (getattr(error, "traceback", "") or "").rstrip() if error is not None else ""
-    lines = trace.splitlines()
-    if len(lines) > TRACEBACK_LINES:  # the innermost frames are the ones that matter
-        lines = [f"… {len(lines) - TRACEBACK_LINES} lines of traceback left out"] + lines[-TRACEBACK_LINES:]
-    return "\n".join(lines)
+    # The exception, the returned value and the traceback are in the record; render.py
+    # shows them with the actual status.
+    return [ctx.finding(key, message, (key,), Kind.STATUS, expected=want, actual=got, summary=message)]
 
 
 def _check_error(ctx: _Context) -> List[_Finding]:
@@ -138,8 +95,8 @@ def _check_error(ctx: _Context) -> List[_Finding]:
         return []
     error = getattr(ctx.record, "error", None)
     if error is None:
-        return [ctx.finding("error", "the invocation failed but no exception was recorded",
-                            short_text(wanted, WIDTH), "(none)", ("error",))]
+        return [ctx.finding("error", "the invocation failed but no exception was recorded", ("error",),
+                            Kind.PART, expected=wanted, actual=Gap.NONE)]
     found: List[_Finding] = []
     if "type" in wanted and wanted["type"] is not None:
         found += _check_error_type(ctx, wanted["type"], error)
@@ -159,51 +116,43 @@ def _check_error_type(ctx: _Context, wanted: Any, error: Any) -> List[_Finding]:
         ok = name in (short, qualified) or qualified.endswith("." + name)
     if ok:
         return []
-    actual = short + (f" ({qualified})" if qualified and qualified != short else "")
-    expected = repr(wanted) if isinstance(wanted, Matcher) else str(wanted)
-    message = "the exception is of another type"
-    return [ctx.finding("error.type", message, expected, actual, ("error", "type"),
-                        summary=f"expected {expected}, got {_failure_detail(ctx.record)}")]
+    matcher = wanted if isinstance(wanted, Matcher) else None
+    named = repr(wanted) if matcher else str(wanted)
+    return [ctx.finding("error", "the exception is of another type", ("error", "type"), Kind.ERROR_TYPE,
+                        path=("type",), expected=wanted, matcher=matcher,
+                        actual={"type": short, "qualified_type": qualified},
+                        summary=f"expected {named}, got {failure_detail(ctx.record)}")]
 
 
 def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> List[_Finding]:
-    path, epath = f"error.{field}", ("error", field)
+    epath = ("error", field)
+
+    def finding(message: str, shown: Any = actual, matcher: Optional[Matcher] = None) -> _Finding:
+        return ctx.finding("error", message, epath, Kind.ERROR_TEXT, path=(field,), expected=wanted,
+                           actual=shown, matcher=matcher)
+
     if isinstance(wanted, Matcher):
         reason = wanted.explain(actual)
-        if reason is None:
-            return []
-        return [ctx.finding(path, reason, repr(wanted), _tail_text(actual, field), epath)]
+        return [] if reason is None else [finding(reason, matcher=wanted)]
     pattern = str(wanted)
     try:
         found = re.search(pattern, actual, re.MULTILINE)
     except re.error as exc:
-        return [ctx.finding(path, f"{yaml_quote(pattern)} is not a valid regular expression ({exc})",
-                            f"regex {yaml_quote(pattern)}", "(not checked)", epath)]
-    if found:
-        return []
-    return [ctx.finding(path, f"the pattern is not found in the exception {field}",
-                        f"regex {yaml_quote(pattern)}", _tail_text(actual, field), epath)]
-
-
-def _tail_text(text: str, field: str) -> str:
-    """A traceback's last line names the exception; a message reads from its start."""
-    if field == "traceback":
-        lines = text.strip().splitlines()
-        return render_value(lines[-1]) if lines else '""'
-    return short_text(text, WIDTH)
+        return [finding(f"{yaml_quote(pattern)} is not a valid regular expression ({exc})", Gap.NOT_CHECKED)]
+    return [] if found else [finding(f"the pattern is not found in the exception {field}")]
 
 
 def _return_problem(ctx: _Context, key: str) -> Optional[List[_Finding]]:
     """Why ``key`` cannot be compared with the returned value, if it cannot; else None."""
     if ctx.case.invocation != "sync":
         return [ctx.finding(key, f"{key} cannot be checked: an async caller never receives the "
-                                 "return value (use ret_msg)", "", "", (key,))]
+                                 "return value (use ret_msg)", (key,))]
     if ctx.failed:
         return []  # the status mismatch already says what happened
     if getattr(ctx.record, "return_value", UNSET) is UNSET:
         status = getattr(ctx.record, "status", "?")
-        return [ctx.finding("return", f"the invocation returned no value (status {status})",
-                            "a return value", "(none)", (key,))]
+        return [ctx.finding("return", f"the invocation returned no value (status {status})", (key,),
+                            Kind.PART, expected=Gap.ANY, actual=Gap.NONE)]
     return None
 
 
@@ -229,10 +178,10 @@ def _check_value(ctx: _Context, key: str, expected: Any, includes: bool) -> List
 def _value_finding(ctx: _Context, key: str, root: str, diff: Difference) -> _Finding:
     """``root`` names the compared value in the path (``return.body.id``), ``key`` the
     expectation it was compared with (for the suite line)."""
-    path = format_path(root, diff.path)
     where = format_path("", diff.path)
     summary = f"{root} differs at {where}" if where else f"{root} differs"
-    return ctx.finding(path, diff.message, diff.expected, diff.actual, (key,) + diff.expected_path, summary)
+    return ctx.finding(root, diff.message, (key,) + diff.expected_path, diff.kind, path=diff.path,
+                       expected=diff.expected, actual=diff.actual, matcher=diff.matcher, summary=summary)
 
 
 def _ignore_patterns(ctx: _Context) -> Tuple[Tuple[Tuple[Any, ...], ...], List[_Finding]]:
@@ -241,7 +190,7 @@ def _ignore_patterns(ctx: _Context) -> Tuple[Tuple[Tuple[Any, ...], ...], List[_
         try:
             pattern = parse_ignore_path(text)
         except IgnorePathError as exc:
-            found.append(ctx.finding(f"ignore[{index}]", str(exc), "", "", ("ignore", index)))
+            found.append(ctx.finding(f"ignore[{index}]", str(exc), ("ignore", index)))
             continue
         patterns.append(pattern)
         if len(pattern) > 1 and pattern[0] == "return":
@@ -260,14 +209,14 @@ def _check_return_schema(ctx: _Context) -> List[_Finding]:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        return [ctx.finding("return_schema", f"not a valid JSON Schema: {_first_line(exc.message)}",
-                            "", "", ("return_schema",) + tuple(exc.absolute_path))]
+        return [ctx.finding("return_schema", f"not a valid JSON Schema: {first_line(exc.message)}",
+                            ("return_schema",) + tuple(exc.absolute_path))]
     odd = _not_json(ctx.record.return_value, ())
     if odd is not None:  # JSON Schema speaks about JSON data only; say so instead of guessing
         where, value = odd
-        return [ctx.finding(format_path("return", where), "not JSON data, so return_schema cannot "
-                            f"check it (a Python {type(value).__name__})", "JSON data",
-                            f"<{type(value).__name__}>", ("return_schema",))]
+        return [ctx.finding("return", "not JSON data, so return_schema cannot check it "
+                            f"(a Python {type(value).__name__})", ("return_schema",), Kind.NOT_JSON,
+                            path=where, actual=value)]
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     errors = sorted(validator.iter_errors(ctx.record.return_value),
                     key=lambda e: (_sort_key(tuple(e.absolute_path)), list(map(str, e.absolute_schema_path))))
@@ -300,12 +249,11 @@ def _not_json(value: Any, where: Tuple[Key, ...]) -> Optional[Tuple[Tuple[Key, .
 
 def _schema_finding(ctx: _Context, error: Any) -> _Finding:
     where = tuple(error.absolute_path)
-    path = format_path("return", where)
-    rule = f"{error.validator}: {short_text(error.validator_value, WIDTH - 20)}"
     epath = ("return_schema",) + tuple(error.absolute_schema_path)
     summary = "return does not match return_schema" + (f" at {format_path('', where)}" if where else "")
-    return ctx.finding(path, f"schema: {_first_line(error.message)}", rule,
-                       short_text(error.instance, WIDTH), epath, summary)
+    return ctx.finding("return", f"schema: {first_line(error.message)}", epath, Kind.SCHEMA, path=where,
+                       expected={error.validator: error.validator_value}, actual=error.instance,
+                       summary=summary)
 
 
 def _check_ret_msg(ctx: _Context) -> List[_Finding]:
@@ -314,13 +262,13 @@ def _check_ret_msg(ctx: _Context) -> List[_Finding]:
         return []
     actual = getattr(ctx.record, "ret_msg", None)
     if actual is None:
-        return [ctx.finding("ret_msg", "no ret_msg was recorded", short_text(expected, WIDTH),
-                            "(none)", ("ret_msg",))]
+        return [ctx.finding("ret_msg", "no ret_msg was recorded", ("ret_msg",), Kind.PART,
+                            expected=expected, actual=Gap.NONE)]
     diffs = compare(expected, actual)
     if diffs and _is_the_decoded_value(expected, actual):
         # ret_msg is text: `ret_msg: Hello` against the text "Hello" (quotes included) is
         # the commonest slip; say how to write it instead of only "values differ".
-        written = f"ret_msg: {yaml_quote(actual)}" if len(actual) <= 40 else "the JSON text exactly"
+        written = f"ret_msg: {yaml_quote(actual)}" if len(actual) <= PHRASE_WIDTH else "the JSON text exactly"
         hint = f"ret_msg is JSON text: write {written}, or use !json"
         diffs = [replace(diffs[0], message=f"{diffs[0].message} ({hint})")]
     return [_value_finding(ctx, "ret_msg", "ret_msg", d) for d in diffs]
@@ -344,31 +292,34 @@ def _check_log(ctx: _Context) -> List[_Finding]:
 
 
 def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str) -> List[_Finding]:
-    path, epath = f"log[{index}]", _log_epath(ctx, index, entry)
+    root, epath = f"log[{index}]", _log_epath(ctx, index, entry)
     kind, pattern = entry.kind, str(entry.pattern)  # `- 42` in YAML means the text 42
+    if kind not in ("contains", "regex", "absent", "absent_regex"):
+        return [ctx.finding(root, f"unknown kind of log entry: {kind}", epath)]
+    written = pattern if kind == "contains" else {kind: pattern}  # the entry as the suite has it
+
+    def finding(message: str, actual: Any, at: Optional[int] = None, summary: Optional[str] = None) -> _Finding:
+        return ctx.finding(root, message, epath, Kind.LOG, expected=written, actual=actual, at=at,
+                           summary=summary)
+
     if kind in ("regex", "absent_regex"):
         try:
             hit = re.search(pattern, log, re.MULTILINE)  # ^ and $ work line by line
         except re.error as exc:
-            return [ctx.finding(path, f"{yaml_quote(pattern)} is not a valid regular expression ({exc})",
-                                f"regex {yaml_quote(pattern)}", "(not checked)", epath)]
+            return [finding(f"{yaml_quote(pattern)} is not a valid regular expression ({exc})", Gap.NOT_CHECKED)]
         span = hit.span() if hit else None
     else:
-        at = log.find(pattern)
-        span = (at, at + len(pattern)) if at >= 0 else None
-    # Regexes are shown as written in YAML ('\d+'); JSON quoting would double backslashes.
-    shown = render_value(pattern) if kind in ("contains", "absent") else f"regex {yaml_quote(pattern)}"
-    brief = cut(shown, 50)
+        start = log.find(pattern)
+        span = (start, start + len(pattern)) if start >= 0 else None
+    brief = cut(log_entry(kind, pattern), BRIEF_WIDTH)
     if kind in ("contains", "regex") and span is None:
         what = "text" if kind == "contains" else "pattern"
-        return [ctx.finding(path, f"{what} not found in the log", shown, _closest_line(log, pattern), epath,
-                            summary=f"{path}: {what} not found in the log: {brief}")]
+        return [finding(f"{what} not found in the log", _closest_line(log, pattern),
+                        summary=f"{root}: {what} not found in the log: {brief}")]
     if kind in ("absent", "absent_regex") and span is not None:
-        return [ctx.finding(path, "found in the log, but must be absent", f"no {shown}",
-                            _line_around(log, span), epath,
-                            summary=f"{path}: the log has {brief}, which must be absent")]
-    if kind not in ("contains", "regex", "absent", "absent_regex"):
-        return [ctx.finding(path, f"unknown kind of log entry: {kind}", "", "", epath)]
+        line, at = _line_around(log, span)
+        return [finding("found in the log, but must be absent", line, at,
+                        summary=f"{root}: the log has {brief}, which must be absent")]
     return []
 
 
@@ -380,47 +331,37 @@ def _log_epath(ctx: _Context, index: int, entry: LogExpectation) -> NodePath:
     return own if own and own[0] == "log" else ("log", index)
 
 
-def _closest_line(log: str, pattern: str) -> str:
+def _closest_line(log: str, pattern: str) -> Any:
+    """The log line most like the pattern, or Gap.ABSENT when no line is close."""
     lines = [line for line in log.splitlines() if line.strip()]
-    if not lines:
-        return "(the log is empty)"
-    close = difflib.get_close_matches(pattern, lines, n=1, cutoff=0.6)
-    if not close:
-        return f"(not in the {len(lines)} lines of the log)"
-    return "closest line: " + short_text(close[0].strip(), WIDTH)
+    close = difflib.get_close_matches(pattern, lines, n=1, cutoff=0.6) if lines else []
+    return close[0] if close else Gap.ABSENT
 
 
-def _line_around(log: str, span: Tuple[int, int]) -> str:
-    """The log line that holds the match, shortened around it."""
+def _line_around(log: str, span: Tuple[int, int]) -> Tuple[str, int]:
+    """The log line(s) that hold the match, and where in them the match starts."""
     start = log.rfind("\n", 0, span[0]) + 1
     end = log.find("\n", span[1])
-    line = log[start: end if end >= 0 else len(log)]
-    return render_value(shorten_around(line, span[0] - start))
+    return log[start: end if end >= 0 else len(log)], span[0] - start
 
 
 def _check_budgets(ctx: _Context) -> List[_Finding]:
     found: List[_Finding] = []
-    budgets = (("duration_ms", "duration_ms", "ms", "took"), ("memory_mb", "max_memory_mb", "MB", "used"))
-    for key, field, unit, verb in budgets:
+    budgets = (("duration_ms", "duration_ms", "took"), ("memory_mb", "max_memory_mb", "used"))
+    for key, field, verb in budgets:
         budget = getattr(ctx.expect, key)
         if budget is UNSET or budget is None:
             continue
         limit = budget.get("max") if isinstance(budget, Mapping) else budget
         epath = (key, "max") if isinstance(budget, Mapping) else (key,)
         if not is_number(limit):
-            found.append(ctx.finding(key, f"the budget must be {{max: N}}, got {render_value(budget)}",
-                                     "", "", (key,)))
+            found.append(ctx.finding(key, f"the budget must be {{max: N}}, got {render_value(budget)}", (key,)))
             continue
         used = getattr(ctx.record, field, None)
         if is_number(used) and used > limit:
-            words = f"{verb} {_amount(used)} {unit}, over the budget of {_amount(limit)} {unit}"
-            found.append(ctx.finding(key, words, f"at most {_amount(limit)} {unit}",
-                                     f"{_amount(used)} {unit}", epath, summary=words))
+            words = f"{verb} {budget_figure(used, key)}, over the budget of {budget_figure(limit, key)}"
+            found.append(ctx.finding(key, words, epath, Kind.BUDGET, expected=limit, actual=used, summary=words))
     return found
-
-
-def _amount(value: float) -> str:
-    return f"{value:.6g}"  # 1520.4, 130, 0.001: as precise as the budget was written
 
 
 # --- check, judge, format ----------------------------------------------------------------
@@ -457,23 +398,28 @@ def _collect(case: Case, record: InvocationRecord) -> Tuple[List[_Finding], List
             faults.append(_Internal(key, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             continue
         # return and return_includes may both say "no value was returned": once is enough
-        seen = {f.mismatch for f in findings}
-        findings.extend(f for f in found if f.mismatch not in seen)
+        seen = {_identity(f.mismatch) for f in findings}
+        findings.extend(f for f in found if _identity(f.mismatch) not in seen)
         if key == "status" and found:
             ctx = replace(ctx, failed=True)
     return findings, faults
+
+
+def _identity(m: Mismatch) -> Tuple[Any, ...]:
+    """What makes two findings the same one (their raw values need not be hashable)."""
+    return m.kind, m.root, m.path, m.message, m.line
 
 
 def _capped(findings: List[_Finding]) -> List[_Finding]:
     if len(findings) <= MAX_MISMATCHES:
         return findings
     more = len(findings) - MAX_MISMATCHES
-    note = Mismatch(path="expect", message=f"{more} more mismatches not shown")
+    note = Mismatch(root="expect", message=f"{more} more mismatches not shown")
     return findings[:MAX_MISMATCHES] + [_Finding(note, note.message)]
 
 
 def _fault_mismatch(fault: _Internal) -> Mismatch:
-    return Mismatch(path=fault.key, message=f"scftest could not check {fault.key} "
+    return Mismatch(root=fault.key, message=f"scftest could not check {fault.key} "
                                             f"(internal error: {fault.error})")
 
 
@@ -482,7 +428,7 @@ def check(case: Case, record: InvocationRecord) -> Tuple[Mismatch, ...]:
     try:
         findings, faults = _collect(case, record)
     except Exception as exc:  # pragma: no cover - _collect already guards each key
-        return (Mismatch(path="expect", message=f"scftest could not check this case "
+        return (Mismatch(root="expect", message=f"scftest could not check this case "
                                                 f"(internal error: {type(exc).__name__}: {exc})"),)
     return tuple(f.mismatch for f in _capped(findings)) + tuple(_fault_mismatch(f) for f in faults)
 
@@ -524,30 +470,3 @@ def _summary(findings: List[_Finding]) -> str:
     text = findings[0].summary
     more = len(findings) - 1
     return text + (f" (+{more} more)" if more else "")
-
-
-def format_mismatch(m: Mismatch) -> str:
-    """The text reports show for one mismatch::
-
-        return.body.items[1].id (suite line 42): values differ
-          expected: 2
-          actual:   3
-    """
-    where = f" (suite line {m.line})" if m.line else ""
-    lines = [f"{m.path}{where}: {m.message}"]
-    for label, value in (("expected", m.expected), ("actual", m.actual)):
-        if value:
-            lines.append(_labelled(label, value))
-    return "\n".join(lines)
-
-
-def _labelled(label: str, value: str) -> str:
-    head = f"  {label + ':':<10}"  # "  expected: " and "  actual:   " line up
-    rest = value.splitlines() or [""]
-    pad = "\n" + " " * len(head)
-    return head + pad.join(rest)
-
-
-def format_mismatches(mismatches: Iterable[Mismatch]) -> str:
-    """All mismatches of a case, one block each."""
-    return "\n".join(format_mismatch(m) for m in mismatches)

@@ -1,13 +1,26 @@
-"""The verdict on one case: what the checker concludes and every reporter prints."""
+"""The verdict on one case, and the mismatches that explain it: values, not text.
+
+A ``Mismatch`` holds what the checker compared (the raw expected and actual values, the
+matcher that judged, the place) and the reason in words; ``scftest.render`` turns it into
+the lines a person reads, and the JSON report writes its values whole.
+
+This module imports nothing of scftest at run time (the case model and the record are
+only named in annotations), so ``render.py``, which every step may use, can read these
+values without importing a step.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
-from scftest.model import Case
-from scftest.instance.record import InvocationRecord
+if TYPE_CHECKING:
+    from scftest.instance.record import InvocationRecord
+    from scftest.matchers import Matcher
+    from scftest.model import Case
+
+Key = Union[str, int]
 
 
 class Verdict(str, Enum):
@@ -19,30 +32,63 @@ class Verdict(str, Enum):
     XPASSED = "xpassed"  # an xfail case passed: reported as a failure
 
 
+class Kind(str, Enum):
+    """What a mismatch is about; it decides how its two sides read."""
+
+    VALUE = "value"  # two leaves at one place of return / ret_msg differ: shown around their first difference
+    PART = "part"  # a key, an item, a type or a matcher's verdict: each side shown on its own
+    STATUS = "status"  # how the invocation ended (success, error, timeout, ...)
+    ERROR_TYPE = "error_type"  # the exception's class; actual is {type, qualified_type}
+    ERROR_TEXT = "error_text"  # the exception's message or traceback against a pattern or matcher
+    LOG = "log"  # an entry of expect.log; expected is the entry as written
+    SCHEMA = "schema"  # a return_schema rule; expected is {keyword: its value in the schema}
+    NOT_JSON = "not_json"  # return_schema met a value JSON cannot hold
+    BUDGET = "budget"  # duration_ms / memory_mb over the budget
+    NOTE = "note"  # no values: the expectation cannot be checked, or a note about the check
+
+
+class Gap(Enum):
+    """A side of a mismatch that has no value, and why (render.py has the words for each)."""
+
+    NOTHING = "nothing"  # nothing to show on this side
+    ABSENT = "absent"  # the key or item is not in this side's value
+    NONE = "none"  # the record holds none: no exception, no ret_msg, no return value
+    NOT_CHECKED = "not checked"  # the expectation could not be tried (an invalid regex)
+    ANY = "any"  # the case needs some value here, whatever it is
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """One expectation that did not hold.
 
-    ``path`` names the place in the value (``body.items[1].id``) or the expectation
-    (``log[2]``, ``status``); ``line`` is the line of the expectation in the suite file.
-    ``expected`` and ``actual`` are short, readable renderings, not raw values.
+    ``root`` names what was checked (``return``, ``ret_msg``, ``status``, ``error``,
+    ``log[2]``, ``duration_ms``, ``ignore[0]``, ``expect``); ``path`` leads from there
+    into the actual value (``("body", "items", 1, "id")``). ``expected`` and ``actual``
+    are the raw values (a ``Gap`` where a side has none); ``matcher`` is the suite's
+    matcher that judged the actual value, if one did; ``message`` says why in words;
+    ``line`` is the line of the expectation in the suite file. ``at`` is where in a text
+    ``actual`` the match starts, when showing it needs that (a log line).
     """
 
-    path: str
+    root: str
     message: str
-    expected: str = ""
-    actual: str = ""
+    kind: Kind = Kind.NOTE
+    path: Tuple[Key, ...] = ()
+    expected: Any = Gap.NOTHING
+    actual: Any = Gap.NOTHING
+    matcher: Optional["Matcher"] = None
     line: Optional[int] = None
+    at: Optional[int] = None
 
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    case: Case
+    case: "Case"
     verdict: Verdict
     summary: str = ""  # one line: why it failed, errored, was skipped
     mismatches: Tuple[Mismatch, ...] = ()
     details: str = ""  # longer explanation (an internal error, a suite problem)
-    record: Optional[InvocationRecord] = None
+    record: Optional["InvocationRecord"] = None
     elapsed_s: float = 0.0  # wall time the runner spent on the case
     internal: bool = False  # an error of scftest itself, not of the case (exit status 3)
 

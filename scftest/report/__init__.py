@@ -1,26 +1,24 @@
 """Reports: terminal (``terminal``), JUnit XML (``junit``) and JSON (``json_report``).
 
 Every reporter reads the same ``CaseOutcome`` / ``InvocationRecord`` / ``SuiteProblem``
-data; the helpers here turn that data into the words all of them share (counts, the
-one-line message, the full explanation, the log tail), so the terminal, the JUnit
-file and the JSON file never tell different stories about one case.
+data; the helpers here put together the words all of them share (counts, the one-line
+message, the full explanation, the log tail), so the terminal, the JUnit file and the
+JSON file never tell different stories about one case. The text of each value comes
+from ``scftest.render``.
 
 Nothing here masks secrets: the executor already replaced them in the record.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
-from scftest.check.judge import format_mismatch
-from scftest.model import UNSET, SuiteProblem
+from scftest import render
 from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
 from scftest.instance.record import InvocationRecord
-from scftest.render import cut
+from scftest.model import UNSET, SuiteProblem
+from scftest.render import format_mismatch, one_line
 from scftest.report.destination import write_atomically
 
 __all__ = [
@@ -29,35 +27,10 @@ __all__ = [
     "summary_words",
     "short_message",
     "explain",
-    "render_mismatch",
     "log_tail",
     "record_lines",
-    "render_value",
     "write_atomically",
-    "without_ansi",
-    "printable",
 ]
-
-MESSAGE_MAX = 200  # characters of the one-line message (a JUnit attribute, a summary line)
-VALUE_MAX = 2000  # characters of a rendered return value before it is cut
-
-
-# ANSI escape sequences (colour codes in handler logs) go whole, not just their ESC byte:
-# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \\) and two-byte escapes.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-# What a terminal should not receive from a handler's output: C0 controls but tab and
-# newline, DEL, and the C1 controls some terminals act on.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def without_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-def printable(text: str) -> str:
-    """Handler text made safe to print: no escape sequences, no control characters
-    (a stray ESC or CR from a handler must not repaint or overwrite the report)."""
-    return _UNPRINTABLE.sub("", without_ansi(text.replace("\r\n", "\n")))
 
 
 # ------------------------------------------------------------------------------ counts
@@ -130,21 +103,17 @@ def summary_words(totals: Totals, *, deselected: int = 0) -> List[Tuple[str, str
 # ------------------------------------------------------------------------ explanations
 
 
-def _one_line(text: str, limit: int = MESSAGE_MAX) -> str:
-    line = " ".join(text.split())  # newlines, tabs and runs of spaces become one space
-    return cut(line, limit)
-
-
 def short_message(outcome: CaseOutcome) -> str:
     """One line, never empty: why the case failed, errored or was skipped."""
     if outcome.summary.strip():
-        return _one_line(outcome.summary)
+        return one_line(outcome.summary)
     if outcome.mismatches:
         first = outcome.mismatches[0]
-        return _one_line(f"{first.path}: {first.message}" if first.path else first.message)
+        where = render.where(first)
+        return one_line(f"{where}: {first.message}" if where else first.message)
     record = outcome.record
     if record is not None and record.error is not None:
-        return _one_line(f"{record.error.type}: {record.error.message}")
+        return one_line(f"{record.error.type}: {record.error.message}")
     case = outcome.case
     fallback = {
         Verdict.PASSED: "passed",
@@ -159,21 +128,13 @@ def short_message(outcome: CaseOutcome) -> str:
     return fallback[outcome.verdict]
 
 
-def render_mismatch(mismatch: Mismatch) -> str:
-    """A mismatch as readable text: path, suite line, message, expected and actual.
-
-    The checker owns the wording, so a mismatch reads the same in every report.
-    """
-    return format_mismatch(mismatch)
-
-
 def explain(outcome: CaseOutcome) -> str:
     """The full explanation: summary, every mismatch, details, and an unexpected traceback."""
     summary = outcome.summary.strip()
     blocks: List[str] = [summary if "\n" in summary else short_message(outcome)]
     if _repeats_the_mismatch(summary, outcome.mismatches):
         blocks = []  # the mismatch's own headline says it, with the suite line
-    blocks.extend(render_mismatch(m) for m in outcome.mismatches)
+    blocks.extend(format_mismatch(m, outcome.record) for m in outcome.mismatches)
     if outcome.details.strip():
         blocks.append(outcome.details.rstrip())
     traceback = _traceback_to_show(outcome)
@@ -187,7 +148,7 @@ def _repeats_the_mismatch(summary: str, mismatches: Sequence[Mismatch]) -> bool:
     if len(mismatches) != 1 or not summary:
         return False
     only = mismatches[0]
-    return summary in (only.message, f"{only.path}: {only.message}")
+    return summary in (only.message, f"{render.where(only)}: {only.message}")
 
 
 def _traceback_to_show(outcome: CaseOutcome) -> str:
@@ -197,10 +158,11 @@ def _traceback_to_show(outcome: CaseOutcome) -> str:
     if outcome.verdict not in (Verdict.FAILED, Verdict.ERROR, Verdict.XFAILED):
         return ""
     traceback = record.error.traceback.rstrip()
-    # The checker usually quotes the traceback (or its tail) in a mismatch already; its
-    # last two lines (the raising line and the exception) tell whether it did.
+    # A mismatch usually shows the traceback (or its tail) already; its last two lines
+    # (the raising line and the exception) tell whether one did.
     ending = "\n".join(traceback.splitlines()[-2:])
-    quoted = [outcome.details] + [m.actual for m in outcome.mismatches] + [m.message for m in outcome.mismatches]
+    shown = [render.sides(m, record)[1] for m in outcome.mismatches]
+    quoted = [outcome.details] + shown + [m.message for m in outcome.mismatches]
     if any(ending in text for text in quoted):
         return ""
     return "the function raised:\n" + traceback
@@ -209,23 +171,12 @@ def _traceback_to_show(outcome: CaseOutcome) -> str:
 # --------------------------------------------------------------------------- records
 
 
-def log_tail(log: str, lines: int = 20) -> Tuple[str, int]:
+def log_tail(log: str, lines: int = render.LOG_TAIL_LINES) -> Tuple[str, int]:
     """The last ``lines`` lines of a log and how many lines came before them."""
     all_lines = log.rstrip("\n").splitlines()
     if len(all_lines) <= lines:
         return "\n".join(all_lines), 0
     return "\n".join(all_lines[-lines:]), len(all_lines) - lines
-
-
-def render_value(value: Any, limit: int = VALUE_MAX) -> str:
-    """A returned value as JSON text (what the caller of the function sees), cut if long."""
-    if value is UNSET:
-        return "(none)"
-    try:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
-    except (TypeError, ValueError):  # e.g. a circular structure: never expected from JSON
-        text = str(value)
-    return cut(text, limit)
 
 
 def interpreter_label(record: InvocationRecord) -> str:
@@ -248,11 +199,12 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
         f"status: {record.status} ({record.status_code})",
     ]
     if record.return_value is not UNSET:
-        lines.append(f"return: {render_value(record.return_value)}")
+        lines.append(f"return: {render.json_text(record.return_value)}")
     if record.ret_msg is not None:
-        lines.append(f"ret_msg: {_cut(record.ret_msg)}")
+        lines.append(f"ret_msg: {render.cut(record.ret_msg, render.RECORD_WIDTH)}")
     if record.error is not None:
-        lines.append(f"error: {record.error.qualified_type or record.error.type}: {_cut(record.error.message)}")
+        error = record.error
+        lines.append(f"error: {error.qualified_type or error.type}: {render.cut(error.message, render.RECORD_WIDTH)}")
     lines.append(
         f"duration: {record.duration_ms:.1f} ms (billed {record.billed_duration_ms} ms), "
         f"memory: {record.max_memory_mb:.1f} MB"
@@ -264,7 +216,3 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
     if record.log_truncated_bytes:
         lines.append(f"log: {record.log_truncated_bytes} bytes cut from the captured log")
     return lines
-
-
-def _cut(text: str, limit: int = VALUE_MAX) -> str:
-    return cut(text, limit)

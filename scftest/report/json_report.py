@@ -2,7 +2,15 @@
 
 The format is described, and checked in the tests, by ``schemas/report.schema.json``.
 It is versioned by ``format_version``: fields may be added within a version; a field
-never changes meaning or disappears without a new version.
+never changes meaning or disappears without a new version. Version 2 writes each
+mismatch's values whole, as JSON values (version 1 wrote them as short, cut texts).
+
+Values JSON cannot hold are written so that a strict reader accepts the file
+(``json_safe``): a matcher as ``{"matcher": "regex", "pattern": "^a", "yaml": "!regex '^a'"}``;
+NaN and the infinities as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; bytes
+as their text (UTF-8, undecodable bytes replaced); tuples and sets as lists; a key that
+is not a string as its text; dates and paths as their ISO or plain text; anything else
+as its ``repr``.
 
 Named ``json_report`` rather than ``json`` so it never shadows the standard library.
 """
@@ -14,16 +22,18 @@ import json
 import math
 import os
 from pathlib import Path, PurePath
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from scftest import __version__
+from scftest.check.outcome import CaseOutcome, Gap, Mismatch
+from scftest.matchers import Matcher
 from scftest.model import SuiteProblem
-from scftest.check.outcome import CaseOutcome, Mismatch
+from scftest.render import render_value, where
 from scftest.report import count, explain, short_message, write_atomically
 
-__all__ = ["FORMAT_VERSION", "build_report", "json_report_string", "write_json"]
+__all__ = ["FORMAT_VERSION", "build_report", "json_report_string", "json_safe", "write_json"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def build_report(
@@ -78,13 +88,24 @@ def _case(outcome: CaseOutcome) -> Dict[str, Any]:
 
 
 def _mismatch(mismatch: Mismatch) -> Dict[str, Any]:
-    return {
-        "path": mismatch.path,
+    """The mismatch's values whole; a side without a value (a Gap) is left out."""
+    data: Dict[str, Any] = {
+        "where": where(mismatch),
+        "root": mismatch.root,
+        "path": [json_safe(part) for part in mismatch.path],
+        "kind": mismatch.kind.value,
         "message": mismatch.message,
-        "expected": mismatch.expected,
-        "actual": mismatch.actual,
         "line": mismatch.line,
     }
+    for side in ("expected", "actual"):
+        value = getattr(mismatch, side)
+        if not isinstance(value, Gap):
+            data[side] = json_safe(value)
+    if mismatch.matcher is not None:
+        data["matcher"] = json_safe(mismatch.matcher)
+    if mismatch.at is not None:
+        data["at"] = mismatch.at
+    return data
 
 
 def _problem(problem: SuiteProblem) -> Dict[str, Any]:
@@ -98,35 +119,34 @@ def _problem(problem: SuiteProblem) -> Dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
-    """``json.dumps`` fallback for the few non-JSON values YAML can produce in params."""
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
+def json_safe(value: Any) -> Any:
+    """``value`` as data a strict JSON reader accepts, by the rules in this module's doc."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        # Python's json accepts NaN from a handler; the JSON standard has no spelling for it.
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Matcher):
+        return json_safe(value.as_data())
+    if isinstance(value, Mapping):
+        return {key if isinstance(key, str) else render_value(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(item) for item in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return str(value)
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    return render_value(value)  # its repr, or <type> when even that fails
 
 
 def json_report_string(outcomes: Sequence[CaseOutcome], problems: Sequence[SuiteProblem] = (), **kwargs: Any) -> str:
     """The report as indented JSON text; keyword arguments as for ``build_report``."""
-    data = _finite(build_report(outcomes, problems, **kwargs))
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_plain, allow_nan=False) + "\n"
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities (which Python's json accepts from a handler) as strings: the
-    JSON standard has no spelling for them and strict readers reject the file."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
+    data = json_safe(build_report(outcomes, problems, **kwargs))
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_json(

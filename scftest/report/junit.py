@@ -35,9 +35,10 @@ from typing import Dict, List, Optional, Sequence, Union
 
 from junit_xml import TestCase, TestSuite
 
-from scftest.model import SuiteProblem
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.report import count, explain, record_lines, short_message, without_ansi, write_atomically
+from scftest.model import SuiteProblem
+from scftest.render import without_ansi
+from scftest.report import count, explain, record_lines, short_message, write_atomically
 
 __all__ = ["build_junit", "junit_xml_string", "write_junit", "xml_safe", "classname_for"]
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from typing import Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import Dict, Mapping, Optional, Sequence, TextIO
 
-from scftest.model import SuiteProblem
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.report import count, explain, log_tail, printable, record_lines, short_message, summary_words
+from scftest.model import SuiteProblem
+from scftest.render import LOG_TAIL_LINES, paint, printable, unpainted
+from scftest.report import count, explain, log_tail, record_lines, short_message, summary_words
 
 LETTERS: Dict[Verdict, str] = {
     Verdict.PASSED: ".",
@@ -39,19 +40,6 @@ WORDS: Dict[Verdict, str] = {
     Verdict.XFAILED: "XFAIL",
     Verdict.XPASSED: "XPASS",
 }
-# ANSI SGR codes by verdict word; "title" for section rules.
-COLORS: Dict[str, str] = {
-    "passed": "32",  # green
-    "failed": "31",  # red
-    "error": "31",
-    "xpassed": "31",
-    "skipped": "33",  # yellow
-    "xfailed": "33",
-    "title": "1",  # bold
-    "dim": "2",
-}
-
-LOG_TAIL_LINES = 20
 SLOWEST = 5
 
 
@@ -241,7 +229,7 @@ class TerminalReporter:
             text = f"interrupted: {text}"
         bad = totals.failed or totals.error or totals.xpassed or totals.problems or interrupted
         fill = "failed" if bad else ("passed" if totals.passed else "skipped")
-        self._rule(text, "=", kind=fill, plain_len=len(_plain(text)))
+        self._rule(text, "=", kind=fill, plain_len=len(unpainted(text)))
 
     # ------------------------------------------------------------------- low level
 
@@ -255,10 +243,7 @@ class TerminalReporter:
         self._write(f"{left} {title_text} {right}\n")
 
     def _paint(self, text: str, kind: str) -> str:
-        code = COLORS.get(kind)
-        if not self.color or not code:
-            return text
-        return f"\x1b[{code}m{text}\x1b[0m"
+        return paint(text, kind, self.color)
 
     def _write(self, text: str) -> None:
         if self._gone:
@@ -286,20 +271,6 @@ class TerminalReporter:
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
-
-
-def _plain(text: str) -> str:
-    """Text without the colour codes _paint adds, to measure it."""
-    out: List[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("\x1b[", i):
-            end = text.find("m", i)
-            i = end + 1 if end >= 0 else len(text)
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 def _terminal_width(stream: TextIO) -> int:

@@ -4,16 +4,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from scftest.check.compare import (
-    WILDCARD,
-    IgnorePathError,
-    compare,
-    format_path,
-    parse_ignore_path,
-    shorten_around,
-    shorten_pair,
-)
+from scftest.check.compare import WILDCARD, IgnorePathError, compare, parse_ignore_path
+from scftest.check.outcome import Mismatch
 from scftest.matchers import build_matcher
+from scftest.render import format_path, shorten_around, shorten_pair, sides
 
 
 def m(tag, value=""):
@@ -21,10 +15,16 @@ def m(tag, value=""):
 
 
 def differences(expected, actual, ignore=(), includes=False):
-    """What ``compare`` finds, with each path written as a report writes it (``return.a[1]``)."""
+    """What ``compare`` finds, as a report shows it: the path as ``return.a[1]``, the sides as text."""
     found = compare(expected, actual, ignore=[parse_ignore_path(text) for text in ignore], includes=includes)
-    return [SimpleNamespace(path=format_path("return", d.path), message=d.message, expected=d.expected,
-                            actual=d.actual) for d in found]
+    shown = []
+    for d in found:
+        mismatch = Mismatch(root="return", message=d.message, kind=d.kind, path=d.path, expected=d.expected,
+                            actual=d.actual, matcher=d.matcher)
+        texts = sides(mismatch)
+        shown.append(SimpleNamespace(path=format_path("return", d.path), message=d.message,
+                                     expected=texts[0], actual=texts[1]))
+    return shown
 
 
 def includes(expected, actual):

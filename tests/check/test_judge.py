@@ -1,4 +1,4 @@
-"""check / judge / format_mismatch: every key of ``expect``, and the words a person reads.
+"""check / judge, and render.format_mismatch: every key of ``expect``, and the words a person reads.
 
 The rules of value comparison (lists, matchers, return_includes pairing, ignore paths) are
 tested in test_compare.py; here, that return, return_includes and ignore reach them and
@@ -9,11 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from scftest.check.judge import check, format_mismatch, format_mismatches, judge
+from scftest.check import judge as judging
+from scftest.check.judge import judge
+from scftest.check.outcome import Kind, Mismatch, Verdict
+from scftest.instance.record import ErrorInfo, InvocationRecord
 from scftest.matchers import Matcher, build_matcher
 from scftest.model import UNSET, Case, Expectation, FunctionSpec, LogExpectation, Mark, SourceMap
-from scftest.check.outcome import Mismatch, Verdict
-from scftest.instance.record import ErrorInfo, InvocationRecord
+from scftest.render import format_mismatch, format_mismatches, sides, where
 
 EXPECT = ("cases", 0, "expect")
 FUNCTION = FunctionSpec(code=Path("functions/orders"), handler="index.main_handler")
@@ -58,8 +60,22 @@ def failed(**fields):
     return record("error", error=BOOM, ret_msg='{"errorCode": -1}', **fields)
 
 
-def texts(mismatches):
-    return [format_mismatch(x) for x in mismatches]
+def shown(mismatch, record=None):
+    """A mismatch as a report shows it: its place and its sides as text; the values kept."""
+    expected, actual = sides(mismatch, record)
+    return SimpleNamespace(path=where(mismatch), message=mismatch.message, expected=expected, actual=actual,
+                           line=mismatch.line, mismatch=mismatch, record=record)
+
+
+def check(case, record):
+    """``check``'s mismatches, each as ``shown`` makes it."""
+    return tuple(shown(x, record) for x in judging.check(case, record))
+
+
+def texts(mismatches, record=None):
+    """The blocks a report prints; ``record`` for an outcome's raw mismatches."""
+    return [format_mismatch(x.mismatch, x.record) if isinstance(x, SimpleNamespace) else format_mismatch(x, record)
+            for x in mismatches]
 
 
 # --- return ------------------------------------------------------------------------------
@@ -256,7 +272,7 @@ def test_unexpected_exception_shows_type_message_and_traceback_not_a_value_diff(
     outcome = judge(case(return_={"id": 1}, ret_msg="x"), failed())
     assert outcome.verdict is Verdict.FAILED
     assert outcome.summary == 'expected success, got error: ValueError: missing "id"'
-    assert texts(outcome.mismatches) == [
+    assert texts(outcome.mismatches, outcome.record) == [
         'status (suite line 5): expected success, got error: ValueError: missing "id"\n'
         "  expected: success\n"
         '  actual:   error: ValueError: missing "id"\n'
@@ -278,7 +294,7 @@ def test_platform_conditions_read_without_their_type_name():
                         message="Invoking task timed out after 3 seconds")
     outcome = judge(case(), record("timeout", error=timeout))
     assert outcome.summary == "expected success, got timeout: Invoking task timed out after 3 seconds"
-    assert texts(outcome.mismatches) == [
+    assert texts(outcome.mismatches, outcome.record) == [
         "status (suite line 5): expected success, got timeout: Invoking task timed out after 3 seconds\n"
         "  expected: success\n"
         "  actual:   timeout: Invoking task timed out after 3 seconds"]
@@ -448,33 +464,33 @@ def test_odd_return_values_never_raise(value):
         outcome = judge(case(**expect), record(return_value=value))
         assert outcome.verdict in (Verdict.FAILED, Verdict.PASSED)
         for mismatch in outcome.mismatches:
-            format_mismatch(mismatch)
+            format_mismatch(mismatch, outcome.record)
 
 
 def test_a_record_with_missing_fields_never_raises():
     partial = SimpleNamespace(status="error")
     outcome = judge(case(error={"type": "X"}, log=[("contains", "y")], duration_ms={"max": 1}), partial)
     assert outcome.verdict is Verdict.FAILED
-    assert [x.path for x in outcome.mismatches] == ["error", "log[0]"]
+    assert [where(x) for x in outcome.mismatches] == ["error", "log[0]"]
     assert judge(case(), SimpleNamespace()).verdict in (Verdict.FAILED, Verdict.ERROR)
 
 
 def test_many_mismatches_are_capped():
     got = check(case(return_={f"k{i}": i for i in range(80)}), record(return_value={}))
     assert len(got) == 51
-    assert got[-1] == Mismatch(path="expect", message="30 more mismatches not shown")
+    assert got[-1].mismatch == Mismatch(root="expect", message="30 more mismatches not shown")
 
 
 # --- format_mismatch ---------------------------------------------------------------------
 
 
 def test_format_mismatch_without_line_or_values():
-    assert format_mismatch(Mismatch(path="expect", message="30 more mismatches not shown")) == \
+    assert format_mismatch(Mismatch(root="expect", message="30 more mismatches not shown")) == \
         "expect: 30 more mismatches not shown"
-    assert format_mismatch(Mismatch(path="x", message="m", expected="1", actual="2", line=3)) == \
+    assert format_mismatch(Mismatch(root="x", message="m", kind=Kind.PART, expected=1, actual=2, line=3)) == \
         "x (suite line 3): m\n  expected: 1\n  actual:   2"
 
 
 def test_format_mismatches_joins_blocks():
-    pair = (Mismatch(path="a", message="m"), Mismatch(path="b", message="n", actual="1"))
+    pair = (Mismatch(root="a", message="m"), Mismatch(root="b", message="n", kind=Kind.PART, actual=1))
     assert format_mismatches(pair) == "a: m\nb: n\n  actual:   1"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scftest.model import Case, FunctionSpec, Mark, SourceMap, SuiteProblem
-from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
+from scftest.check.outcome import CaseOutcome, Kind, Mismatch, Verdict
 from scftest.instance.record import ErrorInfo, InvocationRecord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,9 +59,10 @@ def passed():
 def failed():
     case = make_case("orders API", "api gateway request", ORDERS, 1)
     mismatch = Mismatch(
-        path="body.id", message="values differ", expected="42", actual="43", line=21
+        root="body", path=("id",), message="values differ", kind=Kind.VALUE, expected=42, actual=43, line=21
     )
-    log_mismatch = Mismatch(path="log[0]", message="not found in the log", expected='"Received event"', line=24)
+    log_mismatch = Mismatch(root="log[0]", message="not found in the log", kind=Kind.LOG, expected="Received event",
+                            line=24)
     record = make_record(
         request_id="req-2",
         return_value={"statusCode": 200, "body": '{"id": 43}'},
@@ -117,7 +118,8 @@ def skipped():
 
 def xfailed():
     case = make_case("users v1.2", "login locked", USERS, 1, xfail="bug 12")
-    mismatch = Mismatch(path="status", message="status differs", expected="error", actual="success", line=30)
+    mismatch = Mismatch(root="status", message="status differs", kind=Kind.STATUS, expected="error", actual="success",
+                        line=30)
     return CaseOutcome(
         case, Verdict.XFAILED, summary="expected failure: bug 12", mismatches=(mismatch,), record=make_record(), elapsed_s=0.05
     )

@@ -7,10 +7,15 @@ import json
 import jsonschema
 import pytest
 
+from scftest.check.judge import judge
 from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.matchers import build_matcher
+from scftest.model import Expectation
+from scftest.report import explain
 from scftest.report.json_report import build_report, json_report_string, write_json
 
-from report_fixtures import REPO, all_outcomes, errored, failed, make_record, passed, problems, skipped
+from report_fixtures import (REPO, ORDERS, all_outcomes, errored, failed, make_case, make_record, passed, problems,
+                             skipped)
 
 SCHEMA_PATH = REPO / "schemas" / "report.schema.json"
 
@@ -57,7 +62,7 @@ def test_schema_rejects_a_wrong_report(validator):
 
 def test_header_and_totals():
     data = report(exit_status=4)
-    assert data["format"] == "scftest-report" and data["format_version"] == 1
+    assert data["format"] == "scftest-report" and data["format_version"] == 2
     assert data["exit_status"] == 4 and data["interrupted"] is False
     assert data["totals"] == {
         "cases": 7, "passed": 1, "failed": 2, "error": 1, "skipped": 1, "xfailed": 1, "xpassed": 1, "problems": 2,
@@ -75,7 +80,12 @@ def test_cases_in_report_order_with_every_field():
     )
     assert case["verdict"] == "failed" and case["summary"] == "2 expectations did not hold"
     assert case["mismatches"][0] == {
-        "path": "body.id", "message": "values differ", "expected": "42", "actual": "43", "line": 21,
+        "where": "body.id", "root": "body", "path": ["id"], "kind": "value", "message": "values differ",
+        "expected": 42, "actual": 43, "line": 21,
+    }
+    assert case["mismatches"][1] == {  # a side without a value is left out
+        "where": "log[0]", "root": "log[0]", "path": [], "kind": "log", "message": "not found in the log",
+        "expected": "Received event", "line": 24,
     }
     assert case["elapsed_s"] == 0.25
     assert case["record"] == failed().record.to_dict()
@@ -131,3 +141,57 @@ def test_build_report_is_plain_data():
     data = build_report([passed()], [], exit_status=0, created="2026-01-01T00:00:00+00:00")
     assert data["created"] == "2026-01-01T00:00:00+00:00"
     json.dumps(data)  # nothing that needs a fallback
+
+
+def judged(expect, **record):
+    """A real outcome: the case's expectations judged against a record."""
+    case = make_case("orders API", "judged", ORDERS, 0, expect=Expectation(**expect))
+    return judge(case, make_record(**record))
+
+
+def test_a_long_string_is_whole_in_json_and_cut_in_the_terminal(validator):
+    expected, actual = "a" * 2500 + "X" + "b" * 2499, "a" * 2500 + "Y" + "b" * 2499
+    outcome = judged({"return_": {"body": expected}}, return_value={"body": actual})
+    data = report([outcome], [])
+    validator.validate(data)
+    mismatch, = data["cases"][0]["mismatches"]
+    assert (mismatch["expected"], mismatch["actual"]) == (expected, actual)
+    assert (mismatch["where"], mismatch["path"], mismatch["kind"]) == ("return.body", ["body"], "value")
+    assert mismatch["message"] == "strings differ from character 2501"
+    text = explain(outcome)
+    assert expected not in text and '  expected: …' + "a" * 24 + "X" + "b" * 47 + "…" in text
+    assert data["cases"][0]["explanation"] == text
+
+
+def test_matchers_and_odd_values_are_json_data(validator):
+    regex = build_matcher("!regex", "^id-")
+    outcome = judged({"return_": {"id": regex, "tags": build_matcher("!contains", {"n": 1}), "raw": 1}},
+                     return_value={"id": "x", "tags": [], "raw": float("nan")})
+    data = report([outcome], [])
+    validator.validate(data)
+    by_place = {m["where"]: m for m in data["cases"][0]["mismatches"]}
+    assert by_place["return.id"]["matcher"] == {"matcher": "regex", "pattern": "^id-", "yaml": "!regex '^id-'"}
+    assert by_place["return.id"]["expected"] == by_place["return.id"]["matcher"]
+    assert by_place["return.id"]["actual"] == "x"
+    assert by_place["return.tags"]["matcher"]["needle"] == {"n": 1}
+    assert by_place["return.raw"]["actual"] == "NaN"
+    missing = judged({"return_": {"k": {"t": build_matcher("!type", "int")}}}, return_value={})
+    mismatch, = report([missing], [])["cases"][0]["mismatches"]
+    assert mismatch["expected"] == {"t": {"matcher": "type", "type": "int", "yaml": "!type int"}}
+    assert "actual" not in mismatch and mismatch["message"] == "key is missing"
+
+
+def test_status_and_log_mismatches_carry_values(validator):
+    from scftest.instance.record import ErrorInfo
+    from scftest.model import LogExpectation
+
+    error = ErrorInfo("KeyError", "builtins.KeyError", "'id'", "Traceback ...\nKeyError: 'id'")
+    log = (LogExpectation("absent", "secret", ("log", 0)),)
+    outcome = judged({"log": log}, status="error", status_code=430, error=error,
+                     log="START\nthe secret is out\nEND\n")
+    data = report([outcome], [])
+    validator.validate(data)
+    status, entry = data["cases"][0]["mismatches"]
+    assert (status["kind"], status["expected"], status["actual"]) == ("status", "success", "error")
+    assert (entry["kind"], entry["expected"], entry["actual"], entry["at"]) == \
+        ("log", {"absent": "secret"}, "the secret is out", 4)

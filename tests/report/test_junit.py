@@ -9,7 +9,7 @@ import pytest
 import xmlschema
 
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.report import render_mismatch
+from scftest.render import format_mismatch
 from scftest.report.junit import build_junit, classname_for, junit_xml_string, write_junit, xml_safe
 
 from report_fixtures import (
@@ -153,7 +153,7 @@ def test_failure_text_holds_every_mismatch():
     failure = find_case(parse([failed()]), "api gateway request").find("failure")
     assert failure.get("message") == "2 expectations did not hold"
     for mismatch in failed().mismatches:
-        assert render_mismatch(mismatch) in failure.text
+        assert format_mismatch(mismatch) in failure.text
     assert "body.id" in failure.text and "21" in failure.text
     assert "42" in failure.text and "43" in failure.text
 
@@ -173,7 +173,7 @@ def test_error_has_details_and_skip_has_reason():
     assert find_case(root, "login ok").find("skipped").get("message") == "waiting for the auth mock"
     xfail = find_case(root, "login locked").find("skipped")
     assert xfail.get("message") == "expected failure: bug 12"
-    assert render_mismatch(xfailed().mismatches[0]) in xfail.text
+    assert format_mismatch(xfailed().mismatches[0]) in xfail.text
 
 
 # ----------------------------------------------------------------------- system-out

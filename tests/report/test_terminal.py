@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.report import render_mismatch
+from scftest.render import format_mismatch
 from scftest.report.terminal import TerminalReporter, use_color
 
 from report_fixtures import (
@@ -59,9 +59,9 @@ def test_failing_case_output_in_full():
         "suites/orders.yaml:18: FAILED\n"
         "  2 expectations did not hold\n"
         "\n"
-        f"{indent(render_mismatch(first))}\n"
+        f"{indent(format_mismatch(first))}\n"
         "\n"
-        f"{indent(render_mismatch(second))}\n"
+        f"{indent(format_mismatch(second))}\n"
         "\n"
         "  --- captured log (last 20 lines, 10 before) ---\n"
         f"{log_tail}\n"
