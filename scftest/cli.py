@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from scftest import __version__
 from scftest.load.project import Project, ProjectError, find_project
-from scftest.session import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from scftest.session import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from scftest.check.outcome import CaseOutcome
@@ -64,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     events = commands.add_parser("events", help="list the built-in trigger event templates")
     events.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     events.add_argument("name", nargs="?", help="the template to show")
+
+    image = commands.add_parser("image", help="the runtimes' pre-installed cloud libraries: list, install")
+    image_actions = image.add_subparsers(dest="image_action", metavar="ACTION", parser_class=_Parser)
+    image_list = image_actions.add_parser("list", help="a runtime's library table and what is provisioned")
+    image_list.add_argument("runtime", nargs="?", help="e.g. Python3.6 (default: every runtime)")
+    image_install = image_actions.add_parser(
+        "install", help="provision a runtime's libraries at the cloud's versions, with its own interpreter")
+    image_install.add_argument("runtime", help="e.g. Python3.6")
+    image_install.add_argument("packages", nargs="*", metavar="LIBRARY",
+                               help="library or import names (default: the whole table)")
+    image_install.add_argument("--force", action="store_true", help="reinstall what is already provisioned")
+    image_install.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
+                               help="use this interpreter for the runtime, e.g. Python3.6=/opt/py36/bin/python")
 
     init = commands.add_parser("init", help="scaffold a function and a passing suite")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."), help="where (default: here)")
@@ -314,6 +327,60 @@ def cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_image(args: argparse.Namespace) -> int:
+    from scftest.scf import images
+
+    try:
+        if args.image_action == "list":
+            return _image_list(args)
+        if args.image_action == "install":
+            return _image_install(args)
+    except (images.UnknownRuntime, images.UnknownLibrary) as exc:
+        raise UsageError(str(exc)) from None
+    raise UsageError("image needs an action: scftest image list [RUNTIME], "
+                     "or scftest image install RUNTIME [LIBRARY…]")
+
+
+def _image_list(args: argparse.Namespace) -> int:
+    from scftest import render
+    from scftest.scf import images
+
+    names = [images.canonical(args.runtime)] if args.runtime else list(images.runtimes())
+    texts = [render.image_table(images.image(name), images.read_manifest(name), images.site_packages(name))
+             for name in names]
+    print("\n".join(texts), end="")
+    return EXIT_OK
+
+
+def _image_install(args: argparse.Namespace) -> int:
+    from scftest import render
+    from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
+    from scftest.scf import images
+    from scftest.scf.images_install import Target, provision
+
+    table = images.image(args.runtime)
+    chosen = table.select(args.packages)
+    if not chosen:
+        print(render.image_table(table, images.read_manifest(table.runtime), images.site_packages(table.runtime)),
+              end="")
+        return EXIT_OK
+    try:
+        resolver = RuntimeResolver(_runtime_overrides(args), _project().root)
+        interpreter = resolver.resolve(table.runtime)
+    except (ValueError, RuntimeNotFound) as exc:
+        raise UsageError(str(exc)) from None
+    site = images.site_packages(table.runtime)
+    print(f"provisioning {len(chosen)} of the {table.runtime} image's libraries with {interpreter.path} "
+          f"({interpreter.version}) into {site}")
+    outcomes = provision(
+        Target(table, interpreter.path, interpreter.version), chosen, force=args.force,
+        on_start=lambda index, total, library: print(render.install_start(index, total, library),
+                                                     end="", flush=True),
+        on_done=lambda outcome: print(render.install_end(outcome), flush=True))
+    print(render.install_summary(table.runtime, outcomes, site), end="")
+    return EXIT_OK if all(outcome.ok for outcome in outcomes) else EXIT_FAILED
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from scftest.authoring.scaffold import InitError, init_project, next_steps
 
@@ -340,6 +407,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "runtimes": cmd_runtimes,
     "events": cmd_events,
+    "image": cmd_image,
     "init": cmd_init,
     "schema": cmd_schema,
 }

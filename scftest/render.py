@@ -412,3 +412,72 @@ def unpainted(text: str) -> str:
             out.append(text[i])
             i += 1
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# scftest image: a runtime's library table and install progress.
+
+def image_table(table, manifest, site_packages) -> str:
+    """``scftest image list`` for one runtime: name, cloud version, import names, provisioned."""
+    if not table.libraries:
+        return f"{table.runtime}: no pre-installed libraries\nsource: {table.source}\n"
+    rows = [("library", "version", "imports", "provisioned")]
+    notes = []
+    for library in table.libraries:
+        name = library.name
+        if library.note:
+            notes.append(f"  * {library.name}: {library.note}")
+            name += " *"
+        rows.append((name, library.version or "-", ", ".join(library.imports), _provisioned(library, manifest)))
+    have = sum(1 for library in table.libraries if manifest.provisioned(library))
+    lines = [f"{table.runtime}: {len(table.libraries)} libraries in the cloud image",
+             f"source: {table.source}",
+             f"{have} provisioned in {site_packages}"
+             + (f" with {manifest.interpreter} ({manifest.python_version})" if have and manifest.interpreter else "")]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    if have < len(table.libraries):
+        lines.append(f"provision them with: scftest image install {table.runtime} [LIBRARY…]")
+    return "\n".join(lines + notes) + "\n"
+
+
+def _provisioned(library, manifest) -> str:
+    if library.unavailable:
+        return f"cannot be: {library.unavailable}"
+    found = manifest.provisioned(library)
+    if found is not None:
+        return "yes" if found.version == library.version else f"yes ({found.version})"
+    last = manifest.failed.get(library.key)
+    return f"no (last try: {cut(last, LINE_WIDTH)})" if last else "no"
+
+
+def install_start(index: int, total: int, library) -> str:
+    """The start of a progress line (its end is ``install_end``)."""
+    width = len(str(total))
+    return f"[{index:>{width}}/{total}] {library.name} {library.version or library.pinned_version or ''} ... "
+
+
+def install_end(outcome) -> str:
+    text = {
+        "installed": f"installed ({outcome.seconds:.1f} s)",
+        "already": "already provisioned",
+        "unavailable": f"skipped: {outcome.reason}",
+        "failed": f"FAILED: {outcome.reason}",
+    }[outcome.status]
+    return "\n".join([text] + [f"    warning: {warning}" for warning in outcome.warnings])
+
+
+def install_summary(runtime: str, outcomes, site_packages) -> str:
+    counts = {status: sum(1 for o in outcomes if o.status == status)
+              for status in ("installed", "already", "failed", "unavailable")}
+    parts = [f"{counts['installed']} installed", f"{counts['already']} already there"]
+    if counts["unavailable"]:
+        parts.append(f"{counts['unavailable']} cannot be provisioned")
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} FAILED")
+    lines = [f"{runtime}: {', '.join(parts)}; handlers import them from {site_packages}"]
+    if counts["failed"]:
+        lines.append("what failed could not be installed on this machine (the reason is on its line): "
+                     "install what its build needs and run this again, or vendor it into the code folder")
+    return "\n".join(lines) + "\n"

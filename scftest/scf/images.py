@@ -8,7 +8,8 @@ The facts are data, in ``images.json`` beside this module. For each runtime SCF 
   image's version is not published), ``imports`` (the import names the library provides:
   ``Pillow`` -> ``PIL``, ``protobuf`` -> ``google.protobuf``), and optionally
   ``listed: false`` (a module the image has beyond the source's table), ``requirement``
-  (what pip installs when it is not ``name==version``), ``rename`` (``[installed, in the
+  (what pip installs when it is not ``name==version``), ``pip_version`` (the version pip's
+  metadata shows, when the source spells it otherwise: pyaml's "2019.4.1" is 19.4.1), ``rename`` (``[installed, in the
   image]``: the image has the installed package under another name), ``unavailable`` (why
   scftest cannot provision it) and ``note`` (shown by ``scftest image list``).
 
@@ -17,19 +18,23 @@ Python 3.7, 3.9 and 3.10 have none (docs 583/11061 and 583/40323).
 
 ``scftest image install`` provisions a runtime's libraries into
 ``$XDG_CACHE_HOME/scftest/images/<runtime>/`` (default ``~/.cache/scftest/images/``):
-``site-packages/`` is the folder a handler's ``sys.path`` gets, ``manifest.json`` records
+``site-packages/`` is the folder a handler imports them from, ``manifest.json`` records
 what was installed (``read_manifest``), so nothing has to be imported to know it.
+``site-packages/`` is a site directory, as the image's is: add it with ``site.addsitedir``,
+not a bare ``sys.path`` entry, so its ``.pth`` files work (protobuf's ``google`` namespace
+on Python 2.7 exists only through ``protobuf-3.6.0-py2.7-nspkg.pth``).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 _DATA = Path(__file__).resolve().parent / "images.json"
 MANIFEST_NAME = "manifest.json"
@@ -38,6 +43,10 @@ SITE_PACKAGES = "site-packages"
 
 class UnknownRuntime(ValueError):
     """A runtime name SCF does not offer; the message lists the offered ones."""
+
+
+class UnknownLibrary(ValueError):
+    """A name that is not in a runtime's image; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Library:
     imports: Tuple[str, ...]  # import names it provides, dotted for a package in a namespace
     listed: bool = True  # a row of the source's table (False: a module the image has beyond it)
     requirement: str = ""  # what pip installs
+    pip_version: str = ""  # the version pip's metadata shows, when the source spells it otherwise
     rename: Optional[Tuple[str, str]] = None  # (the installed top-level package, its name in the image)
     unavailable: str = ""  # why scftest cannot provision it; empty when it can
     note: str = ""
@@ -61,6 +71,8 @@ class Library:
     @property
     def pinned_version(self) -> Optional[str]:
         """The version a provisioned copy must have: the cloud's, else the one pip is asked for."""
+        if self.pip_version:
+            return self.pip_version
         if self.version:
             return self.version
         _, _, version = self.requirement.partition("==")
@@ -82,6 +94,29 @@ class Image:
             if library.key == wanted:
                 return library
         return self.provider(name)
+
+    def select(self, names: Sequence[str]) -> Tuple[Library, ...]:
+        """The libraries called ``names`` (or providing those imports), in the order given,
+        each once; every library when ``names`` is empty. Raises UnknownLibrary."""
+        if not names:
+            return self.libraries
+        chosen: Dict[str, Library] = {}
+        for name in names:
+            library = self.find(name)
+            if library is None:
+                raise UnknownLibrary(self._not_here(name))
+            chosen.setdefault(library.key, library)
+        return tuple(chosen.values())
+
+    def _not_here(self, name: str) -> str:
+        if not self.libraries:
+            return (f"the {self.runtime} image has no pre-installed libraries: vendor {name!r} into "
+                    f"the code folder or a layer (`scftest image list {self.runtime}` says where this comes from)")
+        known = [library.name for library in self.libraries]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (f"{name!r} is not in the {self.runtime} image: {hint}`scftest image list {self.runtime}` "
+                f"shows its libraries; anything else is yours to vendor into the code folder or a layer")
 
     def provider(self, module: str) -> Optional[Library]:
         """The library that provides ``module`` (``google.protobuf.json_format`` -> protobuf).
@@ -123,7 +158,7 @@ class Manifest:
     def provisioned(self, library: Library) -> Optional[Provisioned]:
         """The provisioned copy of ``library`` when it has the version the cloud has."""
         found = self.packages.get(library.key)
-        if found is None or not _same_version(found.version, library.pinned_version):
+        if found is None or not same_version(found.version, library.pinned_version):
             return None
         return found
 
@@ -144,7 +179,8 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _same_version(installed: str, wanted: Optional[str]) -> bool:
+def same_version(installed: str, wanted: Optional[str]) -> bool:
+    """Whether ``installed`` is the version ``wanted`` (None: any version will do)."""
     if wanted is None:
         return True
     return _release(installed) == _release(wanted)
@@ -194,6 +230,7 @@ def _library(row: Mapping[str, Any]) -> Library:
         imports=tuple(row["imports"]),
         listed=row.get("listed", True),
         requirement=row.get("requirement") or (f"{row['name']}=={version}" if version else ""),
+        pip_version=row.get("pip_version", ""),
         rename=(rename[0], rename[1]) if rename else None,
         unavailable=row.get("unavailable", ""),
         note=row.get("note", ""),

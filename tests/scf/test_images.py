@@ -132,6 +132,13 @@ def test_serverless_db_sdk_comes_from_the_file_pypi_has():
     assert lib.pinned_version == "0.0.1"  # the installed copy must still be 0.0.1
 
 
+def test_pyaml_is_the_release_the_table_means():
+    lib = images.image("Python2.7").find("pyaml")
+    assert lib.version == "2019.4.1" and lib.requirement == "pyaml==19.4.1" and lib.pinned_version == "19.4.1"
+    manifest = images.Manifest("Python2.7", packages={lib.key: images.Provisioned("pyaml", "19.4.1", ("pyaml",), "")})
+    assert manifest.provisioned(lib) is not None
+
+
 def test_runtime_names():
     assert images.canonical("python3.6") == "Python3.6"
     with pytest.raises(images.UnknownRuntime) as info:
@@ -173,3 +180,11 @@ def test_manifest_round_trip_and_version_match(tmp_path):
     assert again.provisioned(pip).version == "18.0"  # the table's "18" is pip's 18.0
     older = images.Manifest("Python3.6", packages={six.key: images.Provisioned("six", "1.11.0", ("six",), "")})
     assert older.provisioned(six) is None  # another version is not the cloud's
+
+
+def test_docs_dependencies_counts_match_the_tables():
+    text = (REPO / "docs" / "dependencies.md").read_text(encoding="utf-8")
+    for runtime in ("Python2.7", "Python3.6"):
+        listed = sum(1 for lib in images.image(runtime).libraries if lib.listed)
+        assert f"| {runtime} | {listed} libraries of SCF's table" in text
+    assert "| Python3.7, Python3.9, Python3.10 | none" in text
