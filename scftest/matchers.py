@@ -1,9 +1,18 @@
 """Matchers: the YAML tags that stand for "any value like this" inside an expected value.
 
-One small frozen class per tag. The loader calls ``build_matcher(tag, value)`` with the
-tag and the value of the tagged node (the raw scalar text for ``!type int``, a mapping
-for ``!approx {value: 1, tol: 0.1}``, any constructed value for ``!json``) and reports a
-``MatcherError`` with the file and line.
+One small frozen class per tag, and ``MATCHERS``, the one list of them. A class carries
+everything the rest of scftest needs to know about its tag: the tag itself, how it is built
+from the value of the tagged node (``from_yaml``: the raw scalar text for ``!type int``, a
+mapping for ``!approx {value: 1, tol: 0.1}``, any constructed value for ``!json``) and what
+may follow the tag in YAML (``forms``: the words of VS Code's ``yaml.customTags``). The
+loader's tag table, ``scftest init``'s editor settings and docs/editors.md follow that list
+(tests/test_matchers.py and tests/authoring/test_scaffold.py check the docs against it), so a
+new matcher is one class, one entry in ``MATCHERS`` and its row in the docs. The suite schema
+needs nothing per matcher: matchers stand only under ``expect`` where any value or text is
+allowed, and the schema sees them as the text they were written as.
+
+The loader calls ``build_matcher(tag, value)`` and reports a ``MatcherError`` with the file
+and line.
 
 Each matcher answers ``explain(actual)``: None when ``actual`` matches, otherwise a reason
 in plain words. Its ``repr`` looks like what the user wrote (``!regex '^a'``), so that a
@@ -20,12 +29,9 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
 from scftest.render import PHRASE_WIDTH, render_value, short_text, yaml_quote
-
-MATCHER_TAGS: Tuple[str, ...] = ("!any", "!type", "!regex", "!contains", "!approx", "!json")
-
 
 class MatcherError(ValueError):
     """A malformed matcher in a suite: what is wrong, and an example of the right form."""
@@ -36,10 +42,21 @@ class MatcherError(ValueError):
         self.example = example
 
 
+# What may follow a tag in YAML, in the words of yaml-language-server's ``yaml.customTags``.
+SCALAR, MAPPING, SEQUENCE = "scalar", "mapping", "sequence"
+
+
 class Matcher:
-    """Base of every matcher. Subclasses set ``tag`` and implement ``explain``."""
+    """Base of every matcher. Subclasses set ``tag`` and ``forms`` and implement
+    ``from_yaml`` and ``explain``."""
 
     tag: ClassVar[str] = ""
+    forms: ClassVar[Tuple[str, ...]] = (SCALAR,)  # the node kinds ``from_yaml`` accepts
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        """The matcher for the value of a node tagged ``tag``; MatcherError when malformed."""
+        raise NotImplementedError
 
     def explain(self, actual: Any) -> Optional[str]:
         """None when ``actual`` matches; otherwise why not, in plain words."""
@@ -115,6 +132,15 @@ def matches(expected: Any, actual: Any) -> bool:
     return same_scalar(expected, actual)
 
 
+def _text(value: Any) -> Optional[str]:
+    """The scalar text of a node value; None when the node was a mapping or a list."""
+    if value is None:
+        return ""
+    if isinstance(value, (Mapping, list, tuple)):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def describe(value: Any) -> str:
     """A short phrase naming a value and its type, for reasons: ``the int 42``."""
     text = short_text(value, PHRASE_WIDTH)
@@ -130,6 +156,12 @@ class AnyMatcher(Matcher):
     """``!any``: anything at all, null included."""
 
     tag: ClassVar[str] = "!any"
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        if _text(value) != "":
+            raise MatcherError("!any takes no value, it matches anything", "created: !any")
+        return cls()
 
     def explain(self, actual: Any) -> Optional[str]:
         return None
@@ -165,6 +197,18 @@ class TypeMatcher(Matcher):
     name: str  # as written, e.g. "integer"
     tag: ClassVar[str] = "!type"
 
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        example = "count: !type int"
+        text = _text(value)
+        if not text or not text.strip():
+            raise MatcherError("!type needs a type name: " + ", ".join(TYPE_NAMES), example)
+        name = text.strip()
+        if name.lower() not in _TYPE_NAMES:
+            raise MatcherError(f"!type does not know the type '{name}'; use one of "
+                               + ", ".join(TYPE_NAMES), example)
+        return cls(name)
+
     @property
     def canonical(self) -> str:
         return _TYPE_NAMES[self.name.lower()]
@@ -187,6 +231,19 @@ class RegexMatcher(Matcher):
 
     pattern: str
     tag: ClassVar[str] = "!regex"
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        example = "id: !regex '^[0-9a-f]{8}$'"
+        text = _text(value)
+        if text is None:
+            raise MatcherError("!regex needs a regular expression, not a list or mapping", example)
+        try:
+            re.compile(text)
+        except re.error as exc:
+            raise MatcherError(f"!regex {yaml_quote(text)} is not a valid regular expression ({exc})",
+                               example) from None
+        return cls(text)
 
     def arguments(self) -> Dict[str, Any]:
         return {"pattern": self.pattern}
@@ -231,6 +288,14 @@ class ContainsMatcher(Matcher):
 
     needle: Any
     tag: ClassVar[str] = "!contains"
+    forms: ClassVar[Tuple[str, ...]] = (SCALAR, MAPPING, SEQUENCE)
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        example = "message: !contains not found"
+        if value is None or value == "":
+            raise MatcherError("!contains needs the text or item to look for", example)
+        return cls(value)
 
     def arguments(self) -> Dict[str, Any]:
         return {"needle": self.needle}
@@ -272,6 +337,18 @@ class ApproxMatcher(Matcher):
     rel: Optional[float] = None  # relative, from a percentage
     written_tol: str = ""  # the tolerance as written, for repr
     tag: ClassVar[str] = "!approx"
+    forms: ClassVar[Tuple[str, ...]] = (SCALAR, MAPPING)
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        if isinstance(value, Mapping):
+            return _approx_from_mapping(value)
+        text = _text(value)
+        number = _parse_number(text)
+        if number is None:
+            raise MatcherError(f"!approx needs a number, got {render_value(value)}",
+                               "price: !approx 9.99   or   price: !approx {value: 9.99, tol: 0.01}")
+        return cls(number)
 
     def arguments(self) -> Dict[str, Any]:
         if self.tol is not None:
@@ -307,12 +384,66 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
 
 
+def _approx_from_mapping(value: Mapping) -> Matcher:
+    example = "price: !approx {value: 9.99, tol: 0.01}"
+    unknown = sorted(set(value) - {"value", "tol"})
+    if unknown:
+        raise MatcherError(f"!approx takes the keys value and tol, not {', '.join(map(str, unknown))}",
+                           example)
+    number = _parse_number(value.get("value"))
+    if number is None:
+        raise MatcherError(f"!approx needs a number under value, got {render_value(value.get('value'))}",
+                           example)
+    if "tol" not in value:
+        return ApproxMatcher(number)
+    written = value["tol"]
+    text = _text(written)
+    if text is not None and text.strip().endswith("%"):
+        percent = _parse_number(text.strip()[:-1])
+        if percent is None or percent < 0:
+            raise MatcherError(f"!approx tol {text!r} is not a percentage", "tol: 1%")
+        return ApproxMatcher(number, rel=percent / 100, written_tol=text.strip())
+    tol = _parse_number(written)
+    if tol is None or tol < 0:
+        raise MatcherError(f"!approx tol must be a number of zero or more, got {render_value(written)}",
+                           example)
+    return ApproxMatcher(number, tol=tol, written_tol=_num(tol))
+
+
+def _parse_number(value: Any) -> Optional[float]:
+    """A finite number from a YAML number or its raw text; None otherwise (bools too)."""
+    if is_number(value):
+        return float(value) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value.strip().replace("_", ""))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 @dataclass(frozen=True, eq=False)
 class JsonMatcher(Matcher):
     """``!json X``: a string that parses as JSON and whose value matches X."""
 
     expected: Any
     tag: ClassVar[str] = "!json"
+    forms: ClassVar[Tuple[str, ...]] = (SCALAR, MAPPING, SEQUENCE)
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> Matcher:
+        # A scalar under !json is raw text: JSON text stands for its value (!json 42, !json
+        # '{"id": 1}'); any other text stands for that JSON string (!json hello).
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise MatcherError("!json needs the value the JSON must match",
+                               "body: !json {id: 42, name: !type string}")
+        if isinstance(value, str):
+            try:
+                return cls(json.loads(value))
+            except ValueError:
+                return cls(value)
+        return cls(value)
 
     def arguments(self) -> Dict[str, Any]:
         return {"expected": self.expected}
@@ -355,134 +486,19 @@ def _same_structure(a: Any, b: Any) -> bool:
     return a == b
 
 
-# --- building from YAML ------------------------------------------------------------------
+# --- the registry ------------------------------------------------------------------------
+
+# Every matcher scftest knows, in the order the docs list them. The loader's tag table,
+# ``scftest init``'s yaml.customTags and the docs follow this tuple.
+MATCHERS: Tuple[Type[Matcher], ...] = (AnyMatcher, TypeMatcher, RegexMatcher, ContainsMatcher,
+                                       ApproxMatcher, JsonMatcher)
+MATCHER_TAGS: Tuple[str, ...] = tuple(kind.tag for kind in MATCHERS)
 
 
 def build_matcher(tag: str, value: Any) -> Matcher:
     """The matcher for a YAML tag and the value of its node; MatcherError when malformed."""
-    builder = _BUILDERS.get(tag)
-    if builder is None:
-        raise MatcherError(f"unknown matcher tag {tag}; scftest knows " + ", ".join(MATCHER_TAGS),
-                           "created: !type string")
-    return builder(value)
-
-
-def _text(value: Any) -> Optional[str]:
-    """The scalar text of a node value; None when the node was a mapping or a list."""
-    if value is None:
-        return ""
-    if isinstance(value, (Mapping, list, tuple)):
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _build_any(value: Any) -> Matcher:
-    if _text(value) != "":
-        raise MatcherError("!any takes no value, it matches anything", "created: !any")
-    return AnyMatcher()
-
-
-def _build_type(value: Any) -> Matcher:
-    example = "count: !type int"
-    text = _text(value)
-    if not text or not text.strip():
-        raise MatcherError("!type needs a type name: " + ", ".join(TYPE_NAMES), example)
-    name = text.strip()
-    if name.lower() not in _TYPE_NAMES:
-        raise MatcherError(f"!type does not know the type '{name}'; use one of "
-                           + ", ".join(TYPE_NAMES), example)
-    return TypeMatcher(name)
-
-
-def _build_regex(value: Any) -> Matcher:
-    example = "id: !regex '^[0-9a-f]{8}$'"
-    text = _text(value)
-    if text is None:
-        raise MatcherError("!regex needs a regular expression, not a list or mapping", example)
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise MatcherError(f"!regex {yaml_quote(text)} is not a valid regular expression ({exc})",
-                           example) from None
-    return RegexMatcher(text)
-
-
-def _build_contains(value: Any) -> Matcher:
-    example = "message: !contains not found"
-    if value is None or value == "":
-        raise MatcherError("!contains needs the text or item to look for", example)
-    return ContainsMatcher(value)
-
-
-def _build_approx(value: Any) -> Matcher:
-    if isinstance(value, Mapping):
-        return _approx_from_mapping(value)
-    text = _text(value)
-    number = _parse_number(text)
-    if number is None:
-        raise MatcherError(f"!approx needs a number, got {render_value(value)}",
-                           "price: !approx 9.99   or   price: !approx {value: 9.99, tol: 0.01}")
-    return ApproxMatcher(number)
-
-
-def _approx_from_mapping(value: Mapping) -> Matcher:
-    example = "price: !approx {value: 9.99, tol: 0.01}"
-    unknown = sorted(set(value) - {"value", "tol"})
-    if unknown:
-        raise MatcherError(f"!approx takes the keys value and tol, not {', '.join(map(str, unknown))}",
-                           example)
-    number = _parse_number(value.get("value"))
-    if number is None:
-        raise MatcherError(f"!approx needs a number under value, got {render_value(value.get('value'))}",
-                           example)
-    if "tol" not in value:
-        return ApproxMatcher(number)
-    written = value["tol"]
-    text = _text(written)
-    if text is not None and text.strip().endswith("%"):
-        percent = _parse_number(text.strip()[:-1])
-        if percent is None or percent < 0:
-            raise MatcherError(f"!approx tol {text!r} is not a percentage", "tol: 1%")
-        return ApproxMatcher(number, rel=percent / 100, written_tol=text.strip())
-    tol = _parse_number(written)
-    if tol is None or tol < 0:
-        raise MatcherError(f"!approx tol must be a number of zero or more, got {render_value(written)}",
-                           example)
-    return ApproxMatcher(number, tol=tol, written_tol=_num(tol))
-
-
-def _parse_number(value: Any) -> Optional[float]:
-    """A finite number from a YAML number or its raw text; None otherwise (bools too)."""
-    if is_number(value):
-        return float(value) if math.isfinite(value) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        number = float(value.strip().replace("_", ""))
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _build_json(value: Any) -> Matcher:
-    # A scalar under !json is raw text: JSON text stands for its value (!json 42, !json
-    # '{"id": 1}'); any other text stands for that JSON string (!json hello).
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise MatcherError("!json needs the value the JSON must match",
-                           "body: !json {id: 42, name: !type string}")
-    if isinstance(value, str):
-        try:
-            return JsonMatcher(json.loads(value))
-        except ValueError:
-            return JsonMatcher(value)
-    return JsonMatcher(value)
-
-
-_BUILDERS = {
-    "!any": _build_any,
-    "!type": _build_type,
-    "!regex": _build_regex,
-    "!contains": _build_contains,
-    "!approx": _build_approx,
-    "!json": _build_json,
-}
+    for kind in MATCHERS:
+        if kind.tag == tag:
+            return kind.from_yaml(value)
+    raise MatcherError(f"unknown matcher tag {tag}; scftest knows " + ", ".join(MATCHER_TAGS),
+                       "created: !type string")

@@ -1,9 +1,20 @@
-"""The matcher tags: building them from YAML values, matching, and their repr."""
+"""The matcher tags: building them from YAML values, matching, and their repr; the one
+registry of them and what follows it (the loader's tags, the docs)."""
+
+import re
+from pathlib import Path
 
 import pytest
 
+import scftest
+from scftest.load.loader import suite_tags, tag_forms
+from scftest.load.yamlio import YamlError, parse_text
 from scftest.matchers import (
+    MAPPING,
     MATCHER_TAGS,
+    MATCHERS,
+    SCALAR,
+    SEQUENCE,
     AnyMatcher,
     ApproxMatcher,
     ContainsMatcher,
@@ -227,6 +238,57 @@ def test_matchers_are_values():
     assert m("!contains", "a") == ContainsMatcher("a")
     assert isinstance(m("!json", "1"), JsonMatcher)
     assert all(isinstance(m(t, v), Matcher) for t, v in [("!any", ""), ("!type", "int")])
+
+
+# --- the registry ------------------------------------------------------------------------
+
+REPO = Path(scftest.__file__).resolve().parent.parent
+# A value of each form to write after a tag: a scalar each matcher takes, {value: 1}, [1].
+SCALARS = {"!any": "", "!type": "int", "!regex": "a", "!contains": "a", "!approx": "1", "!json": "1"}
+SAMPLES = {MAPPING: "{value: 1}", SEQUENCE: "[1]"}
+
+
+def _load(tag: str, written: str):
+    return parse_text(f"v: {tag} {written}\n", Path("t.yaml"), suite_tags()).data["v"]
+
+
+def test_every_matcher_is_a_loader_tag_and_builds_its_own_class():
+    assert set(MATCHER_TAGS) <= set(suite_tags())
+    assert len(set(MATCHER_TAGS)) == len(MATCHERS)
+    for kind in MATCHERS:
+        assert type(_load(kind.tag, SCALARS[kind.tag])) is kind
+        assert type(build_matcher(kind.tag, SCALARS[kind.tag])) is kind
+
+
+@pytest.mark.parametrize("kind", MATCHERS, ids=lambda kind: kind.tag)
+def test_a_matcher_declares_exactly_the_forms_the_loader_accepts(kind):
+    # What editors are told (yaml.customTags) must be what a suite may hold: a form missing
+    # shows a valid suite as "Unresolved tag"; a form too many hides a mistake.
+    accepted = [SCALAR] if SCALAR in kind.forms else []
+    assert accepted, f"{kind.tag} takes no scalar?"
+    for form, written in SAMPLES.items():
+        try:
+            assert type(_load(kind.tag, written)) is kind
+            accepted.append(form)
+        except YamlError:
+            pass
+    assert tuple(accepted) == kind.forms
+
+
+def test_tag_forms_are_the_matchers_then_env_and_replace():
+    assert tag_forms()[:sum(len(kind.forms) for kind in MATCHERS)] == tuple(
+        (kind.tag, form) for kind in MATCHERS for form in kind.forms)
+    assert ("!contains", MAPPING) in tag_forms() and ("!any", MAPPING) not in tag_forms()
+    assert {tag for tag, _ in tag_forms()} == set(suite_tags())
+
+
+def test_the_docs_list_every_matcher():
+    table = (REPO / "docs" / "writing-cases.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    matchers_line = re.search(r"\*\*Matchers\*\*.*?\n\n", readme, re.S).group(0)
+    for tag in MATCHER_TAGS:
+        assert re.search(rf"^\| `{tag}[ `]", table, re.M), f"docs/writing-cases.md has no row for {tag}"
+        assert f"`{tag}" in matchers_line, f"README's Matchers line does not name {tag}"
 
 
 def test_unknown_tag():

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Tuple
 
+from scftest.load.loader import tag_forms
 from scftest.load.validate import SCHEMA_PATH
 
 SCHEMA_COPY = Path(".scftest") / "suite.schema.json"
@@ -146,10 +147,8 @@ class _Planned:
     optional: bool = False  # left alone, not a conflict, when it already exists
 
 
-# The shape of what follows each tag: what yaml.customTags needs to accept it.
-CUSTOM_TAGS = ("!any scalar", "!any mapping", "!type scalar", "!regex scalar", "!contains scalar",
-               "!approx scalar", "!approx mapping", "!json scalar", "!json mapping", "!json sequence",
-               "!env scalar", "!replace mapping", "!replace sequence")
+# Each tag with the shape of what may follow it: what yaml.customTags needs to accept it.
+CUSTOM_TAGS = tuple(f"{tag} {form}" for tag, form in tag_forms())
 
 
 def _vscode_settings() -> str:

@@ -36,11 +36,28 @@ class LoadResult:
     warnings: List[SuiteWarning] = field(default_factory=list)  # never fail a run
 
 
+# scftest's tags besides the matchers: (tag, builder, what may follow it in YAML).
+_OTHER_TAGS: Tuple[Tuple[str, TagBuilder, Tuple[str, ...]], ...] = (
+    ("!env", env_tag, (matchers.SCALAR,)),
+    ("!replace", replace_tag, (matchers.MAPPING, matchers.SEQUENCE)),
+)
+
+
 def suite_tags() -> Dict[str, TagBuilder]:
-    tags: Dict[str, TagBuilder] = {"!env": env_tag, "!replace": replace_tag}
-    for tag in matchers.MATCHER_TAGS:
-        tags[tag] = _matcher_tag
+    """Every tag a suite may hold and what builds it: the matchers of ``matchers.MATCHERS``,
+    ``!env`` and ``!replace``."""
+    tags: Dict[str, TagBuilder] = {tag: build for tag, build, _ in _OTHER_TAGS}
+    for kind in matchers.MATCHERS:
+        tags[kind.tag] = _matcher_tag
     return tags
+
+
+def tag_forms() -> Tuple[Tuple[str, str], ...]:
+    """Every (tag, form) a suite may hold, matchers first: ``("!contains", "mapping")``.
+    What editors need to accept scftest's tags (VS Code's ``yaml.customTags``)."""
+    kinds = [(kind.tag, kind.forms) for kind in matchers.MATCHERS]
+    kinds += [(tag, forms) for tag, _, forms in _OTHER_TAGS]
+    return tuple((tag, form) for tag, forms in kinds for form in forms)
 
 
 def _matcher_tag(tag: str, value, mark: Mark):

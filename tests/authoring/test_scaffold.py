@@ -155,7 +155,7 @@ def test_existing_vscode_settings_are_kept(tmp_path: Path) -> None:
 
 
 def test_vscode_settings_map_the_suites_to_the_schema_and_declare_every_tag(tmp_path: Path) -> None:
-    from scftest.load.loader import suite_tags
+    from scftest.load.loader import suite_tags, tag_forms
 
     init_project(tmp_path)
     settings = json.loads((tmp_path / ".vscode" / "settings.json").read_text(encoding="utf-8"))
@@ -163,6 +163,16 @@ def test_vscode_settings_map_the_suites_to_the_schema_and_declare_every_tag(tmp_
     (schema, patterns), = settings["yaml.schemas"].items()
     assert (tmp_path / schema).is_file() and "suites/**/*.yaml" in patterns
     assert {tag.split()[0] for tag in settings["yaml.customTags"]} == set(suite_tags())
+    assert settings["yaml.customTags"] == [f"{tag} {form}" for tag, form in tag_forms()]
+
+
+def test_docs_editors_shows_the_settings_init_writes(tmp_path: Path) -> None:
+    page = (REPO / "docs" / "editors.md").read_text(encoding="utf-8")
+    block = page[page.index("```json\n") + len("```json\n"):]
+    init_project(tmp_path)
+
+    written = json.loads((tmp_path / ".vscode" / "settings.json").read_text(encoding="utf-8"))
+    assert json.loads(block[:block.index("```")]) == written
 
 
 def test_a_file_as_target_is_refused(tmp_path: Path) -> None:
