@@ -316,14 +316,18 @@ def cmd_events(args: argparse.Namespace) -> int:
     from scftest.scf import triggers
 
     if args.action == "list":
+        width = max(len(name) for name in triggers.names())
         for name in triggers.names():
-            print(name)
+            print(f"{name:<{width}}  {triggers.describe(name)}")
         return EXIT_OK
     if not args.name:
         raise UsageError("events show needs a template name; 'scftest events' lists them")
     if args.name not in triggers.names():
         raise UsageError(f"unknown trigger template {args.name!r}; known: {', '.join(triggers.names())}")
     print(json.dumps(triggers.load(args.name), indent=2, ensure_ascii=False))
+    if triggers.encoded(args.name):
+        print(f"scftest events: this is what event: merges into; the function receives it as "
+              f"{json.dumps(triggers.deliver(args.name, triggers.load(args.name)))}", file=sys.stderr)
     return EXIT_OK
 
 

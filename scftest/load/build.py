@@ -233,10 +233,19 @@ def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
     elif "event_file" in raw:
         base = _event_file(raw["event_file"], path + ("event_file",), out)
     if "event" not in raw:
-        return {} if base is UNSET else base
-    if base is UNSET:
-        return triggers.unmarked(raw["event"])
-    return triggers.deep_merge(base, raw["event"])
+        event = {} if base is UNSET else base
+    elif base is UNSET:
+        event = triggers.unmarked(raw["event"])
+    else:
+        event = triggers.deep_merge(base, raw["event"])
+    if trigger is None or base is None:  # base None: the trigger is unknown (reported)
+        return event
+    try:
+        return triggers.deliver(trigger, event)
+    except triggers.TriggerError as exc:
+        out.add(path + (("event",) if "event" in raw else ("trigger",)), str(exc),
+                f"scftest events show {trigger} shows what event: merges into")
+        return None
 
 
 def _trigger_event(name: str, path: NodePath, out: _Collector) -> Any:

@@ -1,5 +1,8 @@
 # -*- coding: utf8 -*-
 # Background work: queue consumers, timers, COS uploads, and the ways a function goes wrong.
+import base64
+import gzip
+import io
 import json
 import os
 import time
@@ -30,6 +33,20 @@ def on_message(event, context):
         message = record.get("CMQ") or record.get("Ckafka")
         bodies.append(message["msgBody"])
     return {"count": len(bodies), "bodies": bodies}
+
+
+def on_logs(event, context):
+    # CLS hands over its log batch as base64 of gzipped JSON.
+    batch = json.loads(gzip.GzipFile(fileobj=io.BytesIO(base64.b64decode(event["clslogs"]["data"]))).read())
+    errors = []
+    for record in batch["records"]:
+        try:
+            fields = json.loads(record["content"])
+        except ValueError:
+            continue  # a plain text line
+        if fields.get("status", 0) >= 500:
+            errors.append(fields["path"])
+    return {"lines": len(batch["records"]), "errors": errors}
 
 
 def slow(event, context):
