@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from scftest import __version__
-from scftest.load.project import Project, ProjectError, find_project
+from scftest.errors import ScftestError, UsageError
+from scftest.load.project import Project, find_project
 from scftest.session import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # without a terminal (its reporter stops printing); anything else was cut short.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INTERRUPTED
-    except UsageError as exc:
+    except ScftestError as exc:  # scftest's own errors say what to do: no traceback
         print(f"scftest: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -125,15 +126,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_INTERNAL
 
 
-class UsageError(Exception):
-    """Bad command-line input or project configuration (exit status 4)."""
-
-
 def _project() -> Project:
-    try:
-        return find_project(Path.cwd())
-    except ProjectError as exc:
-        raise UsageError(str(exc)) from None
+    return find_project(Path.cwd())  # a ProjectError is a ScftestError: main shows it
 
 
 def _paths(args: argparse.Namespace, project: Project) -> List[Path]:
@@ -174,12 +168,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         _refuse_update_in_ci()
     console = _console(args)
     project = _project()
-    try:
-        shard = plan.parse_shard(args.shard) if args.shard else None
-        if args.keyword:
-            plan.compile_keyword(args.keyword)
-    except plan.PlanError as exc:
-        raise UsageError(str(exc)) from None
+    shard = plan.parse_shard(args.shard) if args.shard else None  # PlanError: main shows it
+    if args.keyword:
+        plan.compile_keyword(args.keyword)
     options = RunOptions(
         paths=_paths(args, project),
         keyword=args.keyword,
@@ -245,12 +236,9 @@ def _write_report(path: Optional[Path], write) -> bool:
 
 
 def _refuse_update_in_ci() -> None:
-    from scftest.authoring.update import UpdateRefused, refuse_in_ci
+    from scftest.authoring.update import refuse_in_ci
 
-    try:
-        refuse_in_ci()
-    except UpdateRefused as exc:
-        raise UsageError(str(exc)) from None
+    refuse_in_ci()  # UpdateRefused: main shows it
 
 
 def _record(outcomes: List["CaseOutcome"], console) -> List["CaseOutcome"]:
@@ -386,12 +374,9 @@ def _image_install(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from scftest.authoring.scaffold import InitError, init_project, next_steps
+    from scftest.authoring.scaffold import init_project, next_steps
 
-    try:
-        init_project(args.folder)
-    except InitError as exc:
-        raise UsageError(str(exc)) from None
+    init_project(args.folder)  # InitError: main shows it
     print(next_steps(args.folder), end="")
     return EXIT_OK
 

@@ -31,9 +31,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
+from scftest.errors import ScftestError
 from scftest.render import PHRASE_WIDTH, render_value, short_text, yaml_quote
 
-class MatcherError(ValueError):
+
+class MatcherError(ScftestError, ValueError):
     """A malformed matcher in a suite: what is wrong, and an example of the right form."""
 
     def __init__(self, problem: str, example: str) -> None:

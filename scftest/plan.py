@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
+from scftest.errors import ScftestError
 from scftest.model import Case
 
 __all__ = ["PlanError", "select", "parse_shard", "compile_keyword", "in_shard"]
@@ -31,7 +32,7 @@ Predicate = Callable[[str], bool]
 OPERATORS = ("and", "or", "not")
 
 
-class PlanError(ValueError):
+class PlanError(ScftestError, ValueError):
     """A malformed ``-k`` expression or ``--shard`` value; the message is for the user."""
 
 

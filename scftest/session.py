@@ -19,7 +19,7 @@ from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Uni
 from scftest import plan
 from scftest.check.judge import judge
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.instance import Backend, InstanceSpec, InvocationRequest
+from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
 from scftest.model import Case, EnvRef, PassedOver, Suite, SuiteProblem, SuiteWarning
@@ -188,8 +188,13 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         return prepared
     spec, request = prepared
     started = time.monotonic()
-    with backend.start(spec) as instance:
-        record = instance.invoke(request, cancel)
+    try:
+        with backend.start(spec) as instance:
+            record = instance.invoke(request, cancel)
+    except InstanceError as exc:  # the function never ran: the case's error, not scftest's
+        return CaseOutcome(case, Verdict.ERROR, summary=str(exc),
+                           details=f"{case.file}:{case.line}: {exc.hint}" if exc.hint else "",
+                           elapsed_s=time.monotonic() - started)
     return judge(case, record, elapsed_s=time.monotonic() - started)
 
 

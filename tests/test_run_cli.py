@@ -235,6 +235,41 @@ def test_runtime_without_interpreter_is_an_error_unless_fallback_is_allowed(tmp_
     assert "fallback: Python3.5 ran on Python 3." in (tmp_path / "fb.xml").read_text()
 
 
+def _unstartable(root: Path) -> dict:
+    """Interpreters that cannot run a case, by what is wrong with them."""
+    (root / "bin").mkdir()
+    no_exec = root / "bin" / "no-exec-python"
+    no_exec.write_bytes(Path(sys.executable).resolve().read_bytes()[:4096])  # a binary's head, mode 644
+    text = root / "bin" / "text-python"
+    text.write_text("this is not an interpreter\n")
+    text.chmod(0o755)
+    # Answers scftest's version probe, then makes itself non-executable: the interpreter
+    # breaks during the run (a pyenv uninstall, a chmod), after it was found.
+    vanishing = root / "bin" / "vanishing-python"
+    vanishing.write_text('#!/bin/sh\nchmod -x "$0"\nprintf 3.6.15\n')
+    vanishing.chmod(0o755)
+    return {"not executable": str(no_exec), "not an interpreter": "/bin/false",
+            "a text file": str(text), "a folder": str(root / "bin"), "breaks during the run": str(vanishing)}
+
+
+def test_an_interpreter_that_cannot_be_started_is_an_error_verdict_never_an_internal_error(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", "- {name: a, event: {n: 1}, expect: {return: {n: 1}}}\n",
+                function="runtime: Python3.6\n")
+    for what, path in _unstartable(tmp_path).items():
+        result = scftest(tmp_path, "run", ".", "--runtime", f"Python3.6={path}", "--json", "r.json")
+        shown = result.stdout + result.stderr
+        assert result.returncode == 1, (what, shown)  # a case error, not exit 3
+        assert "internal error" not in shown and "Traceback" not in shown, (what, shown)
+        assert path in shown, (what, shown)  # names the interpreter
+        case = json.loads((tmp_path / "r.json").read_text())["cases"][0]
+        assert case["verdict"] == "error" and case["record"] is None, (what, case)
+        if what == "breaks during the run":
+            assert f"cannot start the interpreter {path}: Permission denied" in shown
+            assert "--runtime Python3.6=PATH" in shown  # says what to do
+        else:
+            assert "no interpreter for Python3.6" in shown and "unusable" in shown
+
+
 def test_a_closed_stdout_does_not_lose_the_run_or_its_reports(tmp_path: Path) -> None:
     cases = "".join(f"- {{name: case {i}, event: {{n: {i}}}, expect: {{return: {{n: {i}}}}}}}\n" for i in range(20))
     write_suite(tmp_path, "s.yaml", cases)

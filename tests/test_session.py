@@ -10,10 +10,10 @@ from typing import List, Optional
 from conftest import INTERPRETERS, NEWEST, needs
 
 from scftest.check.outcome import Verdict
-from scftest.instance import Backend, Instance, InstanceSpec, InvocationRequest
+from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.record import InvocationRecord
 from scftest.instance.spawn import SpawnBackend
-from scftest.session import RunOptions, run
+from scftest.session import EXIT_FAILED, RunOptions, run
 
 pytestmark = needs(NEWEST or "3.13")
 
@@ -21,10 +21,11 @@ pytestmark = needs(NEWEST or "3.13")
 class Recording(Backend):
     """The spawn backend, noting every call of the seam."""
 
-    def __init__(self, fail_on: Optional[str] = None):
+    def __init__(self, fail_on: Optional[str] = None, cannot_start: Optional[str] = None):
         self.inner = SpawnBackend()
         self.calls: List[str] = []
         self.fail_on = fail_on  # a handler whose invoke raises (a backend's own fault)
+        self.cannot_start = cannot_start  # a handler whose function cannot be run at all
         self.lock = threading.Lock()
 
     def note(self, call: str) -> None:
@@ -48,6 +49,8 @@ class _RecordingInstance(Instance):
         self.backend.note(f"invoke {self.spec.handler}")
         if self.spec.handler == self.backend.fail_on:
             raise RuntimeError("the backend broke")
+        if self.spec.handler == self.backend.cannot_start:
+            raise InstanceError("cannot start the interpreter /x/python", "name another with --runtime")
         return self.inner.invoke(request, cancel)
 
     def close(self) -> None:
@@ -99,3 +102,16 @@ def test_an_instance_is_closed_when_invoke_raises(tmp_path):
     assert first.verdict is Verdict.ERROR and "the backend broke" in first.details
     assert second.verdict is Verdict.PASSED  # one broken case never stops the others
     assert "close index.one" in backend.calls and backend.calls[-1] == "close backend"
+
+
+def test_a_function_that_cannot_be_started_is_an_error_of_its_case_not_of_scftest(tmp_path):
+    path = _suite(tmp_path)
+    backend = Recording(cannot_start="index.one")
+    result = run(_options(path), backend=backend)
+    first, second, _ = result.outcomes
+    assert (first.verdict, first.internal) == (Verdict.ERROR, False)
+    assert first.summary == "cannot start the interpreter /x/python"
+    assert first.details == f"{first.case.file}:{first.case.line}: name another with --runtime"
+    assert second.verdict is Verdict.PASSED
+    assert "close index.one" in backend.calls
+    assert result.exit_code == EXIT_FAILED  # not 3: scftest itself did nothing wrong

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Tuple
 
+from scftest.errors import ScftestError
 from scftest.load.loader import tag_forms
 from scftest.load.validate import SCHEMA_PATH
 
@@ -39,7 +40,7 @@ PYPROJECT = Path("pyproject.toml")
 VSCODE_SETTINGS = Path(".vscode") / "settings.json"
 
 
-class InitError(ValueError):
+class InitError(ScftestError, ValueError):
     """``scftest init`` cannot scaffold into the target; the message says why in plain words."""
 
 

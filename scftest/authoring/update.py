@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from scftest.errors import ScftestError
 from scftest.load.loader import load_suite
 from scftest.matchers import Matcher
 from scftest.model import UNSET, Case, Expectation, NodePath
@@ -50,7 +51,7 @@ FAILURE_STATUSES = ("timeout", "memory_exceeded", "crash")
 MAX_MESSAGE_CHARS = 120
 
 
-class UpdateRefused(Exception):
+class UpdateRefused(ScftestError):
     """``--update`` must not write here (the CI variable is set). The CLI exits with status 4."""
 
 

@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
+from scftest.errors import ScftestError
 from scftest.load.loader import suite_tags
 from scftest.model import UNSET
 from scftest.render import EDIT_WIDTH, cut
@@ -35,7 +36,7 @@ from scftest.load.yamlio import SafeComposer as _COMPOSER
 MAX_RECORDED_LINES = 300
 
 
-class UnsafeEdit(Exception):
+class UnsafeEdit(ScftestError):
     """The edit cannot be made without touching something else; the message says why."""
 
 

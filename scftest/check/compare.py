@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 
 from deepdiff import DeepDiff
 
+from scftest.errors import ScftestError
 from scftest.check.outcome import Gap, Key, Kind
 from scftest.matchers import JsonMatcher, Matcher, is_number, same_scalar, type_word
 from scftest.model import NodePath
@@ -43,7 +44,7 @@ class _Wildcard:
 WILDCARD = _Wildcard()
 
 
-class IgnorePathError(ValueError):
+class IgnorePathError(ScftestError, ValueError):
     """An ``ignore`` entry that is not a path."""
 
 

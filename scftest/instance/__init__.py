@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from scftest.errors import ScftestError
 from scftest.instance.record import InvocationRecord
 from scftest.scf.environment import FunctionIdentity
 
@@ -29,9 +30,14 @@ from scftest.scf.environment import FunctionIdentity
 CANCELLED = "Cancelled"
 
 
-class InstanceError(RuntimeError):
+class InstanceError(ScftestError, RuntimeError):
     """The backend could not run the function at all (its interpreter cannot be
-    started); not something the handler did."""
+    started); not something the handler did. The session makes it an ERROR verdict of
+    the case: the message says what failed, ``hint`` what to do about it."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)

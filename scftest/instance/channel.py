@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from scftest.errors import ScftestError
+
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
-class ChannelGarbled(Exception):
-    pass
+class ChannelGarbled(ScftestError):
+    """The result channel broke the frame protocol; the record says so, never a success."""
 
 
 @dataclass

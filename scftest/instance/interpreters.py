@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from scftest.errors import ScftestError
 from scftest.instance import Interpreter
 from scftest.load.project import read_tool_table
 
@@ -45,7 +46,7 @@ _NAME = re.compile(r"^python(\d+)\.(\d+)$", re.IGNORECASE)
 _PROBE = "import sys; sys.stdout.write('%d.%d.%d' % tuple(sys.version_info[:3]))"
 
 
-class RuntimeNotFound(LookupError):
+class RuntimeNotFound(ScftestError, LookupError):
     """No interpreter for a runtime; the message says how to provide one."""
 
 

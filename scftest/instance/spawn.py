@@ -125,7 +125,10 @@ def _spawn(spec: InstanceSpec, script: str, config: str, env: Dict[str, str],
         )
     except OSError as exc:
         os.close(read_fd)
-        raise InstanceError(f"cannot start {spec.interpreter.path}: {exc}") from exc
+        raise InstanceError(
+            f"cannot start the interpreter {spec.interpreter.path}: {exc.strerror or exc}",
+            f"it answered when the run began; check that it is still an executable Python "
+            f"{spec.interpreter.version}, or name another with --runtime {spec.runtime}=PATH") from exc
     finally:
         os.close(write_fd)
     return proc, read_fd

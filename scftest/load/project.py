@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from scftest.errors import ScftestError
+
 try:
     import tomllib as _toml  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.9 / 3.10 install tomli with scftest
     import tomli as _toml  # type: ignore[no-redef]
 
 
-class ProjectError(ValueError):
+class ProjectError(ScftestError, ValueError):
     """pyproject.toml cannot be read; the message names the file."""
 
 

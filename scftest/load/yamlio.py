@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import yaml
 
+from scftest.errors import ScftestError
 from scftest.model import EnvRef, Mark, NodePath, Replace, SourceMap
 from scftest.render import cut
 
@@ -67,7 +68,7 @@ _CONVERSIONS = {
 }
 
 
-class YamlError(Exception):
+class YamlError(ScftestError):
     """A problem at a place in the file: the loader turns it into a SuiteProblem."""
 
     def __init__(self, mark: Mark, message: str, hint: str = ""):
@@ -112,7 +113,7 @@ def read_document(path: Path, tags: Dict[str, TagBuilder]) -> Document:
     return parse_text(text, path, tags)
 
 
-class NotARegularFile(OSError):
+class NotARegularFile(ScftestError, OSError):
     """The path is a FIFO, a device or a socket: reading it could block or never end."""
 
 

@@ -36,16 +36,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from scftest.errors import ScftestError
+
 _DATA = Path(__file__).resolve().parent / "images.json"
 MANIFEST_NAME = "manifest.json"
 SITE_PACKAGES = "site-packages"
 
 
-class UnknownRuntime(ValueError):
+class UnknownRuntime(ScftestError, ValueError):
     """A runtime name SCF does not offer; the message lists the offered ones."""
 
 
-class UnknownLibrary(ValueError):
+class UnknownLibrary(ScftestError, ValueError):
     """A name that is not in a runtime's image; the message says what to do."""
 
 

@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
+from scftest.errors import ScftestError
 from scftest.model import Replace
 
 _FOLDER = Path(__file__).resolve().parent
@@ -74,14 +75,14 @@ SOURCES: Mapping[str, str] = {
 _CLS_FIRST_TIMESTAMP = 1605578090000000
 
 
-class UnknownTrigger(KeyError):
+class UnknownTrigger(ScftestError, KeyError):
     """``load`` was given a name that is not a template."""
 
     def __str__(self) -> str:  # KeyError would show the message quoted
         return str(self.args[0]) if self.args else "unknown trigger"
 
 
-class TriggerError(ValueError):
+class TriggerError(ScftestError, ValueError):
     """A case's event cannot be delivered as its trigger would deliver it; says why."""
 
 
