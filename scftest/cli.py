@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 from scftest import __version__
 from scftest.errors import ScftestError, UsageError
 from scftest.load.project import Project, find_project
-from scftest.session import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from scftest.result import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from scftest.check.outcome import CaseOutcome
@@ -36,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run suites and report verdicts")
     _add_paths(run)
-    run.add_argument("--junit-xml", metavar="PATH", type=Path, help="write a JUnit XML report")
-    run.add_argument("--json", metavar="PATH", type=Path, help="write a JSON report (schemas/report.schema.json)")
+    _add_report_options(run)
     run.add_argument("-k", dest="keyword", metavar="EXPR",
                      help="only cases whose 'suite::case' id matches EXPR (words with and / or / not)")
     run.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
@@ -85,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
     schema.add_argument("--path", action="store_true", help="print the schema file's path instead")
     return parser
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """One ``--OPTION PATH`` per file report, as the report registers it."""
+    from scftest.report.reporters import FILE_REPORTERS
+
+    for name, reporter in FILE_REPORTERS.items():
+        parser.add_argument(reporter.option, dest=name, metavar="PATH", type=Path, help=reporter.help)
+
+
+def _report_paths(args: argparse.Namespace) -> Dict[str, Path]:
+    """The file reports asked for: registry name -> path."""
+    from scftest.report.reporters import FILE_REPORTERS
+
+    return {name: getattr(args, name) for name in FILE_REPORTERS if getattr(args, name) is not None}
 
 
 def _add_paths(parser: argparse.ArgumentParser) -> None:
@@ -159,9 +173,8 @@ def _jobs(text: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from scftest import plan
-    from scftest.report.json_report import write_json
-    from scftest.report.junit import write_junit
-    from scftest.report.terminal import TerminalReporter
+    from scftest.report import ReportSettings
+    from scftest.report.reporters import Group, create
     from scftest.session import RunOptions, run
 
     if args.update:
@@ -182,29 +195,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         runtime_fallback=args.runtime_fallback,
         project_root=project.root,
     )
-    color = {"auto": None, "yes": True, "no": False}[args.color]
-    reporter = TerminalReporter(console, verbose=args.verbose - args.quiet, color=color)
-    result = run(options, reporter)
+    settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
+                              color={"auto": None, "yes": True, "no": False}[args.color])
+    terminal = create("terminal", console, settings)
+    reporters = Group([terminal] + [create(name, path, settings) for name, path in _report_paths(args).items()])
+    result = run(options, reporters)
     if args.update and not result.interrupted:
         result.outcomes = _record(result.outcomes, console)
-    exit_code = result.exit_code
-    reporter.finish(result.outcomes, result.problems, result.elapsed_s,
-                    interrupted=result.interrupted, deselected=result.deselected)
-    if reporter.gone:
+    failures = reporters.finish(result)  # the terminal first, then every report file
+    if getattr(terminal, "gone", False):
         os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
-    for warning in result.warnings:  # after the summary: they never change the verdict
-        print(warning, file=console)
-    if args.verbose and result.passed_over:
-        for note in result.passed_over:
-            print(note, file=console)
-    written = [
-        _write_report(args.junit_xml, lambda path: write_junit(
-            path, result.outcomes, result.problems, elapsed=result.elapsed_s)),
-        _write_report(args.json, lambda path: write_json(
-            path, result.outcomes, result.problems, exit_status=exit_code,
-            elapsed=result.elapsed_s, interrupted=result.interrupted)),
-    ]
-    if not all(written) and exit_code not in (EXIT_INTERRUPTED, EXIT_INTERNAL):
+    for failure in failures:  # a path that cannot be written costs that report, not the others
+        print(f"scftest: {failure}", file=sys.stderr)
+    exit_code = result.exit_code
+    if failures and exit_code not in (EXIT_INTERRUPTED, EXIT_INTERNAL):
         return EXIT_USAGE  # a gate must not pass when the report CI reads is missing
     return exit_code
 
@@ -214,25 +218,17 @@ def _console(args: argparse.Namespace):
     standard output (``--json -``), so that stdout holds only the report. Two reports
     to one place is a usage error: the second would overwrite the first."""
     from scftest.report.destination import same_destination, standard_stream
+    from scftest.report.reporters import FILE_REPORTERS
 
-    if args.junit_xml is not None and args.json is not None and same_destination(args.junit_xml, args.json):
-        raise UsageError(f"--junit-xml and --json both write to {args.json}: give each report its own path")
-    if any(path is not None and standard_stream(path) is sys.stdout for path in (args.junit_xml, args.json)):
+    paths = list(_report_paths(args).items())
+    for index, (first, path) in enumerate(paths):
+        for second, other in paths[index + 1:]:
+            if same_destination(path, other):
+                raise UsageError(f"{FILE_REPORTERS[first].option} and {FILE_REPORTERS[second].option} both write "
+                                 f"to {other}: give each report its own path")
+    if any(standard_stream(path) is sys.stdout for _, path in paths):
         return sys.stderr
     return sys.stdout
-
-
-def _write_report(path: Optional[Path], write) -> bool:
-    """Write one report; a path that cannot be written costs that report, not the others."""
-    if path is None:
-        return True
-    try:
-        write(path)
-    except OSError as exc:
-        print(f"scftest: cannot write the report {path}: {exc.strerror or exc} — "
-              f"choose a path in a folder you can write to", file=sys.stderr)
-        return False
-    return True
 
 
 def _refuse_update_in_ci() -> None:

@@ -1,7 +1,7 @@
 """One run: load → plan → execute (a pool of workers, an instance per case) → check.
 
 The session owns no global state: everything it needs arrives in ``RunOptions`` and
-everything it found leaves in ``RunResult``, which every reporter reads.
+everything it found leaves in ``RunResult`` (``scftest/result.py``), which every reporter reads.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from scftest import plan
 from scftest.check.judge import judge
@@ -22,21 +22,12 @@ from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
-from scftest.model import Case, EnvRef, PassedOver, Suite, SuiteProblem, SuiteWarning
+from scftest.model import Case, EnvRef
+from scftest.result import RunPlan, RunResult
 from scftest.scf.environment import identity_from_context
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 2
-EXIT_INTERNAL = 3
-EXIT_USAGE = 4
-EXIT_NO_CASES = 5
-
-
-class Reporter(Protocol):
-    def start(self, total: int, *, deselected: int = 0) -> None: ...
-
-    def case_finished(self, outcome: CaseOutcome) -> None: ...
+if TYPE_CHECKING:
+    from scftest.report.reporters import Reporter
 
 
 @dataclass(frozen=True)
@@ -53,35 +44,7 @@ class RunOptions:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-@dataclass
-class RunResult:
-    suites: List[Suite] = field(default_factory=list)
-    problems: List[SuiteProblem] = field(default_factory=list)
-    passed_over: List[PassedOver] = field(default_factory=list)
-    warnings: List[SuiteWarning] = field(default_factory=list)  # shown and reported; never fail the run
-    outcomes: List[CaseOutcome] = field(default_factory=list)  # report order
-    selected: int = 0
-    deselected: int = 0
-    interrupted: bool = False
-    elapsed_s: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """pytest's convention, as the suite format states it."""
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        if any(o.internal for o in self.outcomes):
-            return EXIT_INTERNAL
-        if self.problems:
-            return EXIT_USAGE  # a gate must never pass over a broken suite
-        if any(o.failed or o.verdict is Verdict.ERROR for o in self.outcomes):
-            return EXIT_FAILED
-        if self.selected == 0:
-            return EXIT_NO_CASES
-        return EXIT_OK
-
-
-def run(options: RunOptions, reporter: Optional[Reporter] = None,
+def run(options: RunOptions, reporter: Optional["Reporter"] = None,
         backend: Optional[Backend] = None) -> RunResult:
     """``backend`` runs the cases (default: a fresh process per case); run closes it."""
     started = time.monotonic()
@@ -93,7 +56,7 @@ def run(options: RunOptions, reporter: Optional[Reporter] = None,
     result.selected = len(selected)
     result.deselected = len(cases) - len(selected)
     if reporter:
-        reporter.start(len(selected), deselected=result.deselected)
+        reporter.start(RunPlan(tuple(selected), deselected=result.deselected))
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
@@ -116,7 +79,7 @@ class _Pool:
     """
 
     def __init__(self, cases: List[Case], resolver: RuntimeResolver, options: RunOptions,
-                 reporter: Optional[Reporter], backend: Backend):
+                 reporter: Optional["Reporter"], backend: Backend):
         self.cases = cases
         self.resolver = resolver
         self.options = options

@@ -12,7 +12,7 @@ import pytest
 import scftest
 from scftest import cli
 from scftest.errors import ScftestError
-from scftest.session import EXIT_USAGE
+from scftest.result import EXIT_USAGE
 
 # _child.py runs inside the handler's interpreter (2.7 too) and is never imported.
 SKIP = {"scftest._child", "scftest.instance._child", "scftest.__main__"}

@@ -13,7 +13,8 @@ from scftest.check.outcome import Verdict
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.record import InvocationRecord
 from scftest.instance.spawn import SpawnBackend
-from scftest.session import EXIT_FAILED, RunOptions, run
+from scftest.result import EXIT_FAILED
+from scftest.session import RunOptions, run
 
 pytestmark = needs(NEWEST or "3.13")
 

@@ -1,7 +1,7 @@
 """Reports: terminal (``terminal``), JUnit XML (``junit``) and JSON (``json_report``).
 
-Every reporter reads the same ``CaseOutcome`` / ``InvocationRecord`` / ``SuiteProblem``
-data; the helpers here put together the words all of them share (counts, the one-line
+Each is a Reporter (``reporters.py`` has the protocol and the registry by name) and reads
+the same ``RunResult``: ``CaseOutcome`` / ``InvocationRecord`` / ``SuiteProblem`` data; the helpers here put together the words all of them share (counts, the one-line
 message, the full explanation, the log tail), so the terminal, the JUnit file and the
 JSON file never tell different stories about one case. The text of each value comes
 from ``scftest.render``.
@@ -11,15 +11,19 @@ Nothing here masks secrets: the executor already replaced them in the record.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from scftest import render
 from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
+from scftest.errors import ScftestError
 from scftest.instance.record import InvocationRecord
 from scftest.model import UNSET, SuiteProblem
 from scftest.render import format_mismatch, one_line
 from scftest.report.destination import write_atomically
+from scftest.result import RunPlan
 
 __all__ = [
     "Totals",
@@ -30,7 +34,54 @@ __all__ = [
     "log_tail",
     "record_lines",
     "write_atomically",
+    "ReportError",
+    "ReportSettings",
+    "FileReporter",
+    "write_report",
 ]
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the command line says about the output: ``-v`` and ``-q`` counts, ``--color``."""
+
+    verbose: int = 0
+    quiet: int = 0
+    color: Optional[bool] = None  # None: on a terminal, unless NO_COLOR is set
+
+
+class ReportError(ScftestError):
+    """A report that could not be written; the message names it and what to do."""
+
+
+def write_report(path: Union[str, "os.PathLike[str]"], text: str) -> None:
+    """Write a report file's text (``destination.write_atomically``); ReportError when the
+    path cannot be written, so that one bad path costs that report and not the others."""
+    try:
+        write_atomically(Path(path), text)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report {path}: {exc.strerror or exc} — "
+                          "choose a path in a folder you can write to") from None
+
+
+class FileReporter:
+    """A report written whole to ``path`` when the run is over (JUnit, JSON).
+
+    Subclasses name their command-line ``option`` and its ``help``, and write in
+    ``finish(result)``, raising ReportError when the path cannot be written."""
+
+    option = ""
+    help = ""
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"], settings: Optional[ReportSettings] = None) -> None:
+        self.path = path
+        self.settings = settings or ReportSettings()
+
+    def start(self, plan: RunPlan) -> None:
+        pass  # nothing to show while the cases run
+
+    def case_finished(self, outcome: CaseOutcome) -> None:
+        pass
 
 
 # ------------------------------------------------------------------------------ counts

@@ -21,7 +21,7 @@ import datetime as _dt
 import json
 import math
 import os
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from scftest import __version__
@@ -29,9 +29,10 @@ from scftest.check.outcome import CaseOutcome, Gap, Mismatch
 from scftest.matchers import Matcher
 from scftest.model import SuiteProblem
 from scftest.render import render_value, where
-from scftest.report import count, explain, short_message, write_atomically
+from scftest.report import FileReporter, count, explain, short_message, write_report
+from scftest.result import RunResult
 
-__all__ = ["FORMAT_VERSION", "build_report", "json_report_string", "json_safe", "write_json"]
+__all__ = ["FORMAT_VERSION", "JsonReporter", "build_report", "json_report_string", "json_safe", "write_json"]
 
 FORMAT_VERSION = 2
 
@@ -158,8 +159,20 @@ def write_json(
     elapsed: Optional[float] = None,
     interrupted: bool = False,
 ) -> None:
-    """Write the report to ``path`` (parent folders created), replaced atomically."""
+    """Write the report to ``path`` (parent folders created), replaced atomically;
+    ReportError when the path cannot be written."""
     text = json_report_string(
         outcomes, problems, exit_status=exit_status, elapsed=elapsed, interrupted=interrupted
     )
-    write_atomically(Path(path), text)
+    write_report(path, text)
+
+
+class JsonReporter(FileReporter):
+    """The ``--json PATH`` reporter: writes the file when the run is over."""
+
+    option = "--json"
+    help = "write a JSON report (schemas/report.schema.json)"
+
+    def finish(self, result: RunResult) -> None:
+        write_json(self.path, result.outcomes, result.problems, exit_status=result.exit_code,
+                   elapsed=result.elapsed_s, interrupted=result.interrupted)

@@ -38,9 +38,10 @@ from junit_xml import TestCase, TestSuite
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.model import SuiteProblem
 from scftest.render import without_ansi
-from scftest.report import count, explain, record_lines, short_message, write_atomically
+from scftest.report import FileReporter, count, explain, record_lines, short_message, write_report
+from scftest.result import RunResult
 
-__all__ = ["build_junit", "junit_xml_string", "write_junit", "xml_safe", "classname_for"]
+__all__ = ["JunitReporter", "build_junit", "junit_xml_string", "write_junit", "xml_safe", "classname_for"]
 
 # Attributes junit-10.xsd allows; everything else junit-xml adds is dropped.
 _SUITES_ATTRS = {"name", "time", "tests", "failures", "errors"}
@@ -249,6 +250,17 @@ def write_junit(
     hostname: Optional[str] = None,
 ) -> None:
     """Write the report to ``path`` (parent folders created), replacing it atomically so
-    that an interrupted run never leaves half a file for CI to choke on."""
+    that an interrupted run never leaves half a file for CI to choke on; ReportError
+    when the path cannot be written."""
     text = junit_xml_string(outcomes, problems, elapsed=elapsed, timestamp=timestamp, hostname=hostname)
-    write_atomically(Path(path), text)
+    write_report(path, text)
+
+
+class JunitReporter(FileReporter):
+    """The ``--junit-xml PATH`` reporter: writes the file when the run is over."""
+
+    option = "--junit-xml"
+    help = "write a JUnit XML report"
+
+    def finish(self, result: RunResult) -> None:
+        write_junit(self.path, result.outcomes, result.problems, elapsed=result.elapsed_s)

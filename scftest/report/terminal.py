@@ -1,11 +1,11 @@
 """The terminal reporter: progress while cases run, then failures, problems and a summary.
 
-The session calls ``start(total)``, ``case_finished(outcome)`` once per case (from any
+The session calls ``start(plan)``, ``case_finished(outcome)`` once per case (from any
 thread, in report order or in completion order: the progress only counts), and
-``finish(outcomes, problems, elapsed)`` with the outcomes in report order, from which
-every section after the progress is written: failures and errors (each with its
-``file:line``, mismatches and log tail), suite errors, the slowest cases, a short
-summary line per failed case, and the counts.
+``finish(result)`` with the run's result, from which every section after the progress
+is written: failures and errors (each with its ``file:line``, mismatches and log tail),
+suite errors, the slowest cases, a short summary line per failed case, the counts, then
+the loader's warnings and, with ``passed_over``, the YAML files that are not suites.
 
 Verbosity: -2 prints only failures and the summary line; -1 (``-q``) adds the progress
 letters; 0 adds the slowest cases; 1 (``-v``) prints a line per case instead of letters,
@@ -22,7 +22,8 @@ from typing import Dict, Mapping, Optional, Sequence, TextIO
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.model import SuiteProblem
 from scftest.render import LOG_TAIL_LINES, paint, printable, unpainted
-from scftest.report import count, explain, log_tail, record_lines, short_message, summary_words
+from scftest.report import ReportSettings, count, explain, log_tail, record_lines, short_message, summary_words
+from scftest.result import RunPlan, RunResult
 
 LETTERS: Dict[Verdict, str] = {
     Verdict.PASSED: ".",
@@ -69,9 +70,11 @@ class TerminalReporter:
         color: Optional[bool] = None,
         width: Optional[int] = None,
         environ: Optional[Mapping[str, str]] = None,
+        passed_over: bool = False,
     ) -> None:
         self.stream = stream
         self.verbose = verbose
+        self.passed_over = passed_over  # list the YAML files that are not suites
         self.color = use_color(stream, color, environ)
         self.width = width or _terminal_width(stream)
         self._lock = threading.Lock()  # case_finished may come from worker threads
@@ -80,14 +83,21 @@ class TerminalReporter:
         self._done = 0
         self._column = 0  # letters written on the current progress line
 
+    @classmethod
+    def for_run(cls, stream: TextIO, settings: ReportSettings) -> "TerminalReporter":
+        """The reporter ``scftest run`` starts: -v / -q set the level; -v also lists the
+        YAML files passed over (even with -q)."""
+        return cls(stream, verbose=settings.verbose - settings.quiet, color=settings.color,
+                   passed_over=settings.verbose > 0)
+
     # ----------------------------------------------------------------- the run's life
 
-    def start(self, total: int, *, deselected: int = 0) -> None:
-        self._total = total
+    def start(self, plan: RunPlan) -> None:
+        total = self._total = plan.total
         if self.verbose >= 0:
             text = f"collected {total} case{'s' if total != 1 else ''}"
-            if deselected:
-                text += f" ({deselected} deselected)"
+            if plan.deselected:
+                text += f" ({plan.deselected} deselected)"
             self._write(self._paint(text, "title") + "\n")
 
     def case_finished(self, outcome: CaseOutcome) -> None:
@@ -99,15 +109,8 @@ class TerminalReporter:
                 self._progress_letter(outcome)
             self._flush()
 
-    def finish(
-        self,
-        outcomes: Sequence[CaseOutcome],
-        problems: Sequence[SuiteProblem] = (),
-        elapsed: float = 0.0,
-        *,
-        interrupted: bool = False,
-        deselected: int = 0,
-    ) -> None:
+    def finish(self, result: RunResult) -> None:
+        outcomes, problems = result.outcomes, result.problems
         with self._lock:
             self._end_progress_line()
             self._failures_section(outcomes)
@@ -115,7 +118,11 @@ class TerminalReporter:
             if self.verbose >= 0:
                 self._slowest_section(outcomes)
             self._short_summary(outcomes)
-            self._summary_line(outcomes, problems, elapsed, interrupted, deselected)
+            self._summary_line(outcomes, problems, result.elapsed_s, result.interrupted, result.deselected)
+            for warning in result.warnings:  # after the summary: they never change the verdict
+                self._write(f"{warning}\n")
+            for note in result.passed_over if self.passed_over else ():
+                self._write(f"{note}\n")
             self._flush()
 
     # -------------------------------------------------------------------- progress

@@ -10,6 +10,7 @@ import pytest
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.render import format_mismatch
 from scftest.report.terminal import TerminalReporter, use_color
+from scftest.result import RunPlan, RunResult
 
 from report_fixtures import (
     all_outcomes,
@@ -36,10 +37,10 @@ def run(outcomes, found=(), *, elapsed=1.234, order=None, **kwargs):
     kwargs.setdefault("color", False)
     kwargs.setdefault("width", 60)
     reporter = TerminalReporter(stream, **kwargs)
-    reporter.start(len(outcomes))
+    reporter.start(RunPlan(tuple(o.case for o in outcomes)))
     for outcome in order if order is not None else outcomes:
         reporter.case_finished(outcome)
-    reporter.finish(outcomes, found, elapsed)
+    reporter.finish(RunResult(outcomes=list(outcomes), problems=list(found), elapsed_s=elapsed))
     return stream.getvalue()
 
 
@@ -166,9 +167,9 @@ def test_quiet_levels():
 def test_interrupted_and_empty_runs():
     stream = io.StringIO()
     reporter = TerminalReporter(stream, color=False, width=60)
-    reporter.start(5)
+    reporter.start(RunPlan((passed().case,) * 5, deselected=3))
     reporter.case_finished(passed())
-    reporter.finish([passed()], [], 0.2, interrupted=True, deselected=3)
+    reporter.finish(RunResult(outcomes=[passed()], elapsed_s=0.2, interrupted=True, deselected=3))
     out = stream.getvalue()
     assert ".\n" in out  # the open progress line is closed
     assert "interrupted: 1 passed, 3 deselected in 0.20s" in out
@@ -184,7 +185,7 @@ def test_control_characters_never_reach_the_terminal():
 def test_case_finished_is_safe_from_threads():
     stream = io.StringIO()
     reporter = TerminalReporter(stream, color=False, width=1000)
-    reporter.start(400)
+    reporter.start(RunPlan((passed().case,) * 400))
     threads = [threading.Thread(target=lambda: [reporter.case_finished(passed()) for _ in range(100)]) for _ in range(4)]
     for thread in threads:
         thread.start()

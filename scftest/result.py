@@ -1,0 +1,60 @@
+"""What a run is about to do and what it found: the values every reporter reads.
+
+``RunPlan`` is known before the first case starts; ``RunResult`` when the run is over.
+Both are plain data, apart from the session, so a report never imports the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.model import Case, PassedOver, Suite, SuiteProblem, SuiteWarning
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 2
+EXIT_INTERNAL = 3
+EXIT_USAGE = 4
+EXIT_NO_CASES = 5
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The cases a run will start, in report order, and how many the selection left out."""
+
+    cases: Tuple[Case, ...] = ()
+    deselected: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.cases)
+
+
+@dataclass
+class RunResult:
+    suites: List[Suite] = field(default_factory=list)
+    problems: List[SuiteProblem] = field(default_factory=list)
+    passed_over: List[PassedOver] = field(default_factory=list)
+    warnings: List[SuiteWarning] = field(default_factory=list)  # shown and reported; never fail the run
+    outcomes: List[CaseOutcome] = field(default_factory=list)  # report order
+    selected: int = 0
+    deselected: int = 0
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """pytest's convention, as the suite format states it."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if any(o.internal for o in self.outcomes):
+            return EXIT_INTERNAL
+        if self.problems:
+            return EXIT_USAGE  # a gate must never pass over a broken suite
+        if any(o.failed or o.verdict is Verdict.ERROR for o in self.outcomes):
+            return EXIT_FAILED
+        if self.selected == 0:
+            return EXIT_NO_CASES
+        return EXIT_OK
