@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
 from scftest.errors import ScftestError
+from scftest.patterns import search
 from scftest.render import PHRASE_WIDTH, render_value, short_text, yaml_quote
 
 
@@ -229,7 +230,8 @@ class TypeMatcher(Matcher):
 
 @dataclass(frozen=True)
 class RegexMatcher(Matcher):
-    """``!regex P``: a string in which P is found (``re.search``; anchor with ^…$)."""
+    """``!regex P``: a string in which P is found (``re.search``'s meaning, searched with a
+    time bound: ``scftest.patterns``; anchor with ^…$)."""
 
     pattern: str
     tag: ClassVar[str] = "!regex"
@@ -253,7 +255,7 @@ class RegexMatcher(Matcher):
     def explain(self, actual: Any) -> Optional[str]:
         if not isinstance(actual, str):
             return f"expected a string for {self!r}, got {describe(actual)}"
-        if re.search(self.pattern, actual):  # re caches the compiled pattern
+        if search(self.pattern, actual):  # bounded in time; raises PatternTimeout past it
             return None
         return f"the pattern {yaml_quote(self.pattern)} is not found in the string"
 

@@ -26,6 +26,7 @@ from scftest.errors import ScftestError
 from scftest.check.outcome import Gap, Key, Kind
 from scftest.matchers import JsonMatcher, Matcher, is_number, same_scalar, type_word
 from scftest.model import NodePath
+from scftest.patterns import PatternTimeout
 from scftest.render import first_difference, pair_texts, render_value
 
 __all__ = ["compare", "Difference", "parse_ignore_path", "IgnorePathError", "WILDCARD"]
@@ -198,7 +199,10 @@ def _diff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[Differ
     if isinstance(expected, JsonMatcher):
         yield from _diff_json(expected, actual, at, rules)
     elif isinstance(expected, Matcher):
-        reason = expected.explain(actual)
+        try:
+            reason = expected.explain(actual)
+        except PatternTimeout as exc:
+            raise exc.within(at.epath) from None  # judge names the suite line of this matcher
         if reason is not None:
             yield _difference(at, reason, expected, actual, matcher=expected)
     elif isinstance(expected, Mapping):
@@ -449,6 +453,8 @@ def _deepdiff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[Di
         tree = _run_deepdiff(expected, actual)
         levels = [(kind, level) for kind, group in tree.items() for level in group]
         diffs = [d for kind, level in levels for d in _from_deepdiff(kind, level, at)]
+    except PatternTimeout:
+        raise  # once is enough: the same search would run past the bound again
     except Exception:  # an odd actual object deepdiff cannot walk: compare it ourselves
         yield from _diff(expected, actual, at, replace(rules, use_deepdiff=False))
         return

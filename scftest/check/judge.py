@@ -31,6 +31,7 @@ from scftest.check.outcome import CaseOutcome, Gap, Key, Kind, Mismatch, Verdict
 from scftest.instance.record import InvocationRecord
 from scftest.matchers import Matcher, is_number, matches
 from scftest.model import UNSET, Case, LogExpectation, NodePath
+from scftest.patterns import PatternTimeout, search
 from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, cut, failure_detail, first_line,
                             format_path, log_entry, render_value, yaml_quote)
 
@@ -131,12 +132,14 @@ def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> Li
         return ctx.finding("error", message, epath, Kind.ERROR_TEXT, path=(field,), expected=wanted,
                            actual=shown, matcher=matcher)
 
-    if isinstance(wanted, Matcher):
-        reason = wanted.explain(actual)
-        return [] if reason is None else [finding(reason, matcher=wanted)]
-    pattern = str(wanted)
     try:
-        found = re.search(pattern, actual, re.MULTILINE)
+        if isinstance(wanted, Matcher):
+            reason = wanted.explain(actual)
+            return [] if reason is None else [finding(reason, matcher=wanted)]
+        pattern = str(wanted)
+        found = search(pattern, actual, multiline=True)
+    except PatternTimeout as exc:
+        raise exc.at(ctx.line(epath)) from None
     except re.error as exc:
         return [finding(f"{yaml_quote(pattern)} is not a valid regular expression ({exc})", Gap.NOT_CHECKED)]
     return [] if found else [finding(f"the pattern is not found in the exception {field}")]
@@ -304,7 +307,9 @@ def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str)
 
     if kind in ("regex", "absent_regex"):
         try:
-            hit = re.search(pattern, log, re.MULTILINE)  # ^ and $ work line by line
+            hit = search(pattern, log, multiline=True)  # ^ and $ work line by line
+        except PatternTimeout as exc:
+            raise exc.at(ctx.line(epath)) from None
         except re.error as exc:
             return [finding(f"{yaml_quote(pattern)} is not a valid regular expression ({exc})", Gap.NOT_CHECKED)]
         span = hit.span() if hit else None
@@ -385,6 +390,7 @@ class _Internal:
     key: str
     error: str
     details: str
+    internal: bool = True  # False: the case's own expectation could not be judged (a runaway regex)
 
 
 def _collect(case: Case, record: InvocationRecord) -> Tuple[List[_Finding], List[_Internal]]:
@@ -394,6 +400,9 @@ def _collect(case: Case, record: InvocationRecord) -> Tuple[List[_Finding], List
     for key, run in (("status", _check_status),) + _CHECKS:
         try:
             found = run(ctx)
+        except PatternTimeout as exc:
+            faults.append(_timeout_fault(ctx, key, exc))
+            continue
         except Exception as exc:  # a checker bug must become an explanation, not a crash
             faults.append(_Internal(key, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             continue
@@ -403,6 +412,14 @@ def _collect(case: Case, record: InvocationRecord) -> Tuple[List[_Finding], List
         if key == "status" and found:
             ctx = replace(ctx, failed=True)
     return findings, faults
+
+
+def _timeout_fault(ctx: _Context, key: str, exc: PatternTimeout) -> _Internal:
+    line = exc.line if exc.line is not None else ctx.line((key,) + tuple(exc.path))
+    place = f" (line {line})" if line is not None else ""
+    error = (f"the regular expression {yaml_quote(exc.pattern)}{place} ran past the {exc.bound_s:g} s bound — "
+             f"it backtracks without end (nested repeats such as (a|a)+); simplify it")
+    return _Internal(key, error, f"{ctx.case.file}:{line or ctx.case.line}: {error}", internal=False)
 
 
 def _identity(m: Mismatch) -> Tuple[Any, ...]:
@@ -419,6 +436,8 @@ def _capped(findings: List[_Finding]) -> List[_Finding]:
 
 
 def _fault_mismatch(fault: _Internal) -> Mismatch:
+    if not fault.internal:
+        return Mismatch(root=fault.key, message=f"scftest could not check {fault.key}: {fault.error}")
     return Mismatch(root=fault.key, message=f"scftest could not check {fault.key} "
                                             f"(internal error: {fault.error})")
 
