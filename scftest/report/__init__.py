@@ -1,7 +1,8 @@
 """Reports: terminal (``terminal``), JUnit XML (``junit``) and JSON (``json_report``).
 
 Each is a Reporter (``reporters.py`` has the protocol and the registry by name) and reads
-the same ``RunResult``: ``CaseOutcome`` / ``InvocationRecord`` / ``SuiteProblem`` data; the helpers here put together the words all of them share (counts, the one-line
+the same ``RunResult``: ``CaseOutcome`` / ``InvocationRecord`` / ``SuiteProblem`` data;
+the helpers here put together the words all of them share (counts, the one-line
 message, the full explanation, the log tail), so the terminal, the JUnit file and the
 JSON file never tell different stories about one case. The text of each value comes
 from ``scftest.render``.
