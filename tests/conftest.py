@@ -6,6 +6,8 @@ a version is active). A version that is not installed gives a skipped test, with
 """
 
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from dataclasses import fields
@@ -68,6 +70,14 @@ def needs(*versions: str):
     """Skip a test (or a module, as ``pytestmark``) when any of ``versions`` is missing."""
     missing = [v for v in versions if not INTERPRETERS.get(v)]
     return pytest.mark.skipif(bool(missing), reason=f"needs Python {', '.join(missing)} under {_pyenv_versions()}")
+
+
+def run_scftest(cwd: Path, *args: str, env_extra=None, **kwargs) -> subprocess.CompletedProcess:
+    """``python -m scftest ARGS`` in ``cwd`` as a user runs it (no colour), output captured as text."""
+    env = dict(os.environ, NO_COLOR="1", **(env_extra or {}))
+    kwargs.setdefault("capture_output", True)
+    return subprocess.run([sys.executable, "-m", "scftest", *args], cwd=cwd, env=env, text=True,
+                          timeout=kwargs.pop("timeout", 120), **kwargs)
 
 
 REQUEST_FIELDS = frozenset(f.name for f in fields(InvocationRequest))

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from scftest.load.yamlio import TOO_DEEP, TOO_DEEP_HINT, YamlError, parse_text, read_regular_file, too_deep
+from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, YamlError, decode_text, file_kind, parse_text,
+                                 read_regular_file, too_deep)
 from scftest.scf import triggers
+from scftest.scf.environment import IDENTITY_KEYS
 from scftest.model import (
     MEMORY_DEFAULT,
     RUNTIME_DEFAULT,
@@ -160,8 +162,15 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
                 "or src/app.handler for src/app.py")
         return None
     code = _code_root(merged.get("code"), origins.of("code"), out)
-    environment = {**(function.get("environment") or {}), **(raw.get("environment") or {})}
+    own = raw.get("environment") or {}
+    environment = {**(function.get("environment") or {}), **own}
     _check_environment(environment, origins.of("environment"), out)
+    for key, value in environment.items():
+        written = (origins.case_path if key in own else ("function",)) + ("environment", key)
+        _check_no_nul(value, written, f"environment.{key}", out)
+    for key in IDENTITY_KEYS:  # these become SCF_* environment variables too
+        if key in (raw.get("context") or {}):
+            _check_no_nul(str(raw["context"][key]), origins.case_path + ("context", key), f"context.{key}", out)
     if code is None:
         return None
     return FunctionSpec(
@@ -185,9 +194,14 @@ def _code_root(written: Optional[str], where: NodePath, out: _Collector) -> Opti
     except OSError as exc:
         out.add(where, f"the code folder '{written}' cannot be read: {exc.strerror}", "check its permissions")
         return None
-    if mode is None or not stat.S_ISDIR(mode):
+    if mode is None:
         out.add(where, f"the code folder '{written}' does not exist (looked for {code})",
                 "code is relative to the suite file; point it at the folder that holds the handler file")
+        return None
+    if not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else file_kind(mode)
+        out.add(where, f"code '{written}' is {kind}, not a folder ({code})",
+                "point code at the folder that holds the handler file, e.g. code: ../functions/orders")
         return None
     return code
 
@@ -211,6 +225,13 @@ def _check_environment(environment: Mapping[str, Any], path: NodePath, out: _Col
     if size > ENV_LIMIT_BYTES:
         out.add(path, f"the environment variables take {size} bytes; SCF allows at most {ENV_LIMIT_BYTES}",
                 "move large values into files in the code folder")
+
+
+def _check_no_nul(value: Any, where: NodePath, what: str, out: _Collector) -> None:
+    # A process environment cannot hold a NUL: the handler could never be started with it.
+    if isinstance(value, str) and "\x00" in value:
+        out.add(where, f"{what} contains a NUL character (\\0), which no environment variable can hold",
+                "remove it from the value")
 
 
 def _check_expect_consistency(expect: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
@@ -263,7 +284,7 @@ def _event_file(written: str, path: NodePath, out: _Collector) -> Any:
     if file is None:
         return None
     try:
-        content = read_regular_file(file).decode("utf-8")
+        content = decode_text(read_regular_file(file))
     except FileNotFoundError:
         out.add(path, f"the event file '{written}' does not exist (looked for {file})",
                 "event_file is relative to the suite file")
@@ -272,8 +293,9 @@ def _event_file(written: str, path: NodePath, out: _Collector) -> Any:
         out.add(path, f"the event file '{written}' cannot be read: {exc.strerror}",
                 "point event_file at a JSON or YAML file you can read")
         return None
-    except UnicodeDecodeError as exc:
-        out.add(path, f"the event file '{written}' is not UTF-8 text ({exc.reason})", "save it as UTF-8")
+    except YamlError as exc:
+        out.add(path, f"the event file '{written}' is not valid ({exc.mark.line}:{exc.mark.col}: {exc.message})",
+                exc.hint)
         return None
     if file.suffix.lower() == ".json":
         return _json_event(content, written, path, out)

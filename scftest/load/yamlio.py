@@ -105,12 +105,20 @@ def _mark(node: yaml.Node) -> Mark:
 def read_document(path: Path, tags: Dict[str, TagBuilder]) -> Document:
     """Parse ``path``. Raises YamlError for syntax errors, unknown tags and the like,
     and OSError when it cannot be read."""
+    return parse_text(decode_text(read_regular_file(path)), path, tags)
+
+
+def decode_text(data: bytes) -> str:
+    """``data`` as UTF-8 text, without the byte order mark some editors put first.
+    Raises YamlError at the line and column of the first byte that is not UTF-8."""
     try:
-        text = read_regular_file(path).decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise YamlError(Mark(1, 1), f"the file is not UTF-8 text ({exc.reason})",
-                        "save it as UTF-8") from None
-    return parse_text(text, path, tags)
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[line_start:exc.start].decode("utf-8-sig", "replace")) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlError(Mark(line, col), f"the file is not UTF-8 text: the byte 0x{data[exc.start]:02X} here "
+                        f"({exc.reason})", "save the file as UTF-8 (most editors offer it when saving)") from None
 
 
 class NotARegularFile(ScftestError, OSError):
@@ -156,12 +164,53 @@ def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
     marks: Dict[NodePath, Mark] = {}
     if root is None:
         return Document(None, SourceMap(path, marks))
+    _refuse_expansion(root)
     builder = _Builder(tags, marks)
     try:
         data = builder.build(root, ())
     except RecursionError:  # a chain of merge keys (<<: *a) longer than the stack
         raise _too_deep(_mark(root)) from None
     return Document(data, SourceMap(path, marks), _comma_warnings(root, composed))
+
+
+def _refuse_expansion(root: yaml.Node) -> None:
+    """Refuse, before building anything, a document whose aliases expand it past
+    MAX_NODES values ("billion laughs"). Counted over the nodes, each node once, so a few
+    lines that would expand to 10**9 values are refused at once, not after a million."""
+    sizes: Dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if depth > MAX_DEPTH:  # the builder reports it as too deep
+            return 1
+        sizes[id(node)] = 1  # while its children are counted: an alias to itself counts once
+        total = 1
+        for child in _children(node):
+            total += size(child, depth + 1)
+            if total > MAX_NODES:
+                break
+        sizes[id(node)] = total
+        return total
+
+    if size(root, 0) <= MAX_NODES:
+        return
+    node, seen = root, {id(root)}
+    while True:  # down to the innermost node that alone is too large: the repeated part
+        heavy = [c for c in _children(node) if sizes.get(id(c), 0) > MAX_NODES and id(c) not in seen]
+        if not heavy:
+            break
+        node = heavy[0]
+        seen.add(id(node))
+    raise YamlError(_mark(node), f"the document expands to more than {MAX_NODES:,} values",
+                    "check for aliases (*name) that repeat large parts")
+
+
+def _children(node: yaml.Node) -> List[yaml.Node]:
+    """The value nodes under ``node`` (a mapping's keys are not values)."""
+    if isinstance(node, yaml.MappingNode):
+        return [value for _, value in node.value]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
 def _too_deep(mark: Mark) -> YamlError:

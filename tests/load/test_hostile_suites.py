@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import needs
+from conftest import needs, run_scftest as scftest
 
 from scftest.load.loader import load_paths
 
@@ -76,12 +74,6 @@ cases:
   - name: good case
     expect: {return: {n: 1}}
 """
-
-
-def scftest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_COLOR="1")
-    return subprocess.run([sys.executable, "-m", "scftest", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
