@@ -91,7 +91,8 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     from scftest.report.reporters import FILE_REPORTERS
 
     for name, reporter in FILE_REPORTERS.items():
-        parser.add_argument(reporter.option, dest=name, metavar="PATH", type=Path, help=reporter.help)
+        parser.add_argument(reporter.option, dest=name, metavar="PATH", type=_given_path,
+                            help=reporter.help)
 
 
 def _report_paths(args: argparse.Namespace) -> Dict[str, Path]:
@@ -101,8 +102,15 @@ def _report_paths(args: argparse.Namespace) -> Dict[str, Path]:
     return {name: getattr(args, name) for name in FILE_REPORTERS if getattr(args, name) is not None}
 
 
+def _given_path(text: str) -> Path:
+    # Path("") is ".": an unset shell variable ("$SUITE") would silently mean this folder.
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path: give a name (is a shell variable unset?)")
+    return Path(text)
+
+
 def _add_paths(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+    parser.add_argument("paths", nargs="*", type=_given_path, metavar="PATH",
                         help="suite files or folders (default: the project's suites)")
 
 

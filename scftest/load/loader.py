@@ -110,7 +110,7 @@ def _walk(root: Path, problems: List[SuiteProblem], passed_over: List[PassedOver
     holds the folder being searched (a link back up the tree, or to /): that would
     search it again, or forever."""
     found: List[Path] = []
-    seen = {os.path.realpath(root)}
+    seen = {_real(root)}
     stack: List[Tuple[str, Iterator[os.DirEntry]]] = []
     _enter(root, stack, problems)
     while stack:
@@ -129,7 +129,7 @@ def _walk(root: Path, problems: List[SuiteProblem], passed_over: List[PassedOver
             _stat_failed(path, exc, is_yaml, problems, passed_over)
             continue
         if stat.S_ISDIR(mode):
-            real = os.path.realpath(path)
+            real = _real(path)
             if _holds(real, here):
                 passed_over.append(PassedOver(path, f"a link to {real}, a folder that holds this one"))
             elif real not in seen:
@@ -150,7 +150,16 @@ def _enter(folder: Path, stack: List[Tuple[str, Iterator[os.DirEntry]]], problem
         problems.append(SuiteProblem(folder, 0, 0, f"cannot list this folder: {exc.strerror}",
                                      "check its permissions, or leave it out of the paths"))
         return
-    stack.append((os.path.realpath(folder), iter(entries)))
+    stack.append((_real(folder), iter(entries)))
+
+
+def _real(path) -> str:
+    """The path with symlinks resolved; the absolute path when that fails (a link under
+    /proc whose process ended while the folder was searched)."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
 
 
 def _holds(folder: str, inner: str) -> bool:
@@ -176,7 +185,7 @@ def _unique(files: List[Path]) -> List[Path]:
     seen = set()
     result = []
     for file in files:
-        key = os.path.realpath(file)
+        key = _real(file)
         if key not in seen:
             seen.add(key)
             result.append(file)
@@ -230,11 +239,11 @@ def read_suite(file: Path, *, explicit: bool = False) -> SuiteLoad:
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
     paths = list(paths)
-    explicit = {os.path.realpath(p) for p in paths}  # named on the command line, not found in a folder
+    explicit = {_real(p) for p in paths}  # named on the command line, not found in a folder
     files, problems, passed_over = find_suite_files(paths)
     result = LoadResult(problems=problems, passed_over=passed_over)
     for file in files:
-        loaded = read_suite(file, explicit=os.path.realpath(file) in explicit)
+        loaded = read_suite(file, explicit=_real(file) in explicit)
         result.problems.extend(loaded.problems)
         result.warnings.extend(loaded.warnings)
         if loaded.suite is not None:

@@ -50,12 +50,54 @@ def find_project(start: Path) -> Project:
 
 
 def read_tool_table(pyproject: Path) -> Dict[str, Any]:
-    text = pyproject.read_text(encoding="utf-8")
+    """The ``[tool.scftest]`` table, its ``suites`` and ``runtimes`` checked for shape;
+    ProjectError (naming the file and the key) when it cannot be used."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{pyproject}: not UTF-8 text ({exc.reason}) — save it as UTF-8") from None
+    except OSError as exc:
+        raise ProjectError(f"{pyproject}: cannot read it: {exc.strerror or exc}") from None
     if "[tool.scftest" not in text:
         return {}
     try:
         data = _toml.loads(text)
     except _toml.TOMLDecodeError as exc:
         raise ProjectError(f"{pyproject}: not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("scftest", {})
-    return table if isinstance(table, dict) else {}
+    tool = data.get("tool", {})
+    table = tool.get("scftest", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ProjectError(f"{pyproject}: tool.scftest must be a table ([tool.scftest]), not {table!r}")
+    _check_suites(table.get("suites"), pyproject)
+    _check_runtimes(table.get("runtimes"), pyproject)
+    return table
+
+
+def _check_suites(listed: Any, pyproject: Path) -> None:
+    example = 'e.g. suites = ["suites", "more/suites"]'
+    if listed is None:
+        return
+    items = [listed] if isinstance(listed, str) else listed
+    if not isinstance(items, list):
+        raise ProjectError(f"{pyproject}: [tool.scftest] suites must be a folder or a list of folders, "
+                           f"not {listed!r} — {example}")
+    for item in items:
+        if not isinstance(item, str) or not item or "\x00" in item:
+            raise ProjectError(f"{pyproject}: [tool.scftest] suites holds {item!r}, which is not a path — "
+                               f"each entry is a folder or file relative to the project, {example}")
+
+
+def _check_runtimes(table: Any, pyproject: Path, prefix: str = "") -> None:
+    example = 'e.g. [tool.scftest.runtimes] followed by "Python3.6" = "/opt/py36/bin/python"'
+    if table is None:
+        return
+    if not isinstance(table, dict):
+        raise ProjectError(f"{pyproject}: [tool.scftest.runtimes] must be a table of runtime = path, "
+                           f"not {table!r} — {example}")
+    for key, value in table.items():
+        key = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):  # Python3.6 = ... without quotes is the table Python3 with a key 6
+            _check_runtimes(value, pyproject, key)
+        elif not isinstance(value, str) or not value or "\x00" in value:
+            raise ProjectError(f'{pyproject}: [tool.scftest.runtimes] "{key}" must be a path (a string), '
+                               f"not {value!r} — {example}")

@@ -1,5 +1,7 @@
 """Values a process cannot be started with, bytes that are not UTF-8, a byte order mark,
-aliases that expand a file a billionfold, a code path that is not a folder (issue 10):
+aliases that expand a file a billionfold, a code path that is not a folder, an empty path
+on the command line, a pyproject.toml table of the wrong shape, a path whose target
+vanished (issue 10):
 each is a located problem (exit 4) or simply works, through the real CLI, and the other
 suite still runs with both reports written.
 """
@@ -7,6 +9,8 @@ suite still runs with both reports written.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -111,3 +115,46 @@ def test_an_event_file_that_is_not_utf8_names_the_place_in_it(project: Path) -> 
     assert result.returncode == 4, result.stdout + result.stderr
     assert ("b.yaml:3:27: the event file 'event.json' is not valid (2:8: the file is not UTF-8 text: the byte "
             "0xFF here (invalid start byte)) — save the file as UTF-8") in result.stdout
+
+
+@pytest.mark.parametrize("args", [("run", "suites", "--json", ""), ("run", "--junit-xml", "", "suites"),
+                                  ("validate", ""), ("run", "suites", "")])
+def test_an_empty_path_on_the_command_line_is_a_usage_error(project: Path, args) -> None:
+    """Path("") is "." : `scftest run "$SUITE"` with SUITE unset would run this whole folder."""
+    result = scftest(project, *args)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "an empty path: give a name (is a shell variable unset?)" in result.stderr
+    assert result.stdout == "" and not list(project.glob("*.json"))
+
+
+@pytest.mark.parametrize("pyproject, words", [
+    ('[tool.scftest]\nsuites = 5\n', "[tool.scftest] suites must be a folder or a list of folders, not 5"),
+    ('[tool.scftest]\nsuites = ["suites", 5]\n', "[tool.scftest] suites holds 5, which is not a path"),
+    ('[tool.scftest]\nsuites = ["\\u0000"]\n', "[tool.scftest] suites holds '\\x00', which is not a path"),
+    ('[tool.scftest]\nsuites = [""]\n', "[tool.scftest] suites holds '', which is not a path"),
+    ('[tool.scftest]\nruntimes = 5\n', "[tool.scftest.runtimes] must be a table of runtime = path, not 5"),
+    ('[tool.scftest.runtimes]\nPython3.6 = 5\n', '[tool.scftest.runtimes] "Python3.6" must be a path (a string)'),
+    ('[tool]\nscftest = 5 # [tool.scftest\n', "tool.scftest must be a table ([tool.scftest]), not 5"),
+    (b'\xff[tool.scftest]\n', "not UTF-8 text (invalid start byte) — save it as UTF-8"),
+])
+def test_a_pyproject_table_of_the_wrong_shape_is_a_usage_error(project: Path, pyproject, words: str) -> None:
+    write(project / "pyproject.toml", pyproject)
+    for command in ("run", "validate"):
+        result = scftest(project, command)
+        assert result.returncode == 4, result.stdout + result.stderr
+        assert f"scftest: {project / 'pyproject.toml'}: {words}" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_path_whose_target_vanished_is_a_problem_not_a_crash(project: Path) -> None:
+    """/proc/PID/cwd of a process that has ended is a link that cannot be resolved."""
+    ended = subprocess.Popen(["true"])
+    try:
+        while not (Path(f"/proc/{ended.pid}/stat").read_text().split()[2] == "Z"):
+            os.sched_yield()
+        result = scftest(project, "validate", f"/proc/{ended.pid}/cwd", "suites")
+    finally:
+        ended.wait()
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert f"/proc/{ended.pid}/cwd: no such file or folder" in result.stdout
+    assert "1 suite(s) valid with 1 case(s); 1 file(s) with problems" in result.stdout
