@@ -152,6 +152,16 @@ def unlistable_folder() -> str:
     return ""
 
 
+REPORTS = ("--json", "r.json", "--junit-xml", "r.xml")
+
+
+def assert_reports(project: Path, passed: int, problems: int) -> None:
+    """Both reports were written: the good suite's case passed, each problem is there."""
+    report = json.loads((project / "r.json").read_text())
+    assert report["totals"]["passed"] == passed and len(report["problems"]) == problems, report
+    assert int(ET.parse(project / "r.xml").getroot().get("errors")) == problems
+
+
 @needs("3.6")
 def test_fifo_loops_and_links_to_the_root_are_passed_over_with_a_note(project: Path) -> None:
     suites = project / "suites"
@@ -160,7 +170,7 @@ def test_fifo_loops_and_links_to_the_root_are_passed_over_with_a_note(project: P
     (suites / "up").symlink_to("..")
     (suites / "self").symlink_to("self")
     (suites / "nothing").symlink_to("missing-folder")
-    result = scftest(project, "run", "suites", "-v", "--json", "r.json")
+    result = scftest(project, "run", "suites", "-v", *REPORTS)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "passed over suites/x.yaml: it is a FIFO (named pipe), not a regular file" in output
@@ -168,25 +178,33 @@ def test_fifo_loops_and_links_to_the_root_are_passed_over_with_a_note(project: P
     assert f"passed over suites/up: a link to {project}, a folder that holds this one" in output
     assert "passed over suites/self: a link that loops" in output
     assert "passed over suites/nothing: a link to nothing" in output
-    assert json.loads((project / "r.json").read_text())["totals"]["passed"] == 1
+    assert_reports(project, passed=1, problems=0)
 
 
+@needs("3.6")
 def test_a_fifo_named_on_the_command_line_is_a_problem(project: Path) -> None:
     os.mkfifo(project / "x.yaml")
     result = scftest(project, "validate", "x.yaml", "suites")
     assert result.returncode == 4, result.stdout + result.stderr
     assert "x.yaml: it is a FIFO (named pipe), not a suite file — give scftest suite files" in result.stdout
     assert "1 suite(s) valid with 1 case(s); 1 file(s) with problems" in result.stdout
+    ran = scftest(project, "run", "x.yaml", "suites", *REPORTS)
+    assert ran.returncode == 4, ran.stdout + ran.stderr
+    assert "x.yaml: it is a FIFO (named pipe), not a suite file" in ran.stdout
+    assert_reports(project, passed=1, problems=1)
 
 
+@needs("3.6")
 def test_a_suite_link_that_points_nowhere_or_loops_is_a_problem(project: Path) -> None:
     (project / "suites" / "gone.yaml").symlink_to("deleted.yaml")
     (project / "suites" / "loop.yaml").symlink_to("loop.yaml")
-    result = scftest(project, "validate", "suites")
-    assert result.returncode == 4
-    assert "suites/gone.yaml: a broken link: the file it points to does not exist — fix or remove the link" \
-        in result.stdout
-    assert "suites/loop.yaml: cannot read this path: Too many levels of symbolic links" in result.stdout
+    for command in (("validate", "suites"), ("run", "suites", *REPORTS)):
+        result = scftest(project, *command)
+        assert result.returncode == 4, result.stdout + result.stderr
+        assert "suites/gone.yaml: a broken link: the file it points to does not exist — fix or remove the " \
+               "link" in result.stdout
+        assert "suites/loop.yaml: cannot read this path: Too many levels of symbolic links" in result.stdout
+    assert_reports(project, passed=1, problems=2)
 
 
 @needs("3.6")
@@ -196,12 +214,12 @@ def test_a_link_into_an_unreadable_folder_is_a_problem_for_that_path(project: Pa
         pytest.skip("no folder here that root cannot list (/proc/1/cwd is readable)")
     (project / "suites" / "private").symlink_to(folder)
     (project / "suites" / "inside").symlink_to(folder + "/suites")
-    result = scftest(project, "run", "suites", "--json", "r.json")
+    result = scftest(project, "run", "suites", *REPORTS)
     output = result.stdout + result.stderr
     assert result.returncode == 4, output
     assert "suites/private: cannot read this path: Permission denied — check its permissions" in output
     assert "suites/inside: cannot read this path: Permission denied" in output
-    assert json.loads((project / "r.json").read_text())["totals"]["passed"] == 1
+    assert_reports(project, passed=1, problems=2)
 
 
 def test_an_event_file_that_is_a_fifo_or_too_deep_is_a_problem(project: Path) -> None:
