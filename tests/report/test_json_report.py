@@ -195,3 +195,12 @@ def test_status_and_log_mismatches_carry_values(validator):
     assert (status["kind"], status["expected"], status["actual"]) == ("status", "success", "error")
     assert (entry["kind"], entry["expected"], entry["actual"], entry["at"]) == \
         ("log", {"absent": "secret"}, "the secret is out", 4)
+
+
+def test_the_schema_names_every_registered_matcher(validator):
+    from scftest.matchers import MATCHERS
+
+    names = validator.schema["$defs"]["matcher"]["properties"]["matcher"]["enum"]
+    assert names == [cls.tag.lstrip("!") for cls in MATCHERS]
+    assert [build_matcher(cls.tag, {"!type": "int", "!approx": "1", "!any": ""}.get(cls.tag, "a")).as_data()["matcher"]
+            for cls in MATCHERS] == names
