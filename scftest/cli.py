@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence
 
 from scftest import __version__
 from scftest.errors import ScftestError, UsageError
@@ -121,6 +124,31 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
                         help="run a case whose runtime has no interpreter on the nearest one (labelled in reports)")
 
 
+# A CI job is cancelled with SIGTERM, a closed terminal sends SIGHUP: either must end the run
+# as Ctrl-C does (children killed, reports for what finished, exit 2), not kill it reportless.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread while a command runs;
+    the handlers before are restored after (main may be called in-process, even off the
+    main thread, where Python allows no handlers: there the signals keep their meaning)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -128,7 +156,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        status = COMMANDS[args.command](args)
+        with _stop_signals_interrupt():
+            status = COMMANDS[args.command](args)
         sys.stdout.flush()
         return status
     except BrokenPipeError:

@@ -31,6 +31,7 @@ def wrong(event, context):
 
 def slow(event, context):
     print("sleeping")
+    open("started", "w").close()  # the test signals the runner once this case runs
     time.sleep(60)
 
 def secret(event, context):
@@ -161,7 +162,8 @@ def _descendants(pid: int) -> list:
     return children
 
 
-def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path, stop: signal.Signals) -> None:
     write_suite(tmp_path, "s.yaml", """\
         - {name: quick, event: {n: 1}}
         - {name: hangs, handler: index.slow, timeout: 60}
@@ -171,12 +173,11 @@ def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path) -> Non
     proc = subprocess.Popen([sys.executable, "-m", "scftest", "run", ".", "-v", "--json", "r.json",
                              "--junit-xml", "r.xml"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not _descendants(proc.pid):
-        time.sleep(0.05)
-    time.sleep(1.0)  # let "quick" finish and "hangs" start
+    deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
+    while time.monotonic() < deadline and not (tmp_path / "fn" / "started").exists():
+        time.sleep(0.05)  # "hangs" runs, so "quick" (before it, one worker) has finished
     children = _descendants(proc.pid)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)  # SIGTERM (a cancelled CI job) and SIGHUP do what Ctrl-C does
     output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 2, output
     report = json.loads((tmp_path / "r.json").read_text())
