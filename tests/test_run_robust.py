@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from conftest import needs
+import pytest
+from conftest import INTERPRETERS, needs
 
 pytestmark = needs("3.11")
 
@@ -24,6 +26,11 @@ def echo(event, context):
 
 def fail(event, context):
     raise ValueError(event["message"])
+
+def whoami(event, context):
+    import os
+    return {"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2],
+            "pyenv": sorted(k for k in os.environ if k.startswith("PYENV"))}
 """
 
 RUNAWAY = "a" * 40 + "!"  # 41 characters: (a|a)+ tries 2**40 ways before it gives up
@@ -84,3 +91,46 @@ def test_a_runaway_regex_is_an_error_for_its_case_naming_the_pattern_and_line(tm
     assert "is not found in the string" in json.dumps(cases["the issue's pattern finishes"])
     assert (tmp_path / "r.xml").exists()
     assert "internal error" not in result.stdout + result.stderr
+
+
+def _whoami_suite(root: Path) -> None:
+    write_suite(root, "who.yaml", """\
+        - name: who
+          handler: index.whoami
+          expect: {return_includes: {version: "3.11", pyenv: []}}
+    """)
+    # what a pyenv shim would obey if it were the interpreter: another version
+    (root / "fn" / ".python-version").write_text("2.7.18\n")
+
+
+def _record(root: Path) -> dict:
+    case = json.loads((root / "r.json").read_text())["cases"][0]
+    assert case["verdict"] == "passed", case
+    return case["record"]
+
+
+def test_a_relative_runtime_wrapper_is_resolved_to_the_real_interpreter(tmp_path: Path) -> None:
+    real = INTERPRETERS["3.11"][0]
+    wrapper = tmp_path / "venv311" / "bin" / "python"
+    wrapper.parent.mkdir(parents=True)
+    # a wrapper as people write them: its environment must not reach the handler
+    wrapper.write_text(f'#!/bin/sh\nexport PYENV_VERSION=2.7.18 PYENV_DIR=/nowhere\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    _whoami_suite(tmp_path)
+    result = scftest(tmp_path, "run", "who.yaml", "--runtime", "Python3.11=venv311/bin/python", "--json", "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = _record(tmp_path)
+    assert record["interpreter"] == real and record["interpreter_version"].startswith("3.11.")
+    assert record["return"]["executable"] == real
+
+
+@pytest.mark.skipif(not Path("/root/.pyenv/shims/python3.11").exists() or not shutil.which("pyenv"),
+                    reason="needs pyenv with a python3.11 shim")
+def test_a_pyenv_shim_is_resolved_once_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    _whoami_suite(tmp_path)
+    result = scftest(tmp_path, "run", "who.yaml", "--runtime", "Python3.11=/root/.pyenv/shims/python3.11",
+                     "--json", "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = _record(tmp_path)
+    assert "/shims/" not in record["interpreter"] and "/versions/3.11" in record["interpreter"]
+    assert record["return"]["executable"] == record["interpreter"]

@@ -11,8 +11,14 @@ this order:
 3. pyenv's versions folder: ``$PYENV_ROOT/versions/X.Y.*/bin/python`` (default root
    ``~/.pyenv``), newest patch release first.
 
-Every candidate is run once to read its ``sys.version_info``; results are cached per
-resolver, which is safe to share between threads.
+Every candidate is run once to read its ``sys.version_info`` and ``sys.executable``;
+results are cached per resolver, which is safe to share between threads. The interpreter
+used (and named in the record) is ``sys.executable``: a wrapper (a pyenv shim, a shell
+script that execs python) is resolved once to the real interpreter, so the wrapper's
+choices (PYENV_* variables, a ``.python-version`` in the code root) never reach a case.
+
+A ``--runtime`` path is relative to the working directory; a bare name (``python3.6``)
+is looked up on PATH, as a shell would.
 
 The pyproject table maps runtime names to paths, e.g.::
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -43,7 +50,9 @@ from scftest.load.project import read_tool_table
 KNOWN_RUNTIMES = ("Python2.7",) + tuple(f"Python3.{minor}" for minor in range(6, 14))
 PROBE_TIMEOUT_S = 15.0
 _NAME = re.compile(r"^python(\d+)\.(\d+)$", re.IGNORECASE)
-_PROBE = "import sys; sys.stdout.write('%d.%d.%d' % tuple(sys.version_info[:3]))"
+# Python 2.7 to 3.13: the version, then the real interpreter behind any wrapper
+_PROBE = ("import sys; sys.stdout.write('%d.%d.%d\\n' % tuple(sys.version_info[:3])); "
+          "sys.stdout.write(sys.executable or '')")
 
 
 class RuntimeNotFound(ScftestError, LookupError):
@@ -129,6 +138,16 @@ def _flatten(table: Mapping[str, object], prefix: str = "") -> Dict[str, object]
     return flat
 
 
+def _command_path(value: str) -> str:
+    """A ``--runtime`` path as the shell that typed it meant it: ``~`` expanded, relative to
+    the working directory, a bare name looked up on PATH (left as given when not found, so
+    the error names it)."""
+    value = os.path.expanduser(value)
+    if os.sep not in value:
+        return shutil.which(value) or value
+    return os.path.abspath(value)
+
+
 def _resolve_path(value: str, root: Path) -> str:
     path = Path(os.path.expanduser(value))
     return str(path if path.is_absolute() else (root / path))
@@ -137,26 +156,38 @@ def _resolve_path(value: str, root: Path) -> str:
 # ---------------------------------------------------------------------------------------
 # The resolver.
 
-def probe_version(path: str) -> Tuple[Optional[str], Optional[str]]:
-    """Run ``path`` once: (its X.Y.Z version, None) or (None, why it is unusable)."""
+@dataclass(frozen=True)
+class Probe:
+    """What running a candidate once told: its version and the real interpreter, or why not."""
+
+    version: Optional[str]
+    executable: Optional[str] = None  # sys.executable: the wrapper's target, or the path itself
+    problem: Optional[str] = None
+
+
+def probe_version(path: str) -> Probe:
+    """Run ``path`` once: its X.Y.Z version and ``sys.executable``, or why it is unusable."""
     try:
         done = subprocess.run(
             [path, "-E", "-s", "-c", _PROBE], stdin=subprocess.DEVNULL,
             capture_output=True, timeout=PROBE_TIMEOUT_S,
         )
     except FileNotFoundError:
-        return None, f"{path} does not exist"
+        return Probe(None, problem=f"{path} does not exist")
     except PermissionError:
-        return None, f"{path} is not executable"
+        return Probe(None, problem=f"{path} is not executable")
     except subprocess.TimeoutExpired:
-        return None, f"{path} did not answer within {PROBE_TIMEOUT_S:g} s"
+        return Probe(None, problem=f"{path} did not answer within {PROBE_TIMEOUT_S:g} s")
     except OSError as exc:
-        return None, f"{path} cannot be run ({exc})"
-    version = done.stdout.decode("ascii", "replace").strip()
+        return Probe(None, problem=f"{path} cannot be run ({exc})")
+    version, _, executable = done.stdout.decode("utf-8", "surrogateescape").partition("\n")
+    version = version.strip()
     if done.returncode != 0 or not re.fullmatch(r"\d+\.\d+\.\d+", version):
         first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[0]
-        return None, f"{path} fails ({first})"
-    return version, None
+        return Probe(None, problem=f"{path} fails ({first})")
+    real = executable.strip()
+    # An embedded or odd build may leave sys.executable empty: then the path is all we have.
+    return Probe(version, real if real and os.path.isabs(real) and os.access(real, os.X_OK) else path)
 
 
 class RuntimeResolver:
@@ -178,7 +209,7 @@ class RuntimeResolver:
         explicit = {name: (path, "pyproject") for name, path in
                     read_pyproject_runtimes(self._project_root).items()}
         for name, path in (overrides or {}).items():
-            explicit[canonical(name)] = (os.path.expanduser(path), "--runtime")
+            explicit[canonical(name)] = (_command_path(path), "--runtime")
         self._explicit = explicit
         self._path_env = path_env if path_env is not None else os.environ.get("PATH", "")
         root = pyenv_root or os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv"
@@ -243,18 +274,18 @@ class RuntimeResolver:
         wanted = f"{major}.{minor}"
         if name in self._explicit:
             path, source = self._explicit[name]
-            version, problem = self._probe(path)
-            if version is not None and _major_minor(version) == wanted:
-                return _Found(Interpreter(name, path, version), source)
-            problem = problem or f"{path} is Python {version}, not {wanted}"
+            probe = self._probe(path)
+            if probe.version is not None and _major_minor(probe.version) == wanted:
+                return _Found(Interpreter(name, probe.executable, probe.version), source)
+            problem = probe.problem or f"{path} is Python {probe.version}, not {wanted}"
             where = "--runtime" if source == "--runtime" else "[tool.scftest.runtimes] in pyproject.toml"
             return RuntimeNotFound(f"{name}: the interpreter given by {where} is unusable: {problem}")
         passed_over = []
         for path, source in self._candidates(major, minor):
-            version, problem = self._probe(path)
-            if version is not None and _major_minor(version) == wanted:
-                return _Found(Interpreter(name, path, version), source, tuple(passed_over))
-            passed_over.append(problem or f"{path} is Python {version}")
+            probe = self._probe(path)
+            if probe.version is not None and _major_minor(probe.version) == wanted:
+                return _Found(Interpreter(name, probe.executable, probe.version), source, tuple(passed_over))
+            passed_over.append(probe.problem or f"{path} is Python {probe.version}")
         return RuntimeNotFound(self._advice(name, wanted, passed_over))
 
     def _candidates(self, major: int, minor: int) -> List[Tuple[str, str]]:
@@ -278,7 +309,7 @@ class RuntimeResolver:
         matching = [(int(m.group(1)), p) for p in folders if (m := pattern.match(p.name))]
         return [p for _, p in sorted(matching, reverse=True)]
 
-    def _probe(self, path: str) -> Tuple[Optional[str], Optional[str]]:
+    def _probe(self, path: str) -> Probe:
         # Called with the lock held; each path is run at most once per resolver.
         if path not in self._probes:
             self._probes[path] = probe_version(path)
