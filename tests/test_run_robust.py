@@ -27,6 +27,12 @@ def echo(event, context):
 def fail(event, context):
     raise ValueError(event["message"])
 
+def deep(event, context):
+    value = "leaf"
+    for _ in range(event["depth"]):
+        value = [value]
+    return {"v": value}
+
 def whoami(event, context):
     import os
     return {"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2],
@@ -36,8 +42,8 @@ def whoami(event, context):
 RUNAWAY = "a" * 40 + "!"  # 41 characters: (a|a)+ tries 2**40 ways before it gives up
 
 
-def scftest(cwd: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_COLOR="1")
+def scftest(cwd: Path, *args: str, env_extra: dict = None, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", **(env_extra or {}))
     # the timeout only keeps a regression from hanging the test run; nothing is timed
     return subprocess.run([sys.executable, "-m", "scftest", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, **kwargs)
@@ -134,3 +140,26 @@ def test_a_pyenv_shim_is_resolved_once_and_leaves_nothing_behind(tmp_path: Path)
     record = _record(tmp_path)
     assert "/shims/" not in record["interpreter"] and "/versions/3.11" in record["interpreter"]
     assert record["return"]["executable"] == record["interpreter"]
+
+
+def test_a_value_nested_500_deep_is_an_error_for_its_case(tmp_path: Path) -> None:
+    write_suite(tmp_path, "deep.yaml", """\
+        - name: deep
+          handler: index.deep
+          event: {depth: 500}
+          environment: {TOKEN: !env SCFTEST_DEEP_TOKEN}
+          expect: {return_includes: {v: []}}
+        - name: shallow
+          handler: index.deep
+          event: {depth: 3}
+          expect: {return: {v: [[["leaf"]]]}}
+    """)
+    result = scftest(tmp_path, "run", ".", "--json", "r.json", "--junit-xml", "r.xml",
+                     env_extra={"SCFTEST_DEEP_TOKEN": "leaf"})  # a secret: masking walks the value
+    assert result.returncode == 1, result.stdout + result.stderr
+    cases = {c["name"]: c for c in json.loads((tmp_path / "r.json").read_text())["cases"]}
+    assert cases["shallow"]["verdict"] == "passed"
+    assert cases["deep"]["verdict"] == "error" and not cases["deep"]["internal"]
+    assert "nested more than 100 levels" in cases["deep"]["summary"]
+    assert "***" in cases["deep"]["record"]["ret_msg"] and "leaf" not in cases["deep"]["record"]["ret_msg"]
+    assert (tmp_path / "r.xml").exists()

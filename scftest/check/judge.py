@@ -38,6 +38,9 @@ from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, cut, failu
 __all__ = ["check", "judge"]
 
 MAX_MISMATCHES = 50  # past this, one line says how many more there were
+# Checking, rendering and reporting walk a value recursively; real responses nest a few
+# levels, a handler's value nested past this is an ERROR instead of a RecursionError.
+MAX_VALUE_DEPTH = 100
 
 
 # --- the keys of expect ------------------------------------------------------------------
@@ -456,8 +459,14 @@ def judge(case: Case, record: InvocationRecord, elapsed_s: float = 0.0) -> CaseO
     """The verdict: passed, failed, or for an xfail case xfailed / xpassed.
 
     A fault in the checker itself is an ``error`` verdict (scftest could not judge),
-    never an exception out of here.
+    never an exception out of here; so is a returned value nested past ``MAX_VALUE_DEPTH``
+    (the record keeps its ret_msg text, not the value, so no reporter walks it).
     """
+    if _depth_past(getattr(record, "return_value", UNSET), MAX_VALUE_DEPTH):
+        return CaseOutcome(case=case, verdict=Verdict.ERROR, record=replace(record, return_value=UNSET),
+                           elapsed_s=elapsed_s,
+                           summary=f"the returned value is nested more than {MAX_VALUE_DEPTH} levels deep; "
+                                   f"scftest checks values up to {MAX_VALUE_DEPTH} levels (ret_msg holds it as text)")
     try:
         findings, faults = _collect(case, record)
         findings = _capped(findings)
@@ -481,6 +490,20 @@ def judge(case: Case, record: InvocationRecord, elapsed_s: float = 0.0) -> CaseO
     if findings:
         return replace(outcome, verdict=Verdict.FAILED, summary=summary)
     return outcome
+
+
+def _depth_past(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and mappings more than ``limit`` deep (a loop: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, Mapping) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (list, Mapping)))
+    return False
 
 
 def _summary(findings: List[_Finding]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 
 def masker(secrets: Iterable[str]):
@@ -28,11 +28,21 @@ def masker(secrets: Iterable[str]):
 
 
 def mask_value(value: Any, mask) -> Any:
-    """``value`` (JSON data) with ``mask`` applied to every string in it, keys included."""
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, list):
-        return [mask_value(v, mask) for v in value]
-    if isinstance(value, dict):
-        return {mask(k): mask_value(v, mask) for k, v in value.items()}
-    return value
+    """``value`` (JSON data) with ``mask`` applied to every string in it, keys included.
+
+    A loop, not recursion: a handler may return a value nested deeper than Python's
+    recursion limit, and masking must never be what fails on it."""
+    root = [value]  # a holder, so that the top level is replaced like any other slot
+    stack: List[Tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        holder, slot = stack.pop()
+        item = holder[slot]
+        if isinstance(item, str):
+            holder[slot] = mask(item)
+        elif isinstance(item, list):
+            holder[slot] = copy = list(item)
+            stack.extend((copy, index) for index in range(len(copy)))
+        elif isinstance(item, dict):
+            holder[slot] = copy = {mask(k): v for k, v in item.items()}
+            stack.extend((copy, key) for key in copy)
+    return root[0]

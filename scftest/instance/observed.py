@@ -117,7 +117,7 @@ def ending(spec: InstanceSpec, request: InvocationRequest, observed: Observed) -
     if observed.result is not None and stop is None:
         try:
             return _from_result(spec, request, observed.result.fields)
-        except (ChannelGarbled, ValueError) as exc:
+        except (ChannelGarbled, ValueError, RecursionError) as exc:  # RetMsg JSON nested past the limit
             observed.stop, observed.garbled = "garbled", str(exc)
     return Ending(Code.PROCESS_EXITED,
                   error=_platform_error(results.EXIT_ERROR, _crash_message(observed)))
