@@ -45,6 +45,7 @@ def build_report(
     elapsed: Optional[float] = None,
     interrupted: bool = False,
     created: Optional[str] = None,
+    warnings: Sequence[SuiteProblem] = (),
 ) -> Dict[str, Any]:
     """The report as plain JSON data (outcomes in report order)."""
     return {
@@ -57,6 +58,7 @@ def build_report(
         "elapsed_s": round(elapsed if elapsed is not None else sum(o.elapsed_s for o in outcomes), 6),
         "totals": count(outcomes, problems).as_dict(),
         "problems": [_problem(p) for p in problems],
+        "warnings": [_problem(w) for w in warnings],
         "cases": [_case(o) for o in outcomes],
     }
 
@@ -158,11 +160,13 @@ def write_json(
     exit_status: int,
     elapsed: Optional[float] = None,
     interrupted: bool = False,
+    warnings: Sequence[SuiteProblem] = (),
 ) -> None:
     """Write the report to ``path`` (parent folders created), replaced atomically;
     ReportError when the path cannot be written."""
     text = json_report_string(
-        outcomes, problems, exit_status=exit_status, elapsed=elapsed, interrupted=interrupted
+        outcomes, problems, exit_status=exit_status, elapsed=elapsed, interrupted=interrupted,
+        warnings=warnings,
     )
     write_report(path, text)
 
@@ -175,4 +179,4 @@ class JsonReporter(FileReporter):
 
     def finish(self, result: RunResult) -> None:
         write_json(self.path, result.outcomes, result.problems, exit_status=result.exit_code,
-                   elapsed=result.elapsed_s, interrupted=result.interrupted)
+                   elapsed=result.elapsed_s, interrupted=result.interrupted, warnings=result.warnings)

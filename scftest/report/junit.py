@@ -153,17 +153,20 @@ def _add_once(items: List[str], item: str) -> None:
         items.append(item)
 
 
-def _group_by_file(outcomes: Sequence[CaseOutcome], problems: Sequence[SuiteProblem]):
-    """Suite files in report order (cases first, then files known only from problems)."""
+def _group_by_file(outcomes: Sequence[CaseOutcome], problems: Sequence[SuiteProblem],
+                   warnings: Sequence[SuiteProblem] = ()):
+    """Suite files in report order (cases first, then files known only from problems or warnings)."""
     groups: Dict[str, dict] = {}
+
+    def group(file: str, name: str) -> dict:
+        return groups.setdefault(file, {"name": name, "outcomes": [], "problems": [], "warnings": []})
+
     for outcome in outcomes:
-        key = str(outcome.case.file)
-        group = groups.setdefault(key, {"name": outcome.case.suite, "outcomes": [], "problems": []})
-        group["outcomes"].append(outcome)
+        group(str(outcome.case.file), outcome.case.suite)["outcomes"].append(outcome)
     for problem in problems:
-        key = str(problem.file)
-        group = groups.setdefault(key, {"name": str(problem.file), "outcomes": [], "problems": []})
-        group["problems"].append(problem)
+        group(str(problem.file), str(problem.file))["problems"].append(problem)
+    for warning in warnings:
+        group(str(warning.file), str(warning.file))["warnings"].append(warning)
     return groups
 
 
@@ -174,6 +177,7 @@ def build_junit(
     elapsed: Optional[float] = None,
     timestamp: Optional[str] = None,
     hostname: Optional[str] = None,
+    warnings: Sequence[SuiteProblem] = (),
 ) -> ET.Element:
     """The ``<testsuites>`` element for a run (outcomes in report order).
 
@@ -182,7 +186,7 @@ def build_junit(
     ``<testsuite>`` when given.
     """
     root = ET.Element("testsuites", {"name": "scftest"})
-    for file, group in _group_by_file(outcomes, problems).items():
+    for file, group in _group_by_file(outcomes, problems, warnings).items():
         # A problem in a file whose other cases loaded sits with them, under their classname.
         classname = classname_for(group["name"] if group["outcomes"] else Path(file).stem)
         cases = [_case_element(o) for o in group["outcomes"]]
@@ -194,6 +198,8 @@ def build_junit(
             timestamp=timestamp,
             hostname=hostname,
             properties=_suite_properties(group["outcomes"]) if group["outcomes"] else None,
+            # Warnings fail nothing, so they are no testcase: the file's standard error holds them.
+            stderr=xml_safe("\n".join(str(w) for w in group["warnings"])) if group["warnings"] else None,
         )
         element = suite.build_xml_doc()
         _finish_suite(element, group["outcomes"])
@@ -231,9 +237,11 @@ def junit_xml_string(
     elapsed: Optional[float] = None,
     timestamp: Optional[str] = None,
     hostname: Optional[str] = None,
+    warnings: Sequence[SuiteProblem] = (),
 ) -> str:
     """The report as text, with the XML declaration. Arguments as for ``build_junit``."""
-    root = build_junit(outcomes, problems, elapsed=elapsed, timestamp=timestamp, hostname=hostname)
+    root = build_junit(outcomes, problems, elapsed=elapsed, timestamp=timestamp, hostname=hostname,
+                       warnings=warnings)
     if hasattr(ET, "indent"):  # Python 3.9+: whitespace only between elements
         ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
@@ -248,11 +256,13 @@ def write_junit(
     elapsed: Optional[float] = None,
     timestamp: Optional[str] = None,
     hostname: Optional[str] = None,
+    warnings: Sequence[SuiteProblem] = (),
 ) -> None:
     """Write the report to ``path`` (parent folders created), replacing it atomically so
     that an interrupted run never leaves half a file for CI to choke on; ReportError
     when the path cannot be written."""
-    text = junit_xml_string(outcomes, problems, elapsed=elapsed, timestamp=timestamp, hostname=hostname)
+    text = junit_xml_string(outcomes, problems, elapsed=elapsed, timestamp=timestamp, hostname=hostname,
+                            warnings=warnings)
     write_report(path, text)
 
 
@@ -263,4 +273,5 @@ class JunitReporter(FileReporter):
     help = "write a JUnit XML report"
 
     def finish(self, result: RunResult) -> None:
-        write_junit(self.path, result.outcomes, result.problems, elapsed=result.elapsed_s)
+        write_junit(self.path, result.outcomes, result.problems, elapsed=result.elapsed_s,
+                    warnings=result.warnings)

@@ -273,12 +273,16 @@ def test_warnings_reach_the_terminal_and_do_not_fail_the_run(project: Path) -> N
     (project / "suites" / "w.yaml").write_text(
         "function: {code: ../fn, handler: index.main_handler, runtime: Python3.6}\n"
         "cases:\n  - name: greets\n    event: {msg: 你好, 张三}\n    expect: {return: {n: 1}}\n", encoding="utf-8")
-    result = scftest(project, "run", "suites")
+    result = scftest(project, "run", "suites", "--json", "r.json", "--junit-xml", "r.xml")
     assert result.returncode == 0, result.stdout + result.stderr
     line = ("suites/w.yaml:4:22: warning: '张三' has no value: inside { } a comma separates entries, so the "
             "text after the comma became a key of its own — to keep the comma in the text, quote it: "
             "msg: '你好, 张三'")
     assert line in result.stdout
+    report = json.loads((project / "r.json").read_text(encoding="utf-8"))
+    assert [w["text"] for w in report["warnings"]] == [line] and report["exit_status"] == 0
+    junit = ET.parse(project / "r.xml").getroot()
+    assert [s.find("system-err").text for s in junit.iter("testsuite") if s.get("file") == "suites/w.yaml"] == [line]
     checked = scftest(project, "validate", "suites")
     assert checked.returncode == 0, checked.stdout
     assert line in checked.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scftest.model import Case, FunctionSpec, Mark, SourceMap, SuiteProblem
+from scftest.model import Case, FunctionSpec, Mark, SourceMap, SuiteProblem, SuiteWarning
 from scftest.check.outcome import CaseOutcome, Kind, Mismatch, Verdict
 from scftest.instance.record import ErrorInfo, InvocationRecord
 
@@ -138,4 +138,11 @@ def problems():
     return [
         SuiteProblem(Path("suites/broken.yaml"), 7, 3, "mapping values are not allowed here", "check the indentation"),
         SuiteProblem(ORDERS, 40, 9, "async cases never receive a return value", "use ret_msg instead"),
+    ]
+
+
+def warnings():
+    return [
+        SuiteWarning(ORDERS, 12, 22, "'张三' has no value", "to keep the comma in the text, quote it: msg: '你好, 张三'"),
+        SuiteWarning(Path("suites/only warned.yaml"), 3, 9, "'b' has no value", "quote it: a: '1, b'"),
     ]

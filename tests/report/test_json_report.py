@@ -15,7 +15,7 @@ from scftest.report import explain
 from scftest.report.json_report import build_report, json_report_string, write_json
 
 from report_fixtures import (REPO, ORDERS, all_outcomes, errored, failed, make_case, make_record, passed, problems,
-                             skipped)
+                             skipped, warnings)
 
 SCHEMA_PATH = REPO / "schemas" / "report.schema.json"
 
@@ -36,6 +36,18 @@ def report(outcomes=None, found=None, **kwargs):
 
 def test_full_report_validates(validator):
     validator.validate(report(elapsed=1.5))
+
+
+def test_warnings_are_listed_beside_the_problems_and_count_nowhere(validator):
+    data = report(warnings=warnings())
+    validator.validate(data)
+    assert data["warnings"][0] == {
+        "file": "suites/orders.yaml", "line": 12, "col": 22, "message": "'张三' has no value",
+        "hint": "to keep the comma in the text, quote it: msg: '你好, 张三'",
+        "text": "suites/orders.yaml:12:22: warning: '张三' has no value — to keep the comma in the text, "
+                "quote it: msg: '你好, 张三'"}
+    assert data["totals"] == report()["totals"]
+    assert report()["warnings"] == []
 
 
 def test_empty_report_validates(validator):

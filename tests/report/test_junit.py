@@ -14,6 +14,7 @@ from scftest.report.junit import build_junit, classname_for, junit_xml_string, w
 
 from report_fixtures import (
     NOISY_LOG,
+    ORDERS,
     REPO,
     all_outcomes,
     errored,
@@ -24,6 +25,7 @@ from report_fixtures import (
     problems,
     raised,
     skipped,
+    warnings,
     xfailed,
     xpassed,
 )
@@ -268,3 +270,18 @@ def test_report_can_be_built_as_an_element():
 def test_noisy_log_fixture_really_is_noisy():
     # Guard the fixture: the strip tests above mean nothing if it lost its noise.
     assert "\x00" in NOISY_LOG and "\x1b[31m" in NOISY_LOG
+
+
+def test_warnings_are_the_standard_error_of_their_file_and_fail_nothing(xsd):
+    text = junit_xml_string(all_outcomes(), problems(), warnings=warnings())
+    xsd.validate(text)
+    root = ET.fromstring(text.encode("utf-8"))
+    by_file = {suite.get("file"): suite for suite in root.iter("testsuite")}
+    assert by_file[str(ORDERS)].find("system-err").text == (
+        "suites/orders.yaml:12:22: warning: '张三' has no value — to keep the comma in the text, "
+        "quote it: msg: '你好, 张三'")
+    only = by_file["suites/only warned.yaml"]  # a file known only from its warning still shows it
+    assert only.find("testcase") is None and only.get("tests") == "0"
+    assert "warning: 'b' has no value" in only.find("system-err").text
+    plain = ET.fromstring(junit_xml_string(all_outcomes(), problems()).encode("utf-8"))
+    assert root.get("errors") == plain.get("errors") and root.get("failures") == plain.get("failures")
