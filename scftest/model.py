@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Tuple, Union
 
+from scftest.scf.invocation import SYNC
+from scftest.scf.limits import LIMITS
+from scftest.scf.status import Status
+
 # A path into the YAML document: ("cases", 2, "expect", "return", "body").
 NodePath = Tuple[Union[str, int], ...]
 
@@ -34,8 +38,8 @@ class _Unset:
 UNSET: Any = _Unset()
 
 RUNTIME_DEFAULT = "Python3.6"
-TIMEOUT_DEFAULT = 3
-MEMORY_DEFAULT = 128
+TIMEOUT_DEFAULT = LIMITS.timeout_default_s
+MEMORY_DEFAULT = LIMITS.memory_default_mb
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,13 @@ class Expectation:
     memory_mb: Any = UNSET  # UNSET | {"max": N}
 
     @property
-    def expected_status(self) -> str:
+    def expected_status(self) -> Status:
         """The status the invocation must end with, from ``status`` or ``error``."""
         if self.status is not UNSET:
-            return self.status
+            return Status(self.status)
         if self.error is not UNSET and self.error is not False:
-            return "error"
-        return "success"
+            return Status.ERROR
+        return Status.SUCCESS
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ class Case:
     source: SourceMap
     path: NodePath  # where the case sits in the document, e.g. ("cases", 3)
     function: FunctionSpec
-    invocation: str = "sync"  # sync | async
+    invocation: str = SYNC  # SYNC | ASYNC (scf.invocation)
     event: Any = field(default_factory=dict)
     trigger: Optional[str] = None
     context: Mapping[str, Any] = field(default_factory=dict)

@@ -19,6 +19,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Tuple
 
 from scftest.check.outcome import Gap, Key, Kind, Mismatch
 from scftest.model import UNSET
+from scftest.scf.results import PLATFORM_PREFIX
+from scftest.scf.status import Status
 
 # --- widths: how much of a value each place shows ---------------------------------------
 
@@ -159,7 +161,7 @@ def pair_texts(expected: Any, actual: Any) -> Tuple[str, str]:
 
 # Conditions the platform or scftest reports (timeout, memory, exit) rather than a
 # Python exception of the handler; the executor names them scf.Timeout and the like.
-_PLATFORM_PREFIXES = ("scf.", "scftest.")
+_PLATFORM_PREFIXES = (PLATFORM_PREFIX, "scftest.")
 
 
 def failure_detail(record: Any) -> str:
@@ -241,10 +243,10 @@ def _status(m: Mismatch, record: Any) -> Sides:
     got = m.actual
     text = str(got)
     if record is not None:
-        detail = failure_detail(record) if got != "success" else ""
+        detail = failure_detail(record) if got != Status.SUCCESS else ""
         text += f": {detail}" if detail else ""
         returned = getattr(record, "return_value", UNSET)
-        if got == "success" and returned is not UNSET:  # what came back instead of the failure
+        if got == Status.SUCCESS and returned is not UNSET:  # what came back instead of the failure
             text += f", returned {short_text(returned, INLINE_WIDTH)}"
         trace = traceback_tail(record)
         text += "\n" + trace if trace else ""

@@ -25,6 +25,7 @@ from scftest.load.loader import load_paths
 from scftest.model import Case, EnvRef
 from scftest.result import RunPlan, RunResult
 from scftest.scf.environment import identity_from_context
+from scftest.scf.profiles import profile_for
 
 if TYPE_CHECKING:
     from scftest.report.reporters import Reporter
@@ -185,6 +186,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         timeout_s=case.function.timeout,
         memory_mb=case.function.memory,
         environment=environment,
+        profile=profile_for(interpreter.runtime),
         identity=identity_from_context(case.function.name, case.context),
         secrets=tuple(secrets),
     )

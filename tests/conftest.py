@@ -5,6 +5,7 @@ Only pyenv's versions folder is looked at (the real binaries: the shims on PATH 
 a version is active). A version that is not installed gives a skipped test, with the reason.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,8 +18,10 @@ from typing import Optional, Tuple
 import pytest
 
 from scftest.instance import Backend, InstanceSpec, Interpreter, InvocationRequest
+from scftest.instance.bootstrap import CHILD_SCRIPT
 from scftest.instance.record import InvocationRecord
 from scftest.scf.environment import FunctionIdentity
+from scftest.scf.profiles import profile_for
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -95,7 +98,7 @@ def make_call(version: str, root: str, handler: str, **overrides) -> Tuple[Insta
     spec = dict(
         code_root=HANDLERS / root, handler=handler, runtime=runtime,
         interpreter=Interpreter(runtime, path, full), timeout_s=3, memory_mb=128,
-        environment={}, identity=FunctionIdentity(name=name),
+        environment={}, profile=profile_for(runtime), identity=FunctionIdentity(name=name),
     )
     spec.update(overrides)
     request.setdefault("request_id", str(uuid.uuid4()))
@@ -114,3 +117,12 @@ def invoke_once(spec: InstanceSpec, request: InvocationRequest,
             return invoke_once(spec, request, cancel, own)
     with backend.start(spec) as instance:
         return instance.invoke(request, cancel)
+
+
+@pytest.fixture(scope="module")
+def child():
+    """_child.py loaded in-process, for its pure functions and constants."""
+    spec = importlib.util.spec_from_file_location("scftest_child_under_test", CHILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -38,7 +38,8 @@ from scftest.matchers import Matcher
 from scftest.model import UNSET, Case, Expectation, NodePath
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance.record import ErrorInfo
-from scftest.scf.status import LOAD_FAILURES
+from scftest.scf.invocation import SYNC
+from scftest.scf.status import LOAD_FAILURES, Status
 from scftest.authoring.yamledit import case_line, composed, key_line, render_flow, same_value, write_expectations
 from scftest.render import EDIT_REASON_WIDTH, EDIT_WIDTH, cut, where
 
@@ -46,7 +47,7 @@ CI_VARIABLE = "CI"
 OUTCOME_KEYS = ("return", "return_includes", "return_schema", "error", "status")
 _EXPECT_ATTRS = {"return": "return_", "return_includes": "return_includes",
                  "return_schema": "return_schema", "error": "error", "status": "status"}
-FAILURE_STATUSES = ("timeout", "memory_exceeded", "crash")
+FAILURE_STATUSES = (Status.TIMEOUT, Status.MEMORY_EXCEEDED, Status.CRASH)
 # An exception message line longer than this is recorded as a prefix pattern.
 MAX_MESSAGE_CHARS = 120
 
@@ -199,8 +200,8 @@ def _observed(outcome: CaseOutcome) -> _Decision:
     case, record = outcome.case, outcome.record
     assert record is not None
     status = record.status
-    if status == "success":
-        if case.invocation != "sync":
+    if status == Status.SUCCESS:
+        if case.invocation != SYNC:
             return _Keep("async: the caller never receives the return value, and success is already "
                          "what a case without expect checks")
         if record.return_value is UNSET:
@@ -210,9 +211,9 @@ def _observed(outcome: CaseOutcome) -> _Decision:
         # A wrong handler name or a broken import is a problem of the set-up, not behaviour to keep.
         return _Keep(f"the function could not be loaded ({outcome.summary}); --update does not record "
                      "that: fix the handler or the code, or write the expectation by hand")
-    if status == "error" and record.error is not None:
+    if status == Status.ERROR and record.error is not None:
         return _Write("error", error_expectation(record.error), _still_failing(outcome, _OUTCOME_PATHS))
-    if status == "error" or status in FAILURE_STATUSES:
+    if status == Status.ERROR or status in FAILURE_STATUSES:
         return _Write("status", str(status), _still_failing(outcome, _OUTCOME_PATHS))
     return _Keep(f"the invocation ended with a status scftest cannot record ({status})")
 
@@ -220,7 +221,7 @@ def _observed(outcome: CaseOutcome) -> _Decision:
 def _rewrite_return(outcome: CaseOutcome) -> _Decision:
     record = outcome.record
     assert record is not None
-    if record.status != "success" or record.return_value is UNSET:
+    if record.status != Status.SUCCESS or record.return_value is UNSET:
         # Recording the failure would turn an expected value into an expected failure.
         return _Keep(f"expects a return value, but the function ended with {record.status} "
                      f"({outcome.summary}); fix the function, or change the case by hand")

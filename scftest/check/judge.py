@@ -34,6 +34,8 @@ from scftest.model import UNSET, Case, LogExpectation, NodePath
 from scftest.patterns import PatternTimeout, search
 from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, cut, failure_detail, first_line,
                             format_path, log_entry, render_value, yaml_quote)
+from scftest.scf.invocation import SYNC
+from scftest.scf.status import Status
 
 __all__ = ["check", "judge"]
 
@@ -85,7 +87,7 @@ def _check_status(ctx: _Context) -> List[_Finding]:
     got = getattr(record, "status", None)
     if got == want:
         return []
-    detail = failure_detail(record) if got != "success" else ""
+    detail = failure_detail(record) if got != Status.SUCCESS else ""
     message = f"expected {want}, got {got}" + (f": {detail}" if detail else "")
     key = "status" if expect.status is not UNSET or expect.error is UNSET else "error"
     # The exception, the returned value and the traceback are in the record; render.py
@@ -150,7 +152,7 @@ def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> Li
 
 def _return_problem(ctx: _Context, key: str) -> Optional[List[_Finding]]:
     """Why ``key`` cannot be compared with the returned value, if it cannot; else None."""
-    if ctx.case.invocation != "sync":
+    if ctx.case.invocation != SYNC:
         return [ctx.finding(key, f"{key} cannot be checked: an async caller never receives the "
                                  "return value (use ret_msg)", (key,))]
     if ctx.failed:

@@ -25,6 +25,8 @@ from typing import Any, Mapping, Optional
 from scftest.errors import ScftestError
 from scftest.instance.record import InvocationRecord
 from scftest.scf.environment import FunctionIdentity
+from scftest.scf.invocation import ASYNC, SYNC
+from scftest.scf.profiles import RuntimeProfile
 
 # ErrorInfo.type of the record of an invocation that was cancelled (Ctrl-C).
 CANCELLED = "Cancelled"
@@ -62,6 +64,7 @@ class InstanceSpec:
     timeout_s: float
     memory_mb: int
     environment: Mapping[str, str]  # the declared variables, !env already resolved
+    profile: RuntimeProfile  # how the runtime behaves: its log framing, its limits
     identity: FunctionIdentity = field(default_factory=FunctionIdentity)
     secrets: tuple = ()  # values to mask as *** wherever they would be shown
 
@@ -73,7 +76,11 @@ class InvocationRequest:
     request_id: str
     event: Any = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)  # overrides over the generated context
-    invocation: str = "sync"  # sync | async
+    invocation: str = SYNC  # SYNC | ASYNC, as scf.invocation normalised it
+
+    def __post_init__(self) -> None:
+        if self.invocation not in (SYNC, ASYNC):
+            raise ValueError(f"invocation must be {SYNC!r} or {ASYNC!r}, not {self.invocation!r}")
 
 
 class Instance(ABC):

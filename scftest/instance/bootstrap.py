@@ -151,7 +151,7 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
         "code_root": code_root,
         "event": event,
         "context": dict(context),
-        "invocation": "async" if asynchronous else "sync",
+        "invocation": "async" if asynchronous else "sync",  # _child.py's words
         "request_id": request_id,
         "address_space_limit": address_space_limit(memory_mb),
     }

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Iterable, Tuple
 
-LOG_HEAD_BYTES = 2 * 1024 * 1024  # the kept log is at most head + tail (+ a marker)
-LOG_TAIL_BYTES = 2 * 1024 * 1024
+from scftest.scf.limits import LIMITS
 
 
 class LogCapture:
     """Keeps the head and the tail of a log of any size; counts what was cut."""
 
-    def __init__(self, head: int = LOG_HEAD_BYTES, tail: int = LOG_TAIL_BYTES):
+    def __init__(self, head: int = LIMITS.log_head_bytes, tail: int = LIMITS.log_tail_bytes):
         self.head_cap, self.tail_cap = head, tail
         self.head = bytearray()
         self.tail = bytearray()

@@ -20,6 +20,7 @@ from scftest.instance.masking import mask_value, masker
 from scftest.instance.record import ErrorInfo, InvocationRecord
 from scftest.model import UNSET
 from scftest.scf import results
+from scftest.scf.invocation import ASYNC
 from scftest.scf.status import Code
 
 MIB = 1024 * 1024
@@ -51,8 +52,7 @@ class Ending:
 
 
 def is_async(request: InvocationRequest) -> bool:
-    """``async``, or the Invoke API's own word ``Event``, is an asynchronous call."""
-    return str(request.invocation).lower() in ("async", "event")
+    return request.invocation == ASYNC
 
 
 def signal_name(returncode: Optional[int]) -> Optional[str]:
@@ -163,7 +163,8 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         error_result=(results.error_result(end.code, error.type, error.message, error.traceback)
                       if error is not None else None),
         traceback=error.traceback if error is not None else "",
-        duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=memory))
+        duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=memory,
+        form=spec.profile.log))
     code = observed.returncode
     if observed.result is not None and code == -signal.SIGKILL:
         code = 0  # it answered, then scftest ended the lingering (warm) process

@@ -138,7 +138,8 @@ def _run(spec: InstanceSpec, script: str, config: str, env: Dict[str, str],
          cancel: Optional[threading.Event], code_root: str) -> Tuple[Observed, LogCapture]:
     proc, result_fd = _spawn(spec, script, config, env, code_root)
     tree = ProcessTree(proc.pid)
-    log = LogCapture()
+    limits = spec.profile.limits
+    log = LogCapture(head=limits.log_head_bytes, tail=limits.log_tail_bytes)
     observed = Observed()
     try:
         _Watch(spec, proc, result_fd, tree, log, observed, cancel).run()

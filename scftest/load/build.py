@@ -20,7 +20,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, YamlError, decode_text, file_kind, parse_text,
                                  read_regular_file, too_deep)
 from scftest.scf import triggers
-from scftest.scf.environment import IDENTITY_KEYS
+from scftest.scf.environment import IDENTITY_KEYS, RESERVED_PREFIXES
+from scftest.scf.invocation import ASYNC, SYNC, invocation_type
+from scftest.scf.limits import LIMITS
+from scftest.scf.status import Status
 from scftest.model import (
     MEMORY_DEFAULT,
     RUNTIME_DEFAULT,
@@ -37,9 +40,6 @@ from scftest.model import (
 )
 
 FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "memory")
-INVOCATION_ALIASES = {"sync": "sync", "RequestResponse": "sync", "async": "async", "Event": "async"}
-RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
-ENV_LIMIT_BYTES = 4096
 HANDLER_FORM = re.compile(r"^(?P<file>(?:[A-Za-z0-9_\-]+/)*[A-Za-z_][A-Za-z0-9_]*)\.(?P<func>[A-Za-z_][A-Za-z0-9_]*)$")
 RETURN_KEYS = ("return", "return_includes", "return_schema")
 
@@ -92,9 +92,9 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
     before = len(out.problems)
     merged = {**function, **params, **{k: raw[k] for k in FUNCTION_KEYS + ("invocation",) if k in raw}}
     spec = _function_spec(merged, function, raw, _Origins(path, raw, params), out)
-    invocation = INVOCATION_ALIASES[merged.get("invocation", "sync")]
+    invocation = invocation_type(merged.get("invocation", SYNC))
     expect = _expectation(raw.get("expect") or {}, path + ("expect",))
-    if invocation == "async":
+    if invocation == ASYNC:
         for key in RETURN_KEYS:
             if key in (raw.get("expect") or {}):
                 out.add(path + ("expect", key),
@@ -218,12 +218,12 @@ def _beside_suite(written: str, where: NodePath, key: str, out: _Collector) -> O
 
 def _check_environment(environment: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
     for key in environment:
-        if key.startswith(RESERVED_ENV_PREFIXES):
+        if key.startswith(RESERVED_PREFIXES):
             out.add(path + (key, "<key>"), f"the environment variable {key} uses a prefix SCF reserves",
                     "SCF_, QCLOUD_ and TENCENTCLOUD_ names are set by the platform; choose another name")
     size = sum(len(k) + len(v) for k, v in environment.items() if isinstance(v, str))
-    if size > ENV_LIMIT_BYTES:
-        out.add(path, f"the environment variables take {size} bytes; SCF allows at most {ENV_LIMIT_BYTES}",
+    if size > LIMITS.environment_bytes:
+        out.add(path, f"the environment variables take {size} bytes; SCF allows at most {LIMITS.environment_bytes}",
                 "move large values into files in the code folder")
 
 
@@ -237,7 +237,7 @@ def _check_no_nul(value: Any, where: NodePath, what: str, out: _Collector) -> No
 def _check_expect_consistency(expect: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
     status = expect.get("status")
     error = expect.get("error")
-    if status is not None and status != "error" and error not in (None, False):
+    if status is not None and status != Status.ERROR and error not in (None, False):
         out.add(path + ("status",), f"status '{status}' contradicts the error expectation",
                 "an error expectation implies status: error; drop one of them")
 

@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping
 
+# Variable names a user cannot set: the platform sets them (scf-runtime.md).
+RESERVED_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
+
 # What the generated context and the SCF variables say when the case does not override it.
 DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_APPID = "1250000000"

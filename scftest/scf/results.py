@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Optional
 
 from scftest.scf.status import Code
@@ -54,14 +55,21 @@ def error_result(code: Code, error_type: str, message: str, traceback: str) -> s
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-# The function log's framing lines, around the handler's own output.
-START_LINE = "START RequestId:{request_id}"
-EVENT_LINE = "Event RequestId:{request_id}"
-ERROR_LINE = "ERROR RequestId:{request_id} Result:{result}"
-RESPONSE_LINE = "Response RequestId:{request_id} RetMsg:{ret_msg}"
-END_LINE = "END RequestId:{request_id}"
-REPORT_LINE = ("Report RequestId:{request_id} Duration:{duration_ms:.3f}ms "
-               "BilledDuration:{billed_ms}ms Memory:{memory_limit_mb}MB MemUsage:{memory_mb:g}MB")
+@dataclass(frozen=True)
+class LogFormat:
+    """The function log's framing lines around the handler's own output; ``event`` is
+    None for a runtime that writes no ``Event`` line."""
+
+    start: str = "START RequestId:{request_id}"
+    event: Optional[str] = "Event RequestId:{request_id}"
+    error: str = "ERROR RequestId:{request_id} Result:{result}"
+    response: str = "Response RequestId:{request_id} RetMsg:{ret_msg}"
+    end: str = "END RequestId:{request_id}"
+    report: str = ("Report RequestId:{request_id} Duration:{duration_ms:.3f}ms "
+                   "BilledDuration:{billed_ms}ms Memory:{memory_limit_mb}MB MemUsage:{memory_mb:g}MB")
+
+
+LOG_FORMAT = LogFormat()  # what scftest writes for every runtime today
 
 
 def billed_ms(duration_ms: float) -> int:
@@ -71,21 +79,23 @@ def billed_ms(duration_ms: float) -> int:
 
 def function_log(request_id: str, output: str, *, ret_msg: Optional[str],
                  error_result: Optional[str], traceback: str, duration_ms: float,
-                 memory_limit_mb: int, memory_mb: float) -> str:
+                 memory_limit_mb: int, memory_mb: float, form: LogFormat = LOG_FORMAT) -> str:
     """The function log as the cloud writes it around the handler's ``output``: an
     ERROR line (after the traceback) when ``error_result`` is given, else the Response."""
-    lines = [START_LINE.format(request_id=request_id), EVENT_LINE.format(request_id=request_id)]
+    lines = [form.start.format(request_id=request_id)]
+    if form.event is not None:
+        lines.append(form.event.format(request_id=request_id))
     text = "\n".join(lines) + "\n" + output
     if output and not output.endswith("\n"):
         text += "\n"
     if error_result is not None:
         if traceback:
             text += traceback.rstrip("\n") + "\n"
-        text += ERROR_LINE.format(request_id=request_id, result=error_result) + "\n"
+        text += form.error.format(request_id=request_id, result=error_result) + "\n"
     else:
-        text += RESPONSE_LINE.format(request_id=request_id, ret_msg=ret_msg) + "\n"
-    text += END_LINE.format(request_id=request_id) + "\n"
-    text += REPORT_LINE.format(request_id=request_id, duration_ms=duration_ms,
+        text += form.response.format(request_id=request_id, ret_msg=ret_msg) + "\n"
+    text += form.end.format(request_id=request_id) + "\n"
+    text += form.report.format(request_id=request_id, duration_ms=duration_ms,
                                billed_ms=billed_ms(duration_ms), memory_limit_mb=memory_limit_mb,
                                memory_mb=memory_mb) + "\n"
     return text

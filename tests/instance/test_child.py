@@ -4,7 +4,6 @@ Most tests go through the spawn backend (the bootstrap's only caller); a few dri
 bootstrap by hand to check its channel, and a few load its pure functions in-process.
 """
 
-import importlib.util
 import json
 import math
 import os
@@ -14,9 +13,12 @@ import uuid
 import pytest
 from conftest import HANDLERS, INTERPRETERS, NEWEST, invoke_once, make_call, python_params
 
+from scftest.instance import InvocationRequest
 from scftest.instance.bootstrap import CHILD_SCRIPT
 from scftest.instance.channel import FrameReader
 from scftest.model import UNSET
+from scftest.scf.invocation import invocation_type
+from scftest.scf.limits import LIMITS
 
 ALL = python_params()
 
@@ -168,8 +170,15 @@ def test_async_return_reaches_only_the_log(version):
 
 @pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
 def test_api_word_event_means_async(version):
-    record = run(version, "basic", "index.queued", invocation="Event")
+    # The loader normalises the word once (scf.invocation); the request holds only sync/async.
+    record = run(version, "basic", "index.queued", invocation=invocation_type("Event"))
     assert record.return_value is UNSET and record.ret_msg == '{"queued": true}'
+    assert record.invocation == "async"
+
+
+def test_a_request_takes_only_normalised_invocation_words():
+    with pytest.raises(ValueError, match="'Event'"):
+        InvocationRequest("r", invocation="Event")
 
 
 @pytest.mark.parametrize("version", ALL)
@@ -320,14 +329,6 @@ def test_channel_frames_and_config_removal(version, tmp_path):
 
 # --- pure functions of the bootstrap, in-process -----------------------------------------
 
-@pytest.fixture(scope="module")
-def child():
-    spec = importlib.util.spec_from_file_location("scftest_child_under_test", CHILD_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("text", [
     '{"a": [1, 2.5, -0.0, 1e400, true, false, null], "b": "\\u0000\\n\\"\\\\ é"}',
     '"\\ud83d\\ude00"', '["\\u2028", "\\/"]', "[" * 500 + "]" * 500, "NaN", "-Infinity",
@@ -355,7 +356,7 @@ def test_frame_round_trip(child):
 @pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
 def test_resource_limits(version):
     record = run(version, "basic", "index.limits", memory_mb=256)
-    assert record.return_value == {"as": (2 * 256 + 2048) * 1024 * 1024, "nofile": 1024}
+    assert record.return_value == {"as": (2 * 256 + 2048) * 1024 * 1024, "nofile": LIMITS.open_files}
 
 
 @pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))

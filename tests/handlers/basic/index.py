@@ -136,3 +136,13 @@ def limits(event, context):
     import resource
     return {"as": resource.getrlimit(resource.RLIMIT_AS)[0],
             "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
+
+
+def runtime_facts(event, context):
+    """What a runtime profile says of the bootstrap, as user code sees it."""
+    import logging
+    root = logging.getLogger()
+    streams = ["stdout" if h.stream is sys.stdout else getattr(h.stream, "name", "?")
+               for h in root.handlers if isinstance(h, logging.StreamHandler)]
+    return {"module": __name__, "root_level": logging.getLevelName(root.level),
+            "root_streams": streams}

@@ -1,0 +1,35 @@
+"""SCF's limits (doc 583/11637, scf-runtime.md "Limits") and the caps scftest keeps itself.
+
+One frozen value, ``LIMITS``: what validation checks a suite against, what the instance
+enforces, and what the reports quote. A runtime profile (profiles.py) holds it, so a
+runtime that differs changes one value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+KIB = 1024
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: Tuple[int, int] = (1, 900)  # the execution timeout, seconds
+    timeout_default_s: int = 3
+    memory_mb: Tuple[int, ...] = (64,) + tuple(range(128, 3072 + 1, 128))
+    memory_default_mb: int = 128
+    environment_bytes: int = 4 * KIB  # the user's variables, names and values, in all
+    response_bytes: int = 6 * MIB  # a sync return value's JSON ("body size is too long", 407)
+    sync_event_bytes: int = 6 * MIB  # request events (406 above; not enforced by scftest yet)
+    async_event_bytes: int = 128 * KIB
+    tmp_bytes: int = 512 * MIB
+    open_files: int = 1024
+    processes: int = 1024  # processes and threads
+    # scftest's own, not the cloud's: the head and the tail of a function log it keeps.
+    log_head_bytes: int = 2 * MIB
+    log_tail_bytes: int = 2 * MIB
+
+
+LIMITS = Limits()
