@@ -7,14 +7,16 @@ everything it found leaves in ``RunResult`` (``scftest/result.py``), which every
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import traceback
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from scftest import plan
 from scftest.check.judge import judge
@@ -71,6 +73,53 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     return result
 
 
+POLL_S = 0.2  # the pool's loop looks at the interrupt flag at least this often
+
+
+class _Interrupt:
+    """Ctrl-C while the pool runs: noted by a signal handler, acted on by the pool's loop.
+
+    Not a KeyboardInterrupt: Python raises that in the main thread between any two
+    bytecodes, and the main thread spends the run in concurrent.futures.wait, whose
+    locks (threading.Event and Condition, Python code) are taken and released in ``with``
+    blocks. Raised at the wrong bytecode, it leaves a waiter's lock held (seen: the worker
+    that finished its case blocked for ever in Future.set_result -> Event.set, and
+    executor.shutdown(wait=True) with it). The handler takes no lock either (it may run
+    inside Event.set itself): it only sets the flag.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def note(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+
+# The signals that stop a run: Ctrl-C, and the SIGTERM / SIGHUP the CLI turns into one.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def _noting_interrupts(interrupt: _Interrupt) -> Iterator[None]:
+    """While the block runs, a stop signal that would raise KeyboardInterrupt (its handler is
+    Python code: Python's own for SIGINT, the CLI's for SIGTERM and SIGHUP) sets
+    ``interrupt.requested`` instead; the handlers come back afterwards. A signal left at its
+    default or ignored keeps its meaning, and only the main thread can install handlers
+    (and only it would receive a KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    noted = [sig for sig, handler in before.items() if callable(handler)]
+    for sig in noted:
+        signal.signal(sig, interrupt.note)
+    try:
+        yield
+    finally:
+        for sig in noted:
+            signal.signal(sig, before[sig])
+
+
 class _Pool:
     """Runs cases on ``jobs`` threads, each starting an instance of the backend for its
     case, invoking it and closing it.
@@ -91,29 +140,32 @@ class _Pool:
 
     def run(self) -> Tuple[List[CaseOutcome], bool]:
         finished: Dict[int, CaseOutcome] = {}
-        interrupted = False
         jobs = max(1, self.options.jobs)
         executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="scftest-worker")
         futures: Dict[Future, int] = {}
-        try:
-            futures = {executor.submit(self._one, case): index for index, case in enumerate(self.cases)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._collect(future, futures[future], finished)
-        except KeyboardInterrupt:
-            interrupted = True
-            self.stop.set()
-            self.cancel.set()
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-        if interrupted:
+        interrupt = _Interrupt()
+        with _noting_interrupts(interrupt):
+            try:
+                futures = {executor.submit(self._one, case): index for index, case in enumerate(self.cases)}
+                pending = set(futures)
+                while pending and not interrupt.requested:
+                    done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._collect(future, futures[future], finished)
+            except BaseException:
+                interrupt.requested = True  # a fault of the runner: stop the cases too
+                raise
+            finally:
+                if interrupt.requested:
+                    self.stop.set()
+                    self.cancel.set()
+                executor.shutdown(wait=True, cancel_futures=True)
+        if interrupt.requested:
             # Cases that finished before the interrupt still count; killed ones do not.
             for future, index in futures.items():
                 if future.done() and not future.cancelled() and index not in finished:
                     self._collect(future, index, finished, report=False)
-        return [finished[i] for i in sorted(finished)], interrupted
+        return [finished[i] for i in sorted(finished)], interrupt.requested
 
     def _collect(self, future: Future, index: int, finished: Dict[int, CaseOutcome], report: bool = True) -> None:
         if future.cancelled():
