@@ -150,7 +150,9 @@ def test_one_scan_kills_a_group_that_forks_while_it_is_killed():
                             start_new_session=True)
     try:
         tree = ProcessTree(proc.pid)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 30  # a group that is still growing, however busy the machine
+        while len(processes_of(marker)) <= 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert len(processes_of(marker)) > 10
         assert tree.kill() == []
         proc.wait(5)
