@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--update", action="store_true",
                      help="record mode: write observed outcomes into cases that lack them (never in CI)")
     _add_runtime_options(run)
+    _add_isolation_option(run)
 
     validate = commands.add_parser("validate", help="check suites without running anything")
     _add_paths(validate)
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     runtimes = commands.add_parser("runtimes", help="list SCF runtimes and the interpreter each uses")
     _add_runtime_options(runtimes)
+
+    doctor = commands.add_parser("doctor", help="which isolation this machine gives a case, and why")
+    _add_isolation_option(doctor)
 
     events = commands.add_parser("events", help="list the built-in trigger event templates")
     events.add_argument("action", nargs="?", choices=("list", "show"), default="list")
@@ -149,6 +153,13 @@ def _stop_signals_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _add_isolation_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--isolation", choices=("auto", "strict", "process"), default="auto",
+                        help="auto: the strongest this machine allows (labelled in every report); "
+                             "strict: a case that cannot be contained is an error; "
+                             "process: plain processes, no namespaces")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -230,6 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         jobs=_jobs(args.jobs),
         runtime_overrides=_runtime_overrides(args),
         runtime_fallback=args.runtime_fallback,
+        isolation=args.isolation,
         project_root=project.root,
     )
     settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
@@ -312,6 +324,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     warned = f"; {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
     print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems{warned}")
     return EXIT_USAGE if loaded.problems else EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from scftest.instance.sandbox import Sandbox
+    from scftest.render import findings_table
+
+    sandbox = Sandbox(args.isolation)
+    print(findings_table(sandbox.machine().findings(args.isolation)))
+    return EXIT_OK if sandbox.isolation() is not None else EXIT_USAGE
 
 
 def cmd_runtimes(args: argparse.Namespace) -> int:
@@ -428,6 +449,7 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "runtimes": cmd_runtimes,
+    "doctor": cmd_doctor,
     "events": cmd_events,
     "image": cmd_image,
     "init": cmd_init,

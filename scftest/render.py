@@ -483,3 +483,31 @@ def install_summary(runtime: str, outcomes, site_packages) -> str:
         lines.append("what failed could not be installed on this machine (the reason is on its line): "
                      "install what its build needs and run this again, or vendor it into the code folder")
     return "\n".join(lines) + "\n"
+
+
+# --- isolation ----------------------------------------------------------------------------
+
+
+def findings_table(findings) -> str:
+    """``scftest doctor``: one ``name: state`` line per finding, its reason under it."""
+    lines = []
+    for finding in findings:
+        lines.append(f"{finding.name}: {finding.state}")
+        if finding.why:
+            lines.append(f"    {finding.why}")
+    return "\n".join(lines)
+
+
+def isolation_note(plain: int, ran: int) -> str:
+    """The terminal's line under the summary when cases ran as plain processes."""
+    cases = "case" if ran == 1 else "cases"
+    return (f"isolation: process for {plain} of {ran} {cases}: not contained in an instance "
+            f"(scftest doctor says why)")
+
+
+CODE_ROOT_INSIDE = "/var/user"  # where an instance (and the cloud) has the code
+
+
+def code_root_note(code_root) -> str:
+    """Maps the function's paths back to the user's files, under a failure that shows them."""
+    return f"({CODE_ROOT_INSIDE}/ is {code_root}/ : the code root as the function saw it)"

@@ -45,6 +45,7 @@ class RunOptions:
     runtime_fallback: bool = False
     project_root: Optional[Path] = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    isolation: str = "auto"  # --isolation: auto | strict | process (instance/sandbox.py)
 
 
 def run(options: RunOptions, reporter: Optional["Reporter"] = None,
@@ -63,9 +64,10 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
+        from scftest.instance.sandbox import Sandbox
         from scftest.instance.spawn import SpawnBackend
 
-        backend = SpawnBackend()
+        backend = SpawnBackend(sandbox=Sandbox(options.isolation))
     with backend:
         pool = _Pool(selected, resolver, options, reporter, backend)
         result.outcomes, result.interrupted = pool.run()

@@ -105,6 +105,27 @@ def make_call(version: str, root: str, handler: str, **overrides) -> Tuple[Insta
     return InstanceSpec(**spec), InvocationRequest(**request)
 
 
+_SANDBOXES = {}
+
+
+def seen_root(record, root: str) -> str:
+    """The code root tests/handlers/ROOT as the function saw it: /var/user in a namespace
+    (as in the cloud), the folder itself in a plain process."""
+    if record.isolation == "namespace":
+        return "/var/user"
+    return str((HANDLERS / root).resolve())
+
+
+def shared_sandbox(requested: str = "auto"):
+    """One Sandbox per isolation request for the whole test session, as a run has one:
+    the machine is probed once, not once per test."""
+    from scftest.instance.sandbox import Sandbox
+
+    if requested not in _SANDBOXES:
+        _SANDBOXES[requested] = Sandbox(requested)
+    return _SANDBOXES[requested]
+
+
 def invoke_once(spec: InstanceSpec, request: InvocationRequest,
                 cancel: Optional[threading.Event] = None,
                 backend: Optional[Backend] = None) -> InvocationRecord:
@@ -113,7 +134,7 @@ def invoke_once(spec: InstanceSpec, request: InvocationRequest,
     from scftest.instance.spawn import SpawnBackend
 
     if backend is None:
-        with SpawnBackend() as own:
+        with SpawnBackend(sandbox=shared_sandbox()) as own:
             return invoke_once(spec, request, cancel, own)
     with backend.start(spec) as instance:
         return instance.invoke(request, cancel)
@@ -126,3 +147,51 @@ def child():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def processes_of(marker):
+    """Live processes whose command line or environment mention ``marker`` (tests mark
+    what a case starts, then end what is found by PID)."""
+    needle = marker.encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+            if state in (b"Z", b"X"):
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        if needle in cmdline or needle in environ:
+            found.append(int(name))
+    return found
+
+
+def end_processes(pids):
+    """SIGKILL each of ``pids`` (what a test found left running)."""
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
+def namespaces_or_skip():
+    """Skip, saying why, where this machine cannot make namespaces."""
+    machine = shared_sandbox("auto").machine()
+    if not machine.namespaces:
+        pytest.skip(f"this machine cannot make namespaces: {machine.why}")
+
+
+@pytest.fixture(params=["namespace", "process"])
+def isolation(request):
+    """Each isolation in turn (namespace tests skip where the machine cannot)."""
+    if request.param == "namespace":
+        namespaces_or_skip()
+    return request.param

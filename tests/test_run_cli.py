@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import List
 
 import pytest
 from conftest import needs
@@ -31,7 +32,6 @@ def wrong(event, context):
 
 def slow(event, context):
     print("sleeping")
-    open("started", "w").close()  # the test signals the runner once this case runs
     time.sleep(60)
 
 def secret(event, context):
@@ -162,11 +162,24 @@ def _descendants(pid: int) -> list:
     return children
 
 
+def _with_environment(pid: int, entry: bytes) -> List[int]:
+    """The runner's children whose environment holds ``entry`` (a case's own variable:
+    the handler cannot leave a mark on the host, its instance is read-only)."""
+    found = []
+    for child in _descendants(pid):
+        try:
+            if entry in Path(f"/proc/{child}/environ").read_bytes().split(b"\0"):
+                found.append(child)
+        except OSError:
+            pass
+    return found
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path, stop: signal.Signals) -> None:
     write_suite(tmp_path, "s.yaml", """\
         - {name: quick, event: {n: 1}}
-        - {name: hangs, handler: index.slow, timeout: 60}
+        - {name: hangs, handler: index.slow, timeout: 60, environment: {PHASE: hangs}}
         - {name: never started, handler: index.slow, timeout: 60}
     """)
     env = dict(os.environ, NO_COLOR="1")
@@ -174,7 +187,7 @@ def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path, stop: 
                              "--junit-xml", "r.xml"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
-    while time.monotonic() < deadline and not (tmp_path / "fn" / "started").exists():
+    while time.monotonic() < deadline and not _with_environment(proc.pid, b"PHASE=hangs"):
         time.sleep(0.05)  # "hangs" runs, so "quick" (before it, one worker) has finished
     children = _descendants(proc.pid)
     proc.send_signal(stop)  # SIGTERM (a cancelled CI job) and SIGHUP do what Ctrl-C does

@@ -3,25 +3,30 @@
 
 Run as a script, never imported by the runner:
 
-    python -u -s _child.py CONFIG_PATH RESULT_FD
+    python -u -s _child.py CONFIG_PATH RESULT_FD       (the runner hands over a sealed
+                                                        compiled copy: /proc/self/fd/N)
+    python -s -E _child.py --probe PLAN                (scftest doctor: can an instance be made?)
 
 It must run unchanged on Python 2.7 and 3.6+, so it uses the standard library only and
 the syntax common to both. Every per-case process pays for this file's start-up, so it
 imports next to nothing eagerly: ``json``, ``logging`` and ``traceback`` are loaded only
 when they are needed (see "Keeping start-up cheap" below).
 
-What it does, in order (scftest/executor.py is the other end):
+What it does, in order (scftest/instance/spawn.py is the other end):
 
 1. reads the config the parent wrote (JSON) and deletes the file at once;
 2. makes RESULT_FD close-on-exec, so processes the handler spawns cannot write to it;
-3. sets resource limits (an address-space safety net, SCF's 1024 file descriptors);
-4. makes stdout/stderr write UTF-8 (SCF's LANG is en_US.UTF8) and arranges for the root
+3. enters the case's instance (see "The instance" below): its cgroups, its namespaces and
+   file system, no capabilities; from here on it is the function's process;
+4. sets resource limits (an address-space safety net, SCF's 1024 file descriptors);
+5. makes stdout/stderr write UTF-8 (SCF's LANG is en_US.UTF8) and arranges for the root
    logger to get a stdout handler, as the cloud runtime gives it one;
-5. puts the code root first on sys.path and makes it the working directory;
-6. sends a "ready" frame (the parent starts the time limit there), imports the handler
-   module, calls ``handler(event, context)`` positionally, serializes the return value as
-   SCF does, and sends one "result" frame, then leaves with ``os._exit`` (the cloud keeps
-   the process warm, so atexit hooks and non-daemon threads never delay the answer).
+6. puts the code root first on sys.path and makes it the working directory;
+7. sends a "ready" frame (the parent starts the time limit there), imports the handler
+   module, sends a "loaded" frame, calls ``handler(event, context)`` positionally,
+   serializes the return value as SCF does, sends one "result" frame and closes the
+   channel, then lingers until the parent ends the case (the cloud keeps the process
+   warm, so atexit hooks and non-daemon threads never delay the answer).
 
 Handler lookup. ``<file>.<function>``: ``<file>`` is a path relative to the code root
 without ``.py``; ``src/app.handler`` loads ``src/app.py``. The file is loaded from that
@@ -32,10 +37,11 @@ handler's folder comes right after it on sys.path, so both ``import sibling`` an
 ``from src import sibling`` work, as with Tencent's own runtime, which adds the entry file's
 folder to sys.path.
 
-Timing. ``duration_ms`` in the result is the handler call only (what SCF bills); the import
-is timed separately as ``init_ms``. The parent's time limit runs from the ready frame, so
-it covers import + call (the stricter reading: a case that passes here does not time out in
-the cloud however SCF accounts for the import).
+Timing. The parent times everything from the frames' arrival: the import from "ready"
+to "loaded", the call (what SCF bills) from "loaded" to "result"; no frame carries a figure
+a handler could forge. The time limit runs from the ready frame, so it covers import +
+call (the stricter reading: a case that passes here does not time out in the cloud however
+SCF accounts for the import).
 
 The channel. Frames on RESULT_FD (never stdout, which the handler owns) are::
 
@@ -43,7 +49,8 @@ The channel. Frames on RESULT_FD (never stdout, which the handler owns) are::
 
 and the payload is a run of fields ``<name> <length>\\n<bytes>\\n`` (UTF-8 text). The
 lengths and the END marker let the parent tell a complete frame from a truncated or
-garbled one.
+garbled one. Each kind comes once, in order; the close after the result ends the answer,
+so a frame the handler itself writes on the channel garbles it (a crash, never a result).
 """
 
 import os
@@ -309,6 +316,385 @@ def preload_shadowed(folders):
 
 
 # ---------------------------------------------------------------------------------------
+# The instance: what the kernel contains, entered before anything of the user's runs.
+#
+# The parent asks for it in config["instance"] (scftest/instance/sandbox.py builds it):
+#
+#   isolation  "namespace": own mount, pid, ipc and uts namespaces (and a user namespace
+#              when the runner is not root); "process": a plain process, hardened.
+#   cgroups    cgroup.procs files to join first (the case's pids and memory cgroups), so
+#              every process of the case is counted, limited and found there.
+#   code_root  the host folder mounted read-only at /var/user.
+#   hide       host folders covered by an empty tmpfs (the runner's HOME, /run/user).
+#   user       [uid, gid] the function runs as (an unprivileged user when the runner is
+#              root); none: it stays the runner's user, without capabilities.
+#   userns     make a user namespace (the runner is not root).
+#
+# With namespaces the process tree becomes
+#
+#   bootstrap (the parent's child, outside)  waits, then exits as the function did
+#     init (pid 1 inside)                     reaps orphans; when it exits, the kernel
+#                                             ends every process left in the namespace
+#       function (pid 2)                      the handler runs here, unprivileged
+#
+# The parent kills the bootstrap to end the case; init has the parent-death signal set,
+# so the whole namespace goes with it. Nothing of this is reachable from the function:
+# the bootstrap is outside its pid namespace, init is root-owned, non-dumpable and, as
+# pid 1, ignores the signals the function may send.
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MOUNT_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 1
+SYS_MOUNT_SETATTR = 442  # Linux 5.12+; new system calls have one number on every architecture
+ENOSYS = 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
+PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 36, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+RTLD_NOW = 2
+SIGKILL = 9
+DEVICES = ("null", "zero", "full", "random", "urandom")
+EXIT_NO_INSTANCE = 71  # the instance could not be made: the parent reports the log
+
+
+class InstanceFailed(Exception):
+    """Setting up the instance failed; the message names the step."""
+
+
+class Libc(object):
+    """The few C library calls the instance needs, made through _ctypes alone: importing
+    the ctypes package costs 3-5 ms per case, its C core well under one."""
+
+    def __init__(self):
+        import _ctypes
+
+        class Long(_ctypes._SimpleCData):
+            _type_ = "l"
+
+        class Function(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+            _restype_ = Long
+
+        self._ctypes, self._long, self._function = _ctypes, Long, Function
+        self._handle = _ctypes.dlopen(None, RTLD_NOW)  # what Function looks names up in
+        self._integers = (int, long) if PY2 else (int,)  # noqa: F821 (long: Python 2)
+
+    def __call__(self, name, *args):
+        """Calls ``name``; -1 raises OSError with errno (bytes go as char *)."""
+        function = self._function((name, self))
+        self._ctypes.set_errno(0)
+        result = function(*[self._long(a) if isinstance(a, self._integers) else a
+                            for a in args])
+        if result == -1:
+            errno = self._ctypes.get_errno()
+            raise OSError(errno, "%s: %s" % (name, os.strerror(errno)))
+        return result
+
+    def mount(self, source, target, fstype, flags, data=None):
+        try:
+            self("mount", fs_bytes(source), fs_bytes(target), fs_bytes(fstype), flags,
+                 fs_bytes(data))
+        except OSError as exc:
+            raise InstanceFailed("mount %s on %s: %s" % (source or fstype, target,
+                                                         os.strerror(exc.errno)))
+
+    def mount_setattr(self, path, flags, attr_set, attr_clr):
+        import struct
+        attr = struct.pack("=QQQQ", attr_set, attr_clr, 0, 0)  # struct mount_attr
+        self("syscall", SYS_MOUNT_SETATTR, AT_FDCWD, fs_bytes(path), flags, attr, len(attr))
+
+
+def fs_bytes(value):
+    if value is None or isinstance(value, bytes):
+        return value
+    return value.encode("utf-8", "surrogateescape") if not PY2 else value.encode("utf-8")
+
+
+def enter_instance(plan, channel_fd):
+    """Contain this process as ``plan`` says; returns in the function's process only."""
+    libc = Libc()
+    for procs in plan.get("cgroups") or ():
+        with open(procs, "w") as handle:  # "0": this process; children follow it
+            handle.write("0")
+    if plan["isolation"] == "namespace":
+        enter_namespaces(libc, plan, channel_fd)
+    else:  # a plain process: the parent is a child subreaper, this is non-dumpable
+        libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+        libc("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    drop_privileges(libc, plan)
+
+
+def enter_namespaces(libc, plan, channel_fd):
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        libc("unshare", flags | (CLONE_NEWUSER if plan.get("userns") else 0))
+    except OSError as exc:
+        raise InstanceFailed("unshare: %s" % os.strerror(exc.errno))
+    if plan.get("userns"):  # root inside, the runner's own user outside
+        for name, text in (("setgroups", "deny"), ("uid_map", "0 %d 1" % uid),
+                           ("gid_map", "0 %d 1" % gid)):
+            with open("/proc/self/" + name, "w") as handle:
+                handle.write(text)
+    build_file_system(libc, plan)
+    relay_read, relay_write = os.pipe()
+    init = os.fork()
+    if init:  # the bootstrap, outside: wait for the function's end, then mirror it
+        os.close(relay_write)
+        os.close(channel_fd)
+        mirror(relay_read, init)
+    os.close(relay_read)
+    run_init(libc, relay_write, channel_fd)  # returns in the function's process
+    os.close(relay_write)
+
+
+def run_init(libc, relay, channel_fd):
+    """Pid 1 of the new namespace: mounts its /proc, starts the function's process,
+    reaps every orphan, and reports how the function's process ended."""
+    libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    try:
+        os.write(relay, b"+")  # the bootstrap is still there (else: EPIPE, and leave)
+    except OSError:
+        os._exit(EXIT_NO_INSTANCE)
+    os.setsid()  # out of the bootstrap's group: a kill(0, sig) inside stays inside
+    libc.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    function = os.fork()
+    if function == 0:
+        os.setsid()
+        return
+    os.close(channel_fd)  # only the function holds the channel: its close ends the answer
+    drop_privileges(libc, {"user": None}, dumpable=False)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except OSError as exc:
+            if exc.errno == 4:  # EINTR (Python 2)
+                continue
+            os._exit(EXIT_NO_INSTANCE)
+        if pid == function:
+            os.write(relay, ("%d\n" % status).encode("ascii"))
+            os._exit(0)  # the kernel now ends whatever is left in the namespace
+
+
+def mirror(relay, init):
+    """The bootstrap outside: exit as the function's process did (the parent reads the
+    exit status and the signal from this process)."""
+    data = b""
+    while True:
+        chunk = os.read(relay, 64)
+        if not chunk:
+            break
+        data += chunk
+    try:
+        os.waitpid(init, 0)
+    except OSError:
+        pass
+    text = data.lstrip(b"+").strip()
+    if not text.isdigit():
+        os._exit(EXIT_NO_INSTANCE)
+    status = int(text)
+    if os.WIFSIGNALED(status):
+        import resource
+        import signal
+        number = os.WTERMSIG(status)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        os._exit(128 + number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else EXIT_NO_INSTANCE)
+
+
+def interpreter_folders():
+    """The folders this interpreter needs at run time (its installation, a venv's base)."""
+    names = ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix")
+    folders = [os.path.realpath(getattr(sys, name)) for name in names if getattr(sys, name, "")]
+    folders.append(os.path.dirname(os.path.realpath(sys.executable)))
+    return sorted(set(folders))
+
+
+def under(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def open_folder(path):
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+
+
+def fd_path(fd):
+    return "/proc/self/fd/%d" % fd
+
+
+def build_file_system(libc, plan):
+    """The function's view of the file system: the host's, read-only, with /var/user,
+    a private /tmp and /dev, and the runner's own folders hidden.
+
+    Everything to bind is opened before anything is covered, so a code root or an
+    interpreter under a covered folder (the runner's HOME, /tmp, /var) is still found."""
+    code = open_folder(plan["code_root"])
+    covered = list(plan.get("hide") or ()) + ["/var", "/tmp", "/dev"]
+    needed = [(folder, open_folder(folder)) for folder in interpreter_folders()
+              if any(under(folder, top) for top in covered)]
+    devices = []
+    for name in DEVICES:
+        try:
+            devices.append((name, os.open("/dev/" + name, os.O_RDONLY | os.O_NONBLOCK)))
+        except OSError:
+            pass
+    libc.mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates to the host
+    for folder in plan.get("hide") or ():
+        if os.path.isdir(folder):
+            libc.mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    libc.mount("tmpfs", "/var", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    os.mkdir("/var/user")
+    os.symlink("../tmp", "/var/tmp")
+    os.symlink("../run", "/var/run")
+    if code is not None:
+        libc.mount(fd_path(code), "/var/user", None, MS_BIND | MS_REC)
+    size = "size=%d" % plan.get("tmp_bytes", 512 * 1024 * 1024)  # SCF's /tmp: 512 MB
+    libc.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + size)
+    build_dev(libc, devices)
+    for folder, fd in needed:
+        if fd is not None:
+            make_folders(folder)
+            libc.mount(fd_path(fd), folder, None, MS_BIND | MS_REC)
+    make_read_only(libc, plan.get("readonly_by", "mount_setattr"))
+    for fd in [code] + [fd for _, fd in needed] + [fd for _, fd in devices]:
+        if fd is not None:
+            os.close(fd)
+
+
+def make_folders(path):
+    if not os.path.isdir(path):
+        os.makedirs(path)
+
+
+def build_dev(libc, devices):
+    """A /dev with only what a process needs (the host's /dev holds its disks)."""
+    libc.mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               "mode=755,size=64k")
+    for name, fd in devices:
+        path = "/dev/" + name
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
+        libc.mount(fd_path(fd), path, None, MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, "/dev/" + name)
+    os.mkdir("/dev/shm")
+    libc.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
+
+
+WRITABLE = ("/tmp", "/dev/shm")
+
+
+def make_read_only(libc, how):
+    """Every mount read-only but /tmp and /dev/shm: one call on Linux 5.12+, else one
+    remount per mount point."""
+    if how == "mount_setattr":
+        try:
+            libc.mount_setattr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0)
+            for path in WRITABLE:
+                libc.mount_setattr(path, 0, 0, MOUNT_ATTR_RDONLY)
+            return
+        except OSError as exc:
+            if exc.errno != ENOSYS:
+                raise InstanceFailed("mount_setattr: %s" % os.strerror(exc.errno))
+    for point, options in mount_points():
+        if point in WRITABLE:
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for option in options:
+            flags |= MOUNT_FLAGS.get(option, 0)
+        try:
+            libc("mount", None, fs_bytes(point), None, flags, None)
+        except OSError as exc:
+            if exc.errno != 2:  # a mount point under one covered since: gone from view
+                raise InstanceFailed("remount %s read-only: %s"
+                                     % (point, os.strerror(exc.errno)))
+
+
+def mount_points():
+    """(mount point, per-mount options) of this mount namespace, from mountinfo."""
+    points = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            point = fields[4].replace("\\040", " ").replace("\\011", "\t")
+            points.append((point.replace("\\012", "\n").replace("\\134", "\\"),
+                           fields[5].split(",")))
+    return points
+
+
+def last_capability():
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as handle:
+            return int(handle.read())
+    except (IOError, OSError, ValueError):
+        return 63
+
+
+def drop_privileges(libc, plan, dumpable=True):
+    """No way back: no capabilities (even through exec: the bounding set is empty and
+    no_new_privs is set), the plan's unprivileged user if it names one."""
+    for capability in range(last_capability() + 1):
+        try:
+            libc("prctl", PR_CAPBSET_DROP, capability, 0, 0, 0)
+        except OSError:
+            break  # not allowed (no CAP_SETPCAP): there is nothing to drop
+    try:
+        libc("prctl", PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    except OSError:
+        pass
+    user = plan.get("user")
+    if user:
+        uid, gid = user
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    import struct
+    header = struct.pack("=Ii", LINUX_CAPABILITY_VERSION_3, 0)
+    libc("capset", header, b"\0" * 24)  # effective, permitted, inheritable: none
+    libc("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # Inside its own namespace the function may be an ordinary (dumpable) process; a
+    # plain process stays non-dumpable, so other cases' processes cannot open its /proc.
+    libc("prctl", PR_SET_DUMPABLE, 1 if dumpable and plan.get("isolation") == "namespace"
+         else 0, 0, 0, 0)
+
+
+def close_in_forks(fd):
+    """A process the handler forks (without exec) drops the channel at once, so the
+    function's own close of it is what ends its answer (close-on-exec covers exec)."""
+    def close():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+    if hasattr(os, "register_at_fork"):  # 3.7+
+        os.register_at_fork(after_in_child=close)
+        return
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid == 0:
+            close()
+        return pid
+
+    os.fork = fork  # 2.7 and 3.6: multiprocessing and friends call os.fork
+
+
+# ---------------------------------------------------------------------------------------
 # Loading the handler.
 
 class HandlerNotFound(Exception):
@@ -383,6 +769,11 @@ def find_handler(root, handler):
         raise HandlerNotFound(module_not_found(
             "No module named '%s': %s does not exist (handler %s, code root %s)"
             % (name, path, handler, root)))
+    if not os.access(path, os.R_OK):
+        raise HandlerNotFound(module_not_found(
+            "No module named '%s': %s cannot be read by the function's user (uid %d); "
+            "the cloud's runtime reads the code it was given: make the code root readable "
+            "by others (chmod -R o+rX)" % (name, path, os.getuid())))
     try:
         module = load_module(name, path)
     except (KeyboardInterrupt, SystemExit):
@@ -551,16 +942,11 @@ def cut_ret_msg(text):
 # ---------------------------------------------------------------------------------------
 # The invocation.
 
-def peak_rss_kb():
-    import resource
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children)
+def invoke(config, channel):
+    """Load the handler and call it; returns the result frame's fields.
 
-
-def invoke(config):
-    """Load the handler and call it; returns the result frame's fields."""
-    started = now()
+    The "loaded" frame between the import and the call lets the parent time both; the
+    result carries no figures (the parent measures them: a handler could forge them)."""
     try:
         handler = find_handler(config["code_root"], config["handler"])
     except HandlerNotFound as wrapper:
@@ -568,19 +954,17 @@ def invoke(config):
         return [("outcome", "not_found")] + error_fields(type(error), error, None)
     except InitFailed as wrapper:
         return failure_fields(wrapper.exc_info, "init_error")
-    loaded = now()
+    channel.send("loaded", [])
     failure = None
     try:
         value = handler(config["event"], config["context"])
     except Exception:
         failure = sys.exc_info()
-    timing = [("init_ms", "%.3f" % ((loaded - started) * 1000.0)),
-              ("duration_ms", "%.3f" % ((now() - loaded) * 1000.0))]
     if os.getpid() != config["_pid"]:
         os._exit(0)  # a process the handler forked returned from it: not the invocation
     if failure is not None:
-        return timing + failure_fields(failure, "error")
-    return timing + serialize(value, config.get("invocation") == "async")
+        return failure_fields(failure, "error")
+    return serialize(value, config.get("invocation") == "async")
 
 
 def failure_fields(exc_info, outcome):
@@ -629,17 +1013,29 @@ def prepare(config):
 
 
 def main(argv):
+    if argv[1:2] == ["--probe"]:
+        probe(argv[2])
+    close_script(argv[0])
     config_path, fd = argv[1], int(argv[2])
     parent = os.getppid()
     close_on_exec(fd)
-    channel = Channel(fd)
     config = read_config(config_path)
-    config["_pid"] = os.getpid()
     del sys.argv[1:]  # the handler has no business with the channel's fd number
+    plan = config.get("instance")
+    if plan:
+        try:
+            enter_instance(plan, fd)
+        except (InstanceFailed, EnvironmentError) as exc:
+            os.write(2, to_bytes("scftest: the instance could not be made: %s\n" % (exc,)))
+            os._exit(EXIT_NO_INSTANCE)
+        if plan["isolation"] == "namespace":
+            parent = None  # pid 1 of the namespace: there until the case ends
+    config["_pid"] = os.getpid()
+    close_in_forks(fd)
+    channel = Channel(fd)
     prepare(config)
     channel.send("ready", [])
-    fields = invoke(config)
-    fields.append(("maxrss_kb", peak_rss_kb()))
+    fields = invoke(config, channel)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -647,23 +1043,76 @@ def main(argv):
             pass
     try:
         channel.send("result", fields)
+        os.close(fd)  # the end of the answer: the parent waits for this close
     except OSError:
         os.write(2, b"scftest: the result channel was closed by the function\n")
         os._exit(EXIT_CHANNEL_LOST)
     linger(parent)
 
 
-def linger(parent):
-    """Stay alive, like a warm instance, until the parent kills the process tree.
+def close_script(path):
+    """The runner hands the bootstrap over as a sealed in-memory file (/proc/self/fd/N);
+    the interpreter has read it, so the descriptor goes."""
+    prefix = "/proc/self/fd/"
+    if path.startswith(prefix) and path[len(prefix):].isdigit():
+        try:
+            os.close(int(path[len(prefix):]))
+        except OSError:
+            pass
+        sys.argv[0] = THIS_FILE  # the bootstrap's own name, not a descriptor's
 
-    While this process lives, whatever the handler started (even a process that called
-    setsid) is still its descendant, so the parent can find and kill it. Never returns;
-    leaves by itself if the parent is gone or after a minute."""
+
+def linger(parent):
+    """Stay alive, like a warm instance, until the parent ends the case.
+
+    The parent measures the function's memory now, then kills it all. While this process
+    lives, whatever the handler started (even a process that called setsid) is still its
+    descendant, or in its namespace. Never returns; leaves by itself after a minute, or
+    when ``parent`` (a plain process's parent, the runner) is gone."""
     import time
     deadline = now() + 60
-    while os.getppid() == parent and now() < deadline:
+    while (parent is None or os.getppid() == parent) and now() < deadline:
         time.sleep(0.05)
     os._exit(0)
+
+
+def probe(plan_text):
+    """``_child.py --probe PLAN``: enter an instance as PLAN says and report, as one JSON
+    line on stdout, what the function's process finds (``scftest doctor`` and the
+    runner's choice of isolation read it). Exits 0 when the instance could be made."""
+    plan = parse_json(plan_text)
+    read_end, write_end = os.pipe()
+    try:
+        enter_instance(plan, write_end)
+    except (InstanceFailed, EnvironmentError) as exc:
+        report = {"ok": False, "error": str(exc)}
+    else:
+        report = {"ok": True, "pid": os.getpid(), "uid": os.getuid(),
+                  "capabilities": own_capabilities(), "var_user": writable("/var/user"),
+                  "tmp": writable("/tmp"), "etc": writable("/etc")}
+    json = stdlib("json")
+    os.write(1, to_bytes(json.dumps(report) + "\n"))
+    os._exit(0 if report["ok"] else EXIT_NO_INSTANCE)
+
+
+def own_capabilities():
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("CapEff:"):
+                return line.split()[1]
+    return ""
+
+
+def writable(folder):
+    """"yes", or why not (the error's name: EROFS, EACCES, ...)."""
+    import errno
+    path = os.path.join(folder, ".scftest-probe-%d" % os.getpid())
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(path)
+        return "yes"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,25 @@
-"""The bootstrap (``_child.py``) as the function's process runs it: compiled once per
-interpreter and cached on disk, its source pinned for the whole run (BootstrapCache),
-and the config file it reads (child_config, write_config).
+"""The bootstrap (``_child.py``) as the function's process runs it, and the config file it
+reads (child_config, write_config).
+
+Per run (BootstrapCache), the bootstrap's source is read once and compiled once per
+interpreter, by that interpreter, and the compiled bytes are handed to every case as a
+sealed in-memory file (memfd, F_SEAL_WRITE and friends): the child runs
+``/proc/self/fd/N``. Nothing on disk is executed, so nothing a handler writes (a cached
+.pyc, a file in the runner's HOME) can change what a later case or a later run executes.
+Where that cannot be done (no memfd, the compile fails) the source file itself is run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 MIB = 1024 * 1024
 
@@ -21,118 +29,112 @@ _COMPILE = (
     "import py_compile, sys; "
     "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
 )
-# Part of every cache key: files written before the compiled copy was pinned to the bytes
-# its name hashes (any of them may hold other code than its name says) are never used.
-KEY_FORMAT = b"scftest-bootstrap-2"
+SEALS = ("F_SEAL_SEAL", "F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_WRITE")
 
 
-def bootstrap_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "scftest" / "bootstrap"
+@dataclass(frozen=True)
+class Script:
+    """What a case's interpreter runs: ``path``, which needs ``fds`` passed on."""
+
+    path: str
+    fds: Tuple[int, ...] = ()
+
+    @property
+    def sealed(self) -> bool:
+        return bool(self.fds)
 
 
-def bootstrap_script(interpreter: str, cache_dir: Optional[Path] = None,
-                     source: Optional[bytes] = None) -> str:
-    """The bootstrap file to run under ``interpreter``: a copy compiled by that very
-    interpreter (cached on disk, like __pycache__), else the source file itself.
+def compile_bootstrap(interpreter: str, source: bytes) -> Optional[bytes]:
+    """``source`` compiled by ``interpreter`` (its own bytecode format), or None.
 
-    A script run by path is compiled anew at every start, ~1.5 ms of a ~12 ms case; the
-    function's process never writes bytecode (PYTHONDONTWRITEBYTECODE, as in SCF), so
-    the runner compiles it once. The name hashes the source and the interpreter binary,
-    so an edit or a reinstall gets a new file; any problem falls back to the source.
-
-    ``source`` is the bootstrap's text as the run pinned it (BootstrapCache); without it,
-    _child.py is read now. Either way the compiled file holds exactly the bytes its name
-    hashes: they are compiled from a private copy, never from _child.py again, which an
-    edit or a git checkout may be rewriting at that very moment (compiling it half-written
-    once cached an empty bootstrap: a process that exits 0 without a word).
-    """
-    fallback = str(CHILD_SCRIPT)
+    The compile happens in a private folder made for it and removed at once; the bytes
+    are read back into the runner's memory, which no handler can reach. Tracebacks name
+    the bootstrap by its real file (dfile), so its frames can be told apart."""
+    folder = tempfile.mkdtemp(prefix="scftest-bootstrap-")
     try:
-        text = CHILD_SCRIPT.read_bytes() if source is None else source
-        folder = cache_dir or bootstrap_cache_dir()
-        target = folder / f"_child-{_bootstrap_key(interpreter, text)}.pyc"
-        if _trusted(target):
-            return str(target)
-        failed = target.with_suffix(".failed")  # compile once, even when it cannot be done
-        if failed.exists() or not _ensure_private(folder):
-            return fallback
-        stem = f".{target.stem}.{os.getpid()}.{threading.get_ident()}"
-        copy, partial = folder / f"{stem}.py", folder / f"{stem}.pyc"
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text)
-        try:
-            done = subprocess.run(
-                [interpreter, "-E", "-s", "-c", _COMPILE, str(copy), str(partial), fallback],
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env={},
-            )
-        finally:
-            copy.unlink()
-        if done.returncode != 0 or not partial.is_file():
-            failed.touch()
-            return fallback
-        os.replace(partial, target)  # atomic: concurrent runners never see half a file
-        return str(target)
+        copy, compiled = os.path.join(folder, "_child.py"), os.path.join(folder, "_child.pyc")
+        with open(copy, "wb") as handle:
+            handle.write(source)
+        done = subprocess.run(
+            [interpreter, "-E", "-s", "-c", _COMPILE, copy, compiled, str(CHILD_SCRIPT)],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env={})
+        if done.returncode != 0:
+            return None
+        with open(compiled, "rb") as handle:
+            return handle.read()
     except (OSError, subprocess.SubprocessError):
-        return fallback
+        return None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sealed_file(data: bytes) -> Optional[int]:
+    """A descriptor of an in-memory file holding ``data`` that nobody can change any
+    more (sealed against writes, growing and shrinking); None where there is no memfd."""
+    if not hasattr(os, "memfd_create") or not all(hasattr(_fcntl(), n) for n in SEALS):
+        return None
+    fcntl = _fcntl()
+    try:
+        fd = os.memfd_create("scftest-bootstrap", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    except OSError:
+        return None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        seals = 0
+        for name in SEALS:
+            seals |= getattr(fcntl, name)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+        return fd
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def _fcntl():
+    import fcntl
+
+    return fcntl
 
 
 class BootstrapCache:
-    """The bootstrap of one run: its source read once, its compiled file found once per
-    interpreter.
+    """The bootstrap of one run: its source read once, compiled and sealed once per
+    interpreter, then the same for every case of the run, even if _child.py is edited
+    (or checked out, or half-written, or rewritten by a handler) while the run goes on.
+    The backend owns one (nothing module-level); worker threads share it; ``close``
+    releases the sealed files."""
 
-    The source is pinned when the run starts, so every case of the run gets the same
-    bootstrap, the one that goes with the executor already loaded, even if _child.py is
-    edited (or checked out, or half-written) while the run goes on. Finding the compiled
-    file means hashing that source and resolving and stat-ing the interpreter: runner
-    CPU paid on every case without this. The session owns one (nothing module-level);
-    worker threads share it. The file found is still checked before each use (one stat),
-    so a cache emptied during the run is filled again from the pinned source.
-    """
-
-    def __init__(self, cache_dir: Optional[Path] = None):
-        self.cache_dir = cache_dir
+    def __init__(self) -> None:
         try:
             self.source: Optional[bytes] = CHILD_SCRIPT.read_bytes()
         except OSError:
-            self.source = None  # bootstrap_script falls back to the file, case by case
+            self.source = None  # the file itself is run, case by case
         self._lock = threading.Lock()
-        self._scripts: Dict[str, str] = {}
+        self._scripts: Dict[str, Script] = {}
+        self._fds: List[int] = []
 
-    def script(self, interpreter: str) -> str:
+    def script(self, interpreter: str) -> Script:
         with self._lock:
             known = self._scripts.get(interpreter)
-        if known is not None and known != str(CHILD_SCRIPT) and _trusted(Path(known)):
+            if known is None:
+                known = self._scripts[interpreter] = self._make(interpreter)
             return known
-        found = bootstrap_script(interpreter, self.cache_dir, self.source)
+
+    def _make(self, interpreter: str) -> Script:
+        compiled = compile_bootstrap(interpreter, self.source) if self.source else None
+        fd = sealed_file(compiled) if compiled is not None else None
+        if fd is None:
+            return Script(str(CHILD_SCRIPT))
+        self._fds.append(fd)
+        return Script(f"/proc/self/fd/{fd}", (fd,))
+
+    def close(self) -> None:
         with self._lock:
-            self._scripts[interpreter] = found
-        return found
-
-
-def _bootstrap_key(interpreter: str, source: bytes) -> str:
-    real = os.path.realpath(interpreter)
-    binary = os.stat(real)
-    digest = hashlib.sha256(KEY_FORMAT)
-    digest.update(b"\0" + source + b"\0")
-    digest.update(f"{real}:{binary.st_mtime_ns}:{binary.st_size}".encode())
-    return digest.hexdigest()[:20]
-
-
-def _ensure_private(folder: Path) -> bool:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return _trusted(folder)
-
-
-def _trusted(path: Path) -> bool:
-    """Ours and writable by us alone: nobody else may plant code the runner executes."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
-
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+            self._scripts.clear()
 
 
 # ---------------------------------------------------------------------------------------
@@ -145,16 +147,23 @@ def address_space_limit(memory_mb: int) -> int:
 
 
 def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[str, Any],
-                 asynchronous: bool, request_id: str, memory_mb: int) -> Dict[str, Any]:
-    return {
+                 asynchronous: bool, request_id: str, memory_mb: int,
+                 code_root_inside: Optional[str] = None,
+                 instance: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """``code_root_inside``: where the function finds the code root (/var/user in a
+    namespace); ``instance``: the containment the bootstrap enters (sandbox.CasePlan)."""
+    config = {
         "handler": handler,
-        "code_root": code_root,
+        "code_root": code_root_inside or code_root,
         "event": event,
         "context": dict(context),
         "invocation": "async" if asynchronous else "sync",  # _child.py's words
         "request_id": request_id,
         "address_space_limit": address_space_limit(memory_mb),
     }
+    if instance:
+        config["instance"] = dict(instance)
+    return config
 
 
 def write_config(config: Mapping[str, Any], folder: str) -> str:

@@ -33,6 +33,7 @@ class Observed:
 
     result: Optional[Frame] = None
     ready_at: Optional[float] = None
+    loaded_at: Optional[float] = None  # the handler module imported, the call starts
     ended_at: Optional[float] = None
     stop: Optional[str] = None  # timeout | memory | cancelled | startup | garbled
     garbled: str = ""
@@ -124,19 +125,21 @@ def ending(spec: InstanceSpec, request: InvocationRequest, observed: Observed) -
 
 
 def _duration_ms(observed: Observed) -> float:
-    if observed.result is not None and "duration_ms" in observed.result.fields:
-        return float(observed.result.fields["duration_ms"])
-    if observed.ready_at is None:
+    """As the parent timed it, never as the function said: the handler call (from the
+    "loaded" frame, the import done, to the result) when it answered; else the span the
+    time limit covers (from "ready", before the import, to the end)."""
+    if observed.result is not None and observed.loaded_at is not None:
+        start = observed.loaded_at
+    else:
+        start = observed.ready_at
+    if start is None:
         return 0.0
-    return max(0.0, (observed.ended_at or observed.ready_at) - observed.ready_at) * 1000.0
+    return max(0.0, (observed.ended_at or start) - start) * 1000.0
 
 
 def _memory_mb(observed: Observed) -> float:
-    child_kb = 0
-    if observed.result is not None:
-        value = observed.result.fields.get("maxrss_kb", "0")
-        child_kb = int(value) if value.isdigit() else 0
-    return round(max(observed.tree_peak, child_kb * 1024) / MIB, 3)
+    """The instance's peak as the parent measured it (sandbox.CaseProcesses)."""
+    return round(observed.tree_peak / MIB, 3)
 
 
 def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
@@ -147,7 +150,7 @@ def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
 
 
 def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observed,
-                log: LogCapture) -> InvocationRecord:
+                log: LogCapture, isolation: str = "process") -> InvocationRecord:
     end = ending(spec, request, observed)
     duration = _duration_ms(observed)
     memory = _memory_mb(observed)
@@ -187,4 +190,5 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         signal=signal_name(code),
         log_truncated_bytes=cut,
         runtime_fallback=spec.interpreter.fallback,
+        isolation=isolation,
     )

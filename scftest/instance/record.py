@@ -49,6 +49,7 @@ class InvocationRecord:
     signal: Optional[str] = None
     log_truncated_bytes: int = 0
     runtime_fallback: bool = False
+    isolation: str = "process"  # namespace | process: how the case was contained
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON data; ``return`` is present only when the caller received a value."""
@@ -59,6 +60,7 @@ class InvocationRecord:
             "interpreter": self.interpreter,
             "interpreter_version": self.interpreter_version,
             "runtime_fallback": self.runtime_fallback,
+            "isolation": self.isolation,
             "status": str(self.status),
             "status_code": self.status_code,
             "ret_msg": self.ret_msg,

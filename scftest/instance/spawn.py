@@ -1,21 +1,25 @@
 """The spawn backend: every invocation in a fresh process, the way SCF runs a cold start.
 
 ``SpawnBackend().start(spec)`` gives a ``SpawnInstance``; each ``invoke`` starts
-``_child.py`` (the bootstrap) under the spec's interpreter and watches it: the handler's
-output arrives on one pipe (stdout and stderr merged, so the order is kept), the
-bootstrap's frames on another (RESULT_FD). The time limit runs from the bootstrap's
-"ready" frame (sent just before the handler module is imported). The process tree's
-memory is polled through /proc; on a timeout, a memory overrun, a cancel or simply the
-end of the invocation every process the handler started is killed, including those that
-left the process group with setsid. Nothing outlives ``invoke``, so ``close`` has nothing
-to end, and no invocation sees another's module state or files.
+``_child.py`` (the bootstrap, handed over sealed in memory) under the spec's interpreter,
+contained as the run's Sandbox plans it (sandbox.py: its own namespaces where the machine
+allows, else a hardened plain process), and watches it: the handler's output arrives on
+one pipe (stdout and stderr merged, so the order is kept), the bootstrap's frames on
+another (RESULT_FD). The time limit runs from the bootstrap's "ready" frame (sent just
+before the handler module is imported); the answer counts once the bootstrap has sent
+its result and closed the channel. The case's memory is polled (sandbox.CaseProcesses);
+on a timeout, a memory overrun, a cancel or simply the end of the invocation every
+process the handler started is ended, including those that left the process group with
+setsid. Nothing outlives ``invoke``, so ``close`` has nothing to end, and no invocation
+sees another's module state or files.
 
 The pieces it uses: bootstrap.py (the compiled bootstrap and its config), channel.py (the
-frames), logcapture.py (the capped log), proctree.py (the process tree), observed.py
-(what was seen, made into the record); scf/environment.py says what the function sees.
+frames), logcapture.py (the capped log), sandbox.py (the containment, the case's
+processes), observed.py (what was seen, made into the record); scf/environment.py says
+what the function sees.
 
 Nothing here is global: worker threads invoke instances in parallel, and share the
-backend (its BootstrapCache is thread-safe).
+backend (its BootstrapCache and Sandbox are thread-safe).
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
-from scftest.instance.bootstrap import BootstrapCache, child_config, write_config
+from scftest.instance.bootstrap import BootstrapCache, Script, child_config, write_config
 from scftest.instance.channel import ChannelGarbled, Frame, FrameReader
 from scftest.instance.logcapture import LogCapture
 from scftest.instance.observed import STARTUP_ALLOWANCE_S, Observed, is_async, make_record
-from scftest.instance.proctree import ProcessTree
 from scftest.instance.record import InvocationRecord
+from scftest.instance.sandbox import EXIT_NO_INSTANCE, CasePlan, CaseProcesses, Sandbox
 from scftest.scf.environment import build_context, build_environment
 
 MIB = 1024 * 1024
@@ -44,32 +48,42 @@ READ_CHUNK = 256 * 1024
 MEMORY_POLL_S = 0.015  # RSS of the known processes
 DISCOVERY_EVERY = 3  # scan /proc for new descendants every 3rd memory poll (~45 ms)
 DRAIN_S = 0.3  # reading what is left in the log pipe once the case is over
+ANSWER_CLOSE_S = 2.0  # between the result frame and the function's close of the channel
 
 
 class SpawnBackend(Backend):
     """Instances that start a fresh process for every invocation.
 
     ``bootstrap``: the run's BootstrapCache (the bootstrap's source pinned when the run
-    starts); one is made when none is given."""
+    starts); ``sandbox``: the run's containment (sandbox.py; by default the strongest
+    this machine allows). Each is made when none is given."""
 
-    def __init__(self, bootstrap: Optional[BootstrapCache] = None):
+    def __init__(self, bootstrap: Optional[BootstrapCache] = None,
+                 sandbox: Optional[Sandbox] = None):
         self.bootstrap = bootstrap if bootstrap is not None else BootstrapCache()
+        self.sandbox = sandbox if sandbox is not None else Sandbox()
 
     def start(self, spec: InstanceSpec) -> "SpawnInstance":
-        return SpawnInstance(spec, self.bootstrap)
+        return SpawnInstance(spec, self.bootstrap, self.sandbox)
+
+    def close(self) -> None:
+        self.bootstrap.close()
 
 
 class SpawnInstance(Instance):
-    """One function; each invoke is a cold start in a process of its own."""
+    """One function; each invoke is a cold start in a process (and an instance of the
+    sandbox) of its own."""
 
-    def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache):
+    def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox):
         self.spec = spec
         self.bootstrap = bootstrap
+        self.sandbox = sandbox
         self.code_root = str(Path(spec.code_root).resolve())
 
     def invoke(self, request: InvocationRequest,
                cancel: Optional[threading.Event] = None) -> InvocationRecord:
         spec = self.spec
+        plan = self.sandbox.plan(self.code_root, spec.profile.limits)
         folder = tempfile.mkdtemp(prefix="scftest-")
         try:
             home = os.path.join(folder, "home")
@@ -80,15 +94,22 @@ class SpawnInstance(Instance):
             config = write_config(child_config(
                 handler=spec.handler, code_root=self.code_root, event=request.event,
                 context=context, asynchronous=is_async(request),
-                request_id=request.request_id, memory_mb=spec.memory_mb), folder)
+                request_id=request.request_id, memory_mb=spec.memory_mb,
+                code_root_inside=plan.code_root, instance=plan.instance), folder)
             env = build_environment(spec.identity, runtime=spec.runtime,
                                     environment=spec.environment, code_root=self.code_root,
                                     home=home, path=os.environ.get("PATH", os.defpath))
+            env.update(plan.environment)
             script = self.bootstrap.script(spec.interpreter.path)
-            observed, log = _run(spec, script, config, env, cancel, self.code_root)
-            return make_record(spec, request, observed, log)
+            observed, log = _run(spec, script, config, env, cancel, self.code_root, plan)
+            if observed.returncode == EXIT_NO_INSTANCE and observed.ready_at is None:
+                output, _ = log.text(spec.secrets)
+                raise InstanceError(f"the case's instance could not be made: {output.strip()}",
+                                    hint="`scftest doctor` says what this machine gives")
+            return make_record(spec, request, observed, log, isolation=plan.isolation)
         finally:
             _remove_folder(folder, home)
+            plan.close()
 
 
 def _remove_folder(folder: str, home: str) -> None:
@@ -113,13 +134,13 @@ def _remove_tree(folder: str) -> None:
     shutil.rmtree(folder, onerror=retry_writable)
 
 
-def _spawn(spec: InstanceSpec, script: str, config: str, env: Dict[str, str],
+def _spawn(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
            code_root: str) -> Tuple[subprocess.Popen, int]:
     read_fd, write_fd = os.pipe()
-    command = [spec.interpreter.path, "-u", "-s", script, config, str(write_fd)]
+    command = [spec.interpreter.path, "-u", "-s", script.path, config, str(write_fd)]
     try:
         proc = subprocess.Popen(
-            command, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            command, pass_fds=(write_fd,) + script.fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True, env=env,
             cwd=code_root if os.path.isdir(code_root) else None,
         )
@@ -134,10 +155,14 @@ def _spawn(spec: InstanceSpec, script: str, config: str, env: Dict[str, str],
     return proc, read_fd
 
 
-def _run(spec: InstanceSpec, script: str, config: str, env: Dict[str, str],
-         cancel: Optional[threading.Event], code_root: str) -> Tuple[Observed, LogCapture]:
+def _run(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
+         cancel: Optional[threading.Event], code_root: str,
+         plan: CasePlan) -> Tuple[Observed, LogCapture]:
     proc, result_fd = _spawn(spec, script, config, env, code_root)
-    tree = ProcessTree(proc.pid)
+    sandbox = plan.sandbox
+    if sandbox is not None:
+        sandbox.spawned(proc.pid)
+    tree = plan.processes(proc.pid)
     limits = spec.profile.limits
     log = LogCapture(head=limits.log_head_bytes, tail=limits.log_tail_bytes)
     observed = Observed()
@@ -146,6 +171,8 @@ def _run(spec: InstanceSpec, script: str, config: str, env: Dict[str, str],
     finally:
         _finish(proc, tree, log, observed)
         os.close(result_fd)
+        if sandbox is not None:
+            sandbox.reaped(proc.pid)
     return observed, log
 
 
@@ -175,13 +202,26 @@ class _Watch:
                             selector.unregister(self.log_fd)
                     elif not self._read_channel():
                         selector.unregister(self.result_fd)
-                    if self.observed.stop or self.observed.result:
+                    if self.observed.stop or self._answered():
                         break
+
+    def _answered(self) -> bool:
+        """The result came, and the function closed the channel after it: nothing can
+        follow. A second result frame before the close garbles the channel, so a frame
+        the handler forged before raising (or returning) is never believed."""
+        return self.observed.result is not None and not self.channel_open
 
     def _decided(self) -> bool:
         observed = self.observed
-        if observed.result is not None:
+        if self._answered():
             return True  # answered: a limit reached since then does not count
+        if observed.stop is None and observed.result is not None:
+            # The result came, but the channel is still open: the bootstrap closes it at
+            # once; only a process of the handler's (holding a copy) keeps it open.
+            if time.monotonic() - observed.ended_at > ANSWER_CLOSE_S:
+                observed.stop, observed.garbled = "garbled", (
+                    "a process of the function kept the result channel open after the result")
+            return observed.stop is not None
         if observed.stop is None:
             observed.stop = self._limit_reached(time.monotonic())
         if observed.stop is not None:
@@ -195,11 +235,12 @@ class _Watch:
             return "cancelled"
         if ready_at is None and now - self.started > STARTUP_ALLOWANCE_S:
             return "startup"
-        if ready_at is not None and now - ready_at >= self.spec.timeout_s:
+        if ready_at is not None and self.observed.result is None and (
+                now - ready_at >= self.spec.timeout_s):
             return "timeout"
         if now >= self.next_poll:
             # Not on the first poll: a short case is over before it has a child, and the
-            # scan at the end (ProcessTree.kill) still finds any it left.
+            # scan at the end (CaseProcesses.kill) still finds any it left.
             if self.polls % DISCOVERY_EVERY == DISCOVERY_EVERY - 1:
                 self.tree.discover()
             self.polls += 1
@@ -211,7 +252,9 @@ class _Watch:
     def _wait(self) -> float:
         now = time.monotonic()
         wait = self.next_poll - now
-        if self.observed.ready_at is not None:
+        if self.observed.result is not None:
+            wait = min(wait, self.observed.ended_at + ANSWER_CLOSE_S - now)
+        elif self.observed.ready_at is not None:
             wait = min(wait, self.observed.ready_at + self.spec.timeout_s - now)
         return max(wait, 0.0)
 
@@ -233,6 +276,7 @@ class _Watch:
                 _take_frame(frame, observed)
         except ChannelGarbled as exc:
             observed.stop, observed.garbled = "garbled", str(exc)
+            observed.ended_at = time.monotonic()  # the case ends here, not at a forged frame
         return True
 
 
@@ -249,9 +293,14 @@ def _exited(proc: subprocess.Popen) -> bool:
 
 
 def _take_frame(frame: Frame, observed: Observed) -> None:
+    """The frames come once each, in this order: ready, loaded (not when the handler
+    cannot be loaded), result; anything else garbles the channel."""
     now = time.monotonic()
     if frame.kind == "ready" and observed.ready_at is None:
         observed.ready_at = now
+    elif (frame.kind == "loaded" and observed.ready_at is not None
+          and observed.loaded_at is None and observed.result is None):
+        observed.loaded_at = now
     elif frame.kind == "result" and observed.ready_at is not None and observed.result is None:
         observed.result = frame
         observed.ended_at = now
@@ -279,7 +328,7 @@ def _pump_log(fd: int, log: LogCapture) -> bool:
         log.feed(data)
 
 
-def _finish(proc, tree: ProcessTree, log: LogCapture, observed: Observed) -> None:
+def _finish(proc, tree: CaseProcesses, log: LogCapture, observed: Observed) -> None:
     """End of the case, whatever happened: every process dies, the log is drained."""
     if observed.ended_at is None:
         observed.ended_at = time.monotonic()

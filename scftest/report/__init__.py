@@ -248,6 +248,7 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
         f"invocation: {record.invocation}",
         f"runtime: {record.runtime}",
         f"interpreter: {interpreter_label(record)}",
+        f"isolation: {record.isolation}",
         f"status: {record.status} ({record.status_code})",
     ]
     if record.return_value is not UNSET:

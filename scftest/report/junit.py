@@ -134,17 +134,21 @@ def _suite_properties(outcomes: Sequence[CaseOutcome]) -> Dict[str, str]:
     runtimes: List[str] = []
     interpreters: List[str] = []
     fallbacks: List[str] = []
+    isolations: List[str] = []
     for outcome in outcomes:
         _add_once(runtimes, outcome.case.function.runtime)
         record = outcome.record
         if record is None or not record.interpreter:
             continue
         _add_once(interpreters, f"{record.interpreter} ({record.interpreter_version})")
+        _add_once(isolations, record.isolation)
         if record.runtime_fallback:
             _add_once(fallbacks, f"{record.runtime} ran on Python {record.interpreter_version}")
     properties = {"runtimes": ", ".join(runtimes), "interpreters": ", ".join(interpreters) or "(none ran)"}
     if fallbacks:
         properties["runtime_fallback"] = "; ".join(fallbacks)
+    if isolations:  # namespace, or process where the case could not be contained
+        properties["isolation"] = ", ".join(isolations)
     return {k: xml_safe(v) for k, v in properties.items()}
 
 

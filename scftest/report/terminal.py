@@ -21,7 +21,8 @@ from typing import Dict, Mapping, Optional, Sequence, TextIO
 
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.model import SuiteProblem
-from scftest.render import LOG_TAIL_LINES, paint, printable, unpainted
+from scftest.render import (CODE_ROOT_INSIDE, LOG_TAIL_LINES, code_root_note, isolation_note, paint,
+                            printable, unpainted)
 from scftest.report import ReportSettings, count, explain, log_tail, record_lines, short_message, summary_words
 from scftest.result import RunPlan, RunResult
 
@@ -119,11 +120,19 @@ class TerminalReporter:
                 self._slowest_section(outcomes)
             self._short_summary(outcomes)
             self._summary_line(outcomes, problems, result.elapsed_s, result.interrupted, result.deselected)
+            self._isolation_line(outcomes)
             for warning in result.warnings:  # after the summary: they never change the verdict
                 self._write(f"{warning}\n")
             for note in result.passed_over if self.passed_over else ():
                 self._write(f"{note}\n")
             self._flush()
+
+    def _isolation_line(self, outcomes: Sequence[CaseOutcome]) -> None:
+        """Said whenever a case ran uncontained, so a green run never hides it."""
+        ran = [o.record for o in outcomes if o.record is not None]
+        plain = sum(1 for record in ran if record.isolation != "namespace")
+        if plain:
+            self._write(self._paint(isolation_note(plain, len(ran)), "skipped") + "\n")
 
     # -------------------------------------------------------------------- progress
 
@@ -182,8 +191,10 @@ class TerminalReporter:
         verdict = outcome.verdict.value
         self._rule(case.id, "_", kind=verdict)
         self._write(f"{case.file}:{case.line}: {self._paint(WORDS[outcome.verdict], verdict)}\n")
-        self._write(_indent(printable(explain(outcome)), "  ") + "\n")
+        explained = explain(outcome)
+        self._write(_indent(printable(explained), "  ") + "\n")
         record = outcome.record
+        tail = ""
         if record is not None and record.log.strip():
             tail, before = log_tail(record.log, LOG_TAIL_LINES)
             shown = "captured log" + (f" (last {LOG_TAIL_LINES} lines, {before} before)" if before else "")
@@ -191,6 +202,9 @@ class TerminalReporter:
                 shown += f" ({record.log_truncated_bytes} bytes cut by the runner)"
             self._write("\n" + self._paint(f"  --- {shown} ---", "dim") + "\n")
             self._write(_indent(printable(tail), "  ") + "\n")
+        if record is not None and record.isolation == "namespace" and (
+                CODE_ROOT_INSIDE + "/" in explained + tail):
+            self._write(self._paint("  " + code_root_note(case.function.code), "dim") + "\n")
         self._write("\n")
 
     def _problems_section(self, problems: Sequence[SuiteProblem]) -> None:

@@ -9,10 +9,10 @@ import os
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, invoke_once, make_call, python_params
+from conftest import (CORE_VERSIONS, INTERPRETERS, NEWEST, invoke_once, make_call,
+                      processes_of, python_params, seen_root)
 
 from scftest.instance import CANCELLED, InstanceError, Interpreter
 from scftest.instance.logcapture import LogCapture
@@ -20,29 +20,6 @@ from scftest.instance.spawn import SpawnBackend
 from scftest.model import UNSET
 
 CORE = python_params(CORE_VERSIONS)
-
-
-def processes_of(marker):
-    """Live processes whose command line or environment mention ``marker``."""
-    needle = marker.encode()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[1].split()[0]
-            if state in (b"Z", b"X"):
-                continue
-            with open(f"/proc/{name}/cmdline", "rb") as handle:
-                cmdline = handle.read()
-            with open(f"/proc/{name}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue
-        if needle in cmdline or needle in environ:
-            found.append(int(name))
-    return found
 
 
 def run(version, handler, root="hostile", **overrides):
@@ -231,8 +208,7 @@ def test_the_runner_environment_does_not_leak(version, monkeypatch):
     assert "SCFTEST_FAKE_CI_SECRET" not in env
     assert "ci-token-0123456789" not in record.log
     assert env["STAGE"] == "test"
-    code_root = str((HANDLERS / "basic").resolve()) + "/"
-    assert env["USER_CODE_ROOT"] == code_root
+    assert env["USER_CODE_ROOT"] == seen_root(record, "basic") + "/"
     for key, value in {"TENCENTCLOUD_RUNENV": "SCF", "TENCENTCLOUD_TZ": "UTC", "TZ": "UTC",
                        "LANG": "en_US.UTF8", "PYTHONDONTWRITEBYTECODE": "x",
                        "SCF_RUNTIME": f"Python{version}", "SCF_NAMESPACE": "default",
@@ -240,7 +216,10 @@ def test_the_runner_environment_does_not_leak(version, monkeypatch):
                        "TENCENTCLOUD_REGION": "ap-guangzhou"}.items():
         assert env[key] == value, key
     assert env["HOME"] == env["TMPDIR"] and record.return_value["tmp_exists"]
-    assert not os.path.exists(env["TMPDIR"]), "the per-case folder is removed"
+    if record.isolation == "namespace":
+        assert env["TMPDIR"] == "/tmp"  # the instance's own, gone with it
+    else:
+        assert not os.path.exists(env["TMPDIR"]), "the per-case folder is removed"
     allowed = {"PATH", "HOME", "TMPDIR", "LANG", "TZ", "STAGE", "PYTHONDONTWRITEBYTECODE",
                "USER_CODE_ROOT", "TENCENTCLOUD_RUNENV", "TENCENTCLOUD_TZ", "SCF_RUNTIME",
                "SCF_FUNCTIONNAME", "SCF_FUNCTIONVERSION", "SCF_NAMESPACE",
@@ -337,23 +316,29 @@ def test_log_capture_small_log_is_untouched():
 
 # --- the compiled bootstrap --------------------------------------------------------------
 
-def test_bootstrap_is_compiled_once_per_interpreter(tmp_path):
-    from scftest.instance.bootstrap import CHILD_SCRIPT, bootstrap_script
+def test_bootstrap_is_compiled_once_per_interpreter_and_sealed(tmp_path):
+    import fcntl
 
-    path = INTERPRETERS[NEWEST][0]
-    first = bootstrap_script(path, tmp_path / "cache")
-    assert first.endswith(".pyc") and Path(first).parent == tmp_path / "cache"
-    assert bootstrap_script(path, tmp_path / "cache") == first
-    assert bootstrap_script("/nonexistent/python", tmp_path / "cache") == str(CHILD_SCRIPT)
-    broken = tmp_path / "broken-python"
-    broken.write_text("#!/bin/sh\nexit 1\n")
-    broken.chmod(0o755)
-    assert bootstrap_script(str(broken), tmp_path / "cache") == str(CHILD_SCRIPT)
-    assert len(list((tmp_path / "cache").glob("*.failed"))) == 1  # not retried every case
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)  # others could plant code there: not used
-    assert bootstrap_script(path, shared) == str(CHILD_SCRIPT)
+    from scftest.instance.bootstrap import CHILD_SCRIPT, BootstrapCache
+
+    cache = BootstrapCache()
+    try:
+        first = cache.script(INTERPRETERS[NEWEST][0])
+        assert first.sealed and first.path == f"/proc/self/fd/{first.fds[0]}"
+        assert cache.script(INTERPRETERS[NEWEST][0]) is first  # once per run
+        seals = fcntl.fcntl(first.fds[0], fcntl.F_GET_SEALS)
+        assert seals & fcntl.F_SEAL_WRITE and seals & fcntl.F_SEAL_SEAL
+        with pytest.raises(PermissionError):  # nobody can change it, the runner neither
+            os.write(first.fds[0], b"x")
+        with open(first.path, "rb") as handle:
+            assert handle.read(2) != b"#"  # the interpreter's bytecode, not the source
+        broken = tmp_path / "broken-python"
+        broken.write_text("#!/bin/sh\nexit 1\n")
+        broken.chmod(0o755)
+        for interpreter in ("/nonexistent/python", str(broken)):  # cannot compile: the source
+            assert cache.script(interpreter).path == str(CHILD_SCRIPT)
+    finally:
+        cache.close()
 
 
 def _bootstrap_copy(tmp_path, monkeypatch):
@@ -367,52 +352,27 @@ def _bootstrap_copy(tmp_path, monkeypatch):
     return copy
 
 
-def test_bootstrap_cache_holds_the_bytes_its_name_hashes(tmp_path, monkeypatch):
-    # _child.py rewritten (an edit, a git checkout) between the hash and the compile:
-    # compiling the file again cached an empty module under the full source's name, a
-    # bootstrap that exits 0 at once ("exited with code 0 before loading the handler").
-    import subprocess
-
-    import scftest.instance.bootstrap as bootstrap
-
-    copy = _bootstrap_copy(tmp_path, monkeypatch)
-    real_run = subprocess.run
-
-    def truncate_then_run(*args, **kwargs):
-        copy.write_bytes(b"")  # half-way through a rewrite, as the compile starts
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(bootstrap.subprocess, "run", truncate_then_run)
-    script = bootstrap.bootstrap_script(INTERPRETERS[NEWEST][0], tmp_path / "cache")
-    assert script.endswith(".pyc")
-    # The real bootstrap wants its two arguments; an empty module would exit 0.
-    done = subprocess.run([INTERPRETERS[NEWEST][0], script], capture_output=True, timeout=30)
-    assert done.returncode == 1 and b"IndexError" in done.stderr
-
-
 def test_a_run_keeps_the_bootstrap_it_started_with(tmp_path, monkeypatch):
     from scftest.instance.bootstrap import BootstrapCache
 
     copy = _bootstrap_copy(tmp_path, monkeypatch)
-    backend = SpawnBackend(BootstrapCache(tmp_path / "cache"))  # what a run starts with
+    backend = SpawnBackend(BootstrapCache())  # what a run starts with: the source read now
     copy.write_bytes(b"")  # _child.py being rewritten while the run goes on
-    for n in range(3):
-        spec, request = make_call(NEWEST, "basic", "index.echo", event={"n": n})
-        record = invoke_once(spec, request, backend=backend)
-        assert record.status == "success" and record.return_value == {"n": n}, record.error
-        assert processes_of(spec.identity.name) == []
-    # Pinned also when the compiled file goes away during the run: compiled again.
-    for path in (tmp_path / "cache").iterdir():
-        path.unlink()
-    record = invoke_once(*make_call(NEWEST, "basic", "index.echo", event={"n": 9}), backend=backend)
-    assert record.return_value == {"n": 9}
+    try:
+        for n in range(3):
+            spec, request = make_call(NEWEST, "basic", "index.echo", event={"n": n})
+            record = invoke_once(spec, request, backend=backend)
+            assert record.status == "success" and record.return_value == {"n": n}, record.error
+            assert processes_of(spec.identity.name) == []
+    finally:
+        backend.close()
 
 
 @pytest.mark.parametrize("version", CORE)
 def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
-    from scftest.instance.bootstrap import CHILD_SCRIPT, BootstrapCache
+    from scftest.instance.bootstrap import CHILD_SCRIPT, BootstrapCache, Script
 
-    monkeypatch.setattr(BootstrapCache, "script", lambda self, path: str(CHILD_SCRIPT))
+    monkeypatch.setattr(BootstrapCache, "script", lambda self, path: Script(str(CHILD_SCRIPT)))
     record = run(version, "index.raises", root="basic")
     assert record.error.type == "ValueError" and "_child" not in record.error.traceback
 

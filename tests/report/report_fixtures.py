@@ -46,6 +46,7 @@ def make_record(**kw):
         billed_duration_ms=13,
         max_memory_mb=20.25,
         exit_code=0,
+        isolation="namespace",
     )
     data.update(kw)
     return InvocationRecord(**data)

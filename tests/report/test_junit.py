@@ -209,7 +209,8 @@ def test_runtime_fallback_is_recorded():
 def test_suite_properties_list_runtimes_and_interpreters():
     root = parse(all_outcomes())
     props = {p.get("name"): p.get("value") for p in root.find("testsuite").iter("property")}
-    assert props == {"runtimes": "Python3.6, Python2.7", "interpreters": "/usr/bin/python3.6 (3.6.15)"}
+    assert props == {"runtimes": "Python3.6, Python2.7", "interpreters": "/usr/bin/python3.6 (3.6.15)",
+                     "isolation": "namespace"}  # the records of report_fixtures say so
 
 
 def test_control_characters_are_stripped(xsd):

@@ -262,3 +262,29 @@ def test_short_summary_lists_failures_and_errors_in_report_order():
         "XPASS users v1.2::订单 unicode - expected to fail (bug 13) but passed",
     ]
     assert "short summary" not in run([passed(), skipped()])
+
+
+def test_cases_run_as_plain_processes_are_said_under_the_summary():
+    from report_fixtures import make_record
+
+    contained = passed()
+    plain = CaseOutcome(contained.case, contained.verdict, record=make_record(isolation="process"))
+    out = run([contained, plain])
+    assert out.rstrip().splitlines()[-1] == (
+        "isolation: process for 1 of 2 cases: not contained in an instance "
+        "(scftest doctor says why)")
+    assert "isolation:" not in run([contained])
+
+
+def test_paths_inside_the_instance_are_mapped_back_to_the_code_root():
+    from report_fixtures import make_record
+
+    outcome = raised()
+    log = 'Traceback (most recent call last):\n  File "/var/user/index.py", line 4, in main_handler\n'
+    outcome = CaseOutcome(outcome.case, outcome.verdict, summary=outcome.summary,
+                          record=make_record(log=log), mismatches=outcome.mismatches)
+    out = run([outcome])
+    assert "(/var/user/ is functions/orders/ : the code root as the function saw it)" in out
+    plain = CaseOutcome(outcome.case, outcome.verdict, summary=outcome.summary,
+                        record=make_record(log=log, isolation="process"), mismatches=outcome.mismatches)
+    assert "the code root as the function saw it" not in run([plain])

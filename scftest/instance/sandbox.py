@@ -1,0 +1,605 @@
+"""The containment of a case, parent side: which isolation this machine gives and why,
+the plan the bootstrap enters (_child.py does the entering, in the function's own
+process, before anything of the user's runs), the case's cgroups, and the case's
+processes measured and ended.
+
+Two isolations (``Sandbox.isolation``):
+
+- ``namespace``: the case gets its own mount, pid, ipc and uts namespaces (and a user
+  namespace when the runner is not root); its code root read-only at /var/user, a
+  private 512 MB /tmp and a minimal /dev, the rest of the host read-only, the runner's
+  HOME and /run/user hidden, its own /proc; the function runs without capabilities and,
+  when the runner is root, as ``nobody``. Ending the bootstrap ends the namespace.
+- ``process``: where namespaces cannot be made. A plain process with what still
+  applies: no capabilities, no_new_privs, non-dumpable, a parent-death signal, the
+  runner a child subreaper (orphans come back to it and are killed) and non-dumpable.
+
+Where they can be made (as root, cgroup v1 here), each case also gets a pids cgroup
+(1024 processes and threads, as in the cloud) and a memory cgroup (its memory counted
+once however many processes share it), both under the runner's own cgroups.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+from scftest.instance import InstanceError
+from scftest.instance.proctree import PAGE_SIZE, ProcessTree, read_stat, scan_processes
+from scftest.scf.limits import LIMITS, Limits
+
+CHILD_SCRIPT = Path(__file__).with_name("_child.py")
+REQUESTS = ("auto", "strict", "process")  # --isolation
+NAMESPACE, PROCESS = "namespace", "process"
+CONTROLLERS = ("pids", "memory")
+CASE_PREFIX = "scftest-"
+PROBE_TIMEOUT_S = 20.0
+KILL_WAIT_S = 2.0
+CODE_ROOT = "/var/user"  # where the cloud (and an instance) has the code
+TMP = "/tmp"
+EXIT_NO_INSTANCE = 71  # _child.py: the instance could not be made
+
+
+# ---------------------------------------------------------------------------------------
+# What the machine gives.
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``scftest doctor``: what, the state, why."""
+
+    name: str
+    state: str
+    why: str
+
+
+@dataclass(frozen=True)
+class MachineIsolation:
+    """What this machine gives a case, found once per run."""
+
+    namespaces: bool
+    why: str  # how they are made, or why they cannot be
+    userns: bool  # the runner is not root: a user namespace maps it
+    function_user: Optional[Tuple[int, int]]  # uid, gid the function runs as (root runner)
+    cgroup_bases: Mapping[str, str] = field(default_factory=dict)  # controller -> folder
+    cgroup_why: Mapping[str, str] = field(default_factory=dict)  # controller -> why not
+
+    def findings(self, requested: str = "auto") -> List[Finding]:
+        chosen = isolation_for(self, requested)
+        findings = [Finding("isolation", chosen or "none (strict)", self.why)]
+        if self.namespaces:
+            who = ("root inside a user namespace, the runner's user outside"
+                   if self.userns else f"uid {self.function_user[0]} (nobody)"
+                   if self.function_user else "the runner's user")
+            findings.append(Finding("function user", who, "no capabilities, no_new_privs"))
+        pids = self.cgroup_bases.get("pids")
+        findings.append(Finding(
+            "processes and threads", f"{LIMITS.processes} per case" if pids else "not limited",
+            f"a pids cgroup per case under {pids}" if pids else self.cgroup_why.get("pids", "")))
+        if chosen == NAMESPACE:
+            findings += [
+                Finding("code", "read-only at /var/user", "writing there fails with EROFS, as in the cloud"),
+                Finding("/tmp", "private, 512 MB", "a tmpfs of the instance's own, gone with it"),
+                Finding("the runner", "invisible", "its processes, environment, HOME and files: "
+                        "a private /proc, HOME hidden, the host read-only"),
+                Finding("network", "the host's", "not contained: handlers reach what the runner reaches")]
+        else:
+            findings += [
+                Finding("code", "writable", "labelled limit: the code folder is the host's"),
+                Finding("/tmp", "the host's, not capped", "labelled limit: no private /tmp"),
+                Finding("the runner", "visible, can be signalled", "labelled limit: the function "
+                        "runs as the runner's user (without capabilities; the runner is "
+                        "non-dumpable, so its environment cannot be read, and a child subreaper, "
+                        "so orphans come back to it and are killed)"),
+                Finding("network", "the host's", "not contained")]
+        memory = self.cgroup_bases.get("memory")
+        findings.append(Finding(
+            "memory", "memory cgroup" if memory else "per process",
+            (f"a memory cgroup per case under {memory}: the case's anonymous memory, "
+             f"counted once, plus the file pages of its largest process") if memory else
+            ("each process's resident memory from /proc, pages shared after a fork counted "
+             f"in every process ({self.cgroup_why.get('memory', '')})")))
+        return findings
+
+
+def isolation_for(machine: MachineIsolation, requested: str) -> Optional[str]:
+    """The isolation a case gets: None when ``strict`` cannot be honoured."""
+    if requested == PROCESS:
+        return PROCESS
+    if machine.namespaces:
+        return NAMESPACE
+    return None if requested == "strict" else PROCESS
+
+
+def probe_machine(python: Optional[str] = None) -> MachineIsolation:
+    """Tries what a case will need, for real: the cgroups, then an instance entered by
+    the bootstrap itself under ``python`` (the runner's interpreter by default)."""
+    bases, why = _cgroup_bases()
+    if not sys.platform.startswith("linux"):
+        return MachineIsolation(False, "namespaces are a Linux feature", False, None,
+                                bases, why)
+    root = os.geteuid() == 0
+    user = _nobody() if root else None
+    folder = tempfile.mkdtemp(prefix="scftest-probe-")
+    try:
+        os.chmod(folder, 0o755)  # a code root the function's user can read
+        plan = instance_plan(folder, hidden_folders(), user, not root)
+        report, error = _run_probe(python or sys.executable, plan)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if report is None:
+        return MachineIsolation(False, f"namespaces cannot be made here: {error}",
+                                not root, user, bases, why)
+    expected = {"capabilities": "0000000000000000", "var_user": "EROFS", "tmp": "yes",
+                "etc": "EROFS"}
+    wrong = {k: report.get(k) for k, v in expected.items() if report.get(k) != v}
+    if wrong:
+        return MachineIsolation(False, f"an instance was made but does not hold: {wrong}",
+                                not root, user, bases, why)
+    how = ("unprivileged user, mount, pid, ipc and uts namespaces" if not root else
+           "mount, pid, ipc and uts namespaces (the runner is root)")
+    return MachineIsolation(True, how, not root, user, bases, why)
+
+
+def _run_probe(python: str, plan: dict) -> Tuple[Optional[dict], str]:
+    try:
+        done = subprocess.run([python, "-s", "-E", str(CHILD_SCRIPT), "--probe", json.dumps(plan)],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=PROBE_TIMEOUT_S, env={"PATH": os.defpath})
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, str(exc)
+    lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        report = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        report = {}
+    if done.returncode == 0 and report.get("ok"):
+        return report, ""
+    detail = report.get("error") or done.stderr.decode("utf-8", "replace").strip()[-300:]
+    return None, detail or f"the probe exited with code {done.returncode}"
+
+
+def _nobody() -> Tuple[int, int]:
+    try:
+        entry = pwd.getpwnam("nobody")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def hidden_folders() -> List[str]:
+    """The runner's folders an instance does not show: its HOME (credentials, caches,
+    its interpreters are mounted back) and the users' runtime folders (agent sockets)."""
+    folders = []
+    home = os.path.realpath(os.path.expanduser("~"))
+    if home != "/" and os.path.isdir(home) and not _under(home, TMP):
+        folders.append(home)
+    if os.path.isdir("/run/user"):
+        folders.append("/run/user")
+    return folders
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def instance_plan(code_root: str, hide: Sequence[str], user: Optional[Tuple[int, int]],
+                  userns: bool, cgroups: Sequence[str] = (), limits: Limits = LIMITS) -> dict:
+    """config["instance"] for a namespace (see _child.py, "The instance")."""
+    return {"isolation": NAMESPACE, "code_root": code_root, "hide": list(hide),
+            "user": list(user) if user else None, "userns": userns,
+            "cgroups": list(cgroups), "tmp_bytes": limits.tmp_bytes}
+
+
+# ---------------------------------------------------------------------------------------
+# Cgroups (v1: the unified hierarchy cannot have controllers below a cgroup that holds
+# processes, which the runner's own does).
+
+def _cgroup_bases() -> Tuple[Dict[str, str], Dict[str, str]]:
+    """(controller -> the runner's own cgroup folder where a child can be made, controller
+    -> why not)."""
+    found, why = {}, {}
+    for controller, folder in _own_cgroup_folders().items():
+        _remove_stale(folder)
+        test = os.path.join(folder, f"{CASE_PREFIX}probe-{os.getpid()}-{threading.get_ident()}")
+        try:
+            os.mkdir(test)
+            os.rmdir(test)
+            found[controller] = folder
+        except OSError as exc:
+            why[controller] = f"cannot make a cgroup in {folder}: {exc.strerror}"
+    for controller in CONTROLLERS:
+        if controller not in found and controller not in why:
+            why[controller] = f"no cgroup v1 {controller} controller is mounted"
+    return found, why
+
+
+def _remove_stale(base: str) -> None:
+    """Empty case cgroups a runner that was killed left behind (its pid is gone)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        owner = name[len(CASE_PREFIX):].split("-")[0]
+        if name.startswith(CASE_PREFIX) and owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            _rmdir(os.path.join(base, name))
+
+
+def _own_cgroup_folders() -> Dict[str, str]:
+    try:
+        with open("/proc/self/cgroup") as handle:
+            own = handle.read().splitlines()
+        with open("/proc/self/mountinfo") as handle:
+            mounts = handle.read().splitlines()
+    except OSError:
+        return {}
+    paths = {}
+    for line in own:
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            for controller in parts[1].split(","):
+                paths[controller] = parts[2]
+    folders = {}
+    for line in mounts:
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(tail) < 3 or tail[0] != "cgroup" or len(fields) < 5:
+            continue
+        options = tail[2].split(",")
+        for controller in CONTROLLERS:
+            if controller in options and controller in paths and controller not in folders:
+                relative = paths[controller]
+                if fields[3] != "/" and relative.startswith(fields[3]):
+                    relative = relative[len(fields[3]):]
+                folders[controller] = fields[4] + relative
+    return folders
+
+
+class CaseCgroups:
+    """The cgroups of one case (those that could be made)."""
+
+    def __init__(self, folders: Mapping[str, str]):
+        self.folders = dict(folders)
+
+    @classmethod
+    def make(cls, bases: Mapping[str, str], name: str, limits: Limits = LIMITS) -> "CaseCgroups":
+        folders = {}
+        for controller, base in bases.items():
+            folder = os.path.join(base, name)
+            try:
+                os.mkdir(folder)
+                if controller == "pids":
+                    _write(os.path.join(folder, "pids.max"), str(limits.processes))
+                folders[controller] = folder
+            except OSError:
+                _rmdir(folder)
+        return cls(folders)
+
+    @property
+    def procs_files(self) -> List[str]:
+        return [os.path.join(folder, "cgroup.procs") for folder in self.folders.values()]
+
+    def members(self) -> Optional[List[int]]:
+        """Every process of the case (None without a cgroup to ask)."""
+        for folder in self.folders.values():
+            try:
+                with open(os.path.join(folder, "cgroup.procs"), "rb") as handle:
+                    return [int(pid) for pid in handle.read().split()]
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def anonymous_bytes(self) -> Optional[int]:
+        """The case's anonymous memory, each page once (None without a memory cgroup)."""
+        folder = self.folders.get("memory")
+        if folder is None:
+            return None
+        try:
+            with open(os.path.join(folder, "memory.stat"), "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"rss "):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def remove(self) -> bool:
+        """Removes the (empty) cgroups; False if one is still busy."""
+        removed = True
+        for controller, folder in list(self.folders.items()):
+            if _rmdir(folder, retries=40):
+                del self.folders[controller]
+            else:
+                removed = False
+        return removed
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _rmdir(folder: str, retries: int = 0) -> bool:
+    for attempt in range(retries + 1):
+        try:
+            os.rmdir(folder)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if attempt < retries:
+                time.sleep(0.005)  # the last exits are still being accounted
+    return False
+
+
+# ---------------------------------------------------------------------------------------
+# The processes of one case: found, measured, ended.
+
+def _statm(pid: int) -> Optional[Tuple[int, int]]:
+    """(resident, file-backed resident) pages of ``pid``, or None if it is gone."""
+    try:
+        fd = os.open(f"/proc/{pid}/statm", os.O_RDONLY)
+        try:
+            fields = os.read(fd, 256).split()
+        finally:
+            os.close(fd)
+        return int(fields[1]), int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _high_water(pid: int) -> int:
+    """The process's peak resident memory since its exec (VmHWM), in bytes."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class CaseProcesses:
+    """What ProcessTree is to a plain process, for a case in its instance: every process
+    of the case (its cgroup's list where there is one, else its process tree), the
+    case's memory, and the end of it all.
+
+    Memory, the figure the record reports and the limit is held against: the case's
+    anonymous memory (from its memory cgroup, each page once; else summed over its
+    processes) plus the file-backed pages of its largest process (the interpreter and
+    the libraries every process maps), never the runner's pages, and never scftest's own
+    two processes of a namespace (the bootstrap outside, init inside). At the end, each
+    process's own high-water mark since its exec is a floor, so a peak between two polls
+    still counts.
+    """
+
+    def __init__(self, root: int, isolation: str, cgroups: CaseCgroups,
+                 sandbox: Optional["Sandbox"] = None):
+        self.root = root
+        self.isolation = isolation
+        self.cgroups = cgroups
+        self.sandbox = sandbox
+        self.tree = ProcessTree(root)
+        self.peak_rss = 0
+        self._own: Set[int] = {root} if isolation == NAMESPACE else set()
+
+    @property
+    def known(self) -> Dict[int, int]:
+        return self.tree.known
+
+    def discover(self) -> None:
+        if self.cgroups.members() is None:
+            self.tree.discover()
+
+    def _members(self) -> List[int]:
+        members = self.cgroups.members()
+        if members is None:
+            members = [stat.pid for stat in self.tree._live()]
+        return members
+
+    def _measured(self, members: Iterable[int]) -> List[int]:
+        """The members that are the function's (not scftest's bootstrap and init)."""
+        if self.isolation == NAMESPACE and len(self._own) < 2:
+            for pid in members:
+                stat = read_stat(pid)
+                if stat is not None and stat.ppid == self.root:
+                    self._own.add(pid)  # init: the bootstrap's only child
+        return [pid for pid in members if pid not in self._own]
+
+    def rss_bytes(self) -> int:
+        """The case's memory now (see the class); also tracks the peak."""
+        measured = self._measured(self._members())
+        anonymous = self.cgroups.anonymous_bytes()
+        summed, largest_file = 0, 0
+        for pid in measured:
+            pages = _statm(pid)
+            if pages is not None:
+                summed += pages[0] - pages[1]
+                largest_file = max(largest_file, pages[1])
+        if anonymous is None:
+            anonymous = summed * PAGE_SIZE
+        total = anonymous + largest_file * PAGE_SIZE
+        self.peak_rss = max(self.peak_rss, total)
+        return total
+
+    def kill(self) -> List[int]:
+        """Measures one last time, then ends every process of the case; returns the
+        pids still alive afterwards (none, unless the kernel refuses)."""
+        if self.isolation == NAMESPACE or self.cgroups.members() is not None:
+            self.discover()
+        self.rss_bytes()
+        members = self._measured(self._members())
+        self.peak_rss = max([self.peak_rss] + [_high_water(pid) for pid in members])
+        if self.isolation == NAMESPACE:
+            _signal(self.root)  # init's parent-death signal: the namespace ends with it
+        listed = self.cgroups.members() is not None
+        leftovers = self._end_members() if listed else []
+        if self.isolation == PROCESS or not listed:  # a plain process may leave its cgroup
+            leftovers += [pid for pid in self.tree.kill() if pid not in leftovers]
+        if self.sandbox is not None and self.isolation == PROCESS:
+            self.sandbox.sweep()
+        return leftovers
+
+    def _end_members(self) -> List[int]:
+        """SIGKILL what the cgroup lists until it lists nothing."""
+        deadline = time.monotonic() + KILL_WAIT_S
+        pause = 0.0005
+        while True:
+            members = self.cgroups.members() or []
+            if not members:
+                return []
+            if time.monotonic() > deadline:
+                return members
+            if self.isolation == PROCESS:  # in a namespace, init's death ends the rest
+                for pid in members:
+                    _signal(pid)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
+def _signal(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------
+# One run's sandbox.
+
+@dataclass
+class CasePlan:
+    """How one case is contained: what the bootstrap is told, what changes in the
+    function's environment, and its cgroups (closed after the case, always)."""
+
+    isolation: str
+    instance: dict  # config["instance"]
+    code_root: str  # the code root as the function sees it
+    environment: Dict[str, str]  # over the function's environment
+    cgroups: CaseCgroups
+    sandbox: Optional["Sandbox"] = None
+
+    def processes(self, root: int) -> CaseProcesses:
+        return CaseProcesses(root, self.isolation, self.cgroups, self.sandbox)
+
+    def close(self) -> None:
+        self.cgroups.remove()
+
+
+class Sandbox:
+    """The containment of one run: the machine's isolation (probed once, on first use),
+    the case cgroups' home, the runner's own hardening. Worker threads share one."""
+
+    def __init__(self, requested: str = "auto", python: Optional[str] = None):
+        if requested not in REQUESTS:
+            raise ValueError(f"isolation {requested!r}: one of {', '.join(REQUESTS)}")
+        self.requested = requested
+        self.python = python
+        self._lock = threading.Lock()
+        self._machine: Optional[MachineIsolation] = None
+        self._counter = itertools.count(1)
+        self._bootstraps: Set[int] = set()  # the runner's own children (see sweep)
+        self._hardened = False
+
+    def machine(self) -> MachineIsolation:
+        with self._lock:
+            if self._machine is None:
+                if self.requested == PROCESS:
+                    bases, why = _cgroup_bases()
+                    self._machine = MachineIsolation(
+                        False, "--isolation process: no namespaces", os.geteuid() != 0,
+                        None, bases, why)
+                else:
+                    self._machine = probe_machine(self.python)
+            return self._machine
+
+    def isolation(self) -> Optional[str]:
+        return isolation_for(self.machine(), self.requested)
+
+    def plan(self, code_root: str, limits: Limits = LIMITS) -> CasePlan:
+        """The containment of a case whose code is at ``code_root`` (a host folder), with
+        its runtime's ``limits`` (processes, /tmp). Raises InstanceError when ``strict``
+        cannot be honoured here."""
+        machine = self.machine()
+        chosen = isolation_for(machine, self.requested)
+        if chosen is None:
+            raise InstanceError(
+                f"--isolation strict: this case cannot be contained here ({machine.why})",
+                hint="`scftest doctor` says what this machine gives; without --isolation strict "
+                     "the case runs as a plain process, labelled in every report")
+        name = f"{CASE_PREFIX}{os.getpid()}-{next(self._counter)}"
+        cgroups = CaseCgroups.make(machine.cgroup_bases, name, limits)
+        if chosen == PROCESS:
+            self._harden_runner()
+            instance = {"isolation": PROCESS, "cgroups": cgroups.procs_files}
+            return CasePlan(PROCESS, instance, code_root, {}, cgroups, self)
+        has_code = os.path.isdir(code_root)
+        instance = instance_plan(code_root, hidden_folders(), machine.function_user,
+                                 machine.userns, cgroups.procs_files, limits)
+        inside = CODE_ROOT if has_code else code_root  # a missing root is reported as such
+        environment = {"HOME": TMP, "TMPDIR": TMP, "USER_CODE_ROOT": CODE_ROOT + "/"}
+        return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self)
+
+    def _harden_runner(self) -> None:
+        """For plain processes: orphans come back to the runner (it kills them after
+        each case), and its /proc entries (its environment) are closed to processes
+        without CAP_SYS_PTRACE."""
+        with self._lock:
+            if self._hardened:
+                return
+            self._hardened = True
+        prctl = _prctl()
+        if prctl is not None:
+            prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+            prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+
+    def spawned(self, pid: int) -> None:
+        with self._lock:
+            self._bootstraps.add(pid)
+
+    def reaped(self, pid: int) -> None:
+        with self._lock:
+            self._bootstraps.discard(pid)
+
+    def sweep(self) -> List[int]:
+        """Kills and reaps the orphans that came back to the runner (a child subreaper):
+        its children that are neither one of its bootstraps nor in its own session
+        (the runner's other helpers, compilers and probes, are); returns their pids."""
+        if not self._hardened:
+            return []
+        me, session = os.getpid(), os.getsid(0)
+        with self._lock:
+            bootstraps = set(self._bootstraps)
+        strays = [pid for pid, (ppid, _, sid, _) in scan_processes().items()
+                  if ppid == me and sid != session and pid not in bootstraps]
+        for pid in strays:
+            _signal(pid)
+        for pid in strays:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        return strays
+
+
+def _prctl():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl
+    except (ImportError, OSError, AttributeError):
+        return None
