@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scftest's speed, measured in one run on this machine, as ratios.
 
-    .venv/bin/python benchmarks/bench.py            # about a minute on 2 cores
+    .venv/bin/python benchmarks/bench.py            # about ten minutes on 2 cores
     .venv/bin/python benchmarks/bench.py --quick    # smaller suites, a rough look
 
 It writes trivial suites into a temporary folder and drives the real CLI
@@ -15,6 +15,10 @@ It writes trivial suites into a temporary folder and drives the real CLI
 (c) a 1,000-case suite's total time, and the runner's peak memory (ru_maxrss of the
     runner process itself, children excluded) at 100 and at 1,000 cases. Target: flat
     (the 1,000-case peak within 1.25x of the 100-case peak).
+(d) the instance's own cost: the marginal time per case as in (a), and the CPU per case
+    (runner and case processes), each contained in an instance (namespaces, the default
+    where the machine allows it) and as a plain process (``--isolation process``),
+    measured in turns in the same run. Target: the instance adds at most 5 ms.
 
 Wall times are medians over --repeat runs. Nothing here is a pass/fail test: the
 figures depend on the machine; the ratios are what to compare.
@@ -63,6 +67,8 @@ sys.exit(code)
 TARGET_START_RATIO = 2.0
 TARGET_SPEEDUP = 1.7
 TARGET_MEMORY_RATIO = 1.25
+TARGET_INSTANCE_MS = 5.0
+PLAIN = ("--isolation", "process")
 
 
 # ------------------------------------------------------------------------- fixtures
@@ -120,9 +126,9 @@ class Runner:
     def args(self, suite: Path, jobs: int, extra: Sequence[str] = ()) -> List[str]:
         return ["run", str(suite), "-j", str(jobs), "-q", "--runtime", self.runtime_flag, *extra]
 
-    def timed(self, suite: Path, jobs: int) -> float:
+    def timed(self, suite: Path, jobs: int, extra: Sequence[str] = ()) -> float:
         """Wall seconds of one ``python -m scftest run`` (which must pass every case)."""
-        command = [self.python, "-m", "scftest", *self.args(suite, jobs)]
+        command = [self.python, "-m", "scftest", *self.args(suite, jobs, extra)]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
@@ -148,15 +154,20 @@ class Runner:
         """Peak memory of loading the suite alone (`scftest validate`), in MB."""
         return self.resources(["validate", str(suite)])["rss_mb"]
 
-    def interpreter_used(self, suite: Path) -> Optional[str]:
-        """The interpreter the cases really ran on, from a JSON report."""
+    def first_record(self, suite: Path) -> dict:
+        """The first case's invocation record, from a JSON report."""
         report = self.workdir / "check.json"
         command = [self.python, "-m", "scftest", *self.args(suite, 1, ["--json", str(report)])]
         done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True, text=True)
         self._check(done, command)
         cases = json.loads(report.read_text(encoding="utf-8"))["cases"]
         records = [c["record"] for c in cases if c.get("record")]
-        return records[0]["interpreter"] if records else None
+        return records[0] if records else {}
+
+    def cpu_ms_per_case(self, suite: Path, cases: int, extra: Sequence[str] = ()) -> float:
+        """CPU of the whole run (runner and case processes) per case, in ms."""
+        figures = self.resources(self.args(suite, 1, extra))
+        return (figures["cpu_s"] + figures["children_cpu_s"]) / cases * 1000
 
     @staticmethod
     def _check(done: subprocess.CompletedProcess, command: Sequence[str]) -> None:
@@ -213,13 +224,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         suites: Dict[int, Path] = {
             n: write_suite(root / f"cases-{n}", n, runtime) for n in sorted({small, small + extra, parallel, big, memory_small})
         }
-        used = runner.interpreter_used(suites[small])
+        first = runner.first_record(suites[small])
+        used, isolation = first.get("interpreter"), first.get("isolation", "process")
         print(f"scftest benchmark: {platform.system()} {platform.machine()}, {cpu_count()} CPU(s) available")
         if hasattr(os, "getloadavg"):
             load = os.getloadavg()[0]
             busy = "  (other work is running: timings will be noisy)" if load > 0.5 else ""
             print(f"load average before the run: {load:.2f}{busy}")
         print(f"cases run on {used or interpreter} ({runtime}); runner: {sys.executable}")
+        print(f"isolation: {isolation} (scftest doctor says why)")
         print()
 
         # (a) per-case cost at -j 1 against a bare interpreter start
@@ -265,6 +278,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"    running on top of loading: {rss_small - load_small:+.1f} MB at {memory_small}, "
               f"{rss_big - load_big:+.1f} MB at {big} cases")
 
+        # (d) the instance's own cost: contained against plain, in turns
+        instance = None
+        if isolation == "namespace":
+            contained, plain = [], []
+            for _ in range(options.repeat):  # in turns: the machine's load drifts alike
+                contained.append((runner.timed(suites[small + extra], 1) - runner.timed(suites[small], 1)) / extra)
+                plain.append((runner.timed(suites[small + extra], 1, PLAIN)
+                              - runner.timed(suites[small], 1, PLAIN)) / extra)
+            t_contained, t_plain = statistics.median(contained), statistics.median(plain)
+            cpu_contained = median_of(options.repeat, lambda: runner.cpu_ms_per_case(suites[small + extra], small + extra))
+            cpu_plain = median_of(options.repeat, lambda: runner.cpu_ms_per_case(suites[small + extra], small + extra, PLAIN))
+            added = (t_contained - t_plain) * 1000
+            instance = {"contained_ms": t_contained * 1000, "plain_ms": t_plain * 1000, "added_ms": added,
+                        "ratio": t_contained / t_plain, "cpu_contained_ms": cpu_contained,
+                        "cpu_plain_ms": cpu_plain}
+            print()
+            print(f"(d) per trivial case at -j 1: {t_contained * 1000:.1f} ms in an instance, "
+                  f"{t_plain * 1000:.1f} ms as a plain process: {added:+.1f} ms, "
+                  f"ratio {t_contained / t_plain:.2f}x")
+            print(f"    CPU per case (runner + case): {cpu_contained:.1f} ms in an instance, "
+                  f"{cpu_plain:.1f} ms plain: {cpu_contained - cpu_plain:+.1f} ms")
+            print(f"    target: the instance adds <= {TARGET_INSTANCE_MS:g} ms: "
+                  f"{verdict(added <= TARGET_INSTANCE_MS)}")
+        else:
+            print()
+            print("(d) skipped: the cases ran as plain processes (no namespaces here)")
+
     figures = {
         "machine": {"system": platform.system(), "machine": platform.machine(), "cpus": cpu_count()},
         "interpreter": used or interpreter,
@@ -282,6 +322,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "runner_cpu_ms_per_case": runner_cpu_ms,
         "handler_cpu_ms_per_case": child_cpu_ms,
         "quick": options.quick,
+        "isolation": isolation,
+        "instance": instance,
     }
     if options.json:
         Path(options.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
