@@ -175,6 +175,16 @@ def _with_environment(pid: int, entry: bytes) -> List[int]:
     return found
 
 
+def _like_a_foreground_command() -> None:
+    """Run in the runner's process before exec: the stop signals at their default
+    disposition, as a shell gives the command Ctrl-C is pressed at. pytest itself may run
+    with SIGINT ignored (started with `&` by a non-interactive shell, or by nohup), and an
+    ignored signal stays ignored across fork and exec: the runner would then drop this
+    test's signal and run 'hangs' for its 60 s (the other cause of an old 30 s hang)."""
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path, stop: signal.Signals) -> None:
     write_suite(tmp_path, "s.yaml", """\
@@ -185,7 +195,8 @@ def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path, stop: 
     env = dict(os.environ, NO_COLOR="1")
     proc = subprocess.Popen([sys.executable, "-m", "scftest", "run", ".", "-v", "--json", "r.json",
                              "--junit-xml", "r.xml"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_like_a_foreground_command)
     deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
     while time.monotonic() < deadline and not _with_environment(proc.pid, b"PHASE=hangs"):
         time.sleep(0.05)  # "hangs" runs, so "quick" (before it, one worker) has finished
