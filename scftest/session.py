@@ -7,12 +7,13 @@ everything it found leaves in ``RunResult`` (``scftest/result.py``), which every
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import threading
 import time
 import traceback
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,16 +145,24 @@ class _Pool:
         finished: Dict[int, CaseOutcome] = {}
         jobs = max(1, self.options.jobs)
         executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="scftest-worker")
-        futures: Dict[Future, int] = {}
+        # Finished futures arrive on a queue, and only a few cases are submitted ahead of the
+        # workers: waiting on every pending future after each completion (wait(FIRST_COMPLETED))
+        # costs time linear in the cases left, quadratic over a 10,000-case run.
+        arrived: "queue.Queue[Tuple[Future, int]]" = queue.Queue()
+        running: Dict[Future, int] = {}
+        upcoming = iter(enumerate(self.cases))
         interrupt = _Interrupt()
         with _noting_interrupts(interrupt):
             try:
-                futures = {executor.submit(self._one, case): index for index, case in enumerate(self.cases)}
-                pending = set(futures)
-                while pending and not interrupt.requested:
-                    done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        self._collect(future, futures[future], finished)
+                self._submit(executor, upcoming, running, arrived, 2 * jobs)
+                while running and not interrupt.requested:
+                    try:
+                        future, index = arrived.get(timeout=POLL_S)
+                    except queue.Empty:
+                        continue
+                    del running[future]
+                    self._collect(future, index, finished)
+                    self._submit(executor, upcoming, running, arrived, 2 * jobs)
             except BaseException:
                 interrupt.requested = True  # a fault of the runner: stop the cases too
                 raise
@@ -164,10 +173,22 @@ class _Pool:
                 executor.shutdown(wait=True, cancel_futures=True)
         if interrupt.requested:
             # Cases that finished before the interrupt still count; killed ones do not.
-            for future, index in futures.items():
+            for future, index in running.items():
                 if future.done() and not future.cancelled() and index not in finished:
                     self._collect(future, index, finished, report=False)
         return [finished[i] for i in sorted(finished)], interrupt.requested
+
+    def _submit(self, executor: ThreadPoolExecutor, upcoming: Iterator[Tuple[int, Case]],
+                running: Dict[Future, int], arrived: "queue.Queue[Tuple[Future, int]]", ahead: int) -> None:
+        """Keep ``ahead`` cases submitted (enough that no worker waits for the loop)."""
+        while len(running) < ahead and not self.stop.is_set():
+            step = next(upcoming, None)
+            if step is None:
+                return
+            index, case = step
+            future = executor.submit(self._one, case)
+            running[future] = index
+            future.add_done_callback(lambda done, index=index: arrived.put((done, index)))
 
     def _collect(self, future: Future, index: int, finished: Dict[int, CaseOutcome], report: bool = True) -> None:
         if future.cancelled():
