@@ -112,21 +112,51 @@ def _check_error(ctx: _Context) -> List[_Finding]:
     return found
 
 
+# Python 2 keeps the built-in exceptions in the module ``exceptions``, Python 3 in
+# ``builtins``: ``builtins.ValueError`` names the same class on both.
+_BUILTIN_MODULES = ("builtins.", "exceptions.")
+
+
+def _spellings(qualified: str) -> Tuple[str, ...]:
+    for module in _BUILTIN_MODULES:
+        if qualified.startswith(module):
+            rest = qualified[len(module):]
+            return tuple(m + rest for m in _BUILTIN_MODULES)
+    return (qualified,)
+
+
+def _class_names(error: Any) -> Tuple[str, ...]:
+    """The qualified names ``error.type`` may match: the class, then its bases (the MRO
+    the function's interpreter sent), each in every spelling of its module."""
+    qualified = getattr(error, "qualified_type", "") or getattr(error, "type", "") or ""
+    chain = (qualified,) + tuple(getattr(error, "mro", ()) or ())
+    return tuple(dict.fromkeys(spelling for name in chain if name for spelling in _spellings(name)))
+
+
+def _is_a(name: str, error: Any) -> bool:
+    """Whether the exception is a ``name``, as ``pytest.raises(name)`` would say: ``name``
+    is its class or a base, written short (NotFound), qualified (myapp.errors.NotFound)
+    or as any dotted tail (errors.NotFound)."""
+    if name == (getattr(error, "type", "") or ""):
+        return True
+    return any(name == q or q.endswith("." + name) for q in _class_names(error))
+
+
 def _check_error_type(ctx: _Context, wanted: Any, error: Any) -> List[_Finding]:
     short, qualified = getattr(error, "type", "") or "", getattr(error, "qualified_type", "") or ""
     if isinstance(wanted, Matcher):
-        ok = wanted.match(short) or wanted.match(qualified)
+        names = (short,) + _class_names(error)
+        ok = any(wanted.match(n) or wanted.match(n.rpartition(".")[2]) for n in names)
     else:
-        name = str(wanted).strip()
-        # short (NotFound), qualified (myapp.errors.NotFound) or any dotted tail (errors.NotFound)
-        ok = name in (short, qualified) or qualified.endswith("." + name)
+        ok = _is_a(str(wanted).strip(), error)
     if ok:
         return []
     matcher = wanted if isinstance(wanted, Matcher) else None
     named = repr(wanted) if matcher else str(wanted)
     return [ctx.finding("error", "the exception is of another type", ("error", "type"), Kind.ERROR_TYPE,
                         path=("type",), expected=wanted, matcher=matcher,
-                        actual={"type": short, "qualified_type": qualified},
+                        actual={"type": short, "qualified_type": qualified,
+                                "mro": list(getattr(error, "mro", ()) or ())},
                         summary=f"expected {named}, got {failure_detail(ctx.record)}")]
 
 

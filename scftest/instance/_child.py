@@ -839,10 +839,33 @@ def format_traceback(exc_type, exc, tb):
     return "".join(summary.format())
 
 
+def class_chain(exc_type):
+    """The class and its bases, nearest first, without ``object``: its MRO, or for a
+    Python 2 old-style class (no __mro__) the depth-first walk of __bases__ that is its
+    lookup order."""
+    chain = getattr(exc_type, "__mro__", None)
+    if chain is None:
+        chain, pending = [], [exc_type]
+        while pending:
+            cls = pending.pop(0)
+            if cls not in chain:
+                chain.append(cls)
+                pending[0:0] = list(getattr(cls, "__bases__", ()))
+    return [cls for cls in chain if cls is not object]
+
+
+def mro_names(exc_type):
+    """The qualified names of the exception's class and its bases, one a line, so that
+    the parent can judge ``error.type: ImportError`` against a ModuleNotFoundError without
+    importing anything of the handler's (a name with a line break in it is flattened)."""
+    return "\n".join(qualified_name(cls).replace("\n", " ") for cls in class_chain(exc_type))
+
+
 def error_fields(exc_type, exc, tb):
     return [
         ("error_type", exc_type.__name__),
         ("error_qualified", qualified_name(exc_type)),
+        ("error_mro", mro_names(exc_type)),
         ("error_message", exception_message(exc)),
         ("traceback", format_traceback(exc_type, exc, tb)),
     ]

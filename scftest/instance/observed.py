@@ -89,8 +89,10 @@ def _from_result(spec: InstanceSpec, request: InvocationRequest, fields: Dict[st
     code = results.OUTCOME_CODES.get(fields.get("outcome", ""))
     error = None
     if "error_type" in fields:
+        mro = fields.get("error_mro", "")
         error = ErrorInfo(fields["error_type"], fields.get("error_qualified", ""),
-                          fields.get("error_message", ""), fields.get("traceback", ""))
+                          fields.get("error_message", ""), fields.get("traceback", ""),
+                          mro=tuple(mro.split("\n")) if mro else ())
     if code is Code.SUCCESS and "ret_msg" in fields:
         ret_msg = fields["ret_msg"]
         if is_async(request):
@@ -146,7 +148,7 @@ def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
     if error is None:
         return None
     return ErrorInfo(mask(error.type), mask(error.qualified_type), mask(error.message),
-                     mask(error.traceback))
+                     mask(error.traceback), tuple(mask(name) for name in error.mro))
 
 
 def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observed,

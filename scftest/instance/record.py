@@ -7,7 +7,7 @@ way. ``to_dict`` is the record as the JSON report holds it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from scftest.model import UNSET
 from scftest.scf.status import Status
@@ -19,13 +19,17 @@ class ErrorInfo:
     qualified_type: str  # e.g. builtins.ValueError, myapp.errors.NotFound
     message: str
     traceback: str = ""
+    # The qualified names of the class and its bases, nearest first (its MRO without
+    # object); empty for a condition of the platform (a timeout), which has no class.
+    mro: Tuple[str, ...] = ()
 
-    def to_dict(self) -> Dict[str, str]:
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "type": self.type,
             "qualified_type": self.qualified_type,
             "message": self.message,
             "traceback": self.traceback,
+            "mro": list(self.mro),
         }
 
 

@@ -245,6 +245,45 @@ def test_error_type_short_qualified_or_dotted_tail():
         "expected Found, got NotFound: order 42"
 
 
+MODULE_NOT_FOUND = ErrorInfo(type="ModuleNotFoundError", qualified_type="builtins.ModuleNotFoundError",
+                             message="No module named 'requests'",
+                             mro=("builtins.ModuleNotFoundError", "builtins.ImportError", "builtins.Exception",
+                                  "builtins.BaseException"))
+PY2_NOT_FOUND = ErrorInfo(type="NotFound", qualified_type="index.NotFound", message="order 42",
+                          mro=("index.NotFound", "index.OrderError", "exceptions.LookupError",
+                               "exceptions.StandardError", "exceptions.Exception", "exceptions.BaseException"))
+
+
+def test_error_type_holds_for_a_base_class_as_pytest_raises_does():
+    for name in ("ImportError", "builtins.ImportError", "Exception", "BaseException", "ModuleNotFoundError"):
+        assert check(case(error={"type": name}), record("error", error=MODULE_NOT_FOUND)) == (), name
+    for name in ("OrderError", "index.OrderError", "LookupError", "builtins.LookupError",
+                 "exceptions.LookupError", "StandardError"):
+        assert check(case(error={"type": name}), record("error", error=PY2_NOT_FOUND)) == (), name
+    # Not a base: a sibling, a subclass, a name that only ends the same way.
+    for name in ("KeyError", "ModuleNotFoundError", "Error", "rror", "errors.OrderError"):
+        got = check(case(error={"type": name}), record("error", error=PY2_NOT_FOUND))
+        assert [m.message for m in got] == ["the exception is of another type"], name
+        assert got[0].mismatch.actual["mro"] == list(PY2_NOT_FOUND.mro)
+
+
+def test_error_type_spells_builtins_alike_on_python_2_and_3():
+    py2 = ErrorInfo(type="ValueError", qualified_type="exceptions.ValueError", message="x",
+                    mro=("exceptions.ValueError", "exceptions.StandardError", "exceptions.Exception",
+                         "exceptions.BaseException"))
+    for name in ("builtins.ValueError", "exceptions.ValueError", "ValueError", "builtins.Exception"):
+        assert check(case(error={"type": name}), record("error", error=py2)) == (), name
+        py3 = ErrorInfo(type="ValueError", qualified_type="builtins.ValueError", message="x",
+                        mro=("builtins.ValueError", "builtins.Exception", "builtins.BaseException"))
+        assert check(case(error={"type": name}), record("error", error=py3)) == (), name
+
+
+def test_error_type_without_a_class_chain_still_matches_the_class_itself():
+    """A platform condition (scf.Timeout) or an older record carries no MRO."""
+    assert check(case(error={"type": "NotFound"}), record("error", error=NOT_FOUND)) == ()
+    assert check(case(error={"type": "Exception"}), record("error", error=NOT_FOUND)) != ()
+
+
 def test_error_message_and_traceback_are_searched_regexes():
     assert check(case(error={"type": "ValueError", "message": '^missing "id"', "traceback": r"line \d+"}),
                  failed()) == ()

@@ -228,6 +228,21 @@ def test_custom_exception_is_qualified(version):
     assert "in inner" in record.error.traceback
 
 
+@pytest.mark.parametrize("version", ALL)
+def test_the_exception_carries_its_class_chain(version):
+    """The MRO's qualified names, nearest first, without object: the parent judges
+    ``error.type: LookupError`` from them without importing the handler's module."""
+    builtin = "exceptions" if py2(version) else "builtins"
+    middle = ["%s.StandardError" % builtin] if py2(version) else []
+    record = run(version, "basic", "index.raises_subclass")
+    assert record.error.mro == tuple(["index.OrderMissing", "index.OrderError", builtin + ".LookupError"]
+                                     + middle + [builtin + ".Exception", builtin + ".BaseException"])
+    assert record.error.to_dict()["mro"] == list(record.error.mro)
+    missing = run(version, "importfail", "missing_dep.main_handler")
+    assert builtin + ".ImportError" in missing.error.mro
+    assert missing.error.mro[0] == missing.error.qualified_type
+
+
 @pytest.mark.parametrize("version", python_params([v for v in INTERPRETERS if v != "2.7"]))
 def test_chained_exception_keeps_the_chain_without_bootstrap_frames(version):
     record = run(version, "basic", "index.raises_chained")

@@ -79,6 +79,22 @@ class NotFound(Exception):
     pass
 
 
+class OrderError(LookupError):
+    pass
+
+
+class OrderMissing(OrderError):
+    pass
+
+
+def raises_subclass(event, context):
+    raise OrderMissing("order 42")
+
+
+def raises_key_error(event, context):
+    return {}["id"]
+
+
 def raises(event, context):
     raise ValueError('missing "id"')
 

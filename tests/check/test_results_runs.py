@@ -1,0 +1,61 @@
+"""SCF's results through the real CLI on the real interpreters (2.7, 3.6, 3.10): one case
+covers every runtime (error.type matching a base class), both reports carry what the
+cloud would say."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from conftest import HANDLERS, needs, run_scftest
+
+pytestmark = needs("2.7", "3.6", "3.10")
+
+MATRIX = "matrix:\n  runtime: [Python2.7, Python3.6, Python3.10]\n"
+
+
+def suite(tmp_path: Path, body: str, function: str = "", name: str = "suite.yaml") -> Path:
+    text = (f"function:\n  code: {HANDLERS / 'basic'}\n  handler: index.hello\n"
+            + textwrap.indent(textwrap.dedent(function), "  ") + MATRIX + "cases:\n"
+            + textwrap.indent(textwrap.dedent(body), "  "))
+    (tmp_path / name).write_text(text)
+    return tmp_path / name
+
+
+def run(tmp_path: Path, *args: str, env_extra=None):
+    done = run_scftest(tmp_path, "run", ".", "--json", "report.json", *args, env_extra=env_extra)
+    report = json.loads((tmp_path / "report.json").read_text())
+    return done, {case["name"]: case for case in report["cases"]}
+
+
+def test_error_type_names_a_base_class_on_every_runtime(tmp_path):
+    suite(tmp_path, """\
+        - name: a missing module is an ImportError
+          code: {missing}
+          handler: missing_dep.main_handler
+          expect: {{error: {{type: ImportError, message: not_a_module_scftest}}}}
+        - name: a handler's own class is a LookupError
+          handler: index.raises_subclass
+          expect: {{error: {{type: LookupError}}}}
+        - name: a KeyError is a LookupError
+          handler: index.raises_key_error
+          expect: {{error: {{type: LookupError}}}}
+        - name: builtins names the base on Python 2 too
+          handler: index.raises_subclass
+          expect: {{error: {{type: builtins.Exception}}}}
+        - name: a sibling class does not hold
+          handler: index.raises_subclass
+          expect: {{error: {{type: KeyError}}}}
+        """.format(missing=HANDLERS / "importfail"))
+    done, cases = run(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    for runtime in ("Python2.7", "Python3.6", "Python3.10"):
+        for name in ("a missing module is an ImportError", "a handler's own class is a LookupError",
+                     "a KeyError is a LookupError",
+                     "builtins names the base on Python 2 too"):
+            assert cases[f"{name} [{runtime}]"]["verdict"] == "passed", cases[f"{name} [{runtime}]"]
+        sibling = cases[f"a sibling class does not hold [{runtime}]"]
+        assert sibling["verdict"] == "failed"
+        assert sibling["summary"] == "expected KeyError, got OrderMissing: order 42"
+        assert "index.OrderError" in sibling["record"]["error"]["mro"]
