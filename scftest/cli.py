@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     image_install.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
                                help="use this interpreter for the runtime, e.g. Python3.6=/opt/py36/bin/python")
 
+    deps = commands.add_parser("deps", help="what the functions' code imports that the cloud could not (runs nothing)")
+    deps.add_argument("paths", nargs="*", type=_given_path, metavar="PATH",
+                      help="suite files or folders, or code folders (default: the project's suites)")
+    deps.add_argument("--json", nargs="?", const="-", metavar="PATH", type=_given_path,
+                      help="write the findings as JSON to PATH ('-' or nothing: standard output, instead of the table)")
+    deps.add_argument("--for", dest="targets", action="append", default=[], metavar="RUNTIME",
+                      help="check for this runtime (repeatable); default: each suite's own, Python3.6 for a code folder")
+    deps.add_argument("--layer", dest="layers", action="append", default=[], type=_given_path, metavar="DIR",
+                      help="a layer folder the code sees under /opt (repeatable, in order), after the function's own")
+    deps.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
+                      help="use this interpreter for a runtime, e.g. Python3.6=/opt/py36/bin/python")
+    deps.add_argument("-v", "--verbose", action="store_true",
+                      help="list each warning inside vendored packages instead of one line per package")
+
     init = commands.add_parser("init", help="scaffold a function and a passing suite")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."), help="where (default: here)")
 
@@ -427,6 +441,46 @@ def _image_install(args: argparse.Namespace) -> int:
     return EXIT_OK if all(outcome.ok for outcome in outcomes) else EXIT_FAILED
 
 
+def cmd_deps(args: argparse.Namespace) -> int:
+    from scftest.deps import targets as deps_targets
+    from scftest.deps.audit import audit
+    from scftest.instance.interpreters import RuntimeResolver, canonical
+    from scftest.load.loader import load_paths
+    from scftest.report import deps as deps_report
+    from scftest.report.destination import standard_stream
+
+    project = _project()
+    try:
+        runtimes = [canonical(name) for name in args.targets]
+        resolver = RuntimeResolver(_runtime_overrides(args), project.root)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for layer in args.layers:
+        if not layer.is_dir():
+            raise UsageError(f"--layer {layer}: no such folder")
+    code, suites = deps_targets.split_paths(args.paths)  # UsageError for a .py file: main shows it
+    found, problems = [], []
+    if suites or not code:
+        loaded = load_paths(suites or _paths(args, project))
+        found, problems = deps_targets.from_suites(loaded.suites), loaded.problems
+    found += deps_targets.given(code)
+    report = audit(deps_targets.retarget(found, runtimes, args.layers), resolver.resolve, problems)
+    base = Path.cwd()
+    stream = standard_stream(args.json) if args.json is not None else None
+    if args.json is not None:
+        document = json.dumps(deps_report.to_dict(report, base), indent=2, ensure_ascii=False) + "\n"
+        try:
+            if stream is None:
+                args.json.write_text(document, encoding="utf-8")
+            else:
+                stream.write(document)
+        except OSError as exc:
+            raise UsageError(f"--json {args.json}: cannot write it ({exc.strerror or exc})") from None
+    if stream is None:  # the table, unless the JSON took standard output
+        print(deps_report.table(report, base, args.verbose), end="")
+    return report.exit_code
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from scftest.authoring.scaffold import init_project, next_steps
 
@@ -452,6 +506,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "events": cmd_events,
     "image": cmd_image,
+    "deps": cmd_deps,
     "init": cmd_init,
     "schema": cmd_schema,
 }
