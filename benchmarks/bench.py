@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
+from scftest.scf.profiles import offered
+
 REPO = Path(__file__).resolve().parent.parent
 
 HANDLER = '''\
@@ -206,14 +209,18 @@ def verdict(ok: bool) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--interpreter", help="the Python the cases run on (default: this Python's base interpreter)")
+    parser.add_argument("--interpreter", help="the Python the cases run on, of a runtime SCF offers "
+                        "(default: this Python's base interpreter, or the newest offered runtime's)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept (default 3)")
     parser.add_argument("--quick", action="store_true", help="smaller suites: a rough look, not figures to publish")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     options = parser.parse_args(argv)
 
-    interpreter = options.interpreter or _base_interpreter()
+    interpreter = options.interpreter or _default_interpreter()
     runtime = runtime_name(interpreter)
+    if runtime not in offered():
+        parser.error(f"{interpreter} is {runtime}, not a runtime SCF offers ({', '.join(offered())}): "
+                     f"name one of those with --interpreter")
     small, extra = (5, 40) if options.quick else (10, 100)  # (a): M and N
     parallel = 60 if options.quick else 200  # (b)
     big, memory_small = (300, 30) if options.quick else (1000, 100)  # (c)
@@ -335,6 +342,21 @@ def _ideal_speedup(runner_ms: float, child_ms: float) -> float:
     work (one process, one core at a time) cannot go faster than itself."""
     total = runner_ms + child_ms
     return total / max(total / 2, runner_ms)
+
+
+def _default_interpreter() -> str:
+    """This Python's base interpreter when SCF offers its version, else the newest offered
+    runtime's interpreter as scftest finds it (suites may name only those)."""
+    base = _base_interpreter()
+    if runtime_name(base) in offered():
+        return base
+    resolver = RuntimeResolver({}, None)
+    for runtime in reversed(offered()):
+        try:
+            return resolver.resolve(runtime).path
+        except RuntimeNotFound:
+            continue
+    return base
 
 
 def _base_interpreter() -> str:

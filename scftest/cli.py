@@ -212,12 +212,17 @@ def _paths(args: argparse.Namespace, project: Project) -> List[Path]:
 
 def _runtime_overrides(args: argparse.Namespace) -> Dict[str, str]:
     """--runtime flags only: the resolver reads [tool.scftest.runtimes] itself."""
+    from scftest.instance.interpreters import offered_runtime
+
     overrides: Dict[str, str] = {}
     for item in args.runtimes:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise UsageError(f"--runtime {item!r}: write it as NAME=PATH, e.g. --runtime Python3.6=/usr/bin/python3.6")
-        overrides[name.strip()] = path.strip()
+        try:
+            overrides[offered_runtime(name.strip())] = path.strip()
+        except ValueError as exc:
+            raise UsageError(f"--runtime {item!r}: {exc}") from None
     return overrides
 
 

@@ -53,6 +53,10 @@ def find_python(version: str):
 
 INTERPRETERS = {v: find_python(v) for v in VERSIONS}
 NEWEST = next((v for v in reversed(VERSIONS) if INTERPRETERS[v]), None)
+# The runtimes a suite may name are the ones SCF offers (profiles.offered()); suites that
+# tests write and run through the CLI use the newest of those that is installed.
+OFFERED_VERSIONS = ("2.7", "3.6", "3.7", "3.9", "3.10")
+NEWEST_OFFERED = next((v for v in reversed(OFFERED_VERSIONS) if INTERPRETERS[v]), None)
 
 
 def python_params(versions=None):

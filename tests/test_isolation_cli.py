@@ -13,11 +13,11 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import HANDLERS, NEWEST, end_processes, needs, processes_of, shared_sandbox
+from conftest import HANDLERS, NEWEST_OFFERED, end_processes, needs, processes_of, shared_sandbox
 
-pytestmark = needs(NEWEST)
+pytestmark = needs(NEWEST_OFFERED)
 
-RUNTIME = f"Python{NEWEST}"
+RUNTIME = f"Python{NEWEST_OFFERED}"
 
 
 def flag(isolation):

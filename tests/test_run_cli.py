@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from conftest import needs
+from conftest import INTERPRETERS, needs
 
 # The cases run on real interpreters; the bundled suites use both.
-pytestmark = needs("2.7", "3.6")
+pytestmark = needs("2.7", "3.6", "3.10")
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -216,6 +216,7 @@ def test_ctrl_c_kills_children_writes_reports_and_exits_2(tmp_path: Path, stop: 
     (["run", ".", "-j", "0"], 4),
     (["run", ".", "-k", "a and (b"], 4),
     (["run", ".", "--runtime", "Python3.6"], 4),
+    (["run", ".", "--runtime", "Python3x=/usr/bin/python3"], 4),
     (["frobnicate"], 4),
 ])
 def test_usage_errors_exit_4(tmp_path: Path, argv: list, code: int) -> None:
@@ -243,21 +244,35 @@ def test_schema_command_prints_the_suite_schema(tmp_path: Path) -> None:
 
 def test_runtime_without_interpreter_is_an_error_unless_fallback_is_allowed(tmp_path: Path) -> None:
     write_suite(tmp_path, "s.yaml", "- {name: old runtime, event: {n: 5}, expect: {return: {n: 5}}}\n",
-                function="runtime: Python3.5\n")
-    strict = scftest(tmp_path, "run", ".", "--json", "strict.json")
+                function="runtime: Python3.7\n")
+    # A machine with only Python 3.10: a pyenv folder of one version, nothing on PATH.
+    pyenv = tmp_path / "pyenv" / "versions" / "3.10.99" / "bin"
+    pyenv.mkdir(parents=True)
+    (pyenv / "python").symlink_to(INTERPRETERS["3.10"][0])
+    machine = {"PYENV_ROOT": str(tmp_path / "pyenv"), "PATH": str(tmp_path / "empty")}
+    strict = scftest(tmp_path, "run", ".", "--json", "strict.json", env_extra=machine)
     assert strict.returncode == 1, strict.stdout
-    assert "no interpreter for Python3.5" in strict.stdout
-    assert "--runtime Python3.5=" in strict.stdout  # says how to provide one
+    assert "no interpreter for Python3.7" in strict.stdout
+    assert "--runtime Python3.7=" in strict.stdout  # says how to provide one
     case = json.loads((tmp_path / "strict.json").read_text())["cases"][0]
     assert case["verdict"] == "error"
 
-    fallback = scftest(tmp_path, "run", ".", "-v", "--runtime-fallback", "--json", "fb.json", "--junit-xml", "fb.xml")
+    fallback = scftest(tmp_path, "run", ".", "-v", "--runtime-fallback", "--json", "fb.json", "--junit-xml", "fb.xml",
+                       env_extra=machine)
     assert fallback.returncode == 0, fallback.stdout
     record = json.loads((tmp_path / "fb.json").read_text())["cases"][0]["record"]
-    assert record["runtime"] == "Python3.5" and record["runtime_fallback"] is True
-    assert record["interpreter_version"].startswith("3.")
-    assert "fallback: Python3.5 ran on Python 3." in fallback.stdout
-    assert "fallback: Python3.5 ran on Python 3." in (tmp_path / "fb.xml").read_text()
+    assert record["runtime"] == "Python3.7" and record["runtime_fallback"] is True
+    assert record["interpreter_version"].startswith("3.10.")
+    assert "fallback: Python3.7 ran on Python 3.10" in fallback.stdout
+    assert "fallback: Python3.7 ran on Python 3.10" in (tmp_path / "fb.xml").read_text()
+
+
+def test_a_runtime_option_for_a_runtime_scf_does_not_offer_is_a_usage_error(tmp_path: Path) -> None:
+    write_suite(tmp_path, "s.yaml", "- {name: a}\n")
+    result = scftest(tmp_path, "run", ".", "--runtime", f"Python3.11={sys.executable}")
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    assert "'Python3.11' is not a runtime SCF offers; the runtimes are: Python2.7, Python3.6, " \
+           "Python3.7, Python3.9, Python3.10" in result.stderr
 
 
 def _unstartable(root: Path) -> dict:

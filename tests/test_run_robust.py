@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import INTERPRETERS, needs
 
-pytestmark = needs("3.11")
+pytestmark = needs("3.10")
 
 HANDLERS = """\
 import sys
@@ -52,7 +52,7 @@ def scftest(cwd: Path, *args: str, env_extra: dict = None, **kwargs) -> subproce
 def write_suite(root: Path, name: str, cases: str) -> None:
     (root / "fn").mkdir(exist_ok=True)
     (root / "fn" / "index.py").write_text(HANDLERS)
-    text = "function:\n  code: fn\n  handler: index.echo\n  runtime: Python3.11\ncases:\n"
+    text = "function:\n  code: fn\n  handler: index.echo\n  runtime: Python3.10\ncases:\n"
     (root / name).write_text(text + textwrap.indent(textwrap.dedent(cases), "  "))
 
 
@@ -103,7 +103,7 @@ def _whoami_suite(root: Path) -> None:
     write_suite(root, "who.yaml", """\
         - name: who
           handler: index.whoami
-          expect: {return_includes: {version: "3.11", pyenv: []}}
+          expect: {return_includes: {version: "3.10", pyenv: []}}
     """)
     # what a pyenv shim would obey if it were the interpreter: another version
     (root / "fn" / ".python-version").write_text("2.7.18\n")
@@ -116,29 +116,30 @@ def _record(root: Path) -> dict:
 
 
 def test_a_relative_runtime_wrapper_is_resolved_to_the_real_interpreter(tmp_path: Path) -> None:
-    real = INTERPRETERS["3.11"][0]
-    wrapper = tmp_path / "venv311" / "bin" / "python"
+    real = INTERPRETERS["3.10"][0]
+    wrapper = tmp_path / "venv310" / "bin" / "python"
     wrapper.parent.mkdir(parents=True)
     # a wrapper as people write them: its environment must not reach the handler
     wrapper.write_text(f'#!/bin/sh\nexport PYENV_VERSION=2.7.18 PYENV_DIR=/nowhere\nexec {real} "$@"\n')
     wrapper.chmod(0o755)
     _whoami_suite(tmp_path)
-    result = scftest(tmp_path, "run", "who.yaml", "--runtime", "Python3.11=venv311/bin/python", "--json", "r.json")
+    result = scftest(tmp_path, "run", "who.yaml", "--runtime", "Python3.10=venv310/bin/python", "--json", "r.json")
     assert result.returncode == 0, result.stdout + result.stderr
     record = _record(tmp_path)
-    assert record["interpreter"] == real and record["interpreter_version"].startswith("3.11.")
+    assert record["interpreter"] == real and record["interpreter_version"].startswith("3.10.")
     assert record["return"]["executable"] == real
 
 
-@pytest.mark.skipif(not Path("/root/.pyenv/shims/python3.11").exists() or not shutil.which("pyenv"),
-                    reason="needs pyenv with a python3.11 shim")
+@pytest.mark.skipif(not Path("/root/.pyenv/shims/python3.10").exists() or not shutil.which("pyenv"),
+                    reason="needs pyenv with a python3.10 shim")
 def test_a_pyenv_shim_is_resolved_once_and_leaves_nothing_behind(tmp_path: Path) -> None:
     _whoami_suite(tmp_path)
-    result = scftest(tmp_path, "run", "who.yaml", "--runtime", "Python3.11=/root/.pyenv/shims/python3.11",
-                     "--json", "r.json")
+    # the shim runs python3.10 only where that version is active: the runner's PYENV_VERSION
+    result = scftest(tmp_path, "run", "who.yaml", "--runtime", "Python3.10=/root/.pyenv/shims/python3.10",
+                     "--json", "r.json", env_extra={"PYENV_VERSION": Path(INTERPRETERS["3.10"][0]).parent.parent.name})
     assert result.returncode == 0, result.stdout + result.stderr
     record = _record(tmp_path)
-    assert "/shims/" not in record["interpreter"] and "/versions/3.11" in record["interpreter"]
+    assert "/shims/" not in record["interpreter"] and "/versions/3.10" in record["interpreter"]
     assert record["return"]["executable"] == record["interpreter"]
 
 

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import List, Optional
 
-from conftest import INTERPRETERS, NEWEST, needs
+from conftest import INTERPRETERS, NEWEST_OFFERED, needs
 
 from scftest.check.outcome import Verdict
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
@@ -19,7 +19,7 @@ from scftest.instance.spawn import SpawnBackend
 from scftest.result import EXIT_FAILED
 from scftest.session import RunOptions, run
 
-pytestmark = needs(NEWEST or "3.13")
+pytestmark = needs(NEWEST_OFFERED or "3.10")
 
 
 class Recording(Backend):
@@ -71,7 +71,7 @@ def _suite(tmp_path: Path) -> Path:
         def two(event, context):
             return 2
     """))
-    (tmp_path / "s.yaml").write_text(f"function: {{code: fn, handler: index.one, runtime: Python{NEWEST}}}\n"
+    (tmp_path / "s.yaml").write_text(f"function: {{code: fn, handler: index.one, runtime: Python{NEWEST_OFFERED}}}\n"
                                      + textwrap.dedent("""\
         cases:
           - {name: first, expect: {return: 1}}
@@ -82,9 +82,9 @@ def _suite(tmp_path: Path) -> Path:
 
 
 def _options(path: Path, jobs: int = 1) -> RunOptions:
-    runtime = f"Python{NEWEST}"
+    runtime = f"Python{NEWEST_OFFERED}"
     return RunOptions(paths=[path], jobs=jobs, environ={},
-                      runtime_overrides={runtime: INTERPRETERS[NEWEST][0]},
+                      runtime_overrides={runtime: INTERPRETERS[NEWEST_OFFERED][0]},
                       project_root=path.parent)
 
 

@@ -1,4 +1,9 @@
-"""SCF runtime names (``Python2.7``, ``Python3.6``, ``Python3.N``) to real interpreters.
+"""SCF runtime names (``Python2.7``, ``Python3.6``, ...) to real interpreters.
+
+The runtimes a suite, ``--runtime`` or ``[tool.scftest.runtimes]`` may name are the ones
+SCF offers (``scftest.scf.profiles.offered()``: Python 2.7, 3.6, 3.7, 3.9 and 3.10); any
+other is refused with the list. The bootstrap itself runs on 2.7 and 3.6-3.13 (its tests
+run it there), so a runtime SCF adds is one profile away.
 
 A runtime resolves to an interpreter of exactly that major.minor version, looked for in
 this order:
@@ -45,9 +50,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from scftest.errors import ScftestError
 from scftest.instance import Interpreter
 from scftest.load.project import read_tool_table
+from scftest.scf.profiles import offered
 
-# The runtimes `scftest runtimes` lists: the seed's two and the Python 3.N SCF added.
-KNOWN_RUNTIMES = ("Python2.7",) + tuple(f"Python3.{minor}" for minor in range(6, 14))
+# The runtimes `scftest runtimes` lists and a suite may name: the ones SCF offers.
+KNOWN_RUNTIMES = offered()
 PROBE_TIMEOUT_S = 15.0
 _NAME = re.compile(r"^python(\d+)\.(\d+)$", re.IGNORECASE)
 # Python 2.7 to 3.13: the version, then the real interpreter behind any wrapper
@@ -73,6 +79,19 @@ def runtime_name(major: int, minor: int) -> str:
 
 def canonical(name: str) -> str:
     return runtime_name(*parse_runtime(name))
+
+
+def offered_runtime(name: str) -> str:
+    """``python3.9`` -> ``Python3.9``; ValueError for a name SCF does not offer, listing
+    the ones it does."""
+    try:
+        runtime = canonical(name)
+    except ValueError:
+        runtime = None
+    if runtime not in KNOWN_RUNTIMES:
+        raise ValueError(f"{name!r} is not a runtime SCF offers; the runtimes are: "
+                         f"{', '.join(KNOWN_RUNTIMES)}")
+    return runtime
 
 
 @dataclass(frozen=True)
@@ -194,7 +213,7 @@ class RuntimeResolver:
     """Finds the interpreter for each runtime; see the module's docstring for the order.
 
     ``overrides`` are the ``--runtime NAME=PATH`` options (they win over pyproject).
-    The constructor raises ValueError for an override that names no runtime and for a
+    The constructor raises ValueError for an override that names no runtime SCF offers and for a
     pyproject.toml it cannot read (the message names the file).
     With ``fallback=True`` an unavailable runtime runs on the nearest available version
     of the same major (3.7 for 3.6 before 3.5; the newer on a tie), with
@@ -209,7 +228,7 @@ class RuntimeResolver:
         explicit = {name: (path, "pyproject") for name, path in
                     read_pyproject_runtimes(self._project_root).items()}
         for name, path in (overrides or {}).items():
-            explicit[canonical(name)] = (_command_path(path), "--runtime")
+            explicit[offered_runtime(name)] = (_command_path(path), "--runtime")
         self._explicit = explicit
         self._path_env = path_env if path_env is not None else os.environ.get("PATH", "")
         root = pyenv_root or os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from scftest.errors import ScftestError
+from scftest.scf.profiles import offered
 
 try:
     import tomllib as _toml  # Python 3.11+
@@ -87,6 +88,9 @@ def _check_suites(listed: Any, pyproject: Path) -> None:
                                f"each entry is a folder or file relative to the project, {example}")
 
 
+OFFERED_LOWER = tuple(name.lower() for name in offered())
+
+
 def _check_runtimes(table: Any, pyproject: Path, prefix: str = "") -> None:
     example = 'e.g. [tool.scftest.runtimes] followed by "Python3.6" = "/opt/py36/bin/python"'
     if table is None:
@@ -101,3 +105,6 @@ def _check_runtimes(table: Any, pyproject: Path, prefix: str = "") -> None:
         elif not isinstance(value, str) or not value or "\x00" in value:
             raise ProjectError(f'{pyproject}: [tool.scftest.runtimes] "{key}" must be a path (a string), '
                                f"not {value!r} — {example}")
+        elif key.lower().startswith("python") and key.lower() not in OFFERED_LOWER:
+            raise ProjectError(f'{pyproject}: [tool.scftest.runtimes] "{key}" is not a runtime SCF offers; '
+                               f"the runtimes are: {', '.join(offered())}")

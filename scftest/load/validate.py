@@ -142,10 +142,17 @@ def _bad_choice(error: ValidationError, where: str, mark, source: SourceMap) -> 
     choices = error.validator_value if error.validator == "enum" else [error.validator_value]
     words = [str(c) for c in choices]
     hint = "use one of: " + ", ".join(words)
+    # x-refused: why the choices are what they are (a runtime SCF does not offer), where a
+    # near miss ("Python3.8" for "Python3.9") would be bad advice; a different case only
+    # ("python3.6") is still a plain slip.
+    why = error.schema.get("x-refused")
     if isinstance(error.instance, str):
-        close = difflib.get_close_matches(error.instance, words, n=1, cutoff=0.6)
+        same = [w for w in words if w.lower() == error.instance.lower()]
+        close = same or ([] if why else difflib.get_close_matches(error.instance, words, n=1, cutoff=0.6))
         if close:
             hint = f"did you mean '{close[0]}'? ({hint})"
+        elif why:
+            hint = f"{why}: {hint}"
     return _problem(source, mark, f"{where} cannot be {_short(error.instance)}", hint)
 
 

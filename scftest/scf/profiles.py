@@ -1,8 +1,10 @@
 """Runtime profiles: how each SCF Python runtime behaves, one frozen value per runtime.
 
 The five runtimes SCF offers (Python 2.7, 3.6, 3.7, 3.9 and 3.10, doc 583/40323) each have a
-profile; a runtime scftest accepts that SCF does not offer (3.8, 3.11+: an interpreter a
-project asks for) gets ``profile_for``'s unoffered profile of the same shape.
+profile, and they are the only runtimes a suite, ``--runtime`` or ``[tool.scftest.runtimes]``
+may name (contract 1.1). The bootstrap still runs on 3.8 and 3.11+ (its tests run it there,
+so a runtime SCF adds is one profile away): ``profile_for`` gives such an interpreter an
+unoffered profile of the same shape.
 
 For now every profile holds what scftest does today for all runtimes alike: the bootstrap
 (_child.py) imports the entry file under its own name, gives the root logger a handler

@@ -12,6 +12,7 @@ from scftest.instance.interpreters import (
     RuntimeNotFound,
     RuntimeResolver,
     canonical,
+    offered_runtime,
     parse_runtime,
     read_pyproject_runtimes,
 )
@@ -46,7 +47,23 @@ def test_parse_and_canonical():
     for bad in ("Python3", "Node12", "Python3.x", ""):
         with pytest.raises(ValueError):
             parse_runtime(bad)
-    assert KNOWN_RUNTIMES[0] == "Python2.7" and KNOWN_RUNTIMES[-1] == "Python3.13"
+    assert KNOWN_RUNTIMES == ("Python2.7", "Python3.6", "Python3.7", "Python3.9", "Python3.10")
+
+
+def test_only_the_offered_runtimes_can_be_named():
+    assert offered_runtime("python3.9") == "Python3.9"
+    for bad in ("Python3.8", "Python3.11", "Python3.13", "Python3", "Node12"):
+        with pytest.raises(ValueError, match="is not a runtime SCF offers; the runtimes are: "
+                                             "Python2.7, Python3.6, Python3.7, Python3.9, Python3.10"):
+            offered_runtime(bad)
+    with pytest.raises(ValueError, match="'Python3.12' is not a runtime SCF offers"):
+        RuntimeResolver({"Python3.12": "/usr/bin/python3"}, None)
+
+
+def test_a_pyproject_entry_for_a_runtime_scf_does_not_offer_is_refused(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes]\n"Python3.8" = "/usr/bin/python3.8"\n')
+    with pytest.raises(ValueError, match='"Python3.8" is not a runtime SCF offers; the runtimes are: Python2.7, '):
+        read_pyproject_runtimes(tmp_path)
 
 
 @needs
@@ -169,10 +186,10 @@ def test_fallback_runs_on_the_nearest_version_labelled(tmp_path):
 
 
 def test_describe_lists_every_known_runtime(tmp_path):
-    resolver = RuntimeResolver({"Python3.14": "/nonexistent"}, None, path_env="",
+    resolver = RuntimeResolver({"Python3.10": "/nonexistent"}, None, path_env="",
                                pyenv_root=tmp_path)
     rows = resolver.describe()
-    assert [row.runtime for row in rows] == list(KNOWN_RUNTIMES) + ["Python3.14"]
+    assert [row.runtime for row in rows] == list(KNOWN_RUNTIMES)
     assert all(row.interpreter is None and row.problem for row in rows)
     assert rows[0].to_dict()["runtime"] == "Python2.7"
 
@@ -215,5 +232,5 @@ def test_bad_pyproject_and_bad_override_are_value_errors(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes\n')
     with pytest.raises(ValueError, match="pyproject.toml: cannot read"):
         RuntimeResolver({}, tmp_path)
-    with pytest.raises(ValueError, match="not an SCF Python runtime"):
+    with pytest.raises(ValueError, match="'Node12' is not a runtime SCF offers"):
         RuntimeResolver({"Node12": "/usr/bin/node"}, None)

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from scftest import cli
 from scftest.scf import triggers
 
-RUNTIMES = [f"Python{v}" for v in ("2.7", "3.6", "3.11") if INTERPRETERS.get(v)] or ["Python3.6"]
+RUNTIMES = [f"Python{v}" for v in ("2.7", "3.6", "3.10") if INTERPRETERS.get(v)] or ["Python3.6"]
 HANDLER = """\
 def main_handler(event, context):
     print("got %r" % (event,))

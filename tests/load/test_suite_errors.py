@@ -140,6 +140,19 @@ BAD_SUITES = {
         """,
         "2:9", ["the code folder '../nowhere' does not exist"],
     ),
+    # Contract 1.1 corrects 1.0 here: SCF offers five runtimes, any other is refused.
+    "runtime_not_offered": (
+        """\
+        function: {code: ../fn, handler: index.main_handler, runtime: Python3.8}
+        matrix:
+          runtime: [Python3.6, Python3.12]
+        cases:
+          - name: h
+        """,
+        "1:63", ["function.runtime cannot be 'Python3.8'", "SCF does not offer it",
+                 "use one of: Python2.7, Python3.6, Python3.7, Python3.9, Python3.10",
+                 "matrix.runtime[1] cannot be 'Python3.12'"],
+    ),
 }
 
 

@@ -98,3 +98,10 @@ def test_each_profile_says_what_the_bootstrap_does(version):
     assert lines[0] == profile.log.start.format(request_id=rid)
     assert lines[1] == profile.log.event.format(request_id=rid)
     assert lines[-2] == profile.log.end.format(request_id=rid)
+
+
+def test_the_schema_allows_exactly_the_offered_runtimes():
+    runtime = _schema_for("runtime")
+    assert tuple(SCHEMA["$defs"]["runtime"]["enum"]) == offered()
+    for name in ("Python3.8", "Python3.11", "Python3.12", "Python3.13", "python3.6"):
+        assert not runtime.is_valid(name)
