@@ -99,6 +99,9 @@ class FunctionSpec:
     timeout: int = TIMEOUT_DEFAULT
     memory: int = MEMORY_DEFAULT
     environment: Mapping[str, Union[str, EnvRef]] = field(default_factory=dict)
+    # ``layers:``: the folders the function sees under /opt, in order (later wins on the
+    # same path); resolved (absolute, symlinks followed), each an existing folder.
+    layers: Tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:

@@ -264,6 +264,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         profile=profile_for(interpreter.runtime),
         identity=identity_from_context(case.function.name, case.context),
         secrets=tuple(secrets),
+        layers=case.function.layers,
     )
     request = InvocationRequest(
         request_id=str(uuid.uuid4()),

@@ -20,7 +20,7 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
 from scftest.errors import ScftestError
 from scftest.instance.record import InvocationRecord
@@ -67,6 +67,7 @@ class InstanceSpec:
     profile: RuntimeProfile  # how the runtime behaves: its log framing, its limits
     identity: FunctionIdentity = field(default_factory=FunctionIdentity)
     secrets: tuple = ()  # values to mask as *** wherever they would be shown
+    layers: Tuple[Path, ...] = ()  # host folders the function sees under /opt, in order (later wins)
 
 
 @dataclass(frozen=True)

@@ -542,7 +542,9 @@ def build_file_system(libc, plan):
     Everything to bind is opened before anything is covered, so a code root or an
     interpreter under a covered folder (the runner's HOME, /tmp, /var) is still found."""
     code = open_folder(plan["code_root"])
-    covered = list(plan.get("hide") or ()) + ["/var", "/tmp", "/dev"]
+    opt = os.path.isdir(OPT)
+    layers = open_layers(plan.get("opt") or (), opt)
+    covered = list(plan.get("hide") or ()) + ["/var", "/tmp", "/dev"] + ([OPT] if opt else [])
     needed = [(folder, open_folder(folder)) for folder in interpreter_folders()
               if any(under(folder, top) for top in covered)]
     devices = []
@@ -564,14 +566,60 @@ def build_file_system(libc, plan):
     size = "size=%d" % plan.get("tmp_bytes", 512 * 1024 * 1024)  # SCF's /tmp: 512 MB
     libc.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + size)
     build_dev(libc, devices)
+    if opt:
+        build_opt(libc, layers)
     for folder, fd in needed:
         if fd is not None:
             make_folders(folder)
             libc.mount(fd_path(fd), folder, None, MS_BIND | MS_REC)
     make_read_only(libc, plan.get("readonly_by", "mount_setattr"))
-    for fd in [code] + [fd for _, fd in needed] + [fd for _, fd in devices]:
+    for fd in [code] + [fd for _, fd in needed] + [fd for _, fd in devices] + [
+            entry[-1] for entry in layers if entry[0] == "bind"]:
         if fd is not None:
             os.close(fd)
+
+
+OPT = "/opt"
+O_PATH = getattr(os, "O_PATH", 0o10000000)  # Linux; Python 2 has no name for it
+
+
+def open_layers(entries, opt):
+    """The plan's /opt entries (sandbox.opt_mounts), each "bind" with an O_PATH descriptor
+    of its source: opened before anything is covered, as a layer may be under the
+    runner's HOME or /tmp."""
+    if entries and not opt:
+        raise InstanceFailed("this machine has no %s folder to show the layers in: create it "
+                             "(mkdir %s); it stays empty on the host" % (OPT, OPT))
+    opened = []
+    for entry in entries:
+        if entry[0] == "bind":
+            try:
+                fd = os.open(entry[2], O_PATH | os.O_NOFOLLOW)
+            except OSError as exc:
+                raise InstanceFailed("layer entry %s: %s" % (entry[2], os.strerror(exc.errno)))
+            opened.append(["bind", entry[1], fd])
+        else:
+            opened.append(list(entry))
+    return opened
+
+
+def build_opt(libc, entries):
+    """/opt: an empty tmpfs (the host's /opt is not the cloud's), then the layers' entries
+    in order: folders several layers share made here, the rest bound in place (all made
+    read-only with the rest of the tree)."""
+    libc.mount("tmpfs", OPT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    for entry in entries:
+        kind, path = entry[0], os.path.join(OPT, entry[1])
+        if kind == "dir":
+            os.mkdir(path)
+        elif kind == "link":
+            os.symlink(entry[2], path)
+        else:
+            if os.path.isdir(fd_path(entry[2])):
+                os.mkdir(path)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+            libc.mount(fd_path(entry[2]), path, None, MS_BIND | MS_REC)
 
 
 def make_folders(path):
@@ -1028,9 +1076,10 @@ def prepare(config):
     handler_dir = os.path.dirname(os.path.join(root, file_part))
     if os.path.normpath(handler_dir) != os.path.normpath(root):
         folders.append(handler_dir)
-    preload_shadowed(folders)
+    layers = list(config.get("layer_path") or ())
+    preload_shadowed(folders + layers)
     prepare_logging()
-    sys.path[0:1] = folders  # replaces this script's own folder
+    sys.path[0:1] = folders + layers  # replaces this script's own folder
     if os.path.isdir(root):  # otherwise find_handler reports it
         os.chdir(root)
 

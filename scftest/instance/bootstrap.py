@@ -19,7 +19,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 MIB = 1024 * 1024
 
@@ -149,9 +149,11 @@ def address_space_limit(memory_mb: int) -> int:
 def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[str, Any],
                  asynchronous: bool, request_id: str, memory_mb: int,
                  code_root_inside: Optional[str] = None,
-                 instance: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                 instance: Optional[Mapping[str, Any]] = None,
+                 layer_path: Sequence[str] = ()) -> Dict[str, Any]:
     """``code_root_inside``: where the function finds the code root (/var/user in a
-    namespace); ``instance``: the containment the bootstrap enters (sandbox.CasePlan)."""
+    namespace); ``instance``: the containment the bootstrap enters (sandbox.CasePlan);
+    ``layer_path``: the layers' sys.path entries, after the code root (/opt in a namespace)."""
     config = {
         "handler": handler,
         "code_root": code_root_inside or code_root,
@@ -160,6 +162,7 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
         "invocation": "async" if asynchronous else "sync",  # _child.py's words
         "request_id": request_id,
         "address_space_limit": address_space_limit(memory_mb),
+        "layer_path": list(layer_path),
     }
     if instance:
         config["instance"] = dict(instance)

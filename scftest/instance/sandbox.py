@@ -48,6 +48,7 @@ CASE_PREFIX = "scftest-"
 PROBE_TIMEOUT_S = 20.0
 KILL_WAIT_S = 2.0
 CODE_ROOT = "/var/user"  # where the cloud (and an instance) has the code
+OPT = "/opt"  # where the cloud unpacks a function's layers
 TMP = "/tmp"
 EXIT_NO_INSTANCE = 71  # _child.py: the instance could not be made
 
@@ -195,11 +196,59 @@ def _under(path: str, folder: str) -> bool:
 
 
 def instance_plan(code_root: str, hide: Sequence[str], user: Optional[Tuple[int, int]],
-                  userns: bool, cgroups: Sequence[str] = (), limits: Limits = LIMITS) -> dict:
+                  userns: bool, cgroups: Sequence[str] = (), limits: Limits = LIMITS,
+                  layers: Sequence[str] = ()) -> dict:
     """config["instance"] for a namespace (see _child.py, "The instance")."""
     return {"isolation": NAMESPACE, "code_root": code_root, "hide": list(hide),
             "user": list(user) if user else None, "userns": userns,
-            "cgroups": list(cgroups), "tmp_bytes": limits.tmp_bytes}
+            "cgroups": list(cgroups), "tmp_bytes": limits.tmp_bytes,
+            "opt": opt_mounts(layers)}
+
+
+def opt_mounts(layers: Sequence[str]) -> List[List[str]]:
+    """How the instance's /opt is made of ``layers`` (host folders, in order): SCF unpacks
+    each layer's zip into /opt in turn, so a later layer's file replaces an earlier one's
+    on the same path and folders merge.
+
+    /opt is an empty tmpfs; on it, each entry is ``["bind", path, host path]`` (a file or
+    folder only one layer has, or the one that wins: bound read-only in place),
+    ``["dir", path]`` (a folder several layers have: made in the tmpfs, and its entries
+    merged the same way) or ``["link", path, target]`` (a symbolic link, copied). Paths
+    are relative to /opt, parents before children. The alternatives were weighed: an
+    overlay mount merges the same way but cannot be made in a user namespace on kernels
+    before 5.11 and needs its folder list escaped; copying costs time per case."""
+    mounts: List[List[str]] = []
+    _merge([os.path.realpath(layer) for layer in layers], "", mounts)
+    return mounts
+
+
+def _merge(folders: Sequence[str], relative: str, mounts: List[List[str]]) -> None:
+    names: Set[str] = set()
+    for folder in folders:
+        try:
+            names.update(os.listdir(folder))
+        except OSError:
+            continue  # unreadable: it adds nothing, as an unreadable zip entry would
+    for name in sorted(names):
+        path = f"{relative}/{name}" if relative else name
+        having = [os.path.join(folder, name) for folder in folders
+                  if os.path.lexists(os.path.join(folder, name))]
+        winner = having[-1]
+        if os.path.islink(winner):
+            mounts.append(["link", path, os.readlink(winner)])
+            continue
+        # The folders that merge: the last run of folders (a file in a later layer replaces
+        # a folder of an earlier one, as unpacking it over the folder would).
+        run: List[str] = []
+        for candidate in reversed(having):
+            if os.path.islink(candidate) or not os.path.isdir(candidate):
+                break
+            run.insert(0, candidate)
+        if len(run) > 1:
+            mounts.append(["dir", path])
+            _merge(run, path, mounts)
+        else:
+            mounts.append(["bind", path, winner])
 
 
 # ---------------------------------------------------------------------------------------
@@ -491,6 +540,7 @@ class CasePlan:
     environment: Dict[str, str]  # over the function's environment
     cgroups: CaseCgroups
     sandbox: Optional["Sandbox"] = None
+    layer_path: List[str] = field(default_factory=list)  # sys.path entries of the layers
 
     def processes(self, root: int) -> CaseProcesses:
         return CaseProcesses(root, self.isolation, self.cgroups, self.sandbox)
@@ -529,10 +579,10 @@ class Sandbox:
     def isolation(self) -> Optional[str]:
         return isolation_for(self.machine(), self.requested)
 
-    def plan(self, code_root: str, limits: Limits = LIMITS) -> CasePlan:
+    def plan(self, code_root: str, limits: Limits = LIMITS, layers: Sequence[str] = ()) -> CasePlan:
         """The containment of a case whose code is at ``code_root`` (a host folder), with
-        its runtime's ``limits`` (processes, /tmp). Raises InstanceError when ``strict``
-        cannot be honoured here."""
+        its runtime's ``limits`` (processes, /tmp) and ``layers`` (host folders seen under
+        /opt). Raises InstanceError when ``strict`` cannot be honoured here."""
         machine = self.machine()
         chosen = isolation_for(machine, self.requested)
         if chosen is None:
@@ -545,13 +595,16 @@ class Sandbox:
         if chosen == PROCESS:
             self._harden_runner()
             instance = {"isolation": PROCESS, "cgroups": cgroups.procs_files}
-            return CasePlan(PROCESS, instance, code_root, {}, cgroups, self)
+            # No /opt of its own: the layers go on sys.path where they are, the last
+            # first, so a later layer's module wins (folders they share do not merge).
+            layer_path = [str(layer) for layer in reversed(layers)]
+            return CasePlan(PROCESS, instance, code_root, {}, cgroups, self, layer_path)
         has_code = os.path.isdir(code_root)
         instance = instance_plan(code_root, hidden_folders(), machine.function_user,
-                                 machine.userns, cgroups.procs_files, limits)
+                                 machine.userns, cgroups.procs_files, limits, layers)
         inside = CODE_ROOT if has_code else code_root  # a missing root is reported as such
         environment = {"HOME": TMP, "TMPDIR": TMP, "USER_CODE_ROOT": CODE_ROOT + "/"}
-        return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self)
+        return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT])
 
     def _harden_runner(self) -> None:
         """For plain processes: orphans come back to the runner (it kills them after

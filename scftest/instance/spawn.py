@@ -83,7 +83,7 @@ class SpawnInstance(Instance):
     def invoke(self, request: InvocationRequest,
                cancel: Optional[threading.Event] = None) -> InvocationRecord:
         spec = self.spec
-        plan = self.sandbox.plan(self.code_root, spec.profile.limits)
+        plan = self.sandbox.plan(self.code_root, spec.profile.limits, spec.layers)
         folder = tempfile.mkdtemp(prefix="scftest-")
         try:
             home = os.path.join(folder, "home")
@@ -95,7 +95,8 @@ class SpawnInstance(Instance):
                 handler=spec.handler, code_root=self.code_root, event=request.event,
                 context=context, asynchronous=is_async(request),
                 request_id=request.request_id, memory_mb=spec.memory_mb,
-                code_root_inside=plan.code_root, instance=plan.instance), folder)
+                code_root_inside=plan.code_root, instance=plan.instance,
+                layer_path=plan.layer_path), folder)
             env = build_environment(spec.identity, runtime=spec.runtime,
                                     environment=spec.environment, code_root=self.code_root,
                                     home=home, path=os.environ.get("PATH", os.defpath))

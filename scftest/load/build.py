@@ -39,7 +39,7 @@ from scftest.model import (
     SuiteProblem,
 )
 
-FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "memory")
+FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "memory", "layers")
 HANDLER_FORM = re.compile(r"^(?P<file>(?:[A-Za-z0-9_\-]+/)*[A-Za-z_][A-Za-z0-9_]*)\.(?P<func>[A-Za-z_][A-Za-z0-9_]*)$")
 RETURN_KEYS = ("return", "return_includes", "return_schema")
 
@@ -162,6 +162,7 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
                 "or src/app.handler for src/app.py")
         return None
     code = _code_root(merged.get("code"), origins.of("code"), out)
+    layers = _layers(merged.get("layers") or (), origins.of("layers"), out)
     own = raw.get("environment") or {}
     environment = {**(function.get("environment") or {}), **own}
     _check_environment(environment, origins.of("environment"), out)
@@ -171,7 +172,7 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
     for key in IDENTITY_KEYS:  # these become SCF_* environment variables too
         if key in (raw.get("context") or {}):
             _check_no_nul(str(raw["context"][key]), origins.case_path + ("context", key), f"context.{key}", out)
-    if code is None:
+    if code is None or layers is None:
         return None
     return FunctionSpec(
         code=code,
@@ -180,30 +181,48 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
         timeout=merged.get("timeout", TIMEOUT_DEFAULT),
         memory=merged.get("memory", MEMORY_DEFAULT),
         environment=environment,
+        layers=layers,
     )
 
 
 def _code_root(written: Optional[str], where: NodePath, out: _Collector) -> Optional[Path]:
-    code = _beside_suite(written or ".", where, "code", out)
-    if code is None:
+    return _folder(written or ".", where, "code", out,
+                   "code is relative to the suite file; point it at the folder that holds the handler file",
+                   "point code at the folder that holds the handler file, e.g. code: ../functions/orders")
+
+
+def _layers(written: List[str], where: NodePath, out: _Collector) -> Optional[Tuple[Path, ...]]:
+    """The ``layers:`` folders resolved beside the suite, in order; None (problems added)
+    when one is missing or not a folder."""
+    folders = [_folder(layer, where + (index,), "layer", out,
+                       "a layer is relative to the suite file; point it at the folder whose contents "
+                       "the function sees under /opt (what the layer's zip holds)",
+                       "unpack the layer's zip into a folder and name that folder")
+               for index, layer in enumerate(written)]
+    if any(folder is None for folder in folders):
+        return None
+    return tuple(folders)
+
+
+def _folder(written: str, where: NodePath, what: str, out: _Collector, missing_hint: str,
+            not_folder_hint: str) -> Optional[Path]:
+    """An existing folder named beside the suite, or None with a problem at ``where``."""
+    folder = _beside_suite(written, where, what, out)
+    if folder is None:
         return None
     try:
-        mode = os.stat(code).st_mode
+        mode = os.stat(folder).st_mode
     except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        out.add(where, f"the code folder '{written}' cannot be read: {exc.strerror}", "check its permissions")
+        out.add(where, f"the {what} folder '{written}' does not exist (looked for {folder})", missing_hint)
         return None
-    if mode is None:
-        out.add(where, f"the code folder '{written}' does not exist (looked for {code})",
-                "code is relative to the suite file; point it at the folder that holds the handler file")
+    except OSError as exc:
+        out.add(where, f"the {what} folder '{written}' cannot be read: {exc.strerror}", "check its permissions")
         return None
     if not stat.S_ISDIR(mode):
         kind = "a file" if stat.S_ISREG(mode) else file_kind(mode)
-        out.add(where, f"code '{written}' is {kind}, not a folder ({code})",
-                "point code at the folder that holds the handler file, e.g. code: ../functions/orders")
+        out.add(where, f"{what} '{written}' is {kind}, not a folder ({folder})", not_folder_hint)
         return None
-    return code
+    return folder
 
 
 def _beside_suite(written: str, where: NodePath, key: str, out: _Collector) -> Optional[Path]:
