@@ -449,14 +449,14 @@ def _image_install(args: argparse.Namespace) -> int:
 def cmd_deps(args: argparse.Namespace) -> int:
     from scftest.deps import targets as deps_targets
     from scftest.deps.audit import audit
-    from scftest.instance.interpreters import RuntimeResolver, canonical
+    from scftest.instance.interpreters import RuntimeResolver, offered_runtime
     from scftest.load.loader import load_paths
     from scftest.report import deps as deps_report
     from scftest.report.destination import standard_stream
 
     project = _project()
     try:
-        runtimes = [canonical(name) for name in args.targets]
+        runtimes = [offered_runtime(name) for name in args.targets]
         resolver = RuntimeResolver(_runtime_overrides(args), project.root)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

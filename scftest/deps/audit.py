@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
-from scftest.deps import binaries, scan, stdlib
+from scftest.deps import binaries, reach, scan, stdlib
 from scftest.deps.targets import Target
 from scftest.errors import ScftestError
 from scftest.model import SuiteProblem
@@ -37,6 +37,8 @@ STDLIB, CODE, LAYER, IMAGE = "stdlib", "code", "layer", "image"
 TRY = "try"  # under try/except ImportError: the code expects it may fail
 IF = "if"  # under an if on the Python version or platform: for another Python
 VENDORED = "vendored"  # inside a function of a vendored distribution: an optional feature of it
+UNREACHED = reach.UNREACHED  # in a file no handler imports
+GUARDED_FILE = "guarded-file"  # in a file the handlers import only in one of the ways above
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Places:
     """Where the cloud looks for a module, for one target."""
 
     code: Tuple[Path, ...]  # the code root, then the handlers' folders
-    layers: Tuple[Path, ...]
+    layers: Tuple[Path, ...]  # in the order searched: the last layer first
     stdlib: FrozenSet[str]
     image: images.Image
     version: Tuple[int, int]
@@ -139,17 +141,26 @@ def _audit_one(target: Target, resolve: Resolve, parsed: Dict[Path, _Parsed], ca
     except ScftestError as exc:
         return FunctionReport(target, interpreter.path, interpreter.version, unchecked=str(exc))
     imports = sorted(code.imports + extra, key=lambda i: (str(i.file), i.line))
-    places = Places((target.code_root,) + target.handler_folders(), target.layers, names,
+    # A later layer wins over an earlier one on the same path (as /opt is built): searched first.
+    places = Places((target.code_root,) + target.handler_folders(), tuple(reversed(target.layers)), names,
                     _image(target.runtime), version)
     layer_trees = [scan.walk(layer) for layer in target.layers]
     findings: List[Finding] = []
-    modules = _imports_findings(imports, places, code.tree, findings)
+    modules = _imports_findings(imports, places, code.tree, _entries(target, code.tree), findings)
     findings += _syntax_findings(unparsable, target)
     for tree in [code.tree] + layer_trees:
         findings += _binary_findings(tree, version)
         findings += _version_findings(tree, places.image)
     return FunctionReport(target, interpreter.path, interpreter.version, len(code.tree.python_files), len(imports),
                           tuple(sorted(modules.items())), tuple(findings))
+
+
+def _entries(target: Target, tree: scan.Tree) -> List[Path]:
+    """Where the cloud starts: the handlers' entry files; for a code folder given without a
+    handler, every Python file at its top (any of them could be the entry file)."""
+    if target.handlers:
+        return [file for file in target.entry_files() if file.is_file()]
+    return [file for file in tree.python_files if file.parent == tree.root]
 
 
 def _version(text: str) -> Tuple[int, int]:
@@ -167,31 +178,82 @@ def _image(runtime: str) -> images.Image:
 # --- imports ----------------------------------------------------------------------------
 
 
-def _imports_findings(imports: Sequence[scan.Import], places: Places, tree: scan.Tree,
+def _imports_findings(imports: Sequence[scan.Import], places: Places, tree: scan.Tree, entries: Sequence[Path],
                       findings: List[Finding]) -> Dict[str, str]:
-    modules: Dict[str, str] = {}
-    vendored = _installed_top_levels(tree)
+    owners = _installed_top_levels(tree)
     absolute_files = {i.file for i in imports if scan.future_absolute_import([i])}
+    resolved = {item: _resolve(item, places, places.version[0] == 2 and item.file not in absolute_files)
+                for item in imports}
+    own = {item: item.guard or (VENDORED if item.lazy and _owner(item.file, tree.root, owners) else "")
+           for item in imports}
+    reached = reach.reach(entries, imports, lambda item: resolved[item].files, own.__getitem__)
+    modules: Dict[str, str] = {}
     for item in imports:
-        if item.level:
-            kind, detail, expected = RELATIVE, _relative_problem(item, places), ""
-            if not detail:
-                continue
-        else:
-            implicit = places.version[0] == 2 and item.file not in absolute_files
-            origin = origin_of(item, places, implicit)
+        found = resolved[item]
+        if not item.level:
             top = item.module.split(".")[0]
-            if origin is not None:
-                if modules.get(top, MISSING) == MISSING:  # found once is found: `a` may resolve, `a.gone` not
-                    modules[top] = origin
-                continue
+            if found.origin is not None and modules.get(top, MISSING) == MISSING:
+                modules[top] = found.origin  # found once is found: `a` may resolve and `a.gone` not
             modules.setdefault(top, MISSING)
-            kind, detail, expected = MISSING, "", _elsewhere(item.module, places.image.runtime)
-        owner = _owner(item.file, tree.root, vendored)
-        excused = item.guard or (VENDORED if owner and item.lazy else "")
-        findings.append(Finding(kind, WARNING if excused else PROBLEM, item.file, item.line, _dotted(item),
-                                detail, expected, excused, owner))
+        if found.origin is not None:
+            continue
+        how = reached.get(item.file, UNREACHED)
+        excused = own[item] or (GUARDED_FILE if how and how != UNREACHED else how)
+        findings.append(Finding(RELATIVE if item.level else MISSING, WARNING if excused else PROBLEM, item.file,
+                                item.line, _dotted(item), found.problem,
+                                "" if item.level else _elsewhere(item.module, places.image.runtime),
+                                excused, _owner(item.file, tree.root, owners)))
     return modules
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    origin: Optional[str]  # None: the cloud cannot import it
+    problem: str = ""  # why a relative import finds nothing
+    files: Tuple[Path, ...] = ()  # the code root's files the import runs
+
+
+def _resolve(item: scan.Import, places: Places, implicit_relative: bool) -> _Resolved:
+    if item.level:
+        problem, base = _relative(item, places)
+        if problem:
+            return _Resolved(None, problem)
+        return _Resolved(CODE, "", _files_run(base, item.module, item.names, places.version))
+    origin = origin_of(item, places, implicit_relative)
+    if origin != CODE:
+        return _Resolved(origin)
+    folders = ([item.file.parent] if implicit_relative and _in_package(item.file, places.code[0]) else [])
+    for folder in folders + list(places.code):
+        if exists(folder, item.module.split("."), places.version):
+            return _Resolved(CODE, "", _files_run(folder, item.module, item.names, places.version))
+    return _Resolved(CODE)
+
+
+def _files_run(folder: Path, module: str, names: Sequence[str], version: Tuple[int, int]) -> Tuple[Path, ...]:
+    """The source files ``from module import names`` (or ``import module``) runs from ``folder``:
+    each package's ``__init__.py`` on the way, the module, and the names that are submodules."""
+    parts = [part for part in module.split(".") if part]
+    files = _module_files(folder, parts, version)
+    for name in names:
+        files += _module_files(folder, parts + [name], version)[len(parts):]
+    return tuple(dict.fromkeys(files))
+
+
+def _module_files(folder: Path, parts: Sequence[str], version: Tuple[int, int]) -> List[Path]:
+    files: List[Path] = []
+    here = folder
+    for index, part in enumerate(parts):
+        package = here / part
+        init = package / "__init__.py"
+        if package.is_dir() and (version[0] > 2 or init.is_file()):
+            if init.is_file():
+                files.append(init)
+            here = package
+            continue
+        if index == len(parts) - 1 and (here / f"{part}.py").is_file():
+            files.append(here / f"{part}.py")
+        break
+    return files
 
 
 def origin_of(item: scan.Import, places: Places, implicit_relative: bool = False) -> Optional[str]:
@@ -235,22 +297,23 @@ def _in_package(file: Path, root: Path) -> bool:
     return file.parent != root and (file.parent / "__init__.py").is_file()
 
 
-def _relative_problem(item: scan.Import, places: Places) -> str:
+def _relative(item: scan.Import, places: Places) -> Tuple[str, Path]:
+    """Why a relative import finds nothing ("" when it does), and the package it starts from."""
     root = places.code[0]
-    if item.file.parent == root or not _is_below(item.file, root):
-        return "a relative import in a file that is not inside a package of the code folder"
     base = item.file.parent
+    if base == root or not _is_below(item.file, root):
+        return "a relative import in a file that is not inside a package of the code folder", base
     for _ in range(item.level - 1):
         base = base.parent
     if not _is_below(base / "x", root) or base == root:
-        return f"it goes {item.level} package level(s) up, above the code folder's packages"
+        return f"it goes {item.level} package level(s) up, above the code folder's packages", base
     if item.module:
         if exists(base, item.module.split("."), places.version):
-            return ""
-        return f"there is no module {item.module} in the package {_package(base, root)}"
+            return "", base
+        return f"there is no module {item.module} in the package {_package(base, root)}", base
     if (base / "__init__.py").is_file() or all(exists(base, [n], places.version) for n in item.names):
-        return ""
-    return f"{_package(base, root)} is not a package (no __init__.py)"
+        return "", base
+    return f"{_package(base, root)} is not a package (no __init__.py)", base
 
 
 def _package(folder: Path, root: Path) -> str:

@@ -46,7 +46,7 @@ def from_suites(suites: Iterable[Suite]) -> List[Target]:
     for suite in suites:
         for case in suite.cases:
             spec = case.function
-            layers = tuple(getattr(spec, "layers", ()) or ())  # the layers: key, where the model has it
+            layers = tuple(spec.layers)
             key = (spec.code, spec.runtime, layers)
             before = found.get(key, Target(spec.code, spec.runtime, (), layers, ()))
             found[key] = Target(spec.code, spec.runtime, _add(before.handlers, spec.handler), layers,

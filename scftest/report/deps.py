@@ -6,6 +6,7 @@ The JSON shape (``--json``) is documented in docs/dependencies.md and keyed by
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -42,6 +43,10 @@ _EXCUSES = {
               "(check that is what you want)",
     deps.IF: "the import is under an `if` on the Python version or platform: most likely for another Python",
     deps.VENDORED: "it is imported inside a function of the vendored {owner}: most likely an optional feature of it",
+    deps.GUARDED_FILE: "the handlers import this file only under try/except ImportError, a Python version check "
+                       "or inside a function of a vendored package, so the code goes on without it",
+    deps.UNREACHED: "no handler imports this file (directly or through other files of the code folder), "
+                    "so it does not matter unless something imports it in a way scftest cannot see",
 }
 
 
@@ -120,9 +125,10 @@ def _rows(function: FunctionReport, base: Optional[Path], verbose: bool) -> List
         rows.append((severity, where(finding, base), message(finding, runtime)))
     for owner, findings in collapsed.items():
         modules = ", ".join(dict.fromkeys(f.module for f in findings))
-        rows.append(("warning", shown(findings[0].file.parent, base),
-                     f"{len(findings)} import(s) inside the vendored {owner} that the cloud cannot make, each under "
-                     f"try/except ImportError, a Python version check or inside a function: most likely optional "
+        folder = Path(os.path.commonpath([str(f.file.parent) for f in findings]))
+        rows.append(("warning", shown(folder, base),
+                     f"{len(findings)} import(s) inside the vendored {owner} that the cloud cannot make, none of them "
+                     f"on the handlers' way without a guard: most likely optional or for another Python "
                      f"({modules}); -v lists them"))
     return rows
 

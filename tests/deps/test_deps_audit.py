@@ -280,3 +280,38 @@ def test_a_runtime_without_an_interpreter_is_not_checked_and_says_why(tmp_path, 
     report = audit([Target(root, "Python3.99")], resolve, cache=cache)
     assert "no interpreter for runtime Python3.99" in report.functions[0].unchecked
     assert report.exit_code == 4
+
+
+@needs("3.6")
+def test_what_the_handler_reaches_decides_between_problem_and_warning(tmp_path, cache):
+    root = write(tmp_path / "fn", {
+        "index.py": "from lib import orders\ndef main_handler(event, context):\n    pass\n",
+        "lib/__init__.py": "",
+        "lib/orders.py": "from . import pricing\n",
+        "lib/pricing.py": "import gone_for_real\n",  # reached through two plain imports: a problem
+        "fastyaml/__init__.py": "try:\n    from .cyaml import *\nexcept ImportError:\n    pass\n",
+        "fastyaml/cyaml.py": "from _fastyaml import CParser\n",  # reached only under try: a warning
+        "fastyaml-1.0.dist-info/METADATA": "Name: fastyaml\nVersion: 1.0\n",
+        "compat/__init__.py": "import sys\nif sys.version_info[0] == 2:\n    from .py2 import text\n",
+        "compat/py2.py": "import cStringIO\n",  # reached only under a version check: a warning
+        "tools/make_release.py": "import fabric\n",  # no handler imports it: a warning
+    })
+    write(root, {"index.py": "import fastyaml, compat\nfrom lib import orders\n"
+                             "def main_handler(event, context):\n    pass\n"})
+    report, function = check(root, "Python3.6", cache)
+    assert found(function) == [
+        (MISSING, WARNING, "py2.py", 1, "cStringIO", "guarded-file"),
+        (MISSING, WARNING, "cyaml.py", 1, "_fastyaml", "guarded-file"),
+        (MISSING, PROBLEM, "pricing.py", 1, "gone_for_real"),
+        (MISSING, WARNING, "make_release.py", 1, "fabric", "unreached"),
+    ]
+    assert report.exit_code == 1
+
+
+@needs("3.6")
+def test_a_code_folder_without_handlers_starts_from_its_top_level_files(tmp_path, cache):
+    root = write(tmp_path / "fn", {"index.py": "import lib.a\n", "lib/__init__.py": "", "lib/a.py": "import gone\n",
+                                   "lib/unused.py": "import also_gone\n"})
+    _, function = check(root, "Python3.6", cache, handlers=())
+    assert found(function) == [(MISSING, PROBLEM, "a.py", 1, "gone"),
+                               (MISSING, WARNING, "unused.py", 1, "also_gone", "unreached")]

@@ -113,7 +113,7 @@ def test_bad_paths_and_options_are_usage_errors_without_a_traceback(tmp_path):
     missing = scftest(tmp_path, "nowhere")
     assert missing.returncode == 4 and "nowhere: no such file or folder" in missing.stdout
     runtime = scftest(tmp_path, "--for", "Ruby2.5")
-    assert runtime.returncode == 4 and "'Ruby2.5' is not an SCF Python runtime" in runtime.stderr
+    assert runtime.returncode == 4 and "'Ruby2.5' is not a runtime SCF offers" in runtime.stderr
     layer = scftest(tmp_path, "--layer", "no-such-layer")
     assert layer.returncode == 4 and "--layer no-such-layer: no such folder" in layer.stderr
     (tmp_path / "index.py").write_text("import os\n")
@@ -140,3 +140,44 @@ def test_a_layer_given_on_the_command_line_satisfies_imports(tmp_path):
     done = scftest(tmp_path, "--layer", "layer", "--json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["functions"][0]["modules"] == {"shared_lib": "layer"}
+
+
+@needs("3.6")
+def test_warnings_inside_a_vendored_package_are_one_line_unless_verbose(tmp_path):
+    project(tmp_path, {"index.py": "import fastlib\ndef main_handler(event, context):\n    pass\n",
+                       "fastlib/__init__.py": "try:\n    import _fast\nexcept ImportError:\n    _fast = None\n"
+                                              "def dump():\n    import cjson\n",
+                       "fastlib-2.0.dist-info/METADATA": "Name: fastlib\nVersion: 2.0\n"})
+    done = scftest(tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert ("warning  fn/fastlib  2 import(s) inside the vendored fastlib that the cloud cannot make, none of them "
+            "on the handlers' way without a guard: most likely optional or for another Python (_fast, cjson); "
+            "-v lists them") in done.stdout
+    verbose = scftest(tmp_path, "-v")
+    assert "fn/fastlib/__init__.py:2  `_fast` cannot be imported" in verbose.stdout
+    assert "fn/fastlib/__init__.py:6  `cjson` cannot be imported" in verbose.stdout
+    assert "it is imported inside a function of the vendored fastlib" in verbose.stdout
+
+
+@needs("2.7", "3.6")
+def test_for_rechecks_a_suites_function_for_another_runtime(tmp_path):
+    project(tmp_path, {"index.py": "import asyncio\ndef main_handler(event, context):\n    pass\n"})
+    assert scftest(tmp_path).returncode == 0
+    done = scftest(tmp_path, "--for", "Python2.7", "--json")
+    (function,) = json.loads(done.stdout)["functions"]
+    assert done.returncode == 1 and function["runtime"] == "Python2.7" and function["suites"] == ["api.yaml"]
+    assert function["modules"] == {"asyncio": "missing"}
+
+
+@needs("3.6")
+def test_the_suites_layers_are_searched(tmp_path):
+    project(tmp_path, {"index.py": "import shared_lib\ndef main_handler(event, context):\n    pass\n"})
+    (tmp_path / "layer" / "shared_lib").mkdir(parents=True)
+    (tmp_path / "layer" / "shared_lib" / "__init__.py").write_text("")
+    suite = tmp_path / "api.yaml"
+    suite.write_text(suite.read_text().replace("runtime: Python3.6}", "runtime: Python3.6, layers: [layer]}"))
+    done = scftest(tmp_path, "--json")
+    (function,) = json.loads(done.stdout)["functions"]
+    assert done.returncode == 0, done.stdout
+    assert function["layers"] == ["layer"] and function["modules"] == {"shared_lib": "layer"}
+    assert "fn on Python3.6, layers layer (Python 3.6." in scftest(tmp_path).stdout
