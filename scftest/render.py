@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from scftest.check.outcome import Gap, Key, Kind, Mismatch
 from scftest.model import UNSET
@@ -511,3 +511,21 @@ CODE_ROOT_INSIDE = "/var/user"  # where an instance (and the cloud) has the code
 def code_root_note(code_root) -> str:
     """Maps the function's paths back to the user's files, under a failure that shows them."""
     return f"({CODE_ROOT_INSIDE}/ is {code_root}/ : the code root as the function saw it)"
+
+
+IMPORT_ORIGINS = ("code", "layer", "image", "stdlib", "other")
+
+
+def imports_text(imports: Sequence[Tuple[str, str]]) -> str:
+    """``code: index, util; image: requests; stdlib: 12 modules`` from (module, origin)
+    pairs: the record's imports grouped by where they came from, the handler's own first.
+    The standard library's are counted, not named (a few imports pull in dozens; the
+    JSON report names them)."""
+    groups = {origin: [name for name, where in imports if where == origin] for origin in IMPORT_ORIGINS}
+    parts = []
+    for origin, names in groups.items():
+        if names and origin == "stdlib":
+            parts.append(f"stdlib: {len(names)} module{'s' if len(names) != 1 else ''}")
+        elif names:
+            parts.append(f"{origin}: {', '.join(names)}")
+    return "; ".join(parts)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from scftest import plan
+from scftest.check import imports
 from scftest.check.judge import judge
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
@@ -27,6 +28,7 @@ from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
 from scftest.model import Case, EnvRef
 from scftest.result import RunPlan, RunResult
+from scftest.scf import images
 from scftest.scf.environment import identity_from_context
 from scftest.scf.profiles import profile_for
 
@@ -234,7 +236,8 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         return CaseOutcome(case, Verdict.ERROR, summary=str(exc),
                            details=f"{case.file}:{case.line}: {exc.hint}" if exc.hint else "",
                            elapsed_s=time.monotonic() - started)
-    return judge(case, record, elapsed_s=time.monotonic() - started)
+    outcome = judge(case, record, elapsed_s=time.monotonic() - started)
+    return imports.explain(outcome, case.function.runtime, images.cache_root(environ))
 
 
 def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
@@ -265,6 +268,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         identity=identity_from_context(case.function.name, case.context),
         secrets=tuple(secrets),
         layers=case.function.layers,
+        image=image_libraries(case.function.runtime, environ),
     )
     request = InvocationRequest(
         request_id=str(uuid.uuid4()),
@@ -273,6 +277,16 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         invocation=case.invocation,
     )
     return spec, request
+
+
+def image_libraries(runtime: str, environ: Mapping[str, str]) -> Optional[Path]:
+    """The folder of ``runtime``'s provisioned image libraries (``scftest image install``,
+    in the cache ``environ`` names), or None when nothing is provisioned there."""
+    try:
+        folder = images.site_packages(runtime, images.cache_root(environ))
+    except images.UnknownRuntime:
+        return None
+    return folder if folder.is_dir() else None
 
 
 def resolve_environment(declared: Mapping[str, Union[str, EnvRef]],

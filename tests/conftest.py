@@ -199,3 +199,23 @@ def isolation(request):
     if request.param == "namespace":
         namespaces_or_skip()
     return request.param
+
+
+def sdist(folder: Path, name: str, version: str, files: dict, packages=(), py_modules=()) -> None:
+    """A source distribution of ``files`` (path -> text) in ``folder`` that pip can build
+    with setup.py alone (every Python has setuptools): for a local index, no network."""
+    import io
+    import tarfile
+    import textwrap
+
+    base = f"{name}-{version}"
+    members = dict(files)
+    members["setup.py"] = (f"from setuptools import setup\n"
+                           f"setup(name={name!r}, version={version!r}, packages={list(packages)!r}, "
+                           f"py_modules={list(py_modules)!r})\n")
+    with tarfile.open(folder / f"{base}.tar.gz", "w:gz") as archive:
+        for path, text in members.items():
+            data = textwrap.dedent(text).encode("utf-8")
+            info = tarfile.TarInfo(f"{base}/{path}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))

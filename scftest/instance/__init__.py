@@ -68,6 +68,7 @@ class InstanceSpec:
     identity: FunctionIdentity = field(default_factory=FunctionIdentity)
     secrets: tuple = ()  # values to mask as *** wherever they would be shown
     layers: Tuple[Path, ...] = ()  # host folders the function sees under /opt, in order (later wins)
+    image: Optional[Path] = None  # the runtime's provisioned image libraries (a site-packages folder)
 
 
 @dataclass(frozen=True)

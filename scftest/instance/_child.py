@@ -544,6 +544,7 @@ def build_file_system(libc, plan):
     code = open_folder(plan["code_root"])
     opt = os.path.isdir(OPT)
     layers = open_layers(plan.get("opt") or (), opt)
+    image = open_folder(plan["image"][0]) if plan.get("image") else None
     covered = list(plan.get("hide") or ()) + ["/var", "/tmp", "/dev"] + ([OPT] if opt else [])
     needed = [(folder, open_folder(folder)) for folder in interpreter_folders()
               if any(under(folder, top) for top in covered)]
@@ -563,6 +564,9 @@ def build_file_system(libc, plan):
     os.symlink("../run", "/var/run")
     if code is not None:
         libc.mount(fd_path(code), "/var/user", None, MS_BIND | MS_REC)
+    if image is not None:
+        os.makedirs(plan["image"][1])
+        libc.mount(fd_path(image), plan["image"][1], None, MS_BIND | MS_REC)
     size = "size=%d" % plan.get("tmp_bytes", 512 * 1024 * 1024)  # SCF's /tmp: 512 MB
     libc.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + size)
     build_dev(libc, devices)
@@ -573,7 +577,7 @@ def build_file_system(libc, plan):
             make_folders(folder)
             libc.mount(fd_path(fd), folder, None, MS_BIND | MS_REC)
     make_read_only(libc, plan.get("readonly_by", "mount_setattr"))
-    for fd in [code] + [fd for _, fd in needed] + [fd for _, fd in devices] + [
+    for fd in [code, image] + [fd for _, fd in needed] + [fd for _, fd in devices] + [
             entry[-1] for entry in layers if entry[0] == "bind"]:
         if fd is not None:
             os.close(fd)
@@ -1018,13 +1022,16 @@ def invoke(config, channel):
 
     The "loaded" frame between the import and the call lets the parent time both; the
     result carries no figures (the parent measures them: a handler could forge them)."""
+    before = set(sys.modules)
     try:
         handler = find_handler(config["code_root"], config["handler"])
     except HandlerNotFound as wrapper:
         error = wrapper.error
-        return [("outcome", "not_found")] + error_fields(type(error), error, None)
+        imports = imports_field(before, config)
+        return [("outcome", "not_found")] + error_fields(type(error), error, None) + imports
     except InitFailed as wrapper:
-        return failure_fields(wrapper.exc_info, "init_error")
+        imports = imports_field(before, config)
+        return failure_fields(wrapper.exc_info, "init_error") + imports
     channel.send("loaded", [])
     failure = None
     try:
@@ -1033,9 +1040,47 @@ def invoke(config, channel):
         failure = sys.exc_info()
     if os.getpid() != config["_pid"]:
         os._exit(0)  # a process the handler forked returned from it: not the invocation
+    imports = imports_field(before, config)  # before serializing: json is the bootstrap's
     if failure is not None:
-        return failure_fields(failure, "error")
-    return serialize(value, config.get("invocation") == "async")
+        return failure_fields(failure, "error") + imports
+    return serialize(value, config.get("invocation") == "async") + imports
+
+
+def imports_field(before, config):
+    """The "imports" field: each top-level module the invocation imported (it was not in
+    sys.modules before the handler module was loaded) and where it came from, one
+    ``name origin`` line each. Origins: code, layer, image, stdlib (also modules built
+    into the interpreter), other (a folder the handler put on sys.path itself)."""
+    places = [(config["code_root"], "code")]
+    places += [(folder, "layer") for folder in config.get("layer_path") or ()]
+    if config.get("image_path"):
+        places.append((config["image_path"], "image"))
+    places += [(folder, "stdlib") for folder in STDLIB_PATH]
+    places.sort(key=lambda place: -len(place[0] or ""))  # the innermost folder decides
+    lines = []
+    for name in sorted(set(sys.modules) - before):
+        if "." not in name and sys.modules[name] is not None:
+            lines.append("%s %s" % (name, module_origin(sys.modules[name], places)))
+    return [("imports", "\n".join(lines))]
+
+
+def module_origin(module, places):
+    where = getattr(module, "__file__", None)
+    if not where:
+        try:  # a namespace package has a path and no file
+            where = list(getattr(module, "__path__", None) or ())[0]
+        except Exception:
+            where = None
+    if not isinstance(where, (str, text_type)):
+        # built into the interpreter, or frozen (the standard library's); else made by code
+        builtin = getattr(module, "__name__", None) in sys.builtin_module_names
+        frozen = "Frozen" in repr(getattr(module, "__loader__", None))
+        return "stdlib" if builtin or frozen else "other"
+    where = os.path.abspath(where)
+    for folder, origin in places:
+        if folder and under(where, os.path.abspath(folder)):
+            return origin
+    return "other"
 
 
 def failure_fields(exc_info, outcome):
@@ -1079,9 +1124,86 @@ def prepare(config):
     layers = list(config.get("layer_path") or ())
     preload_shadowed(folders + layers)
     prepare_logging()
+    site_builtins()
     sys.path[0:1] = folders + layers  # replaces this script's own folder
+    if config.get("image_path"):
+        add_site_dir(config["image_path"])
     if os.path.isdir(root):  # otherwise find_handler reports it
         os.chdir(root)
+
+
+# ---------------------------------------------------------------------------------------
+# The import path: the cloud's, never the host's.
+#
+# The runner starts this interpreter with -E -s -S (2.7 has no -I): no PYTHON* variable,
+# no user site and no site-packages of the interpreter (or of a venv it belongs to). What
+# sys.path then holds is the standard library; prepare() puts the code root (and the
+# handler's folder) before it and the layers (/opt) after those, as the cloud's 2.7/3.6
+# bootstrap does, and the runtime's image libraries (what `scftest image install`
+# provisioned) last, as a site directory so that their .pth files work (protobuf's
+# ``google`` namespace on 2.7 exists only through one).
+
+NO_PREFIX = "/nonexistent-scftest-prefix"
+
+
+def site_builtins():
+    """What the site module gives every program the cloud runs (exit, quit, help,
+    copyright, credits, license; on 2.7 the removal of sys.setdefaultencoding), without
+    the interpreter's site-packages. On 2.7, importing site runs its main(), which would
+    add them: it runs with the prefixes pointing nowhere. On 3, -S means site.main() is
+    not run on import."""
+    if "site" in sys.modules:
+        return
+    if PY2:
+        prefix, exec_prefix = sys.prefix, sys.exec_prefix
+        sys.prefix = sys.exec_prefix = NO_PREFIX
+        try:
+            stdlib("site")
+        finally:
+            sys.prefix, sys.exec_prefix = prefix, exec_prefix
+        return
+    site = stdlib("site")
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+
+
+def add_site_dir(sitedir):
+    """``site.addsitedir(sitedir)``: the folder at the end of sys.path, then each of its
+    .pth files in name order (a line naming a folder adds it if it exists; a line starting
+    with ``import`` is run). The local name ``sitedir`` is part of the contract: nspkg
+    .pth lines read it from their caller's frame."""
+    if not os.path.isdir(sitedir):
+        return
+    if sitedir not in sys.path:
+        sys.path.append(sitedir)
+    for name in sorted(os.listdir(sitedir)):
+        if name.endswith(".pth") and not name.startswith("."):
+            add_pth(sitedir, name)
+
+
+def add_pth(sitedir, name):
+    path = os.path.join(sitedir, name)
+    try:
+        with open(path) as handle:
+            lines = handle.readlines()
+    except (IOError, OSError):
+        return
+    for number, line in enumerate(lines, 1):
+        if line.startswith("#") or not line.strip():
+            continue
+        try:
+            if line.startswith(("import ", "import\t")):
+                exec(line)
+                continue
+            folder = os.path.join(sitedir, line.rstrip())
+            if folder not in sys.path and os.path.exists(folder):
+                sys.path.append(folder)
+        except Exception:
+            exc_type, exc, tb = sys.exc_info()
+            sys.stderr.write("Error processing line %d of %s:\n%s" % (
+                number, path, format_traceback(exc_type, exc, tb)))
+            return
 
 
 def main(argv):

@@ -150,10 +150,11 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
                  asynchronous: bool, request_id: str, memory_mb: int,
                  code_root_inside: Optional[str] = None,
                  instance: Optional[Mapping[str, Any]] = None,
-                 layer_path: Sequence[str] = ()) -> Dict[str, Any]:
+                 layer_path: Sequence[str] = (), image_path: Optional[str] = None) -> Dict[str, Any]:
     """``code_root_inside``: where the function finds the code root (/var/user in a
     namespace); ``instance``: the containment the bootstrap enters (sandbox.CasePlan);
-    ``layer_path``: the layers' sys.path entries, after the code root (/opt in a namespace)."""
+    ``layer_path``: the layers' sys.path entries, after the code root (/opt in a namespace);
+    ``image_path``: the runtime's image libraries as the function sees them (a site directory)."""
     config = {
         "handler": handler,
         "code_root": code_root_inside or code_root,
@@ -163,6 +164,7 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
         "request_id": request_id,
         "address_space_limit": address_space_limit(memory_mb),
         "layer_path": list(layer_path),
+        "image_path": image_path,
     }
     if instance:
         config["instance"] = dict(instance)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import signal
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from scftest.instance import CANCELLED, InstanceSpec, InvocationRequest
 from scftest.instance.channel import ChannelGarbled, Frame
@@ -193,4 +193,21 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         log_truncated_bytes=cut,
         runtime_fallback=spec.interpreter.fallback,
         isolation=isolation,
+        imports=imports_of(observed),
     )
+
+
+ORIGINS = ("code", "layer", "image", "stdlib", "other")
+MAX_IMPORTS = 5000
+
+
+def imports_of(observed: Observed) -> Tuple[Tuple[str, str], ...]:
+    """The result frame's "imports" lines as (module, origin) pairs; what does not read as
+    one (the handler can reach sys.modules, never the frame) is left out."""
+    text = observed.result.fields.get("imports", "") if observed.result is not None else ""
+    pairs = []
+    for line in text.splitlines()[:MAX_IMPORTS]:
+        name, _, origin = line.partition(" ")
+        if name.isidentifier() and origin in ORIGINS:
+            pairs.append((name, origin))
+    return tuple(pairs)

@@ -54,6 +54,9 @@ class InvocationRecord:
     log_truncated_bytes: int = 0
     runtime_fallback: bool = False
     isolation: str = "process"  # namespace | process: how the case was contained
+    # Each top-level module the invocation imported, with where it came from:
+    # (name, code | layer | image | stdlib | other), by name.
+    imports: Tuple[Tuple[str, str], ...] = ()
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON data; ``return`` is present only when the caller received a value."""
@@ -76,6 +79,7 @@ class InvocationRecord:
             "max_memory_mb": self.max_memory_mb,
             "exit_code": self.exit_code,
             "signal": self.signal,
+            "imports": [{"name": name, "origin": origin} for name, origin in self.imports],
         }
         if self.return_value is not UNSET:
             data["return"] = self.return_value

@@ -49,6 +49,9 @@ PROBE_TIMEOUT_S = 20.0
 KILL_WAIT_S = 2.0
 CODE_ROOT = "/var/user"  # where the cloud (and an instance) has the code
 OPT = "/opt"  # where the cloud unpacks a function's layers
+# Where an instance has the runtime's image libraries: beside where SCF keeps its runtime
+# (/var/runtime/python37/bootstrap.py in the cloud's tracebacks), read-only.
+IMAGE = "/var/runtime/site-packages"
 TMP = "/tmp"
 EXIT_NO_INSTANCE = 71  # _child.py: the instance could not be made
 
@@ -197,12 +200,12 @@ def _under(path: str, folder: str) -> bool:
 
 def instance_plan(code_root: str, hide: Sequence[str], user: Optional[Tuple[int, int]],
                   userns: bool, cgroups: Sequence[str] = (), limits: Limits = LIMITS,
-                  layers: Sequence[str] = ()) -> dict:
+                  layers: Sequence[str] = (), image: Optional[str] = None) -> dict:
     """config["instance"] for a namespace (see _child.py, "The instance")."""
     return {"isolation": NAMESPACE, "code_root": code_root, "hide": list(hide),
             "user": list(user) if user else None, "userns": userns,
             "cgroups": list(cgroups), "tmp_bytes": limits.tmp_bytes,
-            "opt": opt_mounts(layers)}
+            "opt": opt_mounts(layers), "image": [str(image), IMAGE] if image else None}
 
 
 def opt_mounts(layers: Sequence[str]) -> List[List[str]]:
@@ -541,6 +544,7 @@ class CasePlan:
     cgroups: CaseCgroups
     sandbox: Optional["Sandbox"] = None
     layer_path: List[str] = field(default_factory=list)  # sys.path entries of the layers
+    image_path: Optional[str] = None  # the image libraries as the function sees them
 
     def processes(self, root: int) -> CaseProcesses:
         return CaseProcesses(root, self.isolation, self.cgroups, self.sandbox)
@@ -579,10 +583,12 @@ class Sandbox:
     def isolation(self) -> Optional[str]:
         return isolation_for(self.machine(), self.requested)
 
-    def plan(self, code_root: str, limits: Limits = LIMITS, layers: Sequence[str] = ()) -> CasePlan:
+    def plan(self, code_root: str, limits: Limits = LIMITS, layers: Sequence[str] = (),
+             image: Optional[str] = None) -> CasePlan:
         """The containment of a case whose code is at ``code_root`` (a host folder), with
-        its runtime's ``limits`` (processes, /tmp) and ``layers`` (host folders seen under
-        /opt). Raises InstanceError when ``strict`` cannot be honoured here."""
+        its runtime's ``limits`` (processes, /tmp), ``layers`` (host folders seen under
+        /opt) and ``image`` (the runtime's provisioned libraries, a host folder, mounted
+        read-only at IMAGE). Raises InstanceError when ``strict`` cannot be honoured here."""
         machine = self.machine()
         chosen = isolation_for(machine, self.requested)
         if chosen is None:
@@ -598,13 +604,15 @@ class Sandbox:
             # No /opt of its own: the layers go on sys.path where they are, the last
             # first, so a later layer's module wins (folders they share do not merge).
             layer_path = [str(layer) for layer in reversed(layers)]
-            return CasePlan(PROCESS, instance, code_root, {}, cgroups, self, layer_path)
+            return CasePlan(PROCESS, instance, code_root, {}, cgroups, self, layer_path,
+                            str(image) if image else None)
         has_code = os.path.isdir(code_root)
         instance = instance_plan(code_root, hidden_folders(), machine.function_user,
-                                 machine.userns, cgroups.procs_files, limits, layers)
+                                 machine.userns, cgroups.procs_files, limits, layers, image)
         inside = CODE_ROOT if has_code else code_root  # a missing root is reported as such
         environment = {"HOME": TMP, "TMPDIR": TMP, "USER_CODE_ROOT": CODE_ROOT + "/"}
-        return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT])
+        return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT],
+                        IMAGE if image else None)
 
     def _harden_runner(self) -> None:
         """For plain processes: orphans come back to the runner (it kills them after

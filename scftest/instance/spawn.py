@@ -83,7 +83,7 @@ class SpawnInstance(Instance):
     def invoke(self, request: InvocationRequest,
                cancel: Optional[threading.Event] = None) -> InvocationRecord:
         spec = self.spec
-        plan = self.sandbox.plan(self.code_root, spec.profile.limits, spec.layers)
+        plan = self.sandbox.plan(self.code_root, spec.profile.limits, spec.layers, spec.image)
         folder = tempfile.mkdtemp(prefix="scftest-")
         try:
             home = os.path.join(folder, "home")
@@ -96,7 +96,7 @@ class SpawnInstance(Instance):
                 context=context, asynchronous=is_async(request),
                 request_id=request.request_id, memory_mb=spec.memory_mb,
                 code_root_inside=plan.code_root, instance=plan.instance,
-                layer_path=plan.layer_path), folder)
+                layer_path=plan.layer_path, image_path=plan.image_path), folder)
             env = build_environment(spec.identity, runtime=spec.runtime,
                                     environment=spec.environment, code_root=self.code_root,
                                     home=home, path=os.environ.get("PATH", os.defpath))
@@ -138,7 +138,9 @@ def _remove_tree(folder: str) -> None:
 def _spawn(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
            code_root: str) -> Tuple[subprocess.Popen, int]:
     read_fd, write_fd = os.pipe()
-    command = [spec.interpreter.path, "-u", "-s", script.path, config, str(write_fd)]
+    # -E -s -S: the interpreter's own site-packages, a venv's, the user site and any
+    # PYTHON* variable stay out; _child.py builds the cloud's sys.path (isolated imports).
+    command = [spec.interpreter.path, "-u", "-E", "-s", "-S", script.path, config, str(write_fd)]
     try:
         proc = subprocess.Popen(
             command, pass_fds=(write_fd,) + script.fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

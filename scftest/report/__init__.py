@@ -266,6 +266,8 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
     if record.signal:
         exit_line += f", signal: {record.signal}"
     lines.append(exit_line)
+    if record.imports:
+        lines.append(f"imports: {render.imports_text(record.imports)}")
     if record.log_truncated_bytes:
         lines.append(f"log: {record.log_truncated_bytes} bytes cut from the captured log")
     return lines

@@ -319,7 +319,7 @@ def test_channel_frames_and_config_removal(version, tmp_path):
         "handler": "index.hello", "code_root": str(HANDLERS / "basic"), "event": {},
         "context": {}, "invocation": "sync", "request_id": "r"}))
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([INTERPRETERS[version][0], "-u", "-s", str(CHILD_SCRIPT),
+    proc = subprocess.Popen([INTERPRETERS[version][0], "-u", "-E", "-s", "-S", str(CHILD_SCRIPT),
                              str(config), str(write_fd)], pass_fds=(write_fd,),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             start_new_session=True)
@@ -338,8 +338,11 @@ def test_channel_frames_and_config_removal(version, tmp_path):
         proc.stdout.close()
         os.close(read_fd)
     assert [f.kind for f in frames] == ["ready", "loaded", "result"]
-    fields = frames[2].fields
+    fields = dict(frames[2].fields)
+    imports = fields.pop("imports").splitlines()  # what the invocation imported, from where
     assert fields == {"outcome": "ok", "ret_msg": '"Hello World"'}  # no figures: the parent measures
+    assert "index code" in imports and all(line.endswith(" stdlib") for line in imports
+                                           if line != "index code")
     assert not config.exists()
 
 

@@ -7,18 +7,15 @@ real table at the cloud's versions need PyPI and skip, saying so, when it is unr
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
 import subprocess
 import sys
-import tarfile
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import INTERPRETERS, python_params
+from conftest import INTERPRETERS, python_params, sdist
 
 from scftest.scf import images
 from scftest.scf.images import Image, Library
@@ -30,20 +27,6 @@ from scftest.scf.images_install import (
     pip_reason,
     provision,
 )
-
-
-def sdist(folder: Path, name: str, version: str, files: dict, packages: list) -> None:
-    """A source distribution pip can build with setup.py alone (every Python has setuptools)."""
-    base = f"{name}-{version}"
-    members = dict(files)
-    members["setup.py"] = (f"from setuptools import setup\n"
-                           f"setup(name={name!r}, version={version!r}, packages={packages!r})\n")
-    with tarfile.open(folder / f"{base}.tar.gz", "w:gz") as archive:
-        for path, text in members.items():
-            data = textwrap.dedent(text).encode("utf-8")
-            info = tarfile.TarInfo(f"{base}/{path}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
 
 
 @pytest.fixture
