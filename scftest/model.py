@@ -39,6 +39,7 @@ UNSET: Any = _Unset()
 
 RUNTIME_DEFAULT = "Python3.6"
 TIMEOUT_DEFAULT = LIMITS.timeout_default_s
+INIT_TIMEOUT_DEFAULT = LIMITS.init_timeout_default_s
 MEMORY_DEFAULT = LIMITS.memory_default_mb
 
 
@@ -102,6 +103,7 @@ class FunctionSpec:
     # ``layers:``: the folders the function sees under /opt, in order (later wins on the
     # same path); resolved (absolute, symlinks followed), each an existing folder.
     layers: Tuple[Path, ...] = ()
+    init_timeout: int = INIT_TIMEOUT_DEFAULT  # seconds for the import; ``timeout`` covers the call only
 
     @property
     def name(self) -> str:

@@ -26,6 +26,7 @@ from scftest.errors import ScftestError
 from scftest.instance.record import InvocationRecord
 from scftest.scf.environment import FunctionIdentity
 from scftest.scf.invocation import ASYNC, SYNC
+from scftest.scf.limits import LIMITS
 from scftest.scf.profiles import RuntimeProfile
 
 # ErrorInfo.type of the record of an invocation that was cancelled (Ctrl-C).
@@ -61,7 +62,7 @@ class InstanceSpec:
     handler: str
     runtime: str
     interpreter: Interpreter
-    timeout_s: float
+    timeout_s: float  # the call's time limit (SCF's execution timeout)
     memory_mb: int
     environment: Mapping[str, str]  # the declared variables, !env already resolved
     profile: RuntimeProfile  # how the runtime behaves: its log framing, its limits
@@ -69,6 +70,7 @@ class InstanceSpec:
     secrets: tuple = ()  # values to mask as *** wherever they would be shown
     layers: Tuple[Path, ...] = ()  # host folders the function sees under /opt, in order (later wins)
     image: Optional[Path] = None  # the runtime's provisioned image libraries (a site-packages folder)
+    init_timeout_s: float = LIMITS.init_timeout_default_s  # the import's time limit (SCF's initialization timeout)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 
 Run as a script, never imported by the runner:
 
-    python -u -s _child.py CONFIG_PATH RESULT_FD       (the runner hands over a sealed
+    python -u -s _child.py CONFIG_PATH RESULT_FD GO_FD (the runner hands over a sealed
                                                         compiled copy: /proc/self/fd/N)
     python -s -E _child.py --probe PLAN                (scftest doctor: can an instance be made?)
 
@@ -22,8 +22,10 @@ What it does, in order (scftest/instance/spawn.py is the other end):
 5. makes stdout/stderr write UTF-8 (SCF's LANG is en_US.UTF8) and arranges for the root
    logger to get a stdout handler, as the cloud runtime gives it one;
 6. puts the code root first on sys.path and makes it the working directory;
-7. sends a "ready" frame (the parent starts the time limit there), imports the handler
-   module, sends a "loaded" frame, calls ``handler(event, context)`` positionally,
+7. sends a "ready" frame (the parent starts the init_timeout there), imports the handler
+   module (SCF's initialization phase), sends a "loaded" frame, waits for the parent's
+   byte on GO_FD (the parent has read the import's output by then, and starts the
+   ``timeout`` there), calls ``handler(event, context)`` positionally,
    serializes the return value as SCF does, sends one "result" frame and closes the
    channel, then lingers until the parent ends the case (the cloud keeps the process
    warm, so atexit hooks and non-daemon threads never delay the answer).
@@ -37,11 +39,10 @@ handler's folder comes right after it on sys.path, so both ``import sibling`` an
 ``from src import sibling`` work, as with Tencent's own runtime, which adds the entry file's
 folder to sys.path.
 
-Timing. The parent times everything from the frames' arrival: the import from "ready"
-to "loaded", the call (what SCF bills) from "loaded" to "result"; no frame carries a figure
-a handler could forge. The time limit runs from the ready frame, so it covers import +
-call (the stricter reading: a case that passes here does not time out in the cloud however
-SCF accounts for the import).
+Timing. The parent times everything from the frames' arrival: the import (SCF's
+initialization phase, limited by ``init_timeout``) from "ready" to "loaded", the call (what
+SCF bills, limited by ``timeout``) from its go byte to "result"; no frame carries a figure a
+handler could forge, and the bootstrap only signals that the import is done.
 
 The channel. Frames on RESULT_FD (never stdout, which the handler owns) are::
 
@@ -1032,7 +1033,9 @@ def invoke(config, channel):
     except InitFailed as wrapper:
         imports = imports_field(before, config)
         return failure_fields(wrapper.exc_info, "init_error") + imports
+    flush_stdio()  # what the import wrote is in the log pipe before "loaded" is sent
     channel.send("loaded", [])
+    wait_for_go(config.get("_go"))
     failure = None
     try:
         value = handler(config["event"], config["context"])
@@ -1081,6 +1084,34 @@ def module_origin(module, places):
         if folder and under(where, os.path.abspath(folder)):
             return origin
     return "other"
+
+
+def flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def wait_for_go(fd):
+    """Block until the parent says the call may start (one byte on GO_FD).
+
+    Between the "loaded" frame and this byte the parent reads what the import wrote to
+    the log, so the log's Init Report line goes between the import's output and the
+    call's, and the call's time limit starts here. No byte (the parent is gone): leave."""
+    if fd is None:
+        return
+    while True:
+        try:
+            data = os.read(fd, 1)
+            break
+        except OSError as exc:
+            if exc.errno != 4:  # EINTR (Python 2)
+                raise
+    os.close(fd)
+    if not data:
+        os._exit(EXIT_CHANNEL_LOST)
 
 
 def failure_fields(exc_info, outcome):
@@ -1211,8 +1242,11 @@ def main(argv):
         probe(argv[2])
     close_script(argv[0])
     config_path, fd = argv[1], int(argv[2])
+    go = int(argv[3]) if len(argv) > 3 else None
     parent = os.getppid()
     close_on_exec(fd)
+    if go is not None:
+        close_on_exec(go)
     config = read_config(config_path)
     del sys.argv[1:]  # the handler has no business with the channel's fd number
     plan = config.get("instance")
@@ -1225,16 +1259,13 @@ def main(argv):
         if plan["isolation"] == "namespace":
             parent = None  # pid 1 of the namespace: there until the case ends
     config["_pid"] = os.getpid()
+    config["_go"] = go
     close_in_forks(fd)
     channel = Channel(fd)
     prepare(config)
     channel.send("ready", [])
     fields = invoke(config, channel)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
+    flush_stdio()
     try:
         channel.send("result", fields)
         os.close(fd)  # the end of the answer: the parent waits for this close

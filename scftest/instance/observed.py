@@ -32,14 +32,18 @@ class Observed:
     """What the parent saw of the process."""
 
     result: Optional[Frame] = None
-    ready_at: Optional[float] = None
-    loaded_at: Optional[float] = None  # the handler module imported, the call starts
+    spawned_at: Optional[float] = None  # the interpreter is started
+    ready_at: Optional[float] = None  # the bootstrap is ready: the import starts
+    loaded_at: Optional[float] = None  # the handler module is imported
+    called_at: Optional[float] = None  # the call starts (its go byte was sent)
     ended_at: Optional[float] = None
-    stop: Optional[str] = None  # timeout | memory | cancelled | startup | garbled
+    stop: Optional[str] = None  # timeout | init_timeout | memory | cancelled | startup | garbled
     garbled: str = ""
     returncode: Optional[int] = None
     tree_peak: int = 0  # bytes, the process tree's highest RSS seen by the poll
     leftovers: List[int] = field(default_factory=list)
+    init_log: Optional[LogCapture] = None  # what the import wrote, once it is done
+    init_memory: int = 0  # bytes, the instance's memory when the import was done
 
 
 @dataclass
@@ -111,6 +115,9 @@ def ending(spec: InstanceSpec, request: InvocationRequest, observed: Observed) -
     if stop == "timeout":
         return Ending(Code.TIMEOUT, error=_platform_error(
             results.TIMEOUT_ERROR, results.timeout_message(spec.timeout_s)))
+    if stop == "init_timeout":
+        return Ending(Code.INIT_TIMEOUT, error=_platform_error(
+            results.INIT_TIMEOUT_ERROR, results.init_timeout_message(spec.init_timeout_s)))
     if stop == "memory":
         return Ending(Code.MEMORY_EXCEEDED, error=_platform_error(
             results.MEMORY_ERROR, results.memory_message(spec.memory_mb)))
@@ -126,17 +133,32 @@ def ending(spec: InstanceSpec, request: InvocationRequest, observed: Observed) -
                   error=_platform_error(results.EXIT_ERROR, _crash_message(observed)))
 
 
-def _duration_ms(observed: Observed) -> float:
-    """As the parent timed it, never as the function said: the handler call (from the
-    "loaded" frame, the import done, to the result) when it answered; else the span the
-    time limit covers (from "ready", before the import, to the end)."""
-    if observed.result is not None and observed.loaded_at is not None:
-        start = observed.loaded_at
-    else:
-        start = observed.ready_at
+def _span_ms(start: Optional[float], end: Optional[float]) -> float:
     if start is None:
         return 0.0
-    return max(0.0, (observed.ended_at or start) - start) * 1000.0
+    return max(0.0, (end or start) - start) * 1000.0
+
+
+def _duration_ms(observed: Observed) -> float:
+    """As the parent timed it, never as the function said: the handler call, from its go
+    byte to the result (or to the end: a timeout, a crash); 0 when the call never started
+    (the import failed or ran out of time). SCF's Duration covers the call only."""
+    return _span_ms(observed.called_at, observed.ended_at)
+
+
+def _init_ms(observed: Observed) -> float:
+    """The initialization phase as the parent timed it: from the bootstrap's ready frame
+    to its "loaded" frame, or to the end when the import did not complete."""
+    return _span_ms(observed.ready_at, observed.loaded_at or observed.ended_at)
+
+
+def _init_report(observed: Observed) -> Optional[results.InitReport]:
+    """The Init Report of a cold start whose import completed."""
+    if observed.loaded_at is None:
+        return None
+    return results.InitReport(runtime_ms=_span_ms(observed.spawned_at, observed.ready_at),
+                              function_ms=_init_ms(observed),
+                              memory_mb=observed.init_memory / MIB)
 
 
 def _memory_mb(observed: Observed) -> float:
@@ -156,6 +178,7 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
     end = ending(spec, request, observed)
     duration = _duration_ms(observed)
     memory = _memory_mb(observed)
+    init_output, init_cut = observed.init_log.text(spec.secrets) if observed.init_log else ("", 0)
     output, cut = log.text(spec.secrets)
     if observed.leftovers:
         output += (f"[scftest: could not kill processes {observed.leftovers} "
@@ -168,8 +191,8 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         error_result=(results.error_result(end.code, error.type, error.message, error.traceback)
                       if error is not None else None),
         traceback=error.traceback if error is not None else "",
-        duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=memory,
-        form=spec.profile.log))
+        duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=observed.tree_peak / MIB,
+        form=spec.profile.log, init_output=init_output, init=_init_report(observed)))
     code = observed.returncode
     if observed.result is not None and code == -signal.SIGKILL:
         code = 0  # it answered, then scftest ended the lingering (warm) process
@@ -190,10 +213,12 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         max_memory_mb=memory,
         exit_code=code if code is not None and code >= 0 else None,
         signal=signal_name(code),
-        log_truncated_bytes=cut,
+        log_truncated_bytes=cut + init_cut,
         runtime_fallback=spec.interpreter.fallback,
         isolation=isolation,
         imports=imports_of(observed),
+        cold_start=True,  # every spawned instance imports the handler afresh
+        init_ms=round(_init_ms(observed), 3),
     )
 
 

@@ -57,6 +57,8 @@ class InvocationRecord:
     # Each top-level module the invocation imported, with where it came from:
     # (name, code | layer | image | stdlib | other), by name.
     imports: Tuple[Tuple[str, str], ...] = ()
+    cold_start: bool = True  # the instance imported the handler module for this invocation
+    init_ms: float = 0.0  # the import (SCF's initialization phase), as the parent timed it; 0 when warm
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON data; ``return`` is present only when the caller received a value."""
@@ -68,6 +70,8 @@ class InvocationRecord:
             "interpreter_version": self.interpreter_version,
             "runtime_fallback": self.runtime_fallback,
             "isolation": self.isolation,
+            "cold_start": self.cold_start,
+            "init_ms": self.init_ms,
             "status": str(self.status),
             "status_code": self.status_code,
             "ret_msg": self.ret_msg,

@@ -136,57 +136,70 @@ def _remove_tree(folder: str) -> None:
 
 
 def _spawn(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
-           code_root: str) -> Tuple[subprocess.Popen, int]:
+           code_root: str) -> Tuple[subprocess.Popen, int, int]:
+    """The bootstrap's process, the read end of its result channel and the write end of
+    its go pipe (one byte there starts the call, once the import is done)."""
     read_fd, write_fd = os.pipe()
+    go_read, go_write = os.pipe()
     # -E -s -S: the interpreter's own site-packages, a venv's, the user site and any
     # PYTHON* variable stay out; _child.py builds the cloud's sys.path (isolated imports).
-    command = [spec.interpreter.path, "-u", "-E", "-s", "-S", script.path, config, str(write_fd)]
+    command = [spec.interpreter.path, "-u", "-E", "-s", "-S", script.path, config, str(write_fd), str(go_read)]
     try:
         proc = subprocess.Popen(
-            command, pass_fds=(write_fd,) + script.fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            command, pass_fds=(write_fd, go_read) + script.fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True, env=env,
             cwd=code_root if os.path.isdir(code_root) else None,
         )
     except OSError as exc:
         os.close(read_fd)
+        os.close(go_write)
         raise InstanceError(
             f"cannot start the interpreter {spec.interpreter.path}: {exc.strerror or exc}",
             f"it answered when the run began; check that it is still an executable Python "
             f"{spec.interpreter.version}, or name another with --runtime {spec.runtime}=PATH") from exc
     finally:
         os.close(write_fd)
-    return proc, read_fd
+        os.close(go_read)
+    return proc, read_fd, go_write
 
 
 def _run(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
          cancel: Optional[threading.Event], code_root: str,
          plan: CasePlan) -> Tuple[Observed, LogCapture]:
-    proc, result_fd = _spawn(spec, script, config, env, code_root)
+    observed = Observed(spawned_at=time.monotonic())
+    proc, result_fd, go_fd = _spawn(spec, script, config, env, code_root)
     sandbox = plan.sandbox
     if sandbox is not None:
         sandbox.spawned(proc.pid)
     tree = plan.processes(proc.pid)
-    limits = spec.profile.limits
-    log = LogCapture(head=limits.log_head_bytes, tail=limits.log_tail_bytes)
-    observed = Observed()
+    watch = _Watch(spec, proc, result_fd, go_fd, tree, observed, cancel)
     try:
-        _Watch(spec, proc, result_fd, tree, log, observed, cancel).run()
+        watch.run()
     finally:
-        _finish(proc, tree, log, observed)
+        _finish(proc, tree, watch.log, observed)
         os.close(result_fd)
+        os.close(go_fd)
         if sandbox is not None:
             sandbox.reaped(proc.pid)
-    return observed, log
+    return observed, watch.log
+
+
+def _new_log(spec: InstanceSpec) -> LogCapture:
+    limits = spec.profile.limits
+    return LogCapture(head=limits.log_head_bytes, tail=limits.log_tail_bytes)
 
 
 class _Watch:
     """The parent's loop for one process: read both pipes, enforce the limits, and stop
-    as soon as the case is decided (a result, a limit, a cancel, a crash)."""
+    as soon as the case is decided (a result, a limit, a cancel, a crash).
 
-    def __init__(self, spec, proc, result_fd, tree, log, observed, cancel):
-        self.spec, self.proc, self.tree, self.log = spec, proc, tree, log
+    ``log`` is the capture being written: the import's output until the "loaded" frame
+    (then kept as ``observed.init_log``), the call's after it."""
+
+    def __init__(self, spec, proc, result_fd, go_fd, tree, observed, cancel):
+        self.spec, self.proc, self.tree, self.log = spec, proc, tree, _new_log(spec)
         self.observed, self.cancel = observed, cancel
-        self.log_fd, self.result_fd = proc.stdout.fileno(), result_fd
+        self.log_fd, self.result_fd, self.go_fd = proc.stdout.fileno(), result_fd, go_fd
         self.frames = FrameReader()
         self.channel_open = True
         self.started = time.monotonic()
@@ -232,15 +245,27 @@ class _Watch:
         # Without its channel the process can only die (a crash) or run into a limit.
         return not self.channel_open and _exited(self.proc)
 
+    def _deadline(self) -> Optional[float]:
+        """When the phase under way runs out of time: the import (init_timeout, from the
+        ready frame), then the call (timeout, from its go byte); None before and after."""
+        observed = self.observed
+        if observed.result is not None or observed.ready_at is None:
+            return None
+        if observed.called_at is not None:
+            return observed.called_at + self.spec.timeout_s
+        if observed.loaded_at is None:
+            return observed.ready_at + self.spec.init_timeout_s
+        return None
+
     def _limit_reached(self, now: float) -> Optional[str]:
-        ready_at = self.observed.ready_at
+        observed = self.observed
         if self.cancel is not None and self.cancel.is_set():
             return "cancelled"
-        if ready_at is None and now - self.started > STARTUP_ALLOWANCE_S:
+        if observed.ready_at is None and now - self.started > STARTUP_ALLOWANCE_S:
             return "startup"
-        if ready_at is not None and self.observed.result is None and (
-                now - ready_at >= self.spec.timeout_s):
-            return "timeout"
+        deadline = self._deadline()
+        if deadline is not None and now >= deadline:
+            return "timeout" if observed.called_at is not None else "init_timeout"
         if now >= self.next_poll:
             # Not on the first poll: a short case is over before it has a child, and the
             # scan at the end (CaseProcesses.kill) still finds any it left.
@@ -255,10 +280,11 @@ class _Watch:
     def _wait(self) -> float:
         now = time.monotonic()
         wait = self.next_poll - now
+        deadline = self._deadline()
         if self.observed.result is not None:
             wait = min(wait, self.observed.ended_at + ANSWER_CLOSE_S - now)
-        elif self.observed.ready_at is not None:
-            wait = min(wait, self.observed.ready_at + self.spec.timeout_s - now)
+        elif deadline is not None:
+            wait = min(wait, deadline - now)
         return max(wait, 0.0)
 
     def _read_channel(self) -> bool:
@@ -277,10 +303,28 @@ class _Watch:
         try:
             for frame in self.frames.feed(data):
                 _take_frame(frame, observed)
+                if frame.kind == "loaded":
+                    self._start_call()
         except ChannelGarbled as exc:
             observed.stop, observed.garbled = "garbled", str(exc)
             observed.ended_at = time.monotonic()  # the case ends here, not at a forged frame
         return True
+
+
+    def _start_call(self) -> None:
+        """The import is done: what it wrote is in the log pipe now (the bootstrap flushed
+        before "loaded" and waits for the go byte), so it is read into the init log and
+        the call's output starts a log of its own; the instance's memory is measured for
+        the Init Report; then the call may start, and its time limit with it."""
+        observed = self.observed
+        _pump_log(self.log_fd, self.log)
+        observed.init_log, self.log = self.log, _new_log(self.spec)
+        observed.init_memory = self.tree.rss_bytes()
+        try:
+            os.write(self.go_fd, b"g")
+        except OSError:
+            pass  # the process is gone: the watch sees it exit
+        observed.called_at = time.monotonic()
 
 
 def _exited(proc: subprocess.Popen) -> bool:

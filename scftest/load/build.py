@@ -25,6 +25,7 @@ from scftest.scf.invocation import ASYNC, SYNC, invocation_type
 from scftest.scf.limits import LIMITS
 from scftest.scf.status import Status
 from scftest.model import (
+    INIT_TIMEOUT_DEFAULT,
     MEMORY_DEFAULT,
     RUNTIME_DEFAULT,
     TIMEOUT_DEFAULT,
@@ -39,7 +40,7 @@ from scftest.model import (
     SuiteProblem,
 )
 
-FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "memory", "layers")
+FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "init_timeout", "memory", "layers")
 HANDLER_FORM = re.compile(r"^(?P<file>(?:[A-Za-z0-9_\-]+/)*[A-Za-z_][A-Za-z0-9_]*)\.(?P<func>[A-Za-z_][A-Za-z0-9_]*)$")
 RETURN_KEYS = ("return", "return_includes", "return_schema")
 
@@ -179,6 +180,7 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
         handler=handler,
         runtime=merged.get("runtime", RUNTIME_DEFAULT),
         timeout=merged.get("timeout", TIMEOUT_DEFAULT),
+        init_timeout=merged.get("init_timeout", INIT_TIMEOUT_DEFAULT),
         memory=merged.get("memory", MEMORY_DEFAULT),
         environment=environment,
         layers=layers,

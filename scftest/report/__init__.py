@@ -258,8 +258,9 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
     if record.error is not None:
         error = record.error
         lines.append(f"error: {error.qualified_type or error.type}: {render.cut(error.message, render.RECORD_WIDTH)}")
+    start = f"cold start, init {record.init_ms:.1f} ms" if record.cold_start else "warm start"
     lines.append(
-        f"duration: {record.duration_ms:.1f} ms (billed {record.billed_duration_ms} ms), "
+        f"duration: {record.duration_ms:.1f} ms (billed {record.billed_duration_ms} ms; {start}), "
         f"memory: {record.max_memory_mb:.1f} MB"
     )
     exit_line = f"exit_code: {record.exit_code if record.exit_code is not None else '-'}"

@@ -29,6 +29,7 @@ OUTCOME_CODES = {
 # exit) rather than an exception of the handler: "Timeout", qualified "scf.Timeout".
 PLATFORM_PREFIX = "scf."
 TIMEOUT_ERROR = "Timeout"
+INIT_TIMEOUT_ERROR = "InitTimeout"
 MEMORY_ERROR = "MemoryExceeded"
 EXIT_ERROR = "ProcessExited"
 
@@ -55,21 +56,34 @@ def error_result(code: Code, error_type: str, message: str, traceback: str) -> s
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def init_timeout_message(seconds: float) -> str:
+    """The message of an import that outlived ``init_timeout`` (status 450). SCF's own
+    wording is not in the sources: scftest's choice, naming the key to change."""
+    return f"Function initialization timed out after {seconds:g} seconds (init_timeout)"
+
+
 @dataclass(frozen=True)
 class LogFormat:
-    """The function log's framing lines around the handler's own output; ``event`` is
-    None for a runtime that writes no ``Event`` line."""
+    """The function log's framing lines around the handler's own output, as recent
+    captures show them (scf-runtime.md "The log as recent captures show it", S4/S6):
+    whole milliseconds, memory in MB with six decimals, no billed duration (it is a
+    field of the Invoke result, and of the record); ``event`` is None for a runtime that
+    writes no ``Event`` line (a 2020 capture has one, recent ones do not)."""
 
     start: str = "START RequestId:{request_id}"
-    event: Optional[str] = "Event RequestId:{request_id}"
+    event: Optional[str] = None
+    init_report: str = ("Init Report RequestId:{request_id} Coldstart:{coldstart_ms}ms "
+                        "(PullCode:{pull_code_ms}ms InitRuntime:{init_runtime_ms}ms "
+                        "InitFunction:{init_function_ms}ms) Memory:{memory_limit_mb}MB "
+                        "MemUsage:{memory_mb:.6f}MB")
     error: str = "ERROR RequestId:{request_id} Result:{result}"
     response: str = "Response RequestId:{request_id} RetMsg:{ret_msg}"
     end: str = "END RequestId:{request_id}"
-    report: str = ("Report RequestId:{request_id} Duration:{duration_ms:.3f}ms "
-                   "BilledDuration:{billed_ms}ms Memory:{memory_limit_mb}MB MemUsage:{memory_mb:g}MB")
+    report: str = ("Report RequestId:{request_id} Duration:{duration_ms}ms "
+                   "Memory:{memory_limit_mb}MB MemUsage:{memory_mb:.6f}MB")
 
 
-LOG_FORMAT = LogFormat()  # what scftest writes for every runtime today
+LOG_FORMAT = LogFormat()  # what every offered runtime writes (profiles.py)
 
 
 def billed_ms(duration_ms: float) -> int:
@@ -77,17 +91,50 @@ def billed_ms(duration_ms: float) -> int:
     return math.ceil(duration_ms)
 
 
+def whole_ms(duration_ms: float) -> int:
+    """A duration as the log shows it: whole milliseconds, rounded up (SCF's sample log
+    of a trivial handler says Duration:1ms, never 0ms)."""
+    return max(1, math.ceil(duration_ms)) if duration_ms > 0 else 0
+
+
+@dataclass(frozen=True)
+class InitReport:
+    """The figures of a cold start's ``Init Report`` line, as the parent measured them:
+    ``runtime_ms`` from starting the interpreter to the bootstrap's ready frame (the
+    cloud's InitRuntime), ``function_ms`` the handler module's import (InitFunction),
+    ``memory_mb`` the instance's memory when the import was done. Nothing is pulled, so
+    PullCode is 0."""
+
+    runtime_ms: float
+    function_ms: float
+    memory_mb: float
+
+    def fields(self) -> dict:
+        runtime, function = whole_ms(self.runtime_ms), whole_ms(self.function_ms)
+        return {"pull_code_ms": 0, "init_runtime_ms": runtime, "init_function_ms": function,
+                "coldstart_ms": runtime + function, "memory_mb": self.memory_mb}
+
+
+def _lines(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
 def function_log(request_id: str, output: str, *, ret_msg: Optional[str],
                  error_result: Optional[str], traceback: str, duration_ms: float,
-                 memory_limit_mb: int, memory_mb: float, form: LogFormat = LOG_FORMAT) -> str:
-    """The function log as the cloud writes it around the handler's ``output``: an
-    ERROR line (after the traceback) when ``error_result`` is given, else the Response."""
-    lines = [form.start.format(request_id=request_id)]
+                 memory_limit_mb: int, memory_mb: float, form: LogFormat = LOG_FORMAT,
+                 init_output: str = "", init: Optional[InitReport] = None) -> str:
+    """The function log as the cloud writes it: START, what the import wrote
+    (``init_output``), the ``Init Report`` of a cold start (``init``; None when the import
+    did not complete, or on a warm start), the handler's ``output``, then an ERROR line
+    (after the traceback) when ``error_result`` is given, else the Response; END, Report."""
+    text = form.start.format(request_id=request_id) + "\n"
     if form.event is not None:
-        lines.append(form.event.format(request_id=request_id))
-    text = "\n".join(lines) + "\n" + output
-    if output and not output.endswith("\n"):
-        text += "\n"
+        text += form.event.format(request_id=request_id) + "\n"
+    text += _lines(init_output)
+    if init is not None:
+        text += form.init_report.format(request_id=request_id, memory_limit_mb=memory_limit_mb,
+                                        **init.fields()) + "\n"
+    text += _lines(output)
     if error_result is not None:
         if traceback:
             text += traceback.rstrip("\n") + "\n"
@@ -95,7 +142,6 @@ def function_log(request_id: str, output: str, *, ret_msg: Optional[str],
     else:
         text += form.response.format(request_id=request_id, ret_msg=ret_msg) + "\n"
     text += form.end.format(request_id=request_id) + "\n"
-    text += form.report.format(request_id=request_id, duration_ms=duration_ms,
-                               billed_ms=billed_ms(duration_ms), memory_limit_mb=memory_limit_mb,
-                               memory_mb=memory_mb) + "\n"
+    text += form.report.format(request_id=request_id, duration_ms=whole_ms(duration_ms),
+                               memory_limit_mb=memory_limit_mb, memory_mb=memory_mb) + "\n"
     return text

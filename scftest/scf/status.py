@@ -41,6 +41,7 @@ class Code(Enum):
     HANDLER_NOT_FOUND = (437, Status.ERROR, "handler not found")
     PROCESS_EXITED = (439, Status.CRASH, "user process exited while running")
     INIT_ERROR = (443, Status.ERROR, "user code failed while loading")
+    INIT_TIMEOUT = (450, Status.TIMEOUT, "initialization time limit reached")  # InitContainerTimeout (S7)
 
     def __init__(self, number: int, status: Status, meaning: str):
         self.number = number

@@ -50,7 +50,7 @@ def test_hello_world(version):
     assert record.interpreter_version == INTERPRETERS[version][1]
     lines = record.log.splitlines()
     rid = record.request_id
-    assert lines[0] == f"START RequestId:{rid}" and lines[1] == f"Event RequestId:{rid}"
+    assert lines[0] == f"START RequestId:{rid}" and lines[1].startswith(f"Init Report RequestId:{rid} ")
     assert f'Response RequestId:{rid} RetMsg:"Hello World"' in lines
     assert lines[-2] == f"END RequestId:{rid}"
     assert lines[-1].startswith(f"Report RequestId:{rid} Duration:")

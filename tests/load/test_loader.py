@@ -54,6 +54,28 @@ def test_defaults_overrides_and_environment_merge(tmp_path: Path) -> None:
     assert second.line == 7
 
 
+def test_init_timeout_defaults_to_65_and_is_overridden_per_case(tmp_path: Path) -> None:
+    path = suite(tmp_path, """\
+        function: {code: fn, handler: index.main_handler, init_timeout: 120}
+        cases:
+          - name: the function's
+          - {name: its own, init_timeout: 5}
+    """)
+    first, second = load_ok(path).cases
+    assert (first.function.init_timeout, second.function.init_timeout) == (120, 5)
+    path = suite(tmp_path, "function: {code: fn, handler: index.main_handler}\ncases: [{name: a}]\n", "d.yaml")
+    assert load_ok(path).cases[0].function.init_timeout == 65
+
+
+@pytest.mark.parametrize("value", ["0", "301", "'65'", "1.5"])
+def test_an_init_timeout_out_of_range_is_a_problem_at_its_line(tmp_path: Path, value: str) -> None:
+    path = suite(tmp_path, f"function: {{code: fn, handler: index.main_handler}}\ncases:\n"
+                           f"  - name: a\n    init_timeout: {value}\n")
+    _, problems, _ = load_suite(path)
+    assert [(p.line, p.col) for p in problems] == [(4, 19)], [str(p) for p in problems]
+    assert "init_timeout" in problems[0].message and "init_timeout: 65" in problems[0].hint
+
+
 def test_matrix_expands_with_suffix_and_case_value_wins(tmp_path: Path) -> None:
     path = suite(tmp_path, """\
         name: m
