@@ -219,3 +219,19 @@ def sdist(folder: Path, name: str, version: str, files: dict, packages=(), py_mo
             info = tarfile.TarInfo(f"{base}/{path}")
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
+
+
+_PYPI = []
+
+
+def needs_pypi():
+    """Skip a test that installs from PyPI where pypi.org cannot be reached (checked once)."""
+    if not _PYPI:
+        import socket
+
+        try:
+            socket.create_connection(("pypi.org", 443), timeout=5).close()
+            _PYPI.append(True)
+        except OSError:
+            _PYPI.append(False)
+    return pytest.mark.skipif(not _PYPI[0], reason="PyPI (pypi.org:443) is not reachable from this machine")

@@ -1050,8 +1050,9 @@ def invoke(config, channel):
 
 
 def imports_field(before, config):
-    """The "imports" field: each top-level module the invocation imported (it was not in
-    sys.modules before the handler module was loaded) and where it came from, one
+    """The "imports" field: each top-level module the invocation imported (it, or a
+    submodule of it, was not in sys.modules before the handler module was loaded) and
+    where it came from, one
     ``name origin`` line each. Origins: code, layer, image, stdlib (also modules built
     into the interpreter), other (a folder the handler put on sys.path itself)."""
     places = [(config["code_root"], "code")]
@@ -1061,9 +1062,12 @@ def imports_field(before, config):
     places += [(folder, "stdlib") for folder in STDLIB_PATH]
     places.sort(key=lambda place: -len(place[0] or ""))  # the innermost folder decides
     lines = []
-    for name in sorted(set(sys.modules) - before):
-        if "." not in name and sys.modules[name] is not None:
-            lines.append("%s %s" % (name, module_origin(sys.modules[name], places)))
+    # A new submodule counts for its top-level package: ``google.protobuf`` imported means
+    # ``google``, even though protobuf's .pth made ``google`` itself at start-up.
+    for name in sorted(set(name.split(".")[0] for name in set(sys.modules) - before)):
+        module = sys.modules.get(name)
+        if module is not None:
+            lines.append("%s %s" % (name, module_origin(module, places)))
     return [("imports", "\n".join(lines))]
 
 

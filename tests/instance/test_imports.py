@@ -14,7 +14,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import INTERPRETERS, invoke_once, make_call, python_params, run_scftest, sdist, shared_sandbox
+from conftest import (INTERPRETERS, invoke_once, make_call, needs_pypi, python_params, run_scftest, sdist,
+                      shared_sandbox)
 
 from scftest.instance import Interpreter
 from scftest.instance.sandbox import IMAGE
@@ -255,3 +256,38 @@ def test_what_site_gives_is_there_and_a_folder_the_handler_adds_is_other(tmp_pat
     assert "exit()" in got["exit"] and "quit()" in got["quit"] and got["help"] == "_Helper"
     assert got["setdefaultencoding"] is False and got["no_site"] == 1
     assert ("added_by_handler", "other") in record.imports and ("index", "code") in record.imports
+
+
+PROTOBUF = """\
+import six
+from google.protobuf import __version__, json_format  # noqa: F401 (json_format needs six)
+
+
+def main_handler(event, context):
+    import google.protobuf
+    return {"protobuf": __version__, "six": six.__version__, "file": google.protobuf.__file__}
+"""
+
+
+@needs_pypi()
+@pytest.mark.parametrize("version", python_params(["2.7"]))
+def test_the_clouds_protobuf_from_pypi_imports_through_its_pth_file(tmp_path, version):
+    """The real table's protobuf 3.6.0 and six 1.11.0, installed by `scftest image install`:
+    ``google`` exists only through protobuf-3.6.0-py2.7-nspkg.pth on Python 2.7."""
+    cache = tmp_path / "xdg"
+    env = {"XDG_CACHE_HOME": str(cache)}
+    done = run_scftest(tmp_path, "image", "install", "Python2.7", "protobuf", "six", env_extra=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    site = images.site_packages("Python2.7", cache / "scftest" / "images")
+    assert (site / "protobuf-3.6.0-py2.7-nspkg.pth").is_file()
+    write(tmp_path, {"code/pb.py": PROTOBUF,
+                     "suites/s.yaml": SUITE.format(runtime="Python2.7", modules="[]")
+                     .replace("index.main_handler", "pb.main_handler")})
+    done = run_scftest(tmp_path, "run", "suites", "-v", "--json", "out.json", env_extra=env)
+    case = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["cases"][0]
+    assert case["verdict"] == "passed", done.stdout
+    got = case["record"]["return"]
+    assert (got["protobuf"], got["six"]) == ("3.6.0", "1.11.0")
+    inside = IMAGE if case["record"]["isolation"] == "namespace" else str(site)
+    assert got["file"].startswith(inside + "/google/protobuf/__init__.py")
+    assert "imports: code: pb; image: google, six" in done.stdout

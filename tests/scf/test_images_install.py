@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import INTERPRETERS, python_params, sdist
+from conftest import INTERPRETERS, needs_pypi, python_params, sdist
 
 from scftest.scf import images
 from scftest.scf.images import Image, Library
@@ -261,15 +260,7 @@ def test_install_that_cannot_reach_its_package_says_why_and_exits_1(tmp_path):
                                                             if line.startswith("six "))
 
 
-def _pypi_reachable() -> bool:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-        return True
-    except OSError:
-        return False
-
-
-PYPI = pytest.mark.skipif(not _pypi_reachable(), reason="PyPI (pypi.org:443) is not reachable from this machine")
+PYPI = needs_pypi()
 
 
 @PYPI
