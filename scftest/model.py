@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Tuple, Union
 
 from scftest.scf.invocation import SYNC
 from scftest.scf.limits import LIMITS
-from scftest.scf.status import Status
+from scftest.scf.status import Code, Status
 
 # A path into the YAML document: ("cases", 2, "expect", "return", "body").
 NodePath = Tuple[Union[str, int], ...]
@@ -138,14 +138,18 @@ class Expectation:
     error: Any = UNSET  # UNSET | True | False | {type?, message?, traceback?}
     log: Tuple[LogExpectation, ...] = ()
     status: Any = UNSET
+    status_code: Any = UNSET  # UNSET | an SCF status code (scf.status.Code numbers)
     duration_ms: Any = UNSET  # UNSET | {"max": N}
     memory_mb: Any = UNSET  # UNSET | {"max": N}
 
     @property
     def expected_status(self) -> Status:
-        """The status the invocation must end with, from ``status`` or ``error``."""
+        """The status the invocation must end with, from ``status``, ``status_code`` or
+        ``error``."""
         if self.status is not UNSET:
             return Status(self.status)
+        if self.status_code is not UNSET:
+            return Code.of(self.status_code).status
         if self.error is not UNSET and self.error is not False:
             return Status.ERROR
         return Status.SUCCESS

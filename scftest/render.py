@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 from scftest.check.outcome import Gap, Key, Kind, Mismatch
 from scftest.model import UNSET
 from scftest.scf.results import PLATFORM_PREFIX
-from scftest.scf.status import Status
+from scftest.scf.status import Code, Status
 
 # --- widths: how much of a value each place shows ---------------------------------------
 
@@ -239,8 +239,20 @@ def _leaves(m: Mismatch, record: Any) -> Sides:
     return pair_texts(m.expected, m.actual)
 
 
+def code_words(number: Any) -> str:
+    """An SCF status code with what it means: ``437 (handler not found)``."""
+    try:
+        return f"{number} ({Code.of(number).meaning})"
+    except (ValueError, TypeError):
+        return str(number)
+
+
 def _status(m: Mismatch, record: Any) -> Sides:
     got = m.actual
+    if m.root == "status_code":  # numbers: each with its meaning
+        text = code_words(got)
+        detail = failure_detail(record) if record is not None and got != Code.SUCCESS.number else ""
+        return code_words(m.expected), text + (f": {detail}" if detail else "")
     text = str(got)
     if record is not None:
         detail = failure_detail(record) if got != Status.SUCCESS else ""

@@ -32,10 +32,10 @@ from scftest.instance.record import InvocationRecord
 from scftest.matchers import Matcher, is_number, matches
 from scftest.model import UNSET, Case, LogExpectation, NodePath
 from scftest.patterns import PatternTimeout, search
-from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, cut, failure_detail, first_line,
-                            format_path, log_entry, render_value, yaml_quote)
+from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, code_words, cut, failure_detail,
+                            first_line, format_path, log_entry, render_value, yaml_quote)
 from scftest.scf.invocation import SYNC
-from scftest.scf.status import Status
+from scftest.scf.status import Code, Status
 
 __all__ = ["check", "judge"]
 
@@ -82,6 +82,10 @@ class _Context:
 
 
 def _check_status(ctx: _Context) -> List[_Finding]:
+    if ctx.expect.status_code is not UNSET:
+        found = _check_status_code(ctx)
+        if found:
+            return found
     expect, record = ctx.expect, ctx.record
     want = expect.expected_status
     got = getattr(record, "status", None)
@@ -93,6 +97,17 @@ def _check_status(ctx: _Context) -> List[_Finding]:
     # The exception, the returned value and the traceback are in the record; render.py
     # shows them with the actual status.
     return [ctx.finding(key, message, (key,), Kind.STATUS, expected=want, actual=got, summary=message)]
+
+
+def _check_status_code(ctx: _Context) -> List[_Finding]:
+    """``status_code``: SCF's code, finer than the status (437 and 443 are both errors)."""
+    want, got = ctx.expect.status_code, getattr(ctx.record, "status_code", None)
+    if got == want:
+        return []
+    detail = failure_detail(ctx.record) if got != Code.SUCCESS.number else ""
+    message = f"expected status code {code_words(want)}, got {code_words(got)}" + (f": {detail}" if detail else "")
+    return [ctx.finding("status_code", message, ("status_code",), Kind.STATUS, expected=want, actual=got,
+                        summary=message)]
 
 
 def _check_error(ctx: _Context) -> List[_Finding]:

@@ -60,7 +60,9 @@ import sys
 PY2 = sys.version_info[0] == 2
 # The compiled code's own file name (what tracebacks show), whatever __file__ says.
 THIS_FILE = (lambda: None).__code__.co_filename
-MAX_RET_MSG_BYTES = 6 * 1024 * 1024  # SCF's response cap ("body size is too long", 407)
+# SCF's response cap ("body size is too long", 407), in characters of the JSON text: the
+# runtime compares len() of what json.dumps returned.
+MAX_RET_MSG_CHARS = 6 * 1024 * 1024
 BODY_TOO_LONG = "body size is too long"
 # Modules the cloud runtime has imported before user code runs. A user file with one of
 # these names at the code root is therefore never imported by ``import json`` in the
@@ -928,6 +930,22 @@ def is_memory_error(exc_type):
     return isinstance(exc_type, type) and issubclass(exc_type, MemoryError)
 
 
+def raised_by_a_statement(tb):
+    """Whether the exception left its innermost frame at a ``raise`` statement: code that
+    raised it on purpose (``raise MemoryError("quota")``), not the interpreter failing to
+    allocate (whose innermost Python frame stops at a call or an operator instead)."""
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code.co_code
+    index = tb.tb_lasti
+    if not 0 <= index < len(code):
+        return False
+    op = ord(code[index]) if PY2 else code[index]
+    return op == stdlib("opcode").opmap["RAISE_VARARGS"]
+
+
 # ---------------------------------------------------------------------------------------
 # Serializing the return value as SCF does.
 
@@ -1006,13 +1024,18 @@ def plain_encode(value, out, depth):
     return True
 
 
-def cut_ret_msg(text):
-    """Async returns are never sent to a caller; keep the log copy bounded."""
-    data = text.encode("utf-8", "backslashreplace")
-    if len(data) <= MAX_RET_MSG_BYTES:
-        return text
-    return data[:MAX_RET_MSG_BYTES].decode("utf-8", "ignore") + (
-        u"... [%d bytes cut]" % (len(data) - MAX_RET_MSG_BYTES))
+def ret_msg_length(text):
+    """The length Tencent's runtime compares with the cap: ``len()`` of its JSON text.
+    Python 3's runtime writes the text as ``text`` is (ensure_ascii=False). Python 2.7's
+    writes it ASCII-escaped (``json.dumps(ret)``), where DEL and a character outside ASCII
+    count 6 (``\u00e9``) and one outside the BMP 12 (a surrogate pair): counted here
+    without writing that text."""
+    if not PY2:
+        return len(text)
+    ascii_count = len(text.encode("ascii", "ignore"))
+    outside_bmp = len(text.encode("utf-16-le")) // 2 - len(text)  # 0 on a narrow build
+    return (ascii_count + 5 * text.count(u"\x7f") + 6 * (len(text) - ascii_count)
+            + 6 * outside_bmp)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1046,7 +1069,7 @@ def invoke(config, channel):
     imports = imports_field(before, config)  # before serializing: json is the bootstrap's
     if failure is not None:
         return failure_fields(failure, "error") + imports
-    return serialize(value, config.get("invocation") == "async") + imports
+    return serialize(value) + imports
 
 
 def imports_field(before, config):
@@ -1119,29 +1142,32 @@ def wait_for_go(fd):
 
 
 def failure_fields(exc_info, outcome):
-    """An exception as result fields; a MemoryError is SCF's memory limit instead."""
+    """An exception as result fields. A MemoryError the interpreter raised (an allocation
+    past the address-space net) is SCF's memory limit instead; one that a raise statement
+    raised is an ordinary exception, as in Tencent's runtime (430)."""
     exc_type, exc, tb = exc_info
-    if is_memory_error(exc_type):
+    if is_memory_error(exc_type) and not raised_by_a_statement(tb):
         outcome = "memory"
     return [("outcome", outcome)] + error_fields(exc_type, exc, tb)
 
 
-def serialize(value, asynchronous):
-    """The return value as SCF hands it back (sync) or writes it to the log (async)."""
+def serialize(value):
+    """The return value as SCF hands it back (sync) or writes it to the log (async).
+
+    The size cap holds for both: Tencent's runtime checks the text before it is handed
+    on, and does not know whether a caller waits for it."""
     try:
         ret_msg = scf_dumps(value)
     except Exception:
         return failure_fields(sys.exc_info(), "error")
-    if asynchronous:  # never sent to a caller, so never too large: only the log copy
-        return [("outcome", "ok"), ("ret_msg", cut_ret_msg(ret_msg))]
-    size = len(ret_msg.encode("utf-8", "backslashreplace"))
-    if size > MAX_RET_MSG_BYTES:
+    size = ret_msg_length(ret_msg)
+    if size > MAX_RET_MSG_CHARS:
         return [("outcome", "too_large"),
                 ("error_type", "ResponseSizeTooLarge"),
                 ("error_qualified", "scf.ResponseSizeTooLarge"),
-                ("error_message", "%s: the return value serializes to %d bytes, over "
+                ("error_message", "%s: the return value's JSON is %d characters, over "
                                   "SCF's limit of %d" % (BODY_TOO_LONG, size,
-                                                         MAX_RET_MSG_BYTES))]
+                                                         MAX_RET_MSG_CHARS))]
     return [("outcome", "ok"), ("ret_msg", ret_msg)]
 
 

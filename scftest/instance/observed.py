@@ -173,6 +173,53 @@ def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
                      mask(error.traceback), tuple(mask(name) for name in error.mro))
 
 
+def _error_result(spec: InstanceSpec, request: InvocationRequest, code: Code,
+                  error: Optional[ErrorInfo]) -> Optional[str]:
+    if error is None:
+        return None
+    # 434's message is the platform's own, whatever ended the function (the poll, or an
+    # allocation past the address-space net).
+    message = results.memory_message(spec.memory_mb) if code is Code.MEMORY_EXCEEDED else error.message
+    return results.error_result(code, request_id=request.request_id, error_type=error.type,
+                                message=message, traceback=error.traceback)
+
+
+def refusal(spec: InstanceSpec, request: InvocationRequest) -> Optional[InvocationRecord]:
+    """The record of a request the platform refuses before running anything (406: the
+    event is over the size limit of its invocation type), or None when it may run.
+
+    The size is the event's JSON as a caller would send it: UTF-8, no spaces between the
+    items (what ``json.dumps(event, separators=(",", ":"), ensure_ascii=False)`` writes).
+    No process is started and no function log is written, as in the cloud."""
+    asynchronous = is_async(request)
+    limit = spec.profile.limits.event_bytes(asynchronous)
+    size = event_size(request.event)
+    if size <= limit:
+        return None
+    message = results.request_too_large_message(size, limit, asynchronous)
+    error = _platform_error(results.REQUEST_TOO_LARGE_ERROR, message)
+    return InvocationRecord(
+        **_invocation_fields(spec, request),
+        status=Code.REQUEST_TOO_LARGE.status,
+        status_code=Code.REQUEST_TOO_LARGE.number,
+        error=error,
+        error_result=_error_result(spec, request, Code.REQUEST_TOO_LARGE, error),
+    )
+
+
+def _invocation_fields(spec: InstanceSpec, request: InvocationRequest) -> Dict[str, Any]:
+    """The record's fields that name the invocation and what ran it."""
+    return dict(request_id=request.request_id, invocation=request.invocation, runtime=spec.runtime,
+                interpreter=spec.interpreter.path, interpreter_version=spec.interpreter.version,
+                runtime_fallback=spec.interpreter.fallback)
+
+
+def event_size(event: Any) -> int:
+    """Bytes of ``event`` as compact UTF-8 JSON (a lone surrogate counts as its 3 bytes)."""
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observed,
                 log: LogCapture, isolation: str = "process") -> InvocationRecord:
     end = ending(spec, request, observed)
@@ -186,10 +233,9 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
     mask = masker(spec.secrets)
     error = _mask_error(end.error, mask)
     ret_msg = mask(end.ret_msg)
+    result = mask(_error_result(spec, request, end.code, error))
     text = mask(results.function_log(
-        request.request_id, output, ret_msg=ret_msg,
-        error_result=(results.error_result(end.code, error.type, error.message, error.traceback)
-                      if error is not None else None),
+        request.request_id, output, ret_msg=ret_msg, error_result=result,
         traceback=error.traceback if error is not None else "",
         duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=observed.tree_peak / MIB,
         form=spec.profile.log, init_output=init_output, init=_init_report(observed)))
@@ -197,16 +243,13 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
     if observed.result is not None and code == -signal.SIGKILL:
         code = 0  # it answered, then scftest ended the lingering (warm) process
     return InvocationRecord(
-        request_id=request.request_id,
-        invocation=request.invocation,
-        runtime=spec.runtime,
-        interpreter=spec.interpreter.path,
-        interpreter_version=spec.interpreter.version,
+        **_invocation_fields(spec, request),
         status=end.code.status,
         status_code=end.code.number,
         return_value=mask_value(end.value, mask) if end.value is not UNSET else UNSET,
         ret_msg=ret_msg,
         error=error,
+        error_result=result,
         log=text,
         duration_ms=round(duration, 3),
         billed_duration_ms=results.billed_ms(duration),
@@ -214,7 +257,6 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         exit_code=code if code is not None and code >= 0 else None,
         signal=signal_name(code),
         log_truncated_bytes=cut + init_cut,
-        runtime_fallback=spec.interpreter.fallback,
         isolation=isolation,
         imports=imports_of(observed),
         cold_start=True,  # every spawned instance imports the handler afresh

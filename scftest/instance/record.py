@@ -45,6 +45,9 @@ class InvocationRecord:
     return_value: Any = UNSET  # sync success only: the decoded RetMsg
     ret_msg: Optional[str] = None
     error: Optional[ErrorInfo] = None
+    # A failure's result as the cloud writes it (scf.results.error_result): JSON text, or
+    # for a timeout plain text; None when the invocation succeeded.
+    error_result: Optional[str] = None
     log: str = ""
     duration_ms: float = 0.0
     billed_duration_ms: int = 0
@@ -76,6 +79,7 @@ class InvocationRecord:
             "status_code": self.status_code,
             "ret_msg": self.ret_msg,
             "error": self.error.to_dict() if self.error else None,
+            "error_result": self.error_result,
             "log": self.log,
             "log_truncated_bytes": self.log_truncated_bytes,
             "duration_ms": self.duration_ms,

@@ -38,7 +38,7 @@ from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, Inv
 from scftest.instance.bootstrap import BootstrapCache, Script, child_config, write_config
 from scftest.instance.channel import ChannelGarbled, Frame, FrameReader
 from scftest.instance.logcapture import LogCapture
-from scftest.instance.observed import STARTUP_ALLOWANCE_S, Observed, is_async, make_record
+from scftest.instance.observed import STARTUP_ALLOWANCE_S, Observed, is_async, make_record, refusal
 from scftest.instance.record import InvocationRecord
 from scftest.instance.sandbox import EXIT_NO_INSTANCE, CasePlan, CaseProcesses, Sandbox
 from scftest.scf.environment import build_context, build_environment
@@ -83,6 +83,9 @@ class SpawnInstance(Instance):
     def invoke(self, request: InvocationRequest,
                cancel: Optional[threading.Event] = None) -> InvocationRecord:
         spec = self.spec
+        refused = refusal(spec, request)  # 406: the cloud starts nothing either
+        if refused is not None:
+            return refused
         plan = self.sandbox.plan(self.code_root, spec.profile.limits, spec.layers, spec.image)
         folder = tempfile.mkdtemp(prefix="scftest-")
         try:

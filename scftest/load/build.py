@@ -23,7 +23,7 @@ from scftest.scf import triggers
 from scftest.scf.environment import IDENTITY_KEYS, RESERVED_PREFIXES
 from scftest.scf.invocation import ASYNC, SYNC, invocation_type
 from scftest.scf.limits import LIMITS
-from scftest.scf.status import Status
+from scftest.scf.status import Code, Status
 from scftest.model import (
     INIT_TIMEOUT_DEFAULT,
     MEMORY_DEFAULT,
@@ -261,6 +261,25 @@ def _check_expect_consistency(expect: Mapping[str, Any], path: NodePath, out: _C
     if status is not None and status != Status.ERROR and error not in (None, False):
         out.add(path + ("status",), f"status '{status}' contradicts the error expectation",
                 "an error expectation implies status: error; drop one of them")
+    number = expect.get("status_code")
+    try:
+        code = Code.of(number) if number is not None else None
+    except (ValueError, TypeError):
+        return  # the schema says which codes there are
+    if code is None:
+        return
+    if status is not None and status != code.status:
+        out.add(path + ("status_code",), f"status_code {code.number} ({code.meaning}) contradicts "
+                f"status '{status}': {code.number} is a status '{code.status}'",
+                "drop one of them; status_code alone implies its status")
+    elif error not in (None, False) and code.status is not Status.ERROR:
+        out.add(path + ("status_code",), f"status_code {code.number} ({code.meaning}) contradicts the "
+                f"error expectation, which needs a status '{Status.ERROR}' code ({_codes_of(Status.ERROR)})",
+                "drop one of them")
+
+
+def _codes_of(status: Status) -> str:
+    return ", ".join(str(code.number) for code in Code if code.status is status)
 
 
 def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
@@ -356,6 +375,7 @@ def _expectation(expect: Mapping[str, Any], path: NodePath) -> Expectation:
         error=expect.get("error", UNSET),
         log=tuple(_log_entry(entry, path + ("log", i)) for i, entry in enumerate(expect.get("log") or ())),
         status=expect.get("status", UNSET),
+        status_code=expect.get("status_code", UNSET),
         duration_ms=expect.get("duration_ms", UNSET),
         memory_mb=expect.get("memory_mb", UNSET),
     )

@@ -26,8 +26,12 @@ class Limits:
     memory_mb: Tuple[int, ...] = (64,) + tuple(range(128, 3072 + 1, 128))
     memory_default_mb: int = 128
     environment_bytes: int = 4 * KIB  # the user's variables, names and values, in all
-    response_bytes: int = 6 * MIB  # a sync return value's JSON ("body size is too long", 407)
-    sync_event_bytes: int = 6 * MIB  # request events (406 above; not enforced by scftest yet)
+    # The return value's JSON text, counted in characters as Tencent's runtime counts it
+    # (len() of the text; Python 2.7's runtime writes it ASCII-escaped): "body size is too
+    # long", 407, sync and async alike (the runtime checks before anyone receives it).
+    response_chars: int = 6 * MIB
+    # Request events, as compact UTF-8 JSON: refused with 406 before the function runs.
+    sync_event_bytes: int = 6 * MIB
     async_event_bytes: int = 128 * KIB
     tmp_bytes: int = 512 * MIB
     open_files: int = 1024
@@ -35,6 +39,11 @@ class Limits:
     # scftest's own, not the cloud's: the head and the tail of a function log it keeps.
     log_head_bytes: int = 2 * MIB
     log_tail_bytes: int = 2 * MIB
+
+
+    def event_bytes(self, asynchronous: bool) -> int:
+        """The largest request event of a sync or an async invocation."""
+        return self.async_event_bytes if asynchronous else self.sync_event_bytes
 
 
 LIMITS = Limits()

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from scftest.scf.status import Code
+from scftest.scf.status import LOAD_FAILURES, Code
 
 # The bootstrap's (_child.py's) outcome word -> the SCF code of that ending.
 OUTCOME_CODES = {
@@ -22,7 +22,10 @@ OUTCOME_CODES = {
     "not_found": Code.HANDLER_NOT_FOUND,
     "init_error": Code.INIT_ERROR,
     "too_large": Code.RESPONSE_TOO_LARGE,
-    "memory": Code.MEMORY_EXCEEDED,  # a MemoryError: the address-space net was reached
+    # A MemoryError the interpreter raised: an allocation past the address-space net, where
+    # the cloud's memory limit would have ended the function. One that a ``raise``
+    # statement raised is an ordinary exception, "error" (430), as in Tencent's runtime.
+    "memory": Code.MEMORY_EXCEEDED,
 }
 
 # The error type of a condition the platform reports (a timeout, the memory limit, an
@@ -32,6 +35,7 @@ TIMEOUT_ERROR = "Timeout"
 INIT_TIMEOUT_ERROR = "InitTimeout"
 MEMORY_ERROR = "MemoryExceeded"
 EXIT_ERROR = "ProcessExited"
+REQUEST_TOO_LARGE_ERROR = "RequestTooLarge"  # 406: refused before the function runs
 
 # What SCF writes as the error message of a user code exception (430).
 USER_EXCEPTION_MESSAGE = "user code exception caught"
@@ -45,15 +49,39 @@ def memory_message(memory_mb: int) -> str:
     return f"Task memory exceeded {memory_mb} MB"
 
 
-def error_result(code: Code, error_type: str, message: str, traceback: str) -> str:
-    """The JSON of a failed invocation's result, as the log's ERROR line shows it."""
+# The errorCode of a failed call, and of code that failed while loading (443, S3).
+CALL_ERROR_CODE = -1
+LOAD_ERROR_CODE = 1
+
+
+def request_too_large_message(size: int, limit: int, asynchronous: bool) -> str:
+    kind = "an async" if asynchronous else "a sync"
+    return (f"the request event is {size} bytes as JSON, over SCF's limit of {limit} bytes "
+            f"({limit // 1024} KB) for {kind} invocation; the function was not run")
+
+
+def error_result(code: Code, *, request_id: str, error_type: str, message: str,
+                 traceback: str) -> str:
+    """A failed invocation's result as the cloud writes it: the Result of the log's ERROR
+    line, and the record's ``error_result`` (scf-runtime.md "Error results").
+
+    430: SCF's fixed message, the traceback in ``stackTrace``; 443: ``errorCode`` 1 and the
+    traceback as the message, no ``stackTrace``; 433: plain text, not JSON; 434: no
+    ``requestId``, as the captures show. No capture shows 406, 407, 437 or 439: 437 is
+    shaped like 443 (the code could not be loaded either), the others like 430 with
+    their own message. Keys sorted and no spaces, as the captures print them."""
+    if code is Code.TIMEOUT:
+        return message
+    data = {"errorCode": CALL_ERROR_CODE, "errorMessage": message, "requestId": request_id,
+            "statusCode": code.number}
     if code is Code.USER_ERROR:
-        data = {"errorCode": -1, "errorMessage": USER_EXCEPTION_MESSAGE,
-                "stackTrace": traceback or f"{error_type}: {message}"}
-    else:
-        data = {"errorCode": -1, "errorMessage": message, "stackTrace": traceback,
-                "statusCode": code.number}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        data.update(errorMessage=USER_EXCEPTION_MESSAGE,
+                    stackTrace=traceback or f"{error_type}: {message}")
+    elif code in LOAD_FAILURES:
+        data.update(errorCode=LOAD_ERROR_CODE, errorMessage=traceback or f"{error_type}: {message}")
+    elif code is Code.MEMORY_EXCEEDED:
+        del data["requestId"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def init_timeout_message(seconds: float) -> str:

@@ -2,8 +2,9 @@
 
 A *status* is what a suite expects (``expect.status``) and what the record says; a *code*
 is SCF's number, finer than the status: an ``error`` is a user code exception (430), a
-handler that cannot be found (437), code that fails while loading (443) or a response
-that is too large (407).
+handler that cannot be found (437), code that fails while loading (443), a response
+that is too large (407) or a request event the platform refused before running anything
+(406).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Code(Enum):
     """An SCF status code, the status it belongs to, and what it means."""
 
     SUCCESS = (200, Status.SUCCESS, "success")
+    REQUEST_TOO_LARGE = (406, Status.ERROR, "the request event is over the size limit")
     RESPONSE_TOO_LARGE = (407, Status.ERROR, "the response is over the size limit")
     USER_ERROR = (430, Status.ERROR, "user code exception")
     TIMEOUT = (433, Status.TIMEOUT, "time limit reached")
@@ -47,6 +49,14 @@ class Code(Enum):
         self.number = number
         self.status = status
         self.meaning = meaning
+
+    @classmethod
+    def of(cls, number: int) -> "Code":
+        """The code numbered ``number``; ValueError for a number SCF does not use."""
+        for code in cls:
+            if code.number == number:
+                return code
+        raise ValueError(f"{number} is not an SCF status code")
 
 
 _DEFAULT_CODES = {

@@ -4,6 +4,7 @@ The rules of value comparison (lists, matchers, return_includes pairing, ignore 
 tested in test_compare.py; here, that return, return_includes and ignore reach them and
 that each mismatch carries its suite line."""
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -282,6 +283,31 @@ def test_error_type_without_a_class_chain_still_matches_the_class_itself():
     """A platform condition (scf.Timeout) or an older record carries no MRO."""
     assert check(case(error={"type": "NotFound"}), record("error", error=NOT_FOUND)) == ()
     assert check(case(error={"type": "Exception"}), record("error", error=NOT_FOUND)) != ()
+
+
+def test_status_code_is_finer_than_the_status():
+    not_found = ErrorInfo(type="AttributeError", qualified_type="builtins.AttributeError",
+                          message="module 'index' has no attribute 'nofunc'")
+    load_failure = replace(record("error", error=not_found), status_code=437)
+    assert check(case(status_code=437), load_failure) == ()
+    marks = source(status_code=6)
+    got = check(case(marks=marks, status_code=443), load_failure)
+    assert texts(got) == ["status_code (suite line 6): expected status code 443 (user code failed while loading), "
+                          "got 437 (handler not found): AttributeError: module 'index' has no attribute 'nofunc'\n"
+                          "  expected: 443 (user code failed while loading)\n"
+                          "  actual:   437 (handler not found): AttributeError: module 'index' has no attribute "
+                          "'nofunc'"]
+    assert (got[0].mismatch.expected, got[0].mismatch.actual) == (443, 437)
+    outcome = judge(case(status_code=443), load_failure)
+    assert outcome.summary == ("expected status code 443 (user code failed while loading), got 437 (handler not "
+                               "found): AttributeError: module 'index' has no attribute 'nofunc'")
+
+
+def test_status_code_of_a_success_and_of_a_timeout():
+    assert check(case(status_code=200), record(return_value=1)) == ()
+    got = check(case(status_code=433), record(return_value=1))
+    assert [m.message for m in got] == ["expected status code 433 (time limit reached), got 200 (success)"]
+    assert check(case(status_code=433), record("timeout", error=ErrorInfo("Timeout", "scf.Timeout", "x"))) == ()
 
 
 def test_error_message_and_traceback_are_searched_regexes():

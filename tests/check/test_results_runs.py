@@ -59,3 +59,43 @@ def test_error_type_names_a_base_class_on_every_runtime(tmp_path):
         assert sibling["verdict"] == "failed"
         assert sibling["summary"] == "expected KeyError, got OrderMissing: order 42"
         assert "index.OrderError" in sibling["record"]["error"]["mro"]
+
+
+def test_status_code_and_the_clouds_error_results_in_both_reports(tmp_path):
+    suite(tmp_path, """\
+        - name: a missing function is 437
+          handler: index.nofunc
+          expect: {{status_code: 437}}
+        - name: an import failure is 443
+          code: {importfail}
+          expect: {{status_code: 443, error: {{type: NameError}}}}
+        - name: a raised MemoryError is 430
+          handler: index.raises_memory_error
+          expect: {{status_code: 430, error: {{type: MemoryError}}}}
+        - name: an async event over 128 KB is refused
+          invocation: async
+          event: {{data: "{big}"}}
+          expect: {{status_code: 406}}
+        - name: the wrong code fails
+          handler: index.nofunc
+          expect: {{status_code: 443}}
+        """.format(importfail=HANDLERS / "importfail", big="x" * (128 * 1024)))
+    done, cases = run(tmp_path, "--junit-xml", "junit.xml")
+    assert done.returncode == 1, done.stdout + done.stderr
+    for runtime in ("Python2.7", "Python3.6", "Python3.10"):
+        for name in ("a missing function is 437", "an import failure is 443", "a raised MemoryError is 430",
+                     "an async event over 128 KB is refused"):
+            assert cases[f"{name} [{runtime}]"]["verdict"] == "passed", cases[f"{name} [{runtime}]"]
+        refused = cases[f"an async event over 128 KB is refused [{runtime}]"]["record"]
+        assert json.loads(refused["error_result"])["statusCode"] == 406 and refused["log"] == ""
+        loaded = cases[f"an import failure is 443 [{runtime}]"]["record"]
+        assert json.loads(loaded["error_result"])["errorCode"] == 1
+        wrong = cases[f"the wrong code fails [{runtime}]"]
+        assert wrong["verdict"] == "failed"
+        assert wrong["summary"].startswith("expected status code 443 (user code failed while loading), "
+                                           "got 437 (handler not found): AttributeError: module 'index' has no "
+                                           "attribute 'nofunc'")
+        assert wrong["mismatches"][0]["expected"] == 443 and wrong["mismatches"][0]["actual"] == 437
+    junit = (tmp_path / "junit.xml").read_text()
+    assert "expected status code 443 (user code failed while loading), got 437 (handler not found)" in junit
+    assert "expected status code 443" in done.stdout

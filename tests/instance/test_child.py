@@ -158,6 +158,44 @@ def test_return_over_6_mb_fails_like_scf(version):
     assert record.return_value is UNSET and record.ret_msg is None
 
 
+SIZE_VERSIONS = python_params(["2.7", "3.6", "3.10"])
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize("version", SIZE_VERSIONS)
+def test_the_response_cap_is_6_mb_of_json_text_to_the_character(version):
+    at_the_cap = run(version, "basic", "index.sized", event={"char": "x", "count": 6 * MIB - 2})
+    assert at_the_cap.status_code == 200 and len(at_the_cap.ret_msg) == 6 * MIB  # the quotes count
+    over = run(version, "basic", "index.sized", event={"char": "x", "count": 6 * MIB - 1})
+    assert (over.status, over.status_code) == ("error", 407)
+    assert over.error.message == ("body size is too long: the return value's JSON is %d characters, "
+                                  "over SCF's limit of %d" % (6 * MIB + 1, 6 * MIB))
+
+
+@pytest.mark.parametrize("version", SIZE_VERSIONS)
+def test_the_response_cap_counts_characters_as_each_runtime_writes_them(version):
+    """Python 3's runtime counts the characters of its ensure_ascii=False text (3 Mi
+    characters of 'é' are 6 MiB of UTF-8 and pass); Python 2.7's counts its ASCII-escaped
+    text, where each 'é' is the 6 characters of \u00e9."""
+    record = run(version, "basic", "index.sized", event={"char": u"é", "count": 3 * MIB})
+    emoji = run(version, "basic", "index.sized", event={"char": u"\U0001F600", "count": MIB // 2})
+    if py2(version):
+        assert record.status_code == 407
+        assert "JSON is %d characters" % (6 * 3 * MIB + 2) in record.error.message
+        assert "JSON is %d characters" % (12 * MIB // 2 + 2) in emoji.error.message  # \ud83d\ude00
+    else:
+        assert record.status_code == 200 and len(record.ret_msg.encode("utf-8")) > 6 * MIB
+        assert emoji.status_code == 200
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.10"]))
+def test_the_response_cap_holds_for_async_invocations_too(version):
+    record = run(version, "basic", "index.sized", event={"char": "x", "count": 6 * MIB},
+                 invocation="async")
+    assert (record.status, record.status_code) == ("error", 407)
+    assert json.loads(record.error_result)["statusCode"] == 407
+
+
 @pytest.mark.parametrize("version", ALL)
 def test_async_return_reaches_only_the_log(version):
     record = run(version, "basic", "index.queued", invocation="async", event={"id": 42})
@@ -219,6 +257,58 @@ def test_exception_type_message_and_traceback(version):
     assert "Traceback (most recent call last):" in record.log
     assert f"ERROR RequestId:{record.request_id} Result:" in record.log
     assert '"errorMessage":"user code exception caught"' in record.log
+
+
+def error_line(record):
+    """The Result of the log's ERROR line."""
+    start = "ERROR RequestId:%s Result:" % record.request_id
+    (line,) = [line for line in record.log.splitlines() if line.startswith(start)]
+    return line[len(start):].strip()
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_a_user_exception_result_is_shaped_as_the_clouds_430(version):
+    record = run(version, "basic", "index.raises")
+    result = json.loads(record.error_result)
+    assert result == {"errorCode": -1, "errorMessage": "user code exception caught",
+                      "requestId": record.request_id, "stackTrace": record.error.traceback,
+                      "statusCode": 430}
+    # Keys sorted, no spaces, as the captures print it.
+    assert record.error_result == json.dumps(result, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert error_line(record) == record.error_result
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_an_import_failure_result_is_shaped_as_the_clouds_443(version):
+    record = run(version, "importfail", "index.main_handler")
+    result = json.loads(record.error_result)
+    assert result == {"errorCode": 1, "errorMessage": record.error.traceback,
+                      "requestId": record.request_id, "statusCode": 443}
+    assert "NameError" in result["errorMessage"] and error_line(record) == record.error_result
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", "3.10"]))
+def test_a_missing_handler_result_is_shaped_like_443_with_its_code(version):
+    record = run(version, "basic", "index.nofunc")
+    result = json.loads(record.error_result)
+    assert result == {"errorCode": 1, "errorMessage": record.error.traceback,
+                      "requestId": record.request_id, "statusCode": 437}
+    assert result["errorMessage"] == "AttributeError: %s\n" % record.error.message
+    too_large = run(version, "basic", "index.too_large")
+    assert json.loads(too_large.error_result) == {
+        "errorCode": -1, "errorMessage": too_large.error.message, "requestId": too_large.request_id,
+        "statusCode": 407}
+    assert error_line(too_large) == too_large.error_result
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_a_memory_error_raised_by_code_is_an_ordinary_exception(version):
+    """Tencent's runtime catches a MemoryError like any exception (430); on every
+    interpreter the bootstrap tells a raise statement from a failed allocation."""
+    for handler in ("index.raises_memory_error", "index.raises_memory_error_in_a_helper"):
+        record = run(version, "basic", handler)
+        assert (record.status, record.status_code, record.error.type) == ("error", 430, "MemoryError")
+    assert record.error.message == "quota of 3 items reached"
 
 
 @pytest.mark.parametrize("version", ALL)

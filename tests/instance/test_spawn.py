@@ -5,10 +5,12 @@ the handler started is still running (each invocation's processes carry a unique
 function name in their environment, which /proc shows).
 """
 
+import json
 import os
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 from conftest import (CORE_VERSIONS, INTERPRETERS, NEWEST, invoke_once, make_call,
@@ -169,10 +171,67 @@ def test_memory_of_child_processes_counts(version):
     assert processes_of(marker) == []
 
 
+def error_line(record):
+    start = f"ERROR RequestId:{record.request_id} Result:"
+    (line,) = [line for line in record.log.splitlines() if line.startswith(start)]
+    return line[len(start):].strip()
+
+
 @pytest.mark.parametrize("version", CORE)
-def test_memory_error_is_memory_exceeded(version):
+def test_a_timeout_result_is_plain_text_and_an_exit_is_shaped_with_439(version):
+    timeout = run(version, "index.loop", timeout_s=1)
+    assert timeout.error_result == "Invoking task timed out after 1 seconds" == error_line(timeout)
+    crash = run(version, "index.os_exit")
+    result = json.loads(crash.error_result)
+    assert result == {"errorCode": -1, "errorMessage": crash.error.message, "requestId": crash.request_id,
+                      "statusCode": 439}
+    assert error_line(crash) == crash.error_result
+
+
+def event_of(size):
+    """An event whose compact JSON ({"d":"xx..."}) is ``size`` bytes."""
+    return {"d": "x" * (size - 8)}
+
+
+@pytest.mark.parametrize("invocation, limit", [("sync", 6 * 1024 * 1024), ("async", 128 * 1024)])
+def test_an_event_over_the_limit_is_refused_with_406_before_any_process_starts(invocation, limit):
+    """The interpreter does not exist: starting any process would fail the invocation."""
+    spec, request = make_call(NEWEST, "basic", "index.echo", event=event_of(limit + 1), invocation=invocation)
+    spec = replace(spec, interpreter=Interpreter(spec.runtime, "/nonexistent/python", "3.10.0"))
+    record = invoke_once(spec, request)
+    assert (record.status, record.status_code) == ("error", 406)
+    assert (record.error.type, record.error.qualified_type) == ("RequestTooLarge", "scf.RequestTooLarge")
+    assert record.error.message == (f"the request event is {limit + 1} bytes as JSON, over SCF's limit of "
+                                    f"{limit} bytes ({limit // 1024} KB) for a{'n' if invocation == 'async' else ''} "
+                                    f"{invocation} invocation; the function was not run")
+    assert json.loads(record.error_result) == {"errorCode": -1, "errorMessage": record.error.message,
+                                               "requestId": request.request_id, "statusCode": 406}
+    assert (record.log, record.duration_ms, record.exit_code, record.return_value) == ("", 0.0, None, UNSET)
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_an_event_at_the_limit_runs(version):
+    record = run(version, "index.echo", root="basic", event=event_of(128 * 1024), invocation="async")
+    assert record.status_code == 200
+    record = run(version, "index.echo", root="basic", event={"d": "é" * (64 * 1024 - 2)}, invocation="async")
+    assert record.status_code == 406  # 4 bytes over: the limit counts UTF-8 bytes, not characters
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_a_memory_error_the_handler_raises_is_an_exception(version):
+    """Tencent's runtime catches it like any exception: 430, not the platform's 434."""
     record = run(version, "index.raises_memory_error", root="basic")
+    assert (record.status, record.status_code, record.error.type) == ("error", 430, "MemoryError")
+    assert json.loads(record.error_result)["errorMessage"] == "user code exception caught"
+
+
+@pytest.mark.parametrize("version", CORE)
+def test_an_allocation_past_the_address_space_net_is_memory_exceeded(version):
+    record = run(version, "index.allocate_past_the_net")
     assert (record.status, record.status_code) == ("memory_exceeded", 434)
+    assert record.error.message == "Task memory exceeded 128 MB (MemoryError)"
+    assert json.loads(record.error_result) == {"errorCode": -1, "errorMessage": "Task memory exceeded 128 MB",
+                                               "statusCode": 434}
 
 
 @pytest.mark.parametrize("version", CORE)

@@ -54,7 +54,7 @@ def test_the_schema_allows_exactly_the_limits_timeouts_and_memory_sizes():
 
 
 def test_the_bootstraps_own_copies_agree(child):
-    assert child.MAX_RET_MSG_BYTES == LIMITS.response_bytes
+    assert child.MAX_RET_MSG_CHARS == LIMITS.response_chars
     for profile in PROFILES.values():
         assert profile.preloaded == child.CLOUD_PRELOADED
 

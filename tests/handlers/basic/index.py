@@ -70,6 +70,10 @@ def too_large(event, context):
     return "x" * (6 * 1024 * 1024 + 1)
 
 
+def sized(event, context):
+    return event["char"] * event["count"]
+
+
 def queued(event, context):
     print("order %s queued" % event.get("id"))
     return {"queued": True}
@@ -114,6 +118,12 @@ def raises_chained(event, context):
 
 def raises_memory_error(event, context):
     raise MemoryError()
+
+
+def raises_memory_error_in_a_helper(event, context):
+    def check_quota():
+        raise MemoryError("quota of %d items reached" % 3)
+    check_quota()
 
 
 def environment(event, context):

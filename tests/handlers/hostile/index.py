@@ -87,6 +87,11 @@ def memory_hog(event, context):
         time.sleep(0.005)
 
 
+def allocate_past_the_net(event, context):
+    # Far past the address-space net (2 * memory + 2 GB): the allocation fails at once.
+    return len(bytearray(64 * 1024 ** 3))
+
+
 def memory_hog_child(event, context):
     _spawn("import time, sys; b = b'x' * (300 * 1024 * 1024); time.sleep(60)", event["marker"])
     while True:
