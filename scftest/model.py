@@ -104,6 +104,9 @@ class FunctionSpec:
     # same path); resolved (absolute, symlinks followed), each an existing folder.
     layers: Tuple[Path, ...] = ()
     init_timeout: int = INIT_TIMEOUT_DEFAULT  # seconds for the import; ``timeout`` covers the call only
+    # An execution role: secret_id, secret_key and optionally session_token (text or
+    # !env), which the function sees as TENCENTCLOUD_* variables (scf/role.py); None: no role.
+    role: Optional[Mapping[str, Union[str, EnvRef]]] = None
 
     @property
     def name(self) -> str:

@@ -31,6 +31,7 @@ from scftest.result import RunPlan, RunResult
 from scftest.scf import images
 from scftest.scf.environment import identity_from_context
 from scftest.scf.profiles import profile_for
+from scftest.scf.role import role_environment
 
 if TYPE_CHECKING:
     from scftest.report.reporters import Reporter
@@ -250,6 +251,10 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         return CaseOutcome(case, Verdict.ERROR, summary=f"no interpreter for {case.function.runtime}",
                            details=str(exc))
     environment, secrets, missing = resolve_environment(case.function.environment, environ)
+    role, role_secrets, role_missing = resolve_environment(case.function.role or {}, environ)
+    # A role's values are secrets however they are written, not only when passed with !env.
+    secrets += [value for value in role.values() if value] + role_secrets
+    missing += role_missing
     if missing:
         names = ", ".join(missing)
         return CaseOutcome(case, Verdict.ERROR, summary=f"the runner has no environment variable {names}",
@@ -267,9 +272,10 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         environment=environment,
         profile=profile_for(interpreter.runtime),
         identity=identity_from_context(case.function.name, case.context),
-        secrets=tuple(secrets),
+        secrets=tuple(dict.fromkeys(secrets)),
         layers=case.function.layers,
         image=image_libraries(case.function.runtime, environ),
+        credentials=role_environment(role),
     )
     request = InvocationRequest(
         request_id=str(uuid.uuid4()),

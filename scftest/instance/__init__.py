@@ -71,6 +71,8 @@ class InstanceSpec:
     layers: Tuple[Path, ...] = ()  # host folders the function sees under /opt, in order (later wins)
     image: Optional[Path] = None  # the runtime's provisioned image libraries (a site-packages folder)
     init_timeout_s: float = LIMITS.init_timeout_default_s  # the import's time limit (SCF's initialization timeout)
+    # The execution role's TENCENTCLOUD_* variables (scf/role.py), resolved; empty: no role.
+    credentials: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

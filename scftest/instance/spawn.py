@@ -103,6 +103,7 @@ class SpawnInstance(Instance):
             env = build_environment(spec.identity, runtime=spec.runtime,
                                     environment=spec.environment, code_root=self.code_root,
                                     home=home, path=os.environ.get("PATH", os.defpath))
+            env.update(spec.credentials)  # the role's: set by the platform, like SCF_*
             env.update(plan.environment)
             script = self.bootstrap.script(spec.interpreter.path)
             observed, log = _run(spec, script, config, env, cancel, self.code_root, plan)

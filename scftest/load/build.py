@@ -23,6 +23,7 @@ from scftest.scf import triggers
 from scftest.scf.environment import IDENTITY_KEYS, RESERVED_PREFIXES
 from scftest.scf.invocation import ASYNC, SYNC, invocation_type
 from scftest.scf.limits import LIMITS
+from scftest.scf.role import ROLE_VARIABLES
 from scftest.scf.status import Code, Status
 from scftest.model import (
     INIT_TIMEOUT_DEFAULT,
@@ -40,7 +41,7 @@ from scftest.model import (
     SuiteProblem,
 )
 
-FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "init_timeout", "memory", "layers")
+FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "init_timeout", "memory", "layers", "role")  # a case's value replaces
 HANDLER_FORM = re.compile(r"^(?P<file>(?:[A-Za-z0-9_\-]+/)*[A-Za-z_][A-Za-z0-9_]*)\.(?P<func>[A-Za-z_][A-Za-z0-9_]*)$")
 RETURN_KEYS = ("return", "return_includes", "return_schema")
 
@@ -170,6 +171,9 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
     for key, value in environment.items():
         written = (origins.case_path if key in own else ("function",)) + ("environment", key)
         _check_no_nul(value, written, f"environment.{key}", out)
+    role = merged.get("role")
+    for key, value in (role or {}).items():
+        _check_no_nul(value, origins.of("role") + (key,), f"role.{key}", out)
     for key in IDENTITY_KEYS:  # these become SCF_* environment variables too
         if key in (raw.get("context") or {}):
             _check_no_nul(str(raw["context"][key]), origins.case_path + ("context", key), f"context.{key}", out)
@@ -184,6 +188,7 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
         memory=merged.get("memory", MEMORY_DEFAULT),
         environment=environment,
         layers=layers,
+        role=dict(role) if role else None,
     )
 
 
@@ -239,7 +244,13 @@ def _beside_suite(written: str, where: NodePath, key: str, out: _Collector) -> O
 
 def _check_environment(environment: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
     for key in environment:
-        if key.startswith(RESERVED_PREFIXES):
+        if key in ROLE_VARIABLES.values():
+            role_key = next(k for k, v in ROLE_VARIABLES.items() if v == key)
+            out.add(path + (key, "<key>"), f"the environment variable {key} is the credential of a function role",
+                    f"SCF sets it only when the function has a role; write it under role: instead, "
+                    f"e.g. role: {{secret_id: !env CI_SECRET_ID, secret_key: !env CI_SECRET_KEY}} "
+                    f"({key} comes from role.{role_key})")
+        elif key.startswith(RESERVED_PREFIXES):
             out.add(path + (key, "<key>"), f"the environment variable {key} uses a prefix SCF reserves",
                     "SCF_, QCLOUD_ and TENCENTCLOUD_ names are set by the platform; choose another name")
     size = sum(len(k) + len(v) for k, v in environment.items() if isinstance(v, str))

@@ -1,7 +1,7 @@
 """Checks of a suite that the JSON Schema cannot express, made before anything runs.
 
 - Tags where they belong: matchers only inside ``expect: return``, ``return_includes``
-  and ``ret_msg``; ``!env`` only as a value under ``environment``; ``!replace`` only
+  and ``ret_msg``; ``!env`` only as a value under ``environment`` or ``role``; ``!replace`` only
   inside ``event``. Anywhere else a tag
   would silently mean something else (or break a later step), so it is a problem at its
   line, and the schema check passes over those places (see ``misplaced_tags``).
@@ -92,8 +92,9 @@ def _matcher_allowed(path: NodePath) -> bool:
 
 
 def _env_allowed(path: NodePath) -> bool:
-    return (len(path) == 3 and path[:2] == ("function", "environment")) or (
-        len(path) == 4 and _is_case_key(path, "environment"))
+    """A value under ``environment`` or ``role`` (of the function or of a case)."""
+    return any((len(path) == 3 and path[:2] == ("function", key)) or (
+        len(path) == 4 and _is_case_key(path, key)) for key in ("environment", "role"))
 
 
 def _in_event(path: NodePath) -> bool:
@@ -112,7 +113,8 @@ def _misplaced(path: NodePath, value: Any, source: SourceMap) -> Any:
     if isinstance(value, EnvRef):
         if _env_allowed(path):
             return None
-        return SuiteProblem(source.file, mark.line, mark.col, f"{value!r} is only allowed as a value under environment:",
+        return SuiteProblem(source.file, mark.line, mark.col,
+                            f"{value!r} is only allowed as a value under environment: or role:",
                             "write it like DB_PASSWORD: !env DB_PASSWORD under environment:")
     if _matcher_allowed(path):
         return None

@@ -99,3 +99,75 @@ def test_status_code_and_the_clouds_error_results_in_both_reports(tmp_path):
     junit = (tmp_path / "junit.xml").read_text()
     assert "expected status code 443 (user code failed while loading), got 437 (handler not found)" in junit
     assert "expected status code 443" in done.stdout
+
+
+ROLE_ENV = {"RESULTS13_ID": "AKIDresults13id0001", "RESULTS13_KEY": "results13-secret-key-0002",
+            "RESULTS13_TOKEN": "results13-session-token-0003"}
+ROLE_FUNCTION = """\
+role:
+  secret_id: !env RESULTS13_ID
+  secret_key: !env RESULTS13_KEY
+  session_token: !env RESULTS13_TOKEN
+"""
+
+
+def test_a_role_gives_the_function_its_credentials_masked_everywhere(tmp_path):
+    suite(tmp_path, """\
+        - name: sees the role
+          handler: index.role_credentials
+          expect:
+            return_includes:
+              lengths: {TENCENTCLOUD_SECRETID: 19, TENCENTCLOUD_SECRETKEY: 25, TENCENTCLOUD_SESSIONTOKEN: 28}
+            log: ["credentials: [('TENCENTCLOUD_SECRETID', "]
+        - name: a case's own role, written plainly, without a token
+          handler: index.role_credentials
+          role: {secret_id: AKIDcaseplain0004, secret_key: case-plain-key-0005}
+          expect:
+            return_includes:
+              lengths: {TENCENTCLOUD_SECRETID: 17, TENCENTCLOUD_SECRETKEY: 19, TENCENTCLOUD_SESSIONTOKEN: null}
+        - name: no role
+          handler: index.role_credentials
+          role: null
+          expect:
+            return_includes:
+              lengths: {TENCENTCLOUD_SECRETID: null, TENCENTCLOUD_SECRETKEY: null, TENCENTCLOUD_SESSIONTOKEN: null}
+        - name: a failure shows no credential
+          handler: index.role_credentials
+          event: {raise: true}
+          role: {secret_id: AKIDcaseplain0004, secret_key: case-plain-key-0005}
+        """, function=ROLE_FUNCTION)
+    done, cases = run(tmp_path, "--junit-xml", "junit.xml", "-vv", env_extra=ROLE_ENV)
+    assert done.returncode == 1, done.stdout + done.stderr
+    for runtime in ("Python2.7", "Python3.6", "Python3.10"):
+        for name in ("sees the role", "a case's own role, written plainly, without a token", "no role"):
+            assert cases[f"{name} [{runtime}]"]["verdict"] == "passed", cases[f"{name} [{runtime}]"]
+        seen = cases[f"sees the role [{runtime}]"]["record"]
+        assert seen["return"]["seen"] == {"TENCENTCLOUD_SECRETID": "***", "TENCENTCLOUD_SECRETKEY": "***",
+                                          "TENCENTCLOUD_SESSIONTOKEN": "***"}
+        # The context's environment carries the function's own variables, not the role's.
+        assert "TENCENTCLOUD" not in seen["return"]["context_env"]
+        failed = cases[f"a failure shows no credential [{runtime}]"]
+        assert failed["verdict"] == "failed" and "rejected key ***" in failed["summary"]
+    outputs = {"terminal": done.stdout + done.stderr, "json": (tmp_path / "report.json").read_text(),
+               "junit": (tmp_path / "junit.xml").read_text()}
+    for where, text in outputs.items():
+        assert "***" in text, where
+        for secret in list(ROLE_ENV.values()) + ["AKIDcaseplain0004", "case-plain-key-0005"]:
+            assert secret not in text, (where, secret)
+
+
+def test_the_role_variables_stay_reserved_and_point_to_role(tmp_path):
+    by_hand = suite(tmp_path, """\
+        - name: sets a credential by hand
+          environment: {TENCENTCLOUD_SECRETKEY: abc}
+        """, name="by_hand.yaml")
+    half = suite(tmp_path, """\
+        - name: a role without its key
+          role: {secret_id: AKIDx}
+        """, name="half.yaml")
+    done = run_scftest(tmp_path, "validate", ".")
+    assert done.returncode == 4, done.stdout + done.stderr
+    text = done.stdout + done.stderr
+    assert (f"{by_hand.name}:8:") in text and "the environment variable TENCENTCLOUD_SECRETKEY is the credential " \
+        "of a function role" in text and "write it under role: instead" in text
+    assert f"{half.name}:8:" in text and "role needs the key 'secret_key'" in text

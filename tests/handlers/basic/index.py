@@ -138,6 +138,18 @@ def leak_secret(event, context):
     return {"password": secret, "context_env": context["environment"]}
 
 
+ROLE_NAMES = ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")
+
+
+def role_credentials(event, context):
+    seen = dict((name, os.environ.get(name)) for name in ROLE_NAMES)
+    print("credentials: %s" % sorted(seen.items()))
+    if event.get("raise"):
+        raise ValueError("rejected key " + str(seen["TENCENTCLOUD_SECRETKEY"]))
+    lengths = dict((name, len(value) if value is not None else None) for name, value in seen.items())
+    return {"seen": seen, "lengths": lengths, "context_env": context["environment"]}
+
+
 def read_stdin(event, context):
     return sys.stdin.read()
 
