@@ -1,0 +1,17 @@
+# -*- coding: utf8 -*-
+"""Uploads a file to COS with the credentials of the function's execution role, as real
+SCF handlers do (the platform sets TENCENTCLOUD_SECRETID / _SECRETKEY / _SESSIONTOKEN
+when the function has a role). The upload itself is left out: this example has no
+network."""
+
+import os
+
+
+def main_handler(event, context):
+    secret_id = os.environ.get("TENCENTCLOUD_SECRETID")
+    if not secret_id:
+        raise RuntimeError("this function needs an execution role (no TENCENTCLOUD_SECRETID)")
+    token = os.environ.get("TENCENTCLOUD_SESSIONTOKEN")
+    print("uploading %s with key %s" % (event["key"], secret_id))
+    return {"key": event["key"], "temporary_credentials": token is not None}
+
