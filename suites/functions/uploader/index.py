@@ -4,6 +4,7 @@ SCF handlers do (the platform sets TENCENTCLOUD_SECRETID / _SECRETKEY / _SESSION
 when the function has a role). The upload itself is left out: this example has no
 network."""
 
+import importlib
 import os
 
 
@@ -15,3 +16,10 @@ def main_handler(event, context):
     print("uploading %s with key %s" % (event["key"], secret_id))
     return {"key": event["key"], "temporary_credentials": token is not None}
 
+
+
+def export(event, context):
+    # The format comes with the event: an unknown one has no module, which is an ImportError
+    # on Python 2.7 and a ModuleNotFoundError (a kind of ImportError) on Python 3.6+.
+    exporter = importlib.import_module("exporters." + event["format"])
+    return exporter.export(event["rows"])

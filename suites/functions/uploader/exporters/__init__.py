@@ -1,0 +1,2 @@
+# -*- coding: utf8 -*-
+"""One module per export format: exporters/csv.py writes CSV."""
