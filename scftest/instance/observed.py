@@ -217,7 +217,10 @@ def _invocation_fields(spec: InstanceSpec, request: InvocationRequest) -> Dict[s
 def event_size(event: Any) -> int:
     """Bytes of ``event`` as compact UTF-8 JSON (a lone surrogate counts as its 3 bytes)."""
     text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return len(text.encode("utf-8", "surrogatepass"))
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # the error handler is slow: only for the text that needs it
+        return len(text.encode("utf-8", "surrogatepass"))
 
 
 def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observed,

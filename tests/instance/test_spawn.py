@@ -18,6 +18,7 @@ from conftest import (CORE_VERSIONS, INTERPRETERS, NEWEST, invoke_once, make_cal
 
 from scftest.instance import CANCELLED, InstanceError, Interpreter
 from scftest.instance.logcapture import LogCapture
+from scftest.instance.observed import event_size
 from scftest.instance.spawn import SpawnBackend
 from scftest.model import UNSET
 
@@ -191,6 +192,13 @@ def test_a_timeout_result_is_plain_text_and_an_exit_is_shaped_with_439(version):
 def event_of(size):
     """An event whose compact JSON ({"d":"xx..."}) is ``size`` bytes."""
     return {"d": "x" * (size - 8)}
+
+
+def test_the_event_size_is_its_compact_utf8_json():
+    assert event_size(event_of(100)) == 100
+    assert event_size({"a": [1, 2], "b": None}) == len('{"a":[1,2],"b":null}')
+    assert event_size({"d": "é"}) == 10 and event_size({"d": "\U0001F600"}) == 12
+    assert event_size({"d": "\ud800"}) == 11  # a lone surrogate (from a YAML escape): its 3 bytes
 
 
 @pytest.mark.parametrize("invocation, limit", [("sync", 6 * 1024 * 1024), ("async", 128 * 1024)])
