@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     deps = commands.add_parser("deps", help="what the functions' code imports that the cloud could not (runs nothing)")
     deps.add_argument("paths", nargs="*", type=_given_path, metavar="PATH",
                       help="suite files or folders, or code folders (default: the project's suites)")
-    deps.add_argument("--json", nargs="?", const="-", metavar="PATH", type=_given_path,
-                      help="write the findings as JSON to PATH ('-' or nothing: standard output, instead of the table)")
+    deps.add_argument("--json", metavar="PATH", type=_given_path,
+                      help="write the findings as JSON to PATH ('-': standard output, instead of the table)")
     deps.add_argument("--for", dest="targets", action="append", default=[], metavar="RUNTIME",
                       help="check for this runtime (repeatable); default: each suite's own, Python3.6 for a code folder")
     deps.add_argument("--layer", dest="layers", action="append", default=[], type=_given_path, metavar="DIR",
@@ -463,12 +463,11 @@ def cmd_deps(args: argparse.Namespace) -> int:
     for layer in args.layers:
         if not layer.is_dir():
             raise UsageError(f"--layer {layer}: no such folder")
-    code, suites = deps_targets.split_paths(args.paths)  # UsageError for a .py file: main shows it
-    found, problems = [], []
-    if suites or not code:
-        loaded = load_paths(suites or _paths(args, project))
-        found, problems = deps_targets.from_suites(loaded.suites), loaded.problems
-    found += deps_targets.given(code)
+    deps_targets.refuse_python_files(args.paths)  # UsageError: main shows it
+    loaded = load_paths(args.paths or _paths(args, project))
+    code = deps_targets.code_folders(args.paths, loaded.suites)
+    problems = [p for p in loaded.problems if not any(deps_targets.is_below(p.file, folder) for folder in code)]
+    found = deps_targets.from_suites(loaded.suites) + deps_targets.given(code)
     report = audit(deps_targets.retarget(found, runtimes, args.layers), resolver.resolve, problems)
     base = Path.cwd()
     stream = standard_stream(args.json) if args.json is not None else None

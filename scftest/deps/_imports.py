@@ -160,7 +160,7 @@ def _add_folder(folder, names):
         if entry in ("site-packages", "dist-packages", "__pycache__") or entry.startswith("config-"):
             continue
         stem = entry.split(".")[0]
-        if not stem or stem.replace("_", "a").isalnum() is False:
+        if not stem or not stem.replace("_", "a").isalnum():
             continue
         if os.path.isdir(path):
             if os.path.isfile(os.path.join(path, "__init__.py")):

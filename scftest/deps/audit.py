@@ -19,7 +19,7 @@ from scftest.deps import binaries, reach, scan, stdlib
 from scftest.deps.targets import Target
 from scftest.errors import ScftestError
 from scftest.model import SuiteProblem
-from scftest.result import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from scftest.result import EXIT_FAILED, EXIT_NO_CASES, EXIT_OK, EXIT_USAGE
 from scftest.scf import images
 from scftest.scf.extensions import extension_suffixes
 
@@ -84,11 +84,14 @@ class DepsReport:
 
     @property
     def exit_code(self) -> int:
-        """4 when a suite, path or runtime could not be read; else 1 for any problem; else 0."""
+        """4 when a suite, path or runtime could not be read; else 1 for any problem; else 5
+        when there was nothing to check; else 0."""
         if self.problems or any(f.unchecked for f in self.functions):
             return EXIT_USAGE
         if any(f.problems for f in self.functions):
             return EXIT_FAILED
+        if not self.functions:
+            return EXIT_NO_CASES
         return EXIT_OK
 
 

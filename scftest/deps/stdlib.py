@@ -38,7 +38,8 @@ def ask(interpreter: str, request: Mapping[str, Any]) -> Dict[str, Any]:
         raise ProbeFailed(f"{interpreter} cannot be run ({exc.strerror or exc})") from None
     try:
         answer = json.loads(done.stdout.decode("utf-8"))
-        if done.returncode != 0 or not isinstance(answer, dict):
+        if done.returncode != 0 or not isinstance(answer, dict) or not isinstance(answer.get("files"), dict) \
+                or (request.get("stdlib") and not isinstance(answer.get("stdlib"), list)):
             raise ValueError("no answer")
     except ValueError:
         last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]

@@ -84,28 +84,34 @@ def _add(items: Tuple, item) -> Tuple:
     return items if item in items else items + (item,)
 
 
-def split_paths(paths: Sequence[Path]) -> Tuple[List[Path], List[Path]]:
-    """The paths given to ``scftest deps`` as (code folders, suite paths). A Python file is a
-    UsageError: its folder is meant, and which folder is the code root only the user knows."""
+def refuse_python_files(paths: Sequence[Path]) -> None:
+    """A Python file given to ``scftest deps`` is a UsageError: its folder is meant, and which
+    folder is the code root only the user knows."""
     for path in paths:
         if path.suffix == ".py" and path.is_file():
             raise UsageError(f"{path} is a Python file: give its code folder (what the zip's root would be), "
                              f"e.g. scftest deps {path.parent}")
-    code = [path for path in paths if is_code_folder(path)]
-    return code, [path for path in paths if path not in code]
 
 
-def is_code_folder(path: Path) -> bool:
-    """A folder given to ``scftest deps`` that holds Python files and no YAML file: a function's
-    code, not suites."""
-    if not path.is_dir():
+def code_folders(paths: Sequence[Path], suites: Sequence[Suite]) -> List[Path]:
+    """The folders given that hold Python files and no suite: functions' code. A YAML file
+    that is no suite (serverless.yml, a CI file) does not make a folder a suite folder."""
+    found = []
+    for path in paths:
+        if not path.is_dir() or any(is_below(suite.file, path) for suite in suites):
+            continue
+        if any(file.suffix == ".py" for file in _files(path)):
+            found.append(path)
+    return found
+
+
+def is_below(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or inside it (both made absolute, links resolved)."""
+    try:
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(folder))
+        return True
+    except ValueError:
         return False
-    has_python = False
-    for found in _files(path):
-        if found.suffix in (".yaml", ".yml"):
-            return False
-        has_python = has_python or found.suffix == ".py"
-    return has_python
 
 
 def _files(folder: Path) -> Iterable[Path]:

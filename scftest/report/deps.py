@@ -87,6 +87,8 @@ def table(report: DepsReport, base: Optional[Path] = None, verbose: bool = False
     lines: List[str] = [str(problem) for problem in report.problems]
     for function in report.functions:
         lines.extend(_function_lines(function, base, verbose))
+    if not report.functions and not report.problems:
+        lines.append("nothing to check: no suite with cases and no folder of Python code under the paths given")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 

@@ -56,7 +56,7 @@ def test_a_missing_import_fails_with_its_file_and_line_and_what_to_do(tmp_path):
 def test_json_on_stdout_is_the_documented_shape(tmp_path):
     project(tmp_path, {"index.py": "try:\n    import ujson\nexcept ImportError:\n    ujson = None\n"
                                    "def main_handler(event, context):\n    import nope\n"})
-    done = scftest(tmp_path, "--json")
+    done = scftest(tmp_path, "--json", "-")
     assert done.returncode == 1
     document = json.loads(done.stdout)  # nothing but the JSON on stdout
     assert document["format_version"] == 1 and document["exit_code"] == 1
@@ -137,7 +137,7 @@ def test_a_layer_given_on_the_command_line_satisfies_imports(tmp_path):
     (tmp_path / "layer" / "shared_lib").mkdir(parents=True)
     (tmp_path / "layer" / "shared_lib" / "__init__.py").write_text("")
     assert scftest(tmp_path).returncode == 1
-    done = scftest(tmp_path, "--layer", "layer", "--json")
+    done = scftest(tmp_path, "--layer", "layer", "--json", "-")
     assert done.returncode == 0
     assert json.loads(done.stdout)["functions"][0]["modules"] == {"shared_lib": "layer"}
 
@@ -163,7 +163,7 @@ def test_warnings_inside_a_vendored_package_are_one_line_unless_verbose(tmp_path
 def test_for_rechecks_a_suites_function_for_another_runtime(tmp_path):
     project(tmp_path, {"index.py": "import asyncio\ndef main_handler(event, context):\n    pass\n"})
     assert scftest(tmp_path).returncode == 0
-    done = scftest(tmp_path, "--for", "Python2.7", "--json")
+    done = scftest(tmp_path, "--for", "Python2.7", "--json", "-")
     (function,) = json.loads(done.stdout)["functions"]
     assert done.returncode == 1 and function["runtime"] == "Python2.7" and function["suites"] == ["api.yaml"]
     assert function["modules"] == {"asyncio": "missing"}
@@ -176,8 +176,30 @@ def test_the_suites_layers_are_searched(tmp_path):
     (tmp_path / "layer" / "shared_lib" / "__init__.py").write_text("")
     suite = tmp_path / "api.yaml"
     suite.write_text(suite.read_text().replace("runtime: Python3.6}", "runtime: Python3.6, layers: [layer]}"))
-    done = scftest(tmp_path, "--json")
+    done = scftest(tmp_path, "--json", "-")
     (function,) = json.loads(done.stdout)["functions"]
     assert done.returncode == 0, done.stdout
     assert function["layers"] == ["layer"] and function["modules"] == {"shared_lib": "layer"}
     assert "fn on Python3.6, layers layer (Python 3.6." in scftest(tmp_path).stdout
+
+
+@needs("3.6")
+def test_a_code_folder_with_yaml_that_is_no_suite_is_still_a_code_folder(tmp_path):
+    folder = tmp_path / "code"
+    (folder / ".github").mkdir(parents=True)
+    (folder / "index.py").write_text("import gone\n", encoding="utf-8")
+    (folder / "serverless.yml").write_text("component: scf\ninputs: {runtime: Python3.6}\n", encoding="utf-8")
+    (folder / ".github" / "broken.yml").write_text("a: [\n", encoding="utf-8")  # not scftest's business here
+    done = scftest(tmp_path, "code")
+    assert done.returncode == 1, done.stdout
+    assert "code/index.py:1  `gone` cannot be imported" in done.stdout
+
+
+def test_nothing_to_check_is_exit_5_and_json_needs_a_path(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.scftest]\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    done = scftest(tmp_path, "empty")
+    assert done.returncode == 5
+    assert "nothing to check: no suite with cases and no folder of Python code" in done.stdout
+    bare = scftest(tmp_path, "empty", "--json")  # never `--json SUITE`: that would overwrite it
+    assert bare.returncode == 4 and "expected one argument" in bare.stderr
