@@ -9,8 +9,9 @@ backend may hold what its instances share (a pinned bootstrap, pre-started
 interpreters): it is closed at the end of the run.
 
 The session knows only this module; which backend runs the cases is its caller's choice.
-Today's backend is ``spawn.SpawnBackend``: a fresh process per invocation (every invoke
-a cold start). A warm instance (module state and /tmp kept between invocations) or a
+Today's backend is ``spawn.SpawnBackend``: a fresh process for a cold start, kept warm
+(module state and /tmp kept) for the further invocations ``start`` announced; a timeout,
+a crash or the memory limit ends it, and the next invoke is a cold start again. A
 fork-server is another backend behind the same three calls.
 """
 
@@ -117,9 +118,10 @@ class Backend(ABC):
     """Starts instances; closed (``close``, or as a context manager) after the run."""
 
     @abstractmethod
-    def start(self, spec: InstanceSpec) -> Instance:
-        """An instance of ``spec``, ready to invoke. Raises InstanceError when the
-        function cannot be run at all."""
+    def start(self, spec: InstanceSpec, invocations: int = 1) -> Instance:
+        """An instance of ``spec``, ready to invoke. ``invocations``: how many the caller
+        will ask of it in a row (a warm sequence), so the backend can prepare for them.
+        Raises InstanceError when the function cannot be run at all."""
 
     def close(self) -> None:
         """Release what the backend's instances share."""

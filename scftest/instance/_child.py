@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""scftest's bootstrap: runs ONE SCF invocation inside the handler's own interpreter.
+"""scftest's bootstrap: runs an SCF instance (a cold start, and the warm invocations after it)
+inside the handler's own interpreter.
 
 Run as a script, never imported by the runner:
 
@@ -28,7 +29,11 @@ What it does, in order (scftest/instance/spawn.py is the other end):
    ``timeout`` there), calls ``handler(event, context)`` positionally,
    serializes the return value as SCF does, sends one "result" frame and closes the
    channel, then lingers until the parent ends the case (the cloud keeps the process
-   warm, so atexit hooks and non-daemon threads never delay the answer).
+   warm, so atexit hooks and non-daemon threads never delay the answer);
+8. in a warm instance (config["warm"]: a request pipe and one more channel per further
+   invocation), it first serves each request the parent sends on the pipe with the
+   module already loaded: a "loaded" frame as the call starts, the result, the close of
+   that invocation's own channel (see ``serve``).
 
 Handler lookup. ``<file>.<function>``: ``<file>`` is a path relative to the code root
 without ``.py``; ``src/app.handler`` loads ``src/app.py``. The file is loaded from that
@@ -421,21 +426,27 @@ def fs_bytes(value):
     return value.encode("utf-8", "surrogateescape") if not PY2 else value.encode("utf-8")
 
 
-def enter_instance(plan, channel_fd):
-    """Contain this process as ``plan`` says; returns in the function's process only."""
+def enter_instance(plan, channel_fds):
+    """Contain this process as ``plan`` says; returns in the function's process only.
+    ``channel_fds``: the descriptors to the parent only the function's process keeps."""
     libc = Libc()
     for procs in plan.get("cgroups") or ():
         with open(procs, "w") as handle:  # "0": this process; children follow it
             handle.write("0")
     if plan["isolation"] == "namespace":
-        enter_namespaces(libc, plan, channel_fd)
+        enter_namespaces(libc, plan, channel_fds)
     else:  # a plain process: the parent is a child subreaper, this is non-dumpable
         libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
         libc("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     drop_privileges(libc, plan)
 
 
-def enter_namespaces(libc, plan, channel_fd):
+def close_all(fds):
+    for fd in fds:
+        os.close(fd)
+
+
+def enter_namespaces(libc, plan, channel_fds):
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
     uid, gid = os.getuid(), os.getgid()
     try:
@@ -452,14 +463,14 @@ def enter_namespaces(libc, plan, channel_fd):
     init = os.fork()
     if init:  # the bootstrap, outside: wait for the function's end, then mirror it
         os.close(relay_write)
-        os.close(channel_fd)
+        close_all(channel_fds)
         mirror(relay_read, init)
     os.close(relay_read)
-    run_init(libc, relay_write, channel_fd)  # returns in the function's process
+    run_init(libc, relay_write, channel_fds)  # returns in the function's process
     os.close(relay_write)
 
 
-def run_init(libc, relay, channel_fd):
+def run_init(libc, relay, channel_fds):
     """Pid 1 of the new namespace: mounts its /proc, starts the function's process,
     reaps every orphan, and reports how the function's process ended."""
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
@@ -473,7 +484,7 @@ def run_init(libc, relay, channel_fd):
     if function == 0:
         os.setsid()
         return
-    os.close(channel_fd)  # only the function holds the channel: its close ends the answer
+    close_all(channel_fds)  # only the function holds the channels: its close ends an answer
     drop_privileges(libc, {"user": None}, dumpable=False)
     while True:
         try:
@@ -726,14 +737,17 @@ def drop_privileges(libc, plan, dumpable=True):
          else 0, 0, 0, 0)
 
 
-def close_in_forks(fd):
-    """A process the handler forks (without exec) drops the channel at once, so the
-    function's own close of it is what ends its answer (close-on-exec covers exec)."""
+def close_in_forks(fds):
+    """A process the handler forks (without exec) drops the channels at once, so the
+    function's own close of one is what ends its answer (close-on-exec covers exec).
+    ``fds`` is the list of the channels still open: the bootstrap removes each one it
+    closes, so a descriptor number the handler gets later is never closed in its forks."""
     def close():
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     if hasattr(os, "register_at_fork"):  # 3.7+
         os.register_at_fork(after_in_child=close)
@@ -1041,30 +1055,32 @@ def ret_msg_length(text):
 # ---------------------------------------------------------------------------------------
 # The invocation.
 
-def invoke(config, channel):
-    """Load the handler and call it; returns the result frame's fields.
-
-    The "loaded" frame between the import and the call lets the parent time both; the
-    result carries no figures (the parent measures them: a handler could forge them)."""
-    before = set(sys.modules)
+def load_handler(config, before):
+    """The init stage, once per instance: import the handler module and find the
+    function. Returns (handler, None), or (None, the result fields of the failure).
+    ``before``: the modules loaded before the import (for the "imports" field)."""
     try:
-        handler = find_handler(config["code_root"], config["handler"])
+        return find_handler(config["code_root"], config["handler"]), None
     except HandlerNotFound as wrapper:
         error = wrapper.error
         imports = imports_field(before, config)
-        return [("outcome", "not_found")] + error_fields(type(error), error, None) + imports
+        return None, [("outcome", "not_found")] + error_fields(type(error), error, None) + imports
     except InitFailed as wrapper:
         imports = imports_field(before, config)
-        return failure_fields(wrapper.exc_info, "init_error") + imports
-    flush_stdio()  # what the import wrote is in the log pipe before "loaded" is sent
-    channel.send("loaded", [])
-    wait_for_go(config.get("_go"))
+        return None, failure_fields(wrapper.exc_info, "init_error") + imports
+
+
+def call(handler, request, pid, before, config):
+    """One invocation of the loaded handler; returns the result frame's fields. The
+    result carries no figures (the parent measures them: a handler could forge them).
+    ``before``: the modules loaded before this invocation (a cold start's: before the
+    import), so "imports" lists what this invocation imported."""
     failure = None
     try:
-        value = handler(config["event"], config["context"])
+        value = handler(request["event"], request["context"])
     except Exception:
         failure = sys.exc_info()
-    if os.getpid() != config["_pid"]:
+    if os.getpid() != pid:
         os._exit(0)  # a process the handler forked returned from it: not the invocation
     imports = imports_field(before, config)  # before serializing: json is the bootstrap's
     if failure is not None:
@@ -1279,30 +1295,100 @@ def main(argv):
         close_on_exec(go)
     config = read_config(config_path)
     del sys.argv[1:]  # the handler has no business with the channel's fd number
+    warm = config.get("warm") or {}
+    channels = [fd] + list(warm.get("channels") or ())
+    requests = warm.get("requests")
+    held = channels + ([requests] if requests is not None else [])
+    for other in held[1:]:
+        close_on_exec(other)
     plan = config.get("instance")
     if plan:
         try:
-            enter_instance(plan, fd)
+            enter_instance(plan, held)
         except (InstanceFailed, EnvironmentError) as exc:
             os.write(2, to_bytes("scftest: the instance could not be made: %s\n" % (exc,)))
             os._exit(EXIT_NO_INSTANCE)
         if plan["isolation"] == "namespace":
             parent = None  # pid 1 of the namespace: there until the case ends
-    config["_pid"] = os.getpid()
-    config["_go"] = go
-    close_in_forks(fd)
-    channel = Channel(fd)
+    pid = config["_pid"] = os.getpid()
+    close_in_forks(held)
     prepare(config)
+    channel = Channel(fd)
     channel.send("ready", [])
-    fields = invoke(config, channel)
+    before = set(sys.modules)
+    handler, fields = load_handler(config, before)  # the init stage: the import, once
+    if handler is not None:
+        flush_stdio()  # what the import wrote is in the log pipe before "loaded" is sent
+        channel.send("loaded", [])
+        wait_for_go(go)  # the parent has read the import's output; the call starts
+        fields = call(handler, config, pid, before, config)
+    answer(channel, fields, held)
+    if handler is not None and requests is not None:
+        serve(handler, RequestReader(requests), channels[1:], pid, held, config)
+    linger(parent)
+
+
+def answer(channel, fields, held):
+    """Sends the result and closes the channel: the end of the answer (the parent waits
+    for this close, so a frame the handler forged before the result garbles it)."""
     flush_stdio()
     try:
         channel.send("result", fields)
-        os.close(fd)  # the end of the answer: the parent waits for this close
+        os.close(channel.fd)
     except OSError:
         os.write(2, b"scftest: the result channel was closed by the function\n")
         os._exit(EXIT_CHANNEL_LOST)
-    linger(parent)
+    if channel.fd in held:
+        held.remove(channel.fd)
+
+
+def serve(handler, requests, channels, pid, held, config):
+    """A warm instance: the module stays loaded (its globals, /tmp), and each further
+    request the parent sends is answered on a channel of its own, in order. The
+    "loaded" frame marks the call's start (the import was paid by the cold start).
+    Returns when the parent closes the request pipe or the channels are used up."""
+    for fd in channels:
+        request = requests.next()
+        if request is None:
+            return
+        before = set(sys.modules)
+        channel = Channel(fd)
+        channel.send("loaded", [])
+        answer(channel, call(handler, request, pid, before, config), held)
+
+
+class RequestReader(object):
+    """The parent's requests on their pipe: ``<length>\n<JSON of length bytes>``, each
+    an object with event, context and invocation."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = b""
+
+    def _fill(self):
+        while True:
+            try:
+                chunk = os.read(self.fd, 256 * 1024)
+                break
+            except OSError as exc:
+                if exc.errno != 4:  # EINTR: Python 2 does not retry (a handler's alarm)
+                    raise
+        self.buffer += chunk
+        return bool(chunk)
+
+    def next(self):
+        """The next request, or None at the end (the parent closed the pipe)."""
+        while b"\n" not in self.buffer:
+            if not self._fill():
+                return None
+        head, _, rest = self.buffer.partition(b"\n")
+        size = int(head)
+        self.buffer = rest
+        while len(self.buffer) < size:
+            if not self._fill():
+                return None
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return parse_json(data.decode("utf-8"))
 
 
 def close_script(path):
@@ -1338,7 +1424,7 @@ def probe(plan_text):
     plan = parse_json(plan_text)
     read_end, write_end = os.pipe()
     try:
-        enter_instance(plan, write_end)
+        enter_instance(plan, [write_end])
     except (InstanceFailed, EnvironmentError) as exc:
         report = {"ok": False, "error": str(exc)}
     else:

@@ -44,6 +44,7 @@ class Observed:
     leftovers: List[int] = field(default_factory=list)
     init_log: Optional[LogCapture] = None  # what the import wrote, once it is done
     init_memory: int = 0  # bytes, the instance's memory when the import was done
+    cold: bool = True  # this invocation started the instance (imported the module)
 
 
 @dataclass
@@ -153,8 +154,8 @@ def _init_ms(observed: Observed) -> float:
 
 
 def _init_report(observed: Observed) -> Optional[results.InitReport]:
-    """The Init Report of a cold start whose import completed."""
-    if observed.loaded_at is None:
+    """The Init Report of a cold start whose import completed (a warm start has none)."""
+    if observed.loaded_at is None or not observed.cold:
         return None
     return results.InitReport(runtime_ms=_span_ms(observed.spawned_at, observed.ready_at),
                               function_ms=_init_ms(observed),
@@ -263,8 +264,8 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         log_truncated_bytes=cut + init_cut,
         isolation=isolation,
         imports=imports_of(observed),
-        cold_start=True,  # every spawned instance imports the handler afresh
-        init_ms=round(_init_ms(observed), 3),
+        cold_start=observed.cold,
+        init_ms=round(_init_ms(observed), 3) if observed.cold else 0.0,
     )
 
 

@@ -487,14 +487,20 @@ class CaseProcesses:
         self.peak_rss = max(self.peak_rss, total)
         return total
 
-    def kill(self) -> List[int]:
-        """Measures one last time, then ends every process of the case; returns the
-        pids still alive afterwards (none, unless the kernel refuses)."""
+    def measure(self) -> int:
+        """The case's peak so far (bytes): one more poll, and each process's own
+        high-water mark as a floor (a warm instance's figure after an invocation)."""
         if self.isolation == NAMESPACE or self.cgroups.members() is not None:
             self.discover()
         self.rss_bytes()
         members = self._measured(self._members())
         self.peak_rss = max([self.peak_rss] + [_high_water(pid) for pid in members])
+        return self.peak_rss
+
+    def kill(self) -> List[int]:
+        """Measures one last time, then ends every process of the case; returns the
+        pids still alive afterwards (none, unless the kernel refuses)."""
+        self.measure()
         if self.isolation == NAMESPACE:
             _signal(self.root)  # init's parent-death signal: the namespace ends with it
         listed = self.cgroups.members() is not None

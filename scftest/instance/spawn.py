@@ -24,6 +24,7 @@ backend (its BootstrapCache and Sandbox are thread-safe).
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import shutil
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.bootstrap import BootstrapCache, Script, child_config, write_config
@@ -40,7 +41,7 @@ from scftest.instance.channel import ChannelGarbled, Frame, FrameReader
 from scftest.instance.logcapture import LogCapture
 from scftest.instance.observed import STARTUP_ALLOWANCE_S, Observed, is_async, make_record, refusal
 from scftest.instance.record import InvocationRecord
-from scftest.instance.sandbox import EXIT_NO_INSTANCE, CasePlan, CaseProcesses, Sandbox
+from scftest.instance.sandbox import EXIT_NO_INSTANCE, Sandbox
 from scftest.scf.environment import build_context, build_environment
 
 MIB = 1024 * 1024
@@ -52,7 +53,8 @@ ANSWER_CLOSE_S = 2.0  # between the result frame and the function's close of the
 
 
 class SpawnBackend(Backend):
-    """Instances that start a fresh process for every invocation.
+    """Instances that start a fresh process for a cold start and keep it warm for the
+    invocations announced (``start(spec, invocations=N)``).
 
     ``bootstrap``: the run's BootstrapCache (the bootstrap's source pinned when the run
     starts); ``sandbox``: the run's containment (sandbox.py; by default the strongest
@@ -63,58 +65,241 @@ class SpawnBackend(Backend):
         self.bootstrap = bootstrap if bootstrap is not None else BootstrapCache()
         self.sandbox = sandbox if sandbox is not None else Sandbox()
 
-    def start(self, spec: InstanceSpec) -> "SpawnInstance":
-        return SpawnInstance(spec, self.bootstrap, self.sandbox)
+    def start(self, spec: InstanceSpec, invocations: int = 1) -> "SpawnInstance":
+        return SpawnInstance(spec, self.bootstrap, self.sandbox, invocations)
 
     def close(self) -> None:
         self.bootstrap.close()
 
 
 class SpawnInstance(Instance):
-    """One function; each invoke is a cold start in a process (and an instance of the
-    sandbox) of its own."""
+    """One function. The first invoke is a cold start in a process (and an instance of
+    the sandbox) of its own; the process stays warm for the further invocations
+    announced, unless an invocation ends it (a timeout, a crash, the memory limit, an
+    init failure, a cancel): the next invoke is a cold start again. An invoke beyond
+    those announced is a cold start too. ``close`` ends whatever is still running."""
 
-    def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox):
+    def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
+                 invocations: int = 1):
         self.spec = spec
         self.bootstrap = bootstrap
         self.sandbox = sandbox
         self.code_root = str(Path(spec.code_root).resolve())
+        self.left = max(1, invocations)  # invocations still announced
+        self.process: Optional[_Process] = None  # the warm process, between invocations
 
     def invoke(self, request: InvocationRequest,
                cancel: Optional[threading.Event] = None) -> InvocationRecord:
-        spec = self.spec
-        refused = refusal(spec, request)  # 406: the cloud starts nothing either
+        refused = refusal(self.spec, request)  # 406: the cloud starts nothing either
         if refused is not None:
-            return refused
-        plan = self.sandbox.plan(self.code_root, spec.profile.limits, spec.layers, spec.image)
-        folder = tempfile.mkdtemp(prefix="scftest-")
+            return refused  # the instance, warm or not, is left as it was
+        announced, self.left = max(1, self.left), max(1, self.left - 1)
+        process = self.process
+        self.process = None
+        if process is None:
+            process = _Process.spawn(self.spec, self.bootstrap, self.sandbox, self.code_root,
+                                     request, announced)
         try:
-            home = os.path.join(folder, "home")
+            observed, log = process.step(request, cancel)
+            if process.ended:
+                process.close()
+                if process.cold and observed.returncode == EXIT_NO_INSTANCE and observed.ready_at is None:
+                    output, _ = log.text(self.spec.secrets)
+                    raise InstanceError(f"the case's instance could not be made: {output.strip()}",
+                                        hint="`scftest doctor` says what this machine gives")
+            else:
+                self.process = process
+            return make_record(self.spec, request, observed, log, isolation=process.plan.isolation)
+        except BaseException:
+            process.close()
+            self.process = None
+            raise
+
+    def close(self) -> None:
+        if self.process is not None:
+            process, self.process = self.process, None
+            process.close()
+
+
+# Outcomes after which the instance goes on serving: the handler was loaded and returned
+# or raised. Anything else (an init failure, MemoryError, a limit, a crash) ends it.
+WARM_OUTCOMES = ("ok", "error", "too_large")
+
+
+class _Process:
+    """The function's process of one instance: spawned for a cold start, then asked
+    for one invocation after another (``step``), each answered on a channel of its own
+    (a pipe made before the spawn, closed by the bootstrap after its answer) and each
+    request written on the request pipe. ``close`` (always called) ends every process
+    of the instance, measures it one last time and removes its folder."""
+
+    def __init__(self, spec, plan, folder, home, proc, tree, channels, requests, go, spawned_at):
+        self.spec, self.plan, self.folder, self.home = spec, plan, folder, home
+        self.proc, self.tree = proc, tree
+        self.go: Optional[int] = go  # the write end of the cold start's go pipe
+        self.spawned_at = spawned_at
+        self.channels: List[int] = channels  # read ends, one per invocation still to serve
+        self.requests = requests  # the write end of the request pipe, or None
+        self.cold = True  # the next step is the cold start (its request is in the config)
+        self.ended = False  # the process is done (nothing more can be asked of it)
+        self.closed = False
+        self.log_fd = proc.stdout.fileno()
+        self.observed: Optional[Observed] = None  # of the step that ended the process
+        self.log: Optional[LogCapture] = None
+
+    @classmethod
+    def spawn(cls, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
+              code_root: str, request: InvocationRequest, invocations: int) -> "_Process":
+        plan = sandbox.plan(code_root, spec.profile.limits, spec.layers, spec.image)
+        folder = tempfile.mkdtemp(prefix="scftest-")
+        home = os.path.join(folder, "home")
+        pipes: List[Tuple[int, int]] = []
+        try:
             os.mkdir(home, 0o700)
-            context = build_context(spec.identity, memory_mb=spec.memory_mb,
-                                    timeout_s=spec.timeout_s, request_id=request.request_id,
-                                    environment=spec.environment, overrides=request.context)
-            config = write_config(child_config(
-                handler=spec.handler, code_root=self.code_root, event=request.event,
-                context=context, asynchronous=is_async(request),
+            config = child_config(
+                handler=spec.handler, code_root=code_root, event=request.event,
+                context=_context(spec, request), asynchronous=is_async(request),
                 request_id=request.request_id, memory_mb=spec.memory_mb,
                 code_root_inside=plan.code_root, instance=plan.instance,
-                layer_path=plan.layer_path, image_path=plan.image_path), folder)
+                layer_path=plan.layer_path, image_path=plan.image_path)
+            pipes = [os.pipe() for _ in range(invocations)]
+            requests = os.pipe() if invocations > 1 else None
+            if requests is not None:
+                pipes.append(requests)
+                config["warm"] = {"channels": [w for _, w in pipes[1:invocations]],
+                                  "requests": requests[0]}
             env = build_environment(spec.identity, runtime=spec.runtime,
-                                    environment=spec.environment, code_root=self.code_root,
+                                    environment=spec.environment, code_root=code_root,
                                     home=home, path=os.environ.get("PATH", os.defpath))
             env.update(spec.credentials)  # the role's: set by the platform, like SCF_*
+            env.update(spec.credentials)  # the role's: set by the platform, like SCF_*
             env.update(plan.environment)
-            script = self.bootstrap.script(spec.interpreter.path)
-            observed, log = _run(spec, script, config, env, cancel, self.code_root, plan)
-            if observed.returncode == EXIT_NO_INSTANCE and observed.ready_at is None:
-                output, _ = log.text(spec.secrets)
-                raise InstanceError(f"the case's instance could not be made: {output.strip()}",
-                                    hint="`scftest doctor` says what this machine gives")
-            return make_record(spec, request, observed, log, isolation=plan.isolation)
-        finally:
+            script = bootstrap.script(spec.interpreter.path)
+            go = os.pipe()
+            pipes.append(go)
+            # argv names the cold start's channel and the go pipe; the config the others.
+            child_ends = ([pipes[0][1], go[0]] + [w for _, w in pipes[1:invocations]]
+                          + ([requests[0]] if requests else []))
+            spawned_at = time.monotonic()
+            proc = _spawn(spec, script, write_config(config, folder), env, code_root,
+                          child_ends)
+        except BaseException:
+            for read_end, write_end in pipes:
+                _close_fds(read_end, write_end)
             _remove_folder(folder, home)
             plan.close()
+            raise
+        _close_fds(*child_ends)
+        if plan.sandbox is not None:
+            plan.sandbox.spawned(proc.pid)
+        return cls(spec, plan, folder, home, proc, plan.processes(proc.pid),
+                   [r for r, _ in pipes[:invocations]], requests[1] if requests else None,
+                   go[1], spawned_at)
+
+    def step(self, request: InvocationRequest,
+             cancel: Optional[threading.Event]) -> Tuple[Observed, LogCapture]:
+        """One invocation: the cold start's (its request went in the config) or a warm
+        one (its request is written now); the instance ends when it cannot go on."""
+        observed = Observed(cold=self.cold)
+        outgoing = b""
+        if self.cold:
+            observed.spawned_at = self.spawned_at
+        else:
+            outgoing = _request_bytes(self.spec, request)
+            # The time limit runs from the request; the call's clock restarts at "loaded".
+            observed.ready_at = observed.called_at = time.monotonic()
+        self.cold = False
+        channel = self.channels.pop(0)
+        watch = _Watch(self.spec, self.proc, channel, self.go if observed.cold else None,
+                       self.tree, observed, cancel, self.requests, outgoing)
+        try:
+            watch.run()
+        finally:
+            log = watch.log
+            os.close(channel)
+            if self.go is not None:
+                _close_fds(self.go)
+                self.go = None
+            if observed.ended_at is None:
+                observed.ended_at = time.monotonic()
+            _pump_log(self.log_fd, log)  # what was written before the result frame
+            if not self.channels or not _goes_on(observed):
+                self.ended = True
+                self._finish(observed, log)
+            else:
+                observed.tree_peak = self.tree.measure()
+        return observed, log
+
+    def _finish(self, observed: Observed, log: LogCapture) -> None:
+        """End of the instance, whatever happened: every process dies, the log is drained."""
+        proc = self.proc
+        if self.requests is not None:
+            _close_fds(self.requests)
+            self.requests = None
+        # The bootstrap lingers after its result: the handler's processes are still its
+        # descendants now, so the scan in kill() finds even those that called setsid (and
+        # measures the tree's memory one last time).
+        observed.leftovers = self.tree.kill()
+        observed.tree_peak = self.tree.peak_rss
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            observed.leftovers.append(proc.pid)
+        observed.returncode = proc.returncode
+        _drain(self.log_fd, log)
+
+    def close(self) -> None:
+        """Ends the instance (between invocations: a warm process no one asks any more)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if not self.ended:
+                self.ended = True
+                self._finish(Observed(), LogCapture(head=0, tail=0))
+        finally:
+            _close_fds(*self.channels)
+            self.channels = []
+            if self.go is not None:
+                _close_fds(self.go)
+                self.go = None
+            self.proc.stdout.close()
+            if self.plan.sandbox is not None:
+                self.plan.sandbox.reaped(self.proc.pid)
+            _remove_folder(self.folder, self.home)
+            self.plan.close()
+
+
+def _goes_on(observed: Observed) -> bool:
+    """Whether the instance can serve another invocation after this one."""
+    return (observed.stop is None and observed.result is not None
+            and observed.result.fields.get("outcome") in WARM_OUTCOMES)
+
+
+def _context(spec: InstanceSpec, request: InvocationRequest) -> Dict[str, object]:
+    return build_context(spec.identity, memory_mb=spec.memory_mb, timeout_s=spec.timeout_s,
+                         request_id=request.request_id, environment=spec.environment,
+                         overrides=request.context)
+
+
+def _request_bytes(spec: InstanceSpec, request: InvocationRequest) -> bytes:
+    """A warm request as _child.py's RequestReader reads it."""
+    body = {"event": request.event, "context": _context(spec, request),
+            "invocation": "async" if is_async(request) else "sync",
+            "request_id": request.request_id}
+    try:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in the event: keep it as an escape
+        data = json.dumps(body).encode("ascii")
+    return str(len(data)).encode("ascii") + b"\n" + data
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _remove_folder(folder: str, home: str) -> None:
@@ -140,52 +325,25 @@ def _remove_tree(folder: str) -> None:
 
 
 def _spawn(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
-           code_root: str) -> Tuple[subprocess.Popen, int, int]:
-    """The bootstrap's process, the read end of its result channel and the write end of
-    its go pipe (one byte there starts the call, once the import is done)."""
-    read_fd, write_fd = os.pipe()
-    go_read, go_write = os.pipe()
+           code_root: str, child_ends: List[int]) -> subprocess.Popen:
+    """``child_ends``: the cold start's channel and the read end of its go pipe (one byte
+    there starts the call, once the import is done; their numbers in argv), then the
+    warm channels and the request pipe's read end (their numbers in the config)."""
     # -E -s -S: the interpreter's own site-packages, a venv's, the user site and any
     # PYTHON* variable stay out; _child.py builds the cloud's sys.path (isolated imports).
-    command = [spec.interpreter.path, "-u", "-E", "-s", "-S", script.path, config, str(write_fd), str(go_read)]
+    command = [spec.interpreter.path, "-u", "-E", "-s", "-S", script.path, config,
+               str(child_ends[0]), str(child_ends[1])]
     try:
-        proc = subprocess.Popen(
-            command, pass_fds=(write_fd, go_read) + script.fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, env=env,
+        return subprocess.Popen(
+            command, pass_fds=tuple(child_ends) + script.fds, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=env,
             cwd=code_root if os.path.isdir(code_root) else None,
         )
     except OSError as exc:
-        os.close(read_fd)
-        os.close(go_write)
         raise InstanceError(
             f"cannot start the interpreter {spec.interpreter.path}: {exc.strerror or exc}",
             f"it answered when the run began; check that it is still an executable Python "
             f"{spec.interpreter.version}, or name another with --runtime {spec.runtime}=PATH") from exc
-    finally:
-        os.close(write_fd)
-        os.close(go_read)
-    return proc, read_fd, go_write
-
-
-def _run(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
-         cancel: Optional[threading.Event], code_root: str,
-         plan: CasePlan) -> Tuple[Observed, LogCapture]:
-    observed = Observed(spawned_at=time.monotonic())
-    proc, result_fd, go_fd = _spawn(spec, script, config, env, code_root)
-    sandbox = plan.sandbox
-    if sandbox is not None:
-        sandbox.spawned(proc.pid)
-    tree = plan.processes(proc.pid)
-    watch = _Watch(spec, proc, result_fd, go_fd, tree, observed, cancel)
-    try:
-        watch.run()
-    finally:
-        _finish(proc, tree, watch.log, observed)
-        os.close(result_fd)
-        os.close(go_fd)
-        if sandbox is not None:
-            sandbox.reaped(proc.pid)
-    return observed, watch.log
 
 
 def _new_log(spec: InstanceSpec) -> LogCapture:
@@ -194,16 +352,19 @@ def _new_log(spec: InstanceSpec) -> LogCapture:
 
 
 class _Watch:
-    """The parent's loop for one process: read both pipes, enforce the limits, and stop
-    as soon as the case is decided (a result, a limit, a cancel, a crash).
+    """The parent's loop for one invocation: read the pipes, enforce the limits, and stop
+    as soon as it is decided (a result, a limit, a cancel, a crash).
 
-    ``log`` is the capture being written: the import's output until the "loaded" frame
-    (then kept as ``observed.init_log``), the call's after it."""
+    ``log`` is the capture being written: on a cold start the import's output until the
+    "loaded" frame (then kept as ``observed.init_log``), the call's after it. ``go_fd``:
+    the cold start's go pipe (None for a warm invocation, whose request starts it)."""
 
-    def __init__(self, spec, proc, result_fd, go_fd, tree, observed, cancel):
+    def __init__(self, spec, proc, result_fd, go_fd, tree, observed, cancel,
+                 request_fd=None, outgoing=b""):
         self.spec, self.proc, self.tree, self.log = spec, proc, tree, _new_log(spec)
         self.observed, self.cancel = observed, cancel
         self.log_fd, self.result_fd, self.go_fd = proc.stdout.fileno(), result_fd, go_fd
+        self.request_fd, self.outgoing = request_fd, memoryview(outgoing)
         self.frames = FrameReader()
         self.channel_open = True
         self.started = time.monotonic()
@@ -215,15 +376,34 @@ class _Watch:
         with selectors.DefaultSelector() as selector:
             selector.register(self.log_fd, selectors.EVENT_READ)
             selector.register(self.result_fd, selectors.EVENT_READ)
+            if self.outgoing:  # a warm request, written as the pipe takes it
+                os.set_blocking(self.request_fd, False)
+                selector.register(self.request_fd, selectors.EVENT_WRITE)
             while not self._decided():
                 for key, _ in selector.select(self._wait()):
                     if key.fd == self.log_fd:
                         if not _pump_log(self.log_fd, self.log):
                             selector.unregister(self.log_fd)
+                    elif key.fd == self.request_fd:
+                        if not self._write_request():
+                            selector.unregister(self.request_fd)
                     elif not self._read_channel():
                         selector.unregister(self.result_fd)
                     if self.observed.stop or self._answered():
                         break
+
+    def _write_request(self) -> bool:
+        """Writes what the pipe takes of the request; False once it is all written (or
+        the function's process is gone: its end of the channel says how)."""
+        try:
+            written = os.write(self.request_fd, self.outgoing)
+        except BlockingIOError:
+            return True
+        except OSError:
+            self.outgoing = memoryview(b"")
+            return False
+        self.outgoing = self.outgoing[written:]
+        return bool(self.outgoing)
 
     def _answered(self) -> bool:
         """The result came, and the function closed the channel after it: nothing can
@@ -251,7 +431,8 @@ class _Watch:
 
     def _deadline(self) -> Optional[float]:
         """When the phase under way runs out of time: the import (init_timeout, from the
-        ready frame), then the call (timeout, from its go byte); None before and after."""
+        ready frame), then the call (timeout, from its go byte, or a warm invocation's
+        request); None before and after."""
         observed = self.observed
         if observed.result is not None or observed.ready_at is None:
             return None
@@ -316,18 +497,20 @@ class _Watch:
 
 
     def _start_call(self) -> None:
-        """The import is done: what it wrote is in the log pipe now (the bootstrap flushed
-        before "loaded" and waits for the go byte), so it is read into the init log and
-        the call's output starts a log of its own; the instance's memory is measured for
-        the Init Report; then the call may start, and its time limit with it."""
+        """The call starts. On a cold start the import is done: what it wrote is in the log
+        pipe now (the bootstrap flushed before "loaded" and waits for the go byte), so it
+        is read into the init log and the call's output starts a log of its own; the
+        instance's memory is measured for the Init Report; then the go byte lets the call
+        start, and its time limit with it. A warm invocation's call starts by itself."""
         observed = self.observed
-        _pump_log(self.log_fd, self.log)
-        observed.init_log, self.log = self.log, _new_log(self.spec)
-        observed.init_memory = self.tree.rss_bytes()
-        try:
-            os.write(self.go_fd, b"g")
-        except OSError:
-            pass  # the process is gone: the watch sees it exit
+        if self.go_fd is not None:
+            _pump_log(self.log_fd, self.log)
+            observed.init_log, self.log = self.log, _new_log(self.spec)
+            observed.init_memory = self.tree.rss_bytes()
+            try:
+                os.write(self.go_fd, b"g")
+            except OSError:
+                pass  # the process is gone: the watch sees it exit
         observed.called_at = time.monotonic()
 
 
@@ -377,25 +560,6 @@ def _pump_log(fd: int, log: LogCapture) -> bool:
         if not data:
             return False
         log.feed(data)
-
-
-def _finish(proc, tree: CaseProcesses, log: LogCapture, observed: Observed) -> None:
-    """End of the case, whatever happened: every process dies, the log is drained."""
-    if observed.ended_at is None:
-        observed.ended_at = time.monotonic()
-    _pump_log(proc.stdout.fileno(), log)  # what was written before the result frame
-    # The bootstrap lingers after its result: the handler's processes are still its
-    # descendants now, so the scan in kill() finds even those that called setsid (and
-    # measures the tree's memory one last time).
-    observed.leftovers = tree.kill()
-    observed.tree_peak = tree.peak_rss
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        observed.leftovers.append(proc.pid)
-    observed.returncode = proc.returncode
-    _drain(proc.stdout.fileno(), log)
-    proc.stdout.close()
 
 
 def _drain(fd: int, log: LogCapture) -> None:
