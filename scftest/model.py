@@ -159,8 +159,35 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One invocation of a case's ``invocations:`` (a warm sequence), in order.
+
+    ``index`` counts from 0; ``path`` is where the step sits in the document
+    (``("cases", 3, "invocations", 1)``); ``cold`` asks for a fresh instance (module
+    state and /tmp start over) before this step. ``context`` is the case's, with the
+    step's own keys over it."""
+
+    index: int
+    path: NodePath
+    name: str = ""
+    invocation: str = SYNC
+    event: Any = field(default_factory=dict)
+    trigger: Optional[str] = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    cold: bool = False
+    expect: Expectation = field(default_factory=Expectation)
+
+    @property
+    def label(self) -> str:
+        """How reports name the step: ``step 2`` or ``step 2 (after a new instance)``."""
+        return f"step {self.index + 1}" + (f" ({self.name})" if self.name else "")
+
+
+@dataclass(frozen=True)
 class Case:
-    """One runnable case, after matrix expansion."""
+    """One runnable case, after matrix expansion. A case with ``steps`` (its
+    ``invocations:``) runs them in order in one instance and has no event or expect of
+    its own."""
 
     suite: str
     name: str
@@ -177,6 +204,7 @@ class Case:
     skip: Optional[str] = None  # the reason, when skipped
     xfail: Optional[str] = None  # the reason, when expected to fail
     params: Mapping[str, Any] = field(default_factory=dict)  # matrix values of this expansion
+    steps: Tuple[Step, ...] = ()  # invocations: the warm sequence, when the case has one
 
     @property
     def id(self) -> str:

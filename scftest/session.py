@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Seque
 
 from scftest import plan
 from scftest.check import imports
-from scftest.check.judge import judge
+from scftest.check.judge import judge, judge_steps
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
-from scftest.model import Case, EnvRef
+from scftest.instance.record import InvocationRecord
+from scftest.model import Case, EnvRef, Step
 from scftest.result import RunPlan, RunResult
 from scftest.scf import images
 from scftest.scf.environment import identity_from_context
@@ -230,15 +231,51 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         return prepared
     spec, request = prepared
     started = time.monotonic()
+    if case.steps:
+        outcome = run_steps(case, spec, backend, cancel)
+        return imports.explain(outcome, case.function.runtime, images.cache_root(environ))
     try:
         with backend.start(spec) as instance:
             record = instance.invoke(request, cancel)
     except InstanceError as exc:  # the function never ran: the case's error, not scftest's
-        return CaseOutcome(case, Verdict.ERROR, summary=str(exc),
-                           details=f"{case.file}:{case.line}: {exc.hint}" if exc.hint else "",
-                           elapsed_s=time.monotonic() - started)
+        return _not_run(case, exc, started)
     outcome = judge(case, record, elapsed_s=time.monotonic() - started)
     return imports.explain(outcome, case.function.runtime, images.cache_root(environ))
+
+def _not_run(case: Case, exc: InstanceError, started: float) -> CaseOutcome:
+    return CaseOutcome(case, Verdict.ERROR, summary=str(exc),
+                       details=f"{case.file}:{case.line}: {exc.hint}" if exc.hint else "",
+                       elapsed_s=time.monotonic() - started)
+
+
+def warm_runs(steps: Sequence[Step]) -> List[List[Step]]:
+    """The steps in the instances they ask for: a new one at the start and at each
+    ``cold: true`` step (a timeout or crash also ends one: the backend sees to that)."""
+    runs: List[List[Step]] = []
+    for step in steps:
+        if step.cold or not runs:
+            runs.append([])
+        runs[-1].append(step)
+    return runs
+
+
+def run_steps(case: Case, spec: InstanceSpec, backend: Backend,
+              cancel: Optional[threading.Event] = None) -> CaseOutcome:
+    """A warm sequence: its steps in order, each run of warm steps in one instance."""
+    started = time.monotonic()
+    records: List[Tuple[Step, InvocationRecord]] = []
+    try:
+        for steps in warm_runs(case.steps):
+            with backend.start(spec, invocations=len(steps)) as instance:
+                for step in steps:
+                    if cancel is not None and cancel.is_set():
+                        break
+                    request = InvocationRequest(request_id=str(uuid.uuid4()), event=step.event,
+                                                context=dict(step.context), invocation=step.invocation)
+                    records.append((step, instance.invoke(request, cancel)))
+    except InstanceError as exc:
+        return _not_run(case, exc, started)
+    return judge_steps(case, records, elapsed_s=time.monotonic() - started)
 
 
 def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],

@@ -21,16 +21,16 @@ import json
 import re
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from scftest.check.compare import Difference, IgnorePathError, compare, parse_ignore_path
-from scftest.check.outcome import CaseOutcome, Gap, Key, Kind, Mismatch, Verdict
+from scftest.check.outcome import CaseOutcome, Gap, Key, Kind, Mismatch, StepOutcome, Verdict
 from scftest.instance.record import InvocationRecord
 from scftest.matchers import Matcher, is_number, matches
-from scftest.model import UNSET, Case, LogExpectation, NodePath
+from scftest.model import UNSET, Case, LogExpectation, NodePath, Step
 from scftest.patterns import PatternTimeout, search
 from scftest.render import (BRIEF_WIDTH, PHRASE_WIDTH, budget_figure, code_words, cut, failure_detail,
                             first_line, format_path, log_entry, render_value, yaml_quote)
@@ -537,6 +537,35 @@ def judge(case: Case, record: InvocationRecord, elapsed_s: float = 0.0) -> CaseO
     if findings:
         return replace(outcome, verdict=Verdict.FAILED, summary=summary)
     return outcome
+
+
+def judge_steps(case: Case, records: Sequence[Tuple[Step, InvocationRecord]],
+                elapsed_s: float = 0.0) -> CaseOutcome:
+    """The verdict on a warm sequence: each step judged on its own expectations (its
+    lines in the suite), the case failing when any step does, and named by the first
+    step that did. xfail is the case's: it applies to the whole sequence."""
+    steps = []
+    for step, record in records:
+        single = replace(case, expect=step.expect, invocation=step.invocation, event=step.event,
+                         path=step.path, steps=(), xfail=None)
+        outcome = judge(single, record)
+        steps.append(StepOutcome(step, outcome.verdict, outcome.summary, outcome.mismatches,
+                                 outcome.record))
+    bad = next((s for s in steps if s.verdict is Verdict.ERROR), None) or next(
+        (s for s in steps if s.failed), None)
+    if bad is None:
+        last = steps[-1].record if steps else None
+        passed = CaseOutcome(case, Verdict.PASSED, record=last, elapsed_s=elapsed_s, steps=tuple(steps))
+        if case.xfail is not None:
+            return replace(passed, verdict=Verdict.XPASSED,
+                           summary=f"passed, but is marked xfail: {case.xfail}")
+        return passed
+    summary = f"{bad.step.label}: {bad.summary}"
+    verdict = bad.verdict
+    if verdict is Verdict.FAILED and case.xfail is not None:
+        verdict, summary = Verdict.XFAILED, f"{summary} (xfail: {case.xfail})"
+    return CaseOutcome(case, verdict, summary=summary, mismatches=bad.mismatches, record=bad.record,
+                       elapsed_s=elapsed_s, steps=tuple(steps))
 
 
 def _depth_past(value: Any, limit: int) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 if TYPE_CHECKING:
     from scftest.instance.record import InvocationRecord
     from scftest.matchers import Matcher
-    from scftest.model import Case
+    from scftest.model import Case, Step
 
 Key = Union[str, int]
 
@@ -82,7 +82,26 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
+class StepOutcome:
+    """The verdict on one step of a warm sequence (``invocations:``), with its record."""
+
+    step: "Step"
+    verdict: Verdict
+    summary: str = ""
+    mismatches: Tuple[Mismatch, ...] = ()
+    record: Optional["InvocationRecord"] = None
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in (Verdict.FAILED, Verdict.ERROR)
+
+
+@dataclass(frozen=True)
 class CaseOutcome:
+    """The verdict on a case. For a warm sequence, ``steps`` holds each step's; the
+    case's summary, mismatches and record are those of the first step that failed (its
+    summary names the step), else the last step's record."""
+
     case: "Case"
     verdict: Verdict
     summary: str = ""  # one line: why it failed, errored, was skipped
@@ -91,6 +110,7 @@ class CaseOutcome:
     record: Optional["InvocationRecord"] = None
     elapsed_s: float = 0.0  # wall time the runner spent on the case
     internal: bool = False  # an error of scftest itself, not of the case (exit status 3)
+    steps: Tuple[StepOutcome, ...] = ()
 
     @property
     def failed(self) -> bool:

@@ -37,6 +37,7 @@ from scftest.model import (
     LogExpectation,
     NodePath,
     SourceMap,
+    Step,
     Suite,
     SuiteProblem,
 )
@@ -96,14 +97,13 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
     spec = _function_spec(merged, function, raw, _Origins(path, raw, params), out)
     invocation = invocation_type(merged.get("invocation", SYNC))
     expect = _expectation(raw.get("expect") or {}, path + ("expect",))
-    if invocation == ASYNC:
-        for key in RETURN_KEYS:
-            if key in (raw.get("expect") or {}):
-                out.add(path + ("expect", key),
-                        f"an async case cannot expect '{key}': asynchronous callers never receive the return value",
-                        "check ret_msg (the serialized return in the log) or make the case sync")
-    _check_expect_consistency(raw.get("expect") or {}, path + ("expect",), out)
-    event = _event(raw, path, out)
+    _check_invocation_expect(raw, path, invocation, out)
+    steps: Tuple[Step, ...] = ()
+    if "invocations" in raw:
+        steps = _steps(raw, path, invocation, out)
+        event: Any = {}
+    else:
+        event = _event(raw, path, out)
     name = raw["name"]
     if params:
         name = f"{name} [{', '.join(str(v) for v in params.values())}]"
@@ -125,7 +125,55 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
         skip=_reason(raw.get("skip"), "skipped"),
         xfail=_reason(raw.get("xfail"), "expected to fail"),
         params=dict(params),
+        steps=steps,
     )
+
+
+def _check_invocation_expect(raw: Mapping[str, Any], path: NodePath, invocation: str,
+                             out: _Collector) -> None:
+    """What an ``expect`` (of a case or of a step) cannot ask of its invocation."""
+    expect = raw.get("expect") or {}
+    if invocation == ASYNC:
+        for key in RETURN_KEYS:
+            if key in expect:
+                what = "step" if "invocations" in path else "case"
+                out.add(path + ("expect", key),
+                        f"an async {what} cannot expect '{key}': asynchronous callers never receive the return value",
+                        f"check ret_msg (the serialized return in the log) or make the {what} sync")
+    _check_expect_consistency(expect, path + ("expect",), out)
+
+
+# A case with invocations: has these only in its steps.
+STEP_ONLY_KEYS = ("event", "event_file", "trigger", "expect")
+
+
+def _steps(raw: Mapping[str, Any], path: NodePath, invocation: str,
+           out: _Collector) -> Tuple[Step, ...]:
+    """The steps of ``invocations:``: each with its own event, expect and (over the
+    case's) context and invocation type."""
+    for key in STEP_ONLY_KEYS:
+        if key in raw:
+            out.add(path + (key,), f"a case with invocations: has no {key} of its own",
+                    f"move {key}: into the steps that need it (each step takes event, event_file, "
+                    f"trigger, invocation, context, cold and expect)")
+    context = dict(raw.get("context") or {})
+    steps = []
+    for index, step in enumerate(raw["invocations"]):
+        where = path + ("invocations", index)
+        kind = invocation_type(step.get("invocation", invocation))
+        _check_invocation_expect(step, where, kind, out)
+        steps.append(Step(
+            index=index,
+            path=where,
+            name=step.get("name", ""),
+            invocation=kind,
+            event=_event(step, where, out),
+            trigger=step.get("trigger"),
+            context={**context, **(step.get("context") or {})},
+            cold=bool(step.get("cold", False)),
+            expect=_expectation(step.get("expect") or {}, where + ("expect",)),
+        ))
+    return tuple(steps)
 
 
 def _reason(value: Any, default: str) -> Optional[str]:

@@ -87,8 +87,16 @@ def _is_case_key(path: NodePath, key: str, subkeys: Tuple[str, ...] = ()) -> boo
     return not subkeys or (len(path) >= 4 and path[3] in subkeys)
 
 
+def _as_case_path(path: NodePath) -> NodePath:
+    """A warm-start step's path as if the step were its case (cases[i].invocations[j].X
+    -> cases[i].X): a step's event and expect take what a case's take."""
+    if len(path) >= 5 and path[0] == "cases" and path[2] == "invocations" and isinstance(path[3], int):
+        return path[:2] + path[4:]
+    return path
+
+
 def _matcher_allowed(path: NodePath) -> bool:
-    return _is_case_key(path, "expect", MATCHER_PLACES)
+    return _is_case_key(_as_case_path(path), "expect", MATCHER_PLACES)
 
 
 def _env_allowed(path: NodePath) -> bool:
@@ -99,7 +107,7 @@ def _env_allowed(path: NodePath) -> bool:
 
 def _in_event(path: NodePath) -> bool:
     """Under a case's ``event`` (or a warm-start step's: cases[i].invocations[j].event)."""
-    return _is_case_key(path, "event") or (_is_case_key(path, "invocations") and path[4:5] == ("event",))
+    return _is_case_key(_as_case_path(path), "event")
 
 
 def _misplaced(path: NodePath, value: Any, source: SourceMap) -> Any:
@@ -125,6 +133,7 @@ def _misplaced(path: NodePath, value: Any, source: SourceMap) -> Any:
 
 def _matcher_hint(path: NodePath, value: Any) -> str:
     pattern = value.pattern if isinstance(value, RegexMatcher) else None
+    path = _as_case_path(path)
     inside_expect = _is_case_key(path, "expect")
     if inside_expect and len(path) >= 5 and path[3] == "log":
         if pattern is not None:
@@ -146,6 +155,10 @@ def _expects(data: Any) -> Iterator[Tuple[NodePath, dict]]:
     for index, case in enumerate(cases if isinstance(cases, list) else ()):
         if isinstance(case, dict) and isinstance(case.get("expect"), dict):
             yield ("cases", index, "expect"), case["expect"]
+        steps = case.get("invocations") if isinstance(case, dict) else None
+        for number, step in enumerate(steps if isinstance(steps, list) else ()):
+            if isinstance(step, dict) and isinstance(step.get("expect"), dict):
+                yield ("cases", index, "invocations", number, "expect"), step["expect"]
 
 
 def _log_patterns(log: Any, path: NodePath, source: SourceMap) -> Iterator[SuiteProblem]:

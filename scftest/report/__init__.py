@@ -251,6 +251,8 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
         f"isolation: {record.isolation}",
         f"status: {record.status} ({record.status_code})",
     ]
+    if not record.cold_start:  # a warm sequence's step served by the instance already running
+        lines.insert(4, "start: warm (the module was already imported)")
     if record.return_value is not UNSET:
         lines.append(f"return: {render.json_text(record.return_value)}")
     if record.ret_msg is not None:

@@ -25,9 +25,9 @@ from pathlib import PurePath
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from scftest import __version__
-from scftest.check.outcome import CaseOutcome, Gap, Mismatch
+from scftest.check.outcome import CaseOutcome, Gap, Mismatch, StepOutcome
 from scftest.matchers import Matcher
-from scftest.model import SuiteProblem
+from scftest.model import Case, SuiteProblem
 from scftest.render import render_value, where
 from scftest.report import FileReporter, count, explain, short_message, write_report
 from scftest.result import RunResult
@@ -86,6 +86,22 @@ def _case(outcome: CaseOutcome) -> Dict[str, Any]:
         # The same words the terminal and the JUnit file print, for tools that only show text.
         "explanation": "" if outcome.verdict.value == "passed" else explain(outcome),
         "elapsed_s": round(outcome.elapsed_s, 6),
+        "record": outcome.record.to_dict() if outcome.record is not None else None,
+        "steps": [_step(case, step) for step in outcome.steps],
+    }
+
+
+def _step(case: Case, outcome: StepOutcome) -> Dict[str, Any]:
+    step = outcome.step
+    return {
+        "index": step.index,
+        "name": step.name,
+        "label": step.label,
+        "line": case.source.at(step.path).line,
+        "cold": step.cold,
+        "verdict": outcome.verdict.value,
+        "summary": outcome.summary,
+        "mismatches": [_mismatch(m) for m in outcome.mismatches],
         "record": outcome.record.to_dict() if outcome.record is not None else None,
     }
 

@@ -106,6 +106,14 @@ def _system_out(outcome: CaseOutcome) -> str:
         lines.append("matrix: " + ", ".join(f"{k}={v}" for k, v in case.params.items()))
     if outcome.record is None:
         lines.append(f"runtime: {case.function.runtime}")
+    if outcome.steps:  # a warm sequence: each step's verdict, record and log in turn
+        text = "\n".join(lines)
+        for step in outcome.steps:
+            text += f"\n----- {step.step.label}: {step.verdict.value} -----\n"
+            text += "\n".join(record_lines(step.record))
+            if step.record is not None and step.record.log:
+                text += f"\n----- captured log of {step.step.label} -----\n" + step.record.log.rstrip("\n")
+        return text + "\n"
     lines.extend(record_lines(outcome.record))
     text = "\n".join(lines)
     if outcome.record is not None and outcome.record.log:

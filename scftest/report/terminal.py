@@ -20,6 +20,7 @@ import threading
 from typing import Dict, Mapping, Optional, Sequence, TextIO
 
 from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.instance.record import InvocationRecord
 from scftest.model import SuiteProblem
 from scftest.render import (CODE_ROOT_INSIDE, LOG_TAIL_LINES, code_root_note, isolation_note, paint,
                             printable, unpainted)
@@ -165,12 +166,20 @@ class TerminalReporter:
             self._record_block(outcome, with_log=self.verbose >= 2)
 
     def _record_block(self, outcome: CaseOutcome, with_log: bool) -> None:
-        for line in record_lines(outcome.record):
-            self._write(f"    {printable(line)}\n")
-        if with_log and outcome.record is not None and outcome.record.log.strip():
-            self._write("    log:\n")
-            for line in printable(outcome.record.log).rstrip("\n").splitlines():
-                self._write(f"      {line}\n")
+        if not outcome.steps:
+            self._one_record(outcome.record, with_log, "    ")
+        for step in outcome.steps:  # a warm sequence: each step with its own record
+            verdict = step.verdict
+            self._write(f"    {step.step.label}: {self._paint(WORDS[verdict], verdict.value)}\n")
+            self._one_record(step.record, with_log, "      ")
+
+    def _one_record(self, record: Optional[InvocationRecord], with_log: bool, indent: str) -> None:
+        for line in record_lines(record):
+            self._write(f"{indent}{printable(line)}\n")
+        if with_log and record is not None and record.log.strip():
+            self._write(f"{indent}log:\n")
+            for line in printable(record.log).rstrip("\n").splitlines():
+                self._write(f"{indent}  {line}\n")
 
     # -------------------------------------------------------------------- sections
 
