@@ -315,10 +315,9 @@ def _record(outcomes: List["CaseOutcome"], console) -> List["CaseOutcome"]:
 
     report = update_suites(outcomes)
     print(report.format(), file=console)
-    recorded = report.resolved_case_ids
     return [dataclasses.replace(o, verdict=Verdict.PASSED, summary="expectation recorded by --update",
                                 mismatches=())
-            if o.case.id in recorded and not o.internal else o
+            if report.resolves(o) and not o.internal else o
             for o in outcomes]
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -40,7 +40,8 @@ from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance.record import ErrorInfo
 from scftest.scf.invocation import SYNC
 from scftest.scf.status import LOAD_FAILURES, Status
-from scftest.authoring.yamledit import case_line, composed, key_line, render_flow, same_value, write_expectations
+from scftest.authoring.yamledit import (Place, case_line, composed, key_line, render_flow, same_value,
+                                       write_expectations)
 from scftest.render import EDIT_REASON_WIDTH, EDIT_WIDTH, cut, where
 
 CI_VARIABLE = "CI"
@@ -82,6 +83,7 @@ class Change:
     value: Any
     case_ids: Tuple[str, ...] = ()  # every run (matrix expansion) this entry stands for
     still_failing: Tuple[str, ...] = ()  # other expectations of the case that did not hold
+    step: Optional[int] = None  # the index of the step written into, in a warm sequence
 
     def __str__(self) -> str:
         text = f"{_shown_path(self.file)}:{self.line}: {self.case}: {self.key}: {cut(render_flow(self.value), EDIT_WIDTH)}"
@@ -116,9 +118,20 @@ class UpdateReport:
     @property
     def resolved_case_ids(self) -> frozenset:
         """Ids of the runs that the recorded expectation makes pass: updated, and nothing else
-        of the case failed (a log line that is missing still fails it)."""
+        of the case failed (a log line that is missing still fails it). A warm sequence's
+        runs are not among them: see ``resolves``."""
         return frozenset(case_id for change in self.changes if not change.still_failing
-                         for case_id in change.case_ids)
+                         and change.step is None for case_id in change.case_ids)
+
+    def resolves(self, outcome: CaseOutcome) -> bool:
+        """Whether the recorded expectations make ``outcome``'s run pass: for a warm
+        sequence, every step that failed received one, and nothing else of it failed."""
+        if not outcome.steps:
+            return outcome.case.id in self.resolved_case_ids
+        fixed = {change.step for change in self.changes if not change.still_failing
+                 and change.step is not None and outcome.case.id in change.case_ids}
+        failed = [s.step.index for s in outcome.steps if s.verdict is not Verdict.PASSED]
+        return bool(failed) and all(index in fixed for index in failed)
 
     def format(self) -> str:
         """Plain text for the terminal: every change, then every case left alone and why."""
@@ -293,19 +306,24 @@ def _collect_matchers(value: Any, found: List[str]) -> None:
 
 @dataclass
 class _Entry:
-    """One case entry of a suite file and the runs (matrix expansions) it produced."""
+    """One case entry of a suite file (or one step of a case's invocations:) and the runs
+    (matrix expansions) it produced."""
 
     file: Path
-    path: NodePath
+    path: NodePath  # ("cases", i), or ("cases", i, "invocations", j) for a step
     outcomes: List[CaseOutcome] = field(default_factory=list)
+    step: str = ""  # the step's label, for a step
 
     @property
-    def index(self) -> int:
+    def index(self) -> Place:
+        if len(self.path) == 4:
+            return int(self.path[1]), int(self.path[3])
         return int(self.path[1])
 
     @property
     def name(self) -> str:
-        return _written_name(self.outcomes[0].case)
+        written = _written_name(self.outcomes[0].case)
+        return f"{written}, {self.step}" if self.step else written
 
     @property
     def line(self) -> int:
@@ -376,30 +394,47 @@ def update_suites(outcomes: Sequence[CaseOutcome], *,
 
 
 def _entries_by_file(outcomes: Iterable[CaseOutcome]) -> Dict[Path, List[_Entry]]:
-    """Runs grouped by the case entry they came from, files and entries in first-seen order."""
+    """Runs grouped by the case entry they came from, files and entries in first-seen order.
+    A warm sequence gives one entry per step: each step's expectation is recorded from its
+    own record."""
     entries: Dict[Tuple[Path, NodePath], _Entry] = {}
-    for outcome in outcomes:
+    for outcome in (one for each in outcomes for one in _per_step(each)):
         file = outcome.case.file.resolve()
         key = (file, tuple(outcome.case.path))
-        entries.setdefault(key, _Entry(file, key[1])).outcomes.append(outcome)
+        label = outcome.case.steps[0].label if outcome.case.steps else ""
+        entries.setdefault(key, _Entry(file, key[1], step=label)).outcomes.append(outcome)
     by_file: Dict[Path, List[_Entry]] = {}
     for (file, _), entry in entries.items():
         by_file.setdefault(file, []).append(entry)
     return by_file
 
 
+def _per_step(outcome: CaseOutcome) -> List[CaseOutcome]:
+    """``outcome`` itself; for a warm sequence, one outcome per step that ran, each as if the
+    step were a case of its own (its path, expect, invocation type and record), the step
+    kept in ``steps`` so the entry can name it. A case whose steps did not run (skipped, an
+    error before the first) stays one entry, left alone as such."""
+    if not outcome.steps:
+        return [outcome]
+    return [CaseOutcome(replace(outcome.case, path=s.step.path, expect=s.step.expect,
+                                invocation=s.step.invocation, steps=(s.step,)),
+                        s.verdict, s.summary, s.mismatches, record=s.record)
+            for s in outcome.steps]
+
+
 def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[LeftAlone], bool]:
     runs = _runs_per_entry(file)
     if isinstance(runs, str):
         return [], [LeftAlone(file, e.line, e.name, runs) for e in entries], False
-    decisions = [(e, _still_there(e, runs) or decide(e, runs[e.path][0])) for e in entries]
+    decisions = [(e, _still_there(e, runs) or decide(e, runs[e.path[:2]][0])) for e in entries]
     original = _read(file)
     text, done, kept = _apply(file, original, decisions)
     if text != original:
         _write(file, text)
     root = composed(text)  # once: the lines of every entry in the file as it is now
     changes = [Change(file, key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
-                      tuple(o.case.id for o in e.outcomes), w.still_failing) for e, w in done]
+                      tuple(o.case.id for o in e.outcomes), w.still_failing,
+                      e.index[1] if isinstance(e.index, tuple) else None) for e, w in done]
     left = [LeftAlone(file, case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
     return sorted(changes, key=lambda c: c.line), sorted(left, key=lambda entry: entry.line), text != original
 
@@ -429,8 +464,8 @@ def _runs_per_entry(file: Path) -> Union[Dict[NodePath, Tuple[int, set]], str]:
 
 def _still_there(entry: _Entry, runs: Mapping[NodePath, Tuple[int, set]]) -> Optional[_Keep]:
     """A reason to stop when the file changed under the run (the entry moved or was renamed)."""
-    names = runs.get(entry.path, (0, set()))[1]
-    if len(entry.path) != 2 or any(o.case.name not in names for o in entry.outcomes):
+    names = runs.get(tuple(entry.path[:2]), (0, set()))[1]
+    if len(entry.path) not in (2, 4) or any(o.case.name not in names for o in entry.outcomes):
         return _Keep("the case is no longer at its place in the file (edited during the run?)")
     return None
 

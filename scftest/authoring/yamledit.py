@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 from ruamel.yaml import YAML
@@ -40,12 +40,19 @@ class UnsafeEdit(ScftestError):
     """The edit cannot be made without touching something else; the message says why."""
 
 
-Planned = Tuple[int, str, Any]  # (case index, key, value)
+# Where an expectation goes: a case index, or (case index, step index) for a step of a
+# case's invocations: (a warm sequence).
+Place = Union[int, Tuple[int, int]]
+Planned = Tuple[Place, str, Any]  # (place, key, value)
 
 
-def write_expectations(text: str, file: Path, planned: List[Planned]) -> Tuple[str, Dict[int, str]]:
+def _at(place: Place) -> Tuple[int, ...]:
+    return (place,) if isinstance(place, int) else tuple(place)
+
+
+def write_expectations(text: str, file: Path, planned: List[Planned]) -> Tuple[str, Dict[Place, str]]:
     """``text`` with each planned ``expect.<key>: value`` that proves out: (the new text,
-    {case index: why it was not written}). Nothing is written when the text does not parse."""
+    {place: why it was not written}). Nothing is written when the text does not parse."""
     try:
         new, failed = _write_all(_parse(text, file), file, planned)
     except UnsafeEdit as exc:
@@ -53,8 +60,9 @@ def write_expectations(text: str, file: Path, planned: List[Planned]) -> Tuple[s
     return new.text, failed
 
 
-def apply_write(text: str, file: Path, index: int, key: str, value: Any) -> str:
-    """``text`` with ``expect.<key>: value`` set in case ``index``; proven, or UnsafeEdit."""
+def apply_write(text: str, file: Path, index: Place, key: str, value: Any) -> str:
+    """``text`` with ``expect.<key>: value`` set at ``index`` (a case, or a case's step);
+    proven, or UnsafeEdit."""
     return _write_into(_parse(text, file), file, index, key, value).text
 
 
@@ -76,7 +84,7 @@ def _parse(text: str, file: Path) -> _Version:
         raise UnsafeEdit(f"the edit would not parse ({exc.message}); edit it by hand") from None
 
 
-def _write_into(current: _Version, file: Path, index: int, key: str, value: Any) -> _Version:
+def _write_into(current: _Version, file: Path, index: Place, key: str, value: Any) -> _Version:
     _check_size(key, value)
     new = _parse(_set_expectation(current.text, _compose(current.text), index, key, value), file)
     _prove(current.data, new.data, [(index, key, value)])
@@ -90,16 +98,16 @@ def _check_size(key: str, value: Any) -> None:
                          "write the part that matters with return_includes by hand")
 
 
-def _write_all(current: _Version, file: Path, planned: List[Planned]) -> Tuple[_Version, Dict[int, str]]:
-    """All writes on one parse: (the new version, {case index: why it was not written}).
+def _write_all(current: _Version, file: Path, planned: List[Planned]) -> Tuple[_Version, Dict[Place, str]]:
+    """All writes on one parse: (the new version, {place: why it was not written}).
 
-    Edits go from the last case to the first, so the marks of one composition stay valid for
-    every edit. If the result does not prove out as a whole, each write is made and proven
+    Edits go from the last case (and step) to the first, so the marks of one composition stay
+    valid for every edit. If the result does not prove out as a whole, each write is made and proven
     on its own, which names the one that misbehaves.
     """
     root = _compose(current.text)
     text, failed = current.text, {}
-    for index, key, value in sorted(planned, key=lambda item: item[0], reverse=True):
+    for index, key, value in sorted(planned, key=lambda item: _at(item[0]), reverse=True):
         try:
             _check_size(key, value)
             text = _set_expectation(text, root, index, key, value)
@@ -115,7 +123,7 @@ def _write_all(current: _Version, file: Path, planned: List[Planned]) -> Tuple[_
 
 
 def _write_each(current: _Version, file: Path, planned: List[Planned],
-                failed: Dict[int, str]) -> Tuple[_Version, Dict[int, str]]:
+                failed: Dict[Place, str]) -> Tuple[_Version, Dict[Place, str]]:
     for index, key, value in planned:
         try:
             current = _write_into(current, file, index, key, value)
@@ -135,8 +143,8 @@ def composed(text: str) -> Optional[yaml.Node]:
         return None
 
 
-def key_line(root: Optional[yaml.Node], index: int, key: str, fallback: int) -> int:
-    """The line of ``expect.<key>`` in case ``index``; ``fallback`` when it is not there."""
+def key_line(root: Optional[yaml.Node], index: Place, key: str, fallback: int) -> int:
+    """The line of ``expect.<key>`` at ``index``; ``fallback`` when it is not there."""
     try:
         expect = _own_pair(_case_node(root, index), "expect")
     except UnsafeEdit:
@@ -145,8 +153,8 @@ def key_line(root: Optional[yaml.Node], index: int, key: str, fallback: int) -> 
     return pair[0].start_mark.line + 1 if pair else fallback
 
 
-def case_line(root: Optional[yaml.Node], index: int, fallback: int) -> int:
-    """The line of case ``index``; ``fallback`` when it is not there."""
+def case_line(root: Optional[yaml.Node], index: Place, fallback: int) -> int:
+    """The line of case (or step) ``index``; ``fallback`` when it is not there."""
     try:
         return _case_node(root, index).start_mark.line + 1
     except UnsafeEdit:
@@ -160,14 +168,21 @@ def _compose(text: str) -> yaml.Node:
         raise UnsafeEdit(f"the file does not parse any more ({exc})") from None
 
 
-def _case_node(root: Optional[yaml.Node], index: int) -> yaml.MappingNode:
-    cases = _own_pair(root, "cases") if isinstance(root, yaml.MappingNode) else None
-    if cases is None or not isinstance(cases[1], yaml.SequenceNode) or index >= len(cases[1].value):
-        raise UnsafeEdit("the case is no longer at its place in the file")
-    case = cases[1].value[index]
-    if not isinstance(case, yaml.MappingNode):
-        raise UnsafeEdit("the case is not a mapping")
-    return case
+def _case_node(root: Optional[yaml.Node], index: Place) -> yaml.MappingNode:
+    """The mapping of case ``index``, or of the step (case, step) of its invocations:."""
+    where = _at(index)
+    case = _item(root, "cases", where[0], "case")
+    return case if len(where) == 1 else _item(case, "invocations", where[1], "step")
+
+
+def _item(mapping: Optional[yaml.Node], key: str, index: int, what: str) -> yaml.MappingNode:
+    items = _own_pair(mapping, key) if isinstance(mapping, yaml.MappingNode) else None
+    if items is None or not isinstance(items[1], yaml.SequenceNode) or index >= len(items[1].value):
+        raise UnsafeEdit(f"the {what} is no longer at its place in the file")
+    item = items[1].value[index]
+    if not isinstance(item, yaml.MappingNode):
+        raise UnsafeEdit(f"the {what} is not a mapping")
+    return item
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -184,7 +199,7 @@ def _own_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, 
 # --- splicing the text ---------------------------------------------------------------------
 
 
-def _set_expectation(text: str, root: yaml.Node, index: int, key: str, value: Any) -> str:
+def _set_expectation(text: str, root: yaml.Node, index: Place, key: str, value: Any) -> str:
     """``text`` with the key set in case ``index``; ``root`` is the composed ``text``, or the
     composed text before edits made only to later cases (their marks lie after this case)."""
     case = _case_node(root, index)
@@ -300,13 +315,24 @@ def _prove(before: Any, after: Any, planned: List[Planned]) -> None:
     """The new document must be the old one plus exactly the planned ``expect`` keys."""
     cases = list(before["cases"])
     for index, key, value in planned:
-        written = ((after.get("cases") or [{}])[index] or {}).get("expect", {}).get(key, UNSET)
+        where = _at(index)
+        entry = (after.get("cases") or [{}])[where[0]] or {}
+        if len(where) == 2:
+            entry = (entry.get("invocations") or [{}])[where[1]] or {}
+        written = entry.get("expect", {}).get(key, UNSET)
         if not same_value(written, value):
             raise UnsafeEdit(f"scftest could not write this {key} so that it reads back the same "
                              f"(it would read {cut(render_flow(written), EDIT_WIDTH)}); please report it")
-        case = dict(cases[index])
-        case["expect"] = {**(case.get("expect") or {}), key: value}
-        cases[index] = case
+        case = dict(cases[where[0]])
+        if len(where) == 1:
+            case["expect"] = {**(case.get("expect") or {}), key: value}
+        else:
+            steps = list(case["invocations"])
+            step = dict(steps[where[1]])
+            step["expect"] = {**(step.get("expect") or {}), key: value}
+            steps[where[1]] = step
+            case["invocations"] = steps
+        cases[where[0]] = case
     # Matchers and !env objects in the rest of the document compare by their own equality.
     if not same_value({**before, "cases": cases}, after):
         raise UnsafeEdit("the edit would change more than this case (YAML anchors, aliases or merge keys "

@@ -57,3 +57,9 @@ def tag(event, context, seen=[]):  # noqa: B006 (the bug the suites/ example sho
     seen.append(event["user"])
     sys.stdout.write("users so far: %s\n" % ",".join(seen))
     return {"user": event["user"], "seen": list(seen)}
+
+
+def count(event, context):
+    """The keys of the calls this instance has served, deterministic for --update."""
+    CALLS.append(event.get("key"))
+    return {"calls": len(CALLS), "keys": list(CALLS)}
