@@ -124,3 +124,31 @@ def test_selection_takes_a_sequence_as_one_case(tmp_path: Path, suite: Path, arg
     else:
         assert names == expected
         assert len(report["cases"][0]["steps"]) == 3
+
+
+def test_verbose_shows_every_step_with_its_record(tmp_path: Path, suite: Path) -> None:
+    done, _, _ = run(tmp_path, "-v", "-k", "Python3.10")
+    block = done.stdout.split("PASSED warm::state and /tmp survive a warm start [Python3.10]")[1]
+    for label in ("step 1: PASSED", "step 2 (warm): PASSED", "step 3 (a new instance): PASSED"):
+        assert f"    {label}\n      request_id: " in block
+    assert block.count("start: warm (the module was already imported)") == 1  # step 2 only
+
+
+def test_the_tutorial_bug_passes_a_single_case_and_fails_the_warm_sequence(tmp_path: Path) -> None:
+    # docs/writing-cases.md section 12: the bundled function with its fix undone.
+    (tmp_path / "functions" / "profile").mkdir(parents=True)
+    source = (REPO / "suites" / "functions" / "profile" / "index.py").read_text(encoding="utf-8")
+    fix = source[source.index("def build_reply(user, roles=None):"):source.index("    if user.get")]
+    assert "roles = list(roles or [])" in fix
+    (tmp_path / "functions" / "profile" / "index.py").write_text(
+        source.replace(fix, "def build_reply(user, roles=[]):\n"), encoding="utf-8")
+    (tmp_path / "warm.yaml").write_text((REPO / "suites" / "warm.yaml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
+    done = run_scftest(tmp_path, "run", "warm.yaml")
+    assert done.returncode == 1
+    assert ("FAILED warm starts::an admin's role does not leak into the next request - step 2 "
+            "(bob, on the same warm instance): return differs at body.roles[0]") in done.stdout
+    assert "1 passed, 1 failed" in done.stdout  # the single-invocation case cannot see it
+    tutorial = (REPO / "docs" / "writing-cases.md").read_text(encoding="utf-8")
+    assert "return.body.roles[0] (suite line 36): unexpected item" in tutorial
+    assert "return.body.roles[0] (suite line 36): unexpected item" in done.stdout

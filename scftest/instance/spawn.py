@@ -1,17 +1,27 @@
-"""The spawn backend: every invocation in a fresh process, the way SCF runs a cold start.
+"""The spawn backend: a fresh process for a cold start, the way SCF starts an instance, kept
+warm for the invocations that follow it.
 
-``SpawnBackend().start(spec)`` gives a ``SpawnInstance``; each ``invoke`` starts
-``_child.py`` (the bootstrap, handed over sealed in memory) under the spec's interpreter,
-contained as the run's Sandbox plans it (sandbox.py: its own namespaces where the machine
-allows, else a hardened plain process), and watches it: the handler's output arrives on
-one pipe (stdout and stderr merged, so the order is kept), the bootstrap's frames on
-another (RESULT_FD). The time limit runs from the bootstrap's "ready" frame (sent just
-before the handler module is imported); the answer counts once the bootstrap has sent
-its result and closed the channel. The case's memory is polled (sandbox.CaseProcesses);
-on a timeout, a memory overrun, a cancel or simply the end of the invocation every
-process the handler started is ended, including those that left the process group with
-setsid. Nothing outlives ``invoke``, so ``close`` has nothing to end, and no invocation
-sees another's module state or files.
+``SpawnBackend().start(spec, invocations=N)`` gives a ``SpawnInstance``; its first ``invoke``
+starts ``_child.py`` (the bootstrap, handed over sealed in memory) under the spec's
+interpreter, contained as the run's Sandbox plans it (sandbox.py: its own namespaces where
+the machine allows, else a hardened plain process), and watches it: the handler's output
+arrives on one pipe (stdout and stderr merged, so the order is kept), the bootstrap's frames
+on another (RESULT_FD). The time limit runs from the bootstrap's "ready" frame (sent just
+before the handler module is imported); the answer counts once the bootstrap has sent its
+result and closed the channel. The case's memory is polled (sandbox.CaseProcesses).
+
+A warm instance (N > 1): the process made for the cold start gets one channel per
+invocation announced (pipes made before the spawn) and a request pipe. After its answer the
+bootstrap waits for the next request with the module loaded (its globals and /tmp kept);
+each request is written by the parent, answered on that invocation's own channel and closed
+there, so a frame forged in one invocation garbles it and never counts for another. Each
+invocation has its own log (the log pipe read into a capture of its own) and figures: the
+duration from its call's start to its result, the memory as the instance's peak so far (the
+cloud's figure for a warm instance). On a timeout, a memory overrun, a crash, an init
+failure, a garbled channel, a cancel, or after the last invocation announced, every process
+of the instance is ended, including those that left the process group with setsid; the next
+invoke is a cold start. ``close`` ends whatever is still running: nothing outlives the
+instance, and no instance sees another's module state or files.
 
 The pieces it uses: bootstrap.py (the compiled bootstrap and its config), channel.py (the
 frames), logcapture.py (the capped log), sandbox.py (the containment, the case's

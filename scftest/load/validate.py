@@ -106,6 +106,10 @@ def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProbl
                         "names are letters, digits and '_', not starting with a digit")
     if kind in ("minLength", "minItems", "minProperties"):
         return _problem(source, mark, f"{where} is empty", _with_example("give it a value", _example(error)))
+    if kind == "maxItems":
+        return _problem(source, mark, f"{where} has {len(error.instance)} items; at most "
+                                      f"{error.validator_value} are allowed",
+                        "split it into several cases")
     return _problem(source, mark, f"{where}: {error.message}", _with_example("", _example(error)))
 
 

@@ -115,3 +115,9 @@ def test_a_result_forged_in_a_warm_invocation_is_a_garbled_crash_and_ends_the_in
     assert forged.duration_ms >= 200  # the parent's clock, never the forged frame's
     assert after.cold_start and after.return_value["calls"] == 1  # forged frames left behind count for nothing
     assert warm.status == "success" and warm.return_value["calls"] == 2
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.10"]))
+def test_a_handler_that_cannot_be_loaded_ends_the_instance_each_time(version):
+    records = sequence("process", version, "index.nowhere", [{}, {}])
+    assert [(r.status_code, r.cold_start) for r in records] == [(437, True), (437, True)]

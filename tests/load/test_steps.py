@@ -138,3 +138,10 @@ def test_a_matrix_expands_the_case_with_all_its_steps(tmp_path: Path) -> None:
 def test_a_wrong_step_is_reported_at_its_line(tmp_path: Path, cases: str, expected: str) -> None:
     _, problems = load(tmp_path, cases)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_case_has_at_most_100_steps(tmp_path: Path) -> None:
+    steps = "".join("    - {event: {n: %d}}\n" % n for n in range(101))
+    _, problems = load(tmp_path, "- name: long\n  invocations:\n" + steps)
+    assert problems == ["suite.yaml:7:7: case 'long': invocations has 101 items; at most 100 are allowed "
+                        "— split it into several cases"], problems
