@@ -242,6 +242,7 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
     outcome = judge(case, record, elapsed_s=time.monotonic() - started)
     return imports.explain(outcome, case.function.runtime, images.cache_root(environ))
 
+
 def _not_run(case: Case, exc: InstanceError, started: float) -> CaseOutcome:
     return CaseOutcome(case, Verdict.ERROR, summary=str(exc),
                        details=f"{case.file}:{case.line}: {exc.hint}" if exc.hint else "",

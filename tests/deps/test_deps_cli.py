@@ -33,7 +33,8 @@ def test_the_bundled_suites_are_clean(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "suites/functions/hello on Python2.7 (Python 2.7." in done.stdout
     assert "suites/functions/orders on Python3.6" in done.stdout
-    assert "deps: 6 function(s) checked: 0 problem(s), 0 warning(s)" in done.stdout  # uploader on 2.7 and 3.6 too
+    assert "suites/functions/profile on Python3.6" in done.stdout  # suites/warm.yaml
+    assert "deps: 7 function(s) checked: 0 problem(s), 0 warning(s)" in done.stdout  # uploader on 2.7 and 3.6 too
     assert done.stderr == ""
 
 
