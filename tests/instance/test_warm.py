@@ -56,6 +56,8 @@ def test_each_invocation_has_its_own_log_and_only_the_cold_start_imports(isolati
     records = sequence(isolation, version, "index.remember", [{"key": "a"}, {"key": "b"}])
     first, second = records
     assert "importing the module" in first.log and "importing the module" not in second.log
+    assert "Init Report" in first.log and "Init Report" not in second.log  # cold starts only
+    assert first.init_ms > 0 and second.init_ms == 0
     assert f"call 1 for {first.request_id}" in first.log
     assert f"call 2 for {second.request_id}" in second.log
     assert "call 1" not in second.log and "call 2" not in first.log

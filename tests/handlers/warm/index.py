@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """Handlers whose behaviour depends on what an earlier invocation of the same instance
 left behind (tests/instance/test_warm.py). Python 2.7 and 3.6+."""
+import binascii
 import os
 import sys
 import time
@@ -8,7 +9,8 @@ import time
 print("importing the module")  # once per instance: the cold start's log only
 IMPORTS = [time.time()]
 CALLS = []
-TMP_FILE = "/tmp/scftest-warm-%d" % os.getpid()
+# Named once per instance: in process isolation /tmp is the host's, shared by every run.
+TMP_FILE = "/tmp/scftest-warm-%s" % binascii.hexlify(os.urandom(8)).decode("ascii")
 
 
 def remember(event, context):
