@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="scaffold a function and a passing suite")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."), help="where (default: here)")
 
+    commands.add_parser("fidelity", help="print docs/fidelity.md: what scftest emulates per runtime, and its sources")
     schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
     schema.add_argument("--path", action="store_true", help="print the schema file's path instead")
     return parser
@@ -502,6 +503,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from scftest.render import fidelity_page
+    from scftest.scf.profiles import PROFILES, SOURCES
+
+    print(fidelity_page(list(PROFILES.values()), SOURCES), end="")
+    return EXIT_OK
+
+
 COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -512,4 +521,5 @@ COMMANDS = {
     "deps": cmd_deps,
     "init": cmd_init,
     "schema": cmd_schema,
+    "fidelity": cmd_fidelity,
 }

@@ -541,3 +541,51 @@ def imports_text(imports: Sequence[Tuple[str, str]]) -> str:
         elif names:
             parts.append(f"{origin}: {', '.join(names)}")
     return "; ".join(parts)
+
+
+# --- the Fidelity page (docs/fidelity.md) -------------------------------------------------
+
+FIDELITY_INTRO = """\
+# Fidelity: what scftest emulates, runtime by runtime
+
+This page is generated from the runtime profiles (`scftest/scf/profiles.py`) by
+`scftest fidelity > docs/fidelity.md`, and a test fails when the two differ, so it says
+what scftest does today. Each behaviour says what the function sees on each runtime SCF
+offers, and on what basis:
+
+- **confirmed**: a source shows the cloud doing it;
+- **inferred**: sources suggest it, none shows it outright;
+- **chosen**: no source says; scftest's choice, made so that a user of the real platform
+  recognises it.
+
+A behaviour the cloud is seen to do otherwise is one line of the profile to change.
+"""
+
+
+def fidelity_page(profiles, sources) -> str:
+    """docs/fidelity.md: one table per behaviour, runtimes that agree on one row."""
+    topics: List[str] = []
+    for profile in profiles:
+        topics += [fact.topic for fact in profile.facts if fact.topic not in topics]
+    parts = [FIDELITY_INTRO]
+    for topic in topics:
+        rows: List[Tuple[Tuple[str, str, str], List[str]]] = []
+        for profile in profiles:
+            for fact in (f for f in profile.facts if f.topic == topic):
+                key = (fact.behaviour, fact.basis, fact.source)
+                for row in rows:
+                    if row[0] == key:
+                        row[1].append(profile.runtime)
+                        break
+                else:
+                    rows.append((key, [profile.runtime]))
+        parts.append(f"## {topic[0].upper()}{topic[1:]}\n\n| runtime | what the function sees | basis | source |\n"
+                     "|---|---|---|---|\n")
+        parts[-1] += "".join(f"| {', '.join(runtimes)} | {_cell(behaviour)} | {basis} | {_cell(source)} |\n"
+                             for (behaviour, basis, source), runtimes in rows)
+    parts.append("## Sources\n\n" + "".join(f"- {name}: {text}\n" for name, text in sources))
+    return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

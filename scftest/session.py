@@ -320,6 +320,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         event=case.event,
         context=dict(case.context),
         invocation=case.invocation,
+        trigger=case.trigger,
     )
     return spec, request
 

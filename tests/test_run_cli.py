@@ -16,7 +16,7 @@ import pytest
 from conftest import INTERPRETERS, needs
 
 # The cases run on real interpreters; the bundled suites use both.
-pytestmark = needs("2.7", "3.6", "3.10")
+pytestmark = needs("2.7", "3.6", "3.7", "3.9", "3.10")
 
 REPO = Path(__file__).resolve().parent.parent
 

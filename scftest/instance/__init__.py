@@ -84,6 +84,7 @@ class InvocationRequest:
     event: Any = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)  # overrides over the generated context
     invocation: str = SYNC  # SYNC | ASYNC, as scf.invocation normalised it
+    trigger: Optional[str] = None  # the trigger template the event came from (timer: TRIGGER_SRC=timer)
 
     def __post_init__(self) -> None:
         if self.invocation not in (SYNC, ASYNC):

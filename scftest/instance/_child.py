@@ -20,8 +20,8 @@ What it does, in order (scftest/instance/spawn.py is the other end):
 3. enters the case's instance (see "The instance" below): its cgroups, its namespaces and
    file system, no capabilities; from here on it is the function's process;
 4. sets resource limits (an address-space safety net, SCF's 1024 file descriptors);
-5. makes stdout/stderr write UTF-8 (SCF's LANG is en_US.UTF8) and arranges for the root
-   logger to get a stdout handler, as the cloud runtime gives it one;
+5. makes stdout/stderr write UTF-8 (SCF's LANG is en_US.UTF8) and sets the root logger
+   up as the runtime's profile says (2.7/3.6: a stdout handler at DEBUG);
 6. puts the code root first on sys.path and makes it the working directory;
 7. sends a "ready" frame (the parent starts the init_timeout there), imports the handler
    module (SCF's initialization phase), sends a "loaded" frame, waits for the parent's
@@ -37,12 +37,15 @@ What it does, in order (scftest/instance/spawn.py is the other end):
 
 Handler lookup. ``<file>.<function>``: ``<file>`` is a path relative to the code root
 without ``.py``; ``src/app.handler`` loads ``src/app.py``. The file is loaded from that
-exact path (never by searching sys.path, which could pick a same-named module elsewhere)
-under its file name (``index``, ``app``) as module name, so it is not ``__main__``. For a
-handler in a sub-folder, the code root stays the working directory and sys.path[0], and the
-handler's folder comes right after it on sys.path, so both ``import sibling`` and
-``from src import sibling`` work, as with Tencent's own runtime, which adds the entry file's
-folder to sys.path.
+exact path (never by searching sys.path, which could pick a same-named module elsewhere),
+never as ``__main__``, and as the runtime's profile says (config["profile"], from
+scftest/scf/profiles.py): under an empty name and outside sys.modules on 3.6 (2.7's
+imp.load_source registers the empty name), as the 2.7/3.6 cloud bootstrap does; under its
+file name (``index``, ``app``) in sys.modules on 3.7+. For a handler in a sub-folder the
+code root is sys.path[0]; the 2.7/3.6 bootstrap changes into the entry file's folder and
+appends it to sys.path, and on 3.7+ the code root stays the working directory with the
+entry file's folder right after it on sys.path, so both ``import sibling`` and ``from src
+import sibling`` work. The root logger is set up as the profile says too.
 
 Timing. The parent times everything from the frames' arrival: the import (SCF's
 initialization phase, limited by ``init_timeout``) from "ready" to "loaded", the call (what
@@ -90,7 +93,9 @@ except ImportError:  # Python 2
 # Keeping start-up cheap: stdlib modules the bootstrap itself needs are imported lazily,
 # from the standard library only (the code root must not shadow them for the bootstrap).
 
-STDLIB_PATH = list(sys.path[1:])  # sys.path[0] is this script's folder: not the stdlib
+# sys.path[0] is this script's folder, and PYTHONPATH (the runtime's /var/user:/opt on 3.7+)
+# holds the user's code: neither is the standard library.
+STDLIB_PATH = [p for p in sys.path[1:] if p not in os.environ.get("PYTHONPATH", "").split(os.pathsep)]
 
 
 def stdlib(name):
@@ -239,20 +244,24 @@ def utf8_stdio():
                                                 errors=errors, write_through=True))
 
 
-def configure_root_logger(logging):
-    """The cloud runtime gives the root logger a handler writing to stdout (no format:
-    the message alone). The root level stays Python's default WARNING, so a handler's
-    ``logger.setLevel(logging.INFO)`` is what makes INFO lines appear, as in the cloud."""
+def configure_root_logger(logging, profile):
+    """The root logger as the runtime's bootstrap leaves it (the profile says): the 2.7
+    and 3.6 bootstraps give it a StreamHandler(sys.stdout) (no format: the message alone)
+    and level DEBUG; for 3.7+ no source shows a handler, so there is none and the level
+    stays Python's default WARNING."""
+    stream = profile.get("root_logger_stream")
     root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.StreamHandler(sys.stdout))
+    if stream is not None and not root.handlers:
+        root.addHandler(logging.StreamHandler(getattr(sys, stream)))
+    root.setLevel(getattr(logging, profile.get("root_logger_level") or "WARNING"))
 
 
 class ConfigureAfterExec(object):
     """Wraps logging's real loader: run it, then configure the root logger."""
 
-    def __init__(self, loader):
+    def __init__(self, loader, profile):
         self._loader = loader
+        self._profile = profile
 
     def create_module(self, spec):
         create = getattr(self._loader, "create_module", None)
@@ -264,7 +273,7 @@ class ConfigureAfterExec(object):
         spec = getattr(module, "__spec__", None)
         if spec is not None:
             spec.loader = self._loader
-        configure_root_logger(module)
+        configure_root_logger(module, self._profile)
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
@@ -277,6 +286,9 @@ class LoggingHook(object):
     should not pay. The result is the same as configuring it up front: nothing can log
     before logging is imported. Python 3 uses find_spec, Python 2 find_module.
     """
+
+    def __init__(self, profile):
+        self._profile = profile
 
     def _remove(self):
         if self in sys.meta_path:
@@ -291,7 +303,7 @@ class LoggingHook(object):
             spec = find_spec(name, path, target) if find_spec else None
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = ConfigureAfterExec(spec.loader)
+                    spec.loader = ConfigureAfterExec(spec.loader, self._profile)
                 return spec
         return None
 
@@ -301,15 +313,18 @@ class LoggingHook(object):
     def load_module(self, name):  # Python 2
         self._remove()
         module = stdlib(name)
-        configure_root_logger(module)
+        configure_root_logger(module, self._profile)
         return module
 
 
-def prepare_logging():
+def prepare_logging(profile):
+    """Nothing to do where the runtime leaves logging alone (no handler, WARNING)."""
+    if profile.get("root_logger_stream") is None and profile.get("root_logger_level", "WARNING") == "WARNING":
+        return
     if "logging" in sys.modules:
-        configure_root_logger(sys.modules["logging"])
+        configure_root_logger(sys.modules["logging"], profile)
     else:
-        sys.meta_path.insert(0, LoggingHook())
+        sys.meta_path.insert(0, LoggingHook(profile))
 
 
 def preload_shadowed(folders):
@@ -794,11 +809,18 @@ def module_not_found(message):
         return ImportError(message)
 
 
-def load_module(name, path):
+def load_module(name, path, profile):
+    """The entry file as the runtime's bootstrap loads it (the profile says): the 2.7 and
+    3.6 bootstraps load it with an empty module name, 2.7 through imp.load_source (which
+    registers it under ""), 3.6 through spec_from_file_location without sys.modules;
+    3.7+ under the file's name, in sys.modules. Always from its exact path."""
+    if profile.get("module_name") is not None:
+        name = profile["module_name"]
+    register = profile.get("module_in_sys_modules", True)
     if PY2:
         import imp
         # imp.load_source re-initialises an existing module of that name in place.
-        if name in sys.modules:
+        if name in sys.modules and name:
             name = "_scf_handler_" + name
         return imp.load_source(name, path)
     # importlib.util is what these two come from, but importing it costs up to 8 ms
@@ -810,7 +832,7 @@ def load_module(name, path):
         bootstrap = external = stdlib("importlib.util")
     spec = external.spec_from_file_location(name, path)
     module = bootstrap.module_from_spec(spec)
-    register = name not in sys.modules  # never replace a module already in use (os.py...)
+    register = register and name not in sys.modules  # never replace a module already in use (os.py...)
     if register:
         sys.modules[name] = module
     try:
@@ -822,7 +844,7 @@ def load_module(name, path):
     return module
 
 
-def find_handler(root, handler):
+def find_handler(root, handler, profile):
     file_part, function = split_handler(handler)
     if not file_part or not function:
         raise HandlerNotFound(module_not_found(
@@ -844,7 +866,7 @@ def find_handler(root, handler):
             "the cloud's runtime reads the code it was given: make the code root readable "
             "by others (chmod -R o+rX)" % (name, path, os.getuid())))
     try:
-        module = load_module(name, path)
+        module = load_module(name, path, profile)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:
@@ -1060,7 +1082,7 @@ def load_handler(config, before):
     function. Returns (handler, None), or (None, the result fields of the failure).
     ``before``: the modules loaded before the import (for the "imports" field)."""
     try:
-        return find_handler(config["code_root"], config["handler"]), None
+        return find_handler(config["code_root"], config["handler"], config.get("profile") or {}), None
     except HandlerNotFound as wrapper:
         error = wrapper.error
         imports = imports_field(before, config)
@@ -1100,14 +1122,20 @@ def imports_field(before, config):
         places.append((config["image_path"], "image"))
     places += [(folder, "stdlib") for folder in STDLIB_PATH]
     places.sort(key=lambda place: -len(place[0] or ""))  # the innermost folder decides
-    lines = []
+    found = {}
     # A new submodule counts for its top-level package: ``google.protobuf`` imported means
     # ``google``, even though protobuf's .pth made ``google`` itself at start-up.
-    for name in sorted(set(name.split(".")[0] for name in set(sys.modules) - before)):
+    for name in set(name.split(".")[0] for name in set(sys.modules) - before):
         module = sys.modules.get(name)
-        if module is not None:
-            lines.append("%s %s" % (name, module_origin(module, places)))
-    return [("imports", "\n".join(lines))]
+        if name and module is not None:
+            found[name] = module_origin(module, places)
+    # The entry file is the code's even where the runtime's bootstrap loads it under an
+    # empty name or outside sys.modules (2.7/3.6, profiles.py).
+    file_part = split_handler(config["handler"])[0]
+    entry = os.path.basename(file_part)
+    if entry and entry not in found and os.path.isfile(os.path.join(config["code_root"], file_part + ".py")):
+        found[entry] = "code"
+    return [("imports", "\n".join("%s %s" % (name, found[name]) for name in sorted(found)))]
 
 
 def module_origin(module, places):
@@ -1192,21 +1220,29 @@ def prepare(config):
     set_limits(config)
     utf8_stdio()
     sys.dont_write_bytecode = True
+    profile = config.get("profile") or {}
     root = config["code_root"]
     file_part, _ = split_handler(config["handler"])
     folders = [root]
     handler_dir = os.path.dirname(os.path.join(root, file_part))
-    if os.path.normpath(handler_dir) != os.path.normpath(root):
+    cwd = root
+    in_subfolder = os.path.normpath(handler_dir) != os.path.normpath(root)
+    if in_subfolder:
         folders.append(handler_dir)
     layers = list(config.get("layer_path") or ())
     preload_shadowed(folders + layers)
-    prepare_logging()
+    prepare_logging(profile)
     site_builtins()
-    sys.path[0:1] = folders + layers  # replaces this script's own folder
+    classic_subfolder = in_subfolder and profile.get("subfolder_cwd")
+    sys.path[0:1] = ([root] if classic_subfolder else folders) + layers  # replaces this script's own folder
     if config.get("image_path"):
         add_site_dir(config["image_path"])
-    if os.path.isdir(root):  # otherwise find_handler reports it
-        os.chdir(root)
+    if classic_subfolder:
+        # The 2.7/3.6 bootstrap changes into the entry file's folder and appends it.
+        sys.path.append(handler_dir)
+        cwd = handler_dir
+    if os.path.isdir(cwd):  # otherwise find_handler reports it
+        os.chdir(cwd)
 
 
 # ---------------------------------------------------------------------------------------

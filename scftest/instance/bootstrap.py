@@ -150,11 +150,14 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
                  asynchronous: bool, request_id: str, memory_mb: int,
                  code_root_inside: Optional[str] = None,
                  instance: Optional[Mapping[str, Any]] = None,
-                 layer_path: Sequence[str] = (), image_path: Optional[str] = None) -> Dict[str, Any]:
+                 layer_path: Sequence[str] = (), image_path: Optional[str] = None,
+                 profile: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """``code_root_inside``: where the function finds the code root (/var/user in a
     namespace); ``instance``: the containment the bootstrap enters (sandbox.CasePlan);
     ``layer_path``: the layers' sys.path entries, after the code root (/opt in a namespace);
-    ``image_path``: the runtime's image libraries as the function sees them (a site directory)."""
+    ``image_path``: the runtime's image libraries as the function sees them (a site directory);
+    ``profile``: how the runtime's bootstrap loads the handler and sets up logging
+    (RuntimeProfile.bootstrap_config())."""
     config = {
         "handler": handler,
         "code_root": code_root_inside or code_root,
@@ -168,6 +171,8 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
     }
     if instance:
         config["instance"] = dict(instance)
+    if profile:
+        config["profile"] = dict(profile)
     return config
 
 

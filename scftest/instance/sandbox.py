@@ -616,7 +616,7 @@ class Sandbox:
         instance = instance_plan(code_root, hidden_folders(), machine.function_user,
                                  machine.userns, cgroups.procs_files, limits, layers, image)
         inside = CODE_ROOT if has_code else code_root  # a missing root is reported as such
-        environment = {"HOME": TMP, "TMPDIR": TMP, "USER_CODE_ROOT": CODE_ROOT + "/"}
+        environment = {"TMPDIR": TMP}  # HOME is /home/qcloud, as in the cloud (scf/environment.py)
         return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT],
                         IMAGE if image else None)
 

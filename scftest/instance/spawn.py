@@ -52,7 +52,7 @@ from scftest.instance.logcapture import LogCapture
 from scftest.instance.observed import STARTUP_ALLOWANCE_S, Observed, is_async, make_record, refusal
 from scftest.instance.record import InvocationRecord
 from scftest.instance.sandbox import EXIT_NO_INSTANCE, Sandbox
-from scftest.scf.environment import build_context, build_environment
+from scftest.scf.environment import TIMER_TRIGGER, Host, build_context, build_environment
 
 MIB = 1024 * 1024
 READ_CHUNK = 256 * 1024
@@ -74,9 +74,10 @@ class SpawnBackend(Backend):
                  sandbox: Optional[Sandbox] = None):
         self.bootstrap = bootstrap if bootstrap is not None else BootstrapCache()
         self.sandbox = sandbox if sandbox is not None else Sandbox()
+        self.host = Host()
 
     def start(self, spec: InstanceSpec, invocations: int = 1) -> "SpawnInstance":
-        return SpawnInstance(spec, self.bootstrap, self.sandbox, invocations)
+        return SpawnInstance(spec, self.bootstrap, self.sandbox, invocations, self.host)
 
     def close(self) -> None:
         self.bootstrap.close()
@@ -90,10 +91,11 @@ class SpawnInstance(Instance):
     those announced is a cold start too. ``close`` ends whatever is still running."""
 
     def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
-                 invocations: int = 1):
+                 invocations: int = 1, host: Optional[Host] = None):
         self.spec = spec
         self.bootstrap = bootstrap
         self.sandbox = sandbox
+        self.host = host if host is not None else Host()
         self.code_root = str(Path(spec.code_root).resolve())
         self.left = max(1, invocations)  # invocations still announced
         self.process: Optional[_Process] = None  # the warm process, between invocations
@@ -108,7 +110,7 @@ class SpawnInstance(Instance):
         self.process = None
         if process is None:
             process = _Process.spawn(self.spec, self.bootstrap, self.sandbox, self.code_root,
-                                     request, announced)
+                                     request, announced, self.host)
         try:
             observed, log = process.step(request, cancel)
             if process.ended:
@@ -159,7 +161,7 @@ class _Process:
 
     @classmethod
     def spawn(cls, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
-              code_root: str, request: InvocationRequest, invocations: int) -> "_Process":
+              code_root: str, request: InvocationRequest, invocations: int, host: Host) -> "_Process":
         plan = sandbox.plan(code_root, spec.profile.limits, spec.layers, spec.image)
         folder = tempfile.mkdtemp(prefix="scftest-")
         home = os.path.join(folder, "home")
@@ -171,17 +173,23 @@ class _Process:
                 context=_context(spec, request), asynchronous=is_async(request),
                 request_id=request.request_id, memory_mb=spec.memory_mb,
                 code_root_inside=plan.code_root, instance=plan.instance,
-                layer_path=plan.layer_path, image_path=plan.image_path)
+                layer_path=plan.layer_path, image_path=plan.image_path,
+                profile=spec.profile.bootstrap_config())
             pipes = [os.pipe() for _ in range(invocations)]
             requests = os.pipe() if invocations > 1 else None
             if requests is not None:
                 pipes.append(requests)
                 config["warm"] = {"channels": [w for _, w in pipes[1:invocations]],
                                   "requests": requests[0]}
+            # The environment is the instance's, made at its cold start: a warm
+            # invocation's own trigger cannot change TRIGGER_SRC (as in the cloud, where
+            # the variable is the instance's too).
             env = build_environment(spec.identity, runtime=spec.runtime,
-                                    environment=spec.environment, code_root=code_root,
-                                    home=home, path=os.environ.get("PATH", os.defpath))
-            env.update(spec.credentials)  # the role's: set by the platform, like SCF_*
+                                    environment=spec.environment, code_root=plan.code_root,
+                                    tmp=home, pythonpath=spec.profile.pythonpath,
+                                    timer=request.trigger == TIMER_TRIGGER,
+                                    lc_all=host.utf8_locale(),
+                                    local_time_is_utc=host.local_time_is_utc())
             env.update(spec.credentials)  # the role's: set by the platform, like SCF_*
             env.update(plan.environment)
             script = bootstrap.script(spec.interpreter.path)

@@ -19,6 +19,7 @@ from scftest.instance.channel import FrameReader
 from scftest.model import UNSET
 from scftest.scf.invocation import invocation_type
 from scftest.scf.limits import LIMITS
+from scftest.scf.profiles import profile_for
 
 ALL = python_params()
 
@@ -37,6 +38,12 @@ def run(version, root, handler, **overrides):
 
 def py2(version):
     return version == "2.7"
+
+
+def classic(version):
+    """The 2.7 and 3.6 bootstrap's behaviour (profiles.py); 3.7+ and the interpreters SCF
+    does not offer behave as the newest profile."""
+    return profile_for(f"Python{version}").root_logger_level == "DEBUG"
 
 
 # --- success, return values, serialization ---------------------------------------------
@@ -72,8 +79,9 @@ def test_context_has_every_documented_key_and_type(version):
     assert context["memory_limit_in_mb"] == 256 and context["time_limit_in_ms"] == 3000
     assert context["request_id"] == record.request_id
     assert str(uuid.UUID(context["request_id"])) == context["request_id"]
-    assert json.loads(context["environment"]) == {"STAGE": "test", "REGION_NAME": "gz"}
-    assert context["environ"] == "STAGE=test;REGION_NAME=gz"
+    # As the platform's sample shows: SCF_NAMESPACE too, and twice in environ (S9).
+    assert json.loads(context["environment"]) == {"STAGE": "test", "REGION_NAME": "gz", "SCF_NAMESPACE": "default"}
+    assert context["environ"] == "STAGE=test;REGION_NAME=gz;SCF_NAMESPACE=default;SCF_NAMESPACE=default"
     assert context["function_version"] == "$LATEST" and context["function_name"] == "orders"
     assert context["namespace"] == "prod" and context["extra_key"] == 7  # merged over
     assert context["tencentcloud_region"] == "ap-guangzhou"
@@ -85,7 +93,7 @@ def test_module_is_imported_by_name_from_the_code_root(version):
     root = seen_root(record, "basic")
     value = record.return_value
     assert value["cwd"] == root and value["path"][0] == root
-    assert value["name"] == "index"  # not __main__
+    assert value["name"] == ("" if classic(version) else "index")  # never __main__ (profiles.py)
     assert value["file"] == os.path.join(root, "index.py")
     assert len(value["argv"]) == 1  # the channel's fd number is not handed to the handler
 
@@ -94,25 +102,38 @@ def test_module_is_imported_by_name_from_the_code_root(version):
 def test_handler_in_a_sub_folder(version):
     record = run(version, "subdir", "src/app.handler")
     root = seen_root(record, "subdir")
-    assert record.return_value == {"cwd": root, "name": "app", "helper": "helper from src",
-                                   "path": [root, os.path.join(root, "src")]}
+    value = record.return_value
+    assert value["helper"] == "helper from src" and value["path"][0] == root
+    if classic(version):  # the 2.7/3.6 bootstrap: into the entry file's folder, appended to sys.path
+        assert (value["cwd"], value["name"]) == (os.path.join(root, "src"), "")
+    else:
+        assert value == {"cwd": root, "name": "app", "helper": "helper from src",
+                         "path": [root, os.path.join(root, "src")]}
 
 
 @pytest.mark.parametrize("version", ALL)
 def test_output_order_and_root_logger(version):
     record = run(version, "basic", "index.interleave")
-    assert "one\ntwo\nthree\nfourfive\n" in record.log
-    assert "hidden" not in record.log
+    if classic(version):  # a stdout handler at DEBUG: every line, in the order written
+        assert ("hidden: root level is WARNING by default\none\ntwo\nthree\nfourfive\n"
+                in record.log)
+    else:  # no handler: INFO reaches no handler whatever the level (only WARNING+ would)
+        assert "one\ntwo\nfourfive\n" in record.log and "three" not in record.log
+        assert "hidden" not in record.log
 
 
 @pytest.mark.parametrize("version", ALL)
 def test_import_time_output_is_logged(version):
     record = run(version, "importtime", "index.main_handler")
     assert record.status == "success"
-    assert "printed at import\nlogged at import\nstderr at import\n" in record.log
-    # The runtime's root handler exists before the import, so basicConfig is a no-op and
-    # the root level stays WARNING, as in the cloud.
-    assert "info after basicConfig" not in record.log
+    if classic(version):
+        # The runtime's root handler exists before the import, so basicConfig is a no-op
+        # and the root level stays the bootstrap's DEBUG.
+        assert "printed at import\nlogged at import\nstderr at import\n" in record.log
+        assert "info after basicConfig\n" in record.log
+    else:  # no handler: the handler's own basicConfig(level=INFO) is what it does on a laptop
+        assert "printed at import\nWARNING:root:logged at import\nstderr at import\n" in record.log
+        assert "INFO:root:info after basicConfig\n" in record.log
 
 
 @pytest.mark.parametrize("version", ALL)
@@ -314,7 +335,8 @@ def test_a_memory_error_raised_by_code_is_an_ordinary_exception(version):
 @pytest.mark.parametrize("version", ALL)
 def test_custom_exception_is_qualified(version):
     record = run(version, "basic", "index.raises_custom")
-    assert (record.error.type, record.error.qualified_type) == ("NotFound", "index.NotFound")
+    module = "" if classic(version) else "index."  # the 2.7/3.6 bootstrap's module has no name
+    assert (record.error.type, record.error.qualified_type) == ("NotFound", module + "NotFound")
     assert "in inner" in record.error.traceback
 
 
@@ -325,7 +347,8 @@ def test_the_exception_carries_its_class_chain(version):
     builtin = "exceptions" if py2(version) else "builtins"
     middle = ["%s.StandardError" % builtin] if py2(version) else []
     record = run(version, "basic", "index.raises_subclass")
-    assert record.error.mro == tuple(["index.OrderMissing", "index.OrderError", builtin + ".LookupError"]
+    module = "" if classic(version) else "index."  # the 2.7/3.6 bootstrap's module has no name
+    assert record.error.mro == tuple([module + "OrderMissing", module + "OrderError", builtin + ".LookupError"]
                                      + middle + [builtin + ".Exception", builtin + ".BaseException"])
     assert record.error.to_dict()["mro"] == list(record.error.mro)
     missing = run(version, "importfail", "missing_dep.main_handler")

@@ -276,18 +276,20 @@ def test_the_runner_environment_does_not_leak(version, monkeypatch):
     assert "ci-token-0123456789" not in record.log
     assert env["STAGE"] == "test"
     assert env["USER_CODE_ROOT"] == seen_root(record, "basic") + "/"
-    for key, value in {"TENCENTCLOUD_RUNENV": "SCF", "TENCENTCLOUD_TZ": "UTC", "TZ": "UTC",
+    for key, value in {"TENCENTCLOUD_RUNENV": "SCF", "TENCENTCLOUD_TZ": "UTC",
                        "LANG": "en_US.UTF8", "PYTHONDONTWRITEBYTECODE": "x",
                        "SCF_RUNTIME": f"Python{version}", "SCF_NAMESPACE": "default",
-                       "SCF_FUNCTIONVERSION": "$LATEST",
+                       "SCF_FUNCTIONVERSION": "$LATEST", "HOME": "/home/qcloud", "USER": "qcloud",
                        "TENCENTCLOUD_REGION": "ap-guangzhou"}.items():
         assert env[key] == value, key
-    assert env["HOME"] == env["TMPDIR"] and record.return_value["tmp_exists"]
+    assert "TZ" not in env  # only when the suite sets it (this machine's local time is UTC)
+    assert record.return_value["tmp_exists"]
     if record.isolation == "namespace":
         assert env["TMPDIR"] == "/tmp"  # the instance's own, gone with it
     else:
         assert not os.path.exists(env["TMPDIR"]), "the per-case folder is removed"
-    allowed = {"PATH", "HOME", "TMPDIR", "LANG", "TZ", "STAGE", "PYTHONDONTWRITEBYTECODE",
+    allowed = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "USER", "LOGNAME", "PWD", "PYTHONPATH",
+               "STAGE", "PYTHONDONTWRITEBYTECODE",
                "USER_CODE_ROOT", "TENCENTCLOUD_RUNENV", "TENCENTCLOUD_TZ", "SCF_RUNTIME",
                "SCF_FUNCTIONNAME", "SCF_FUNCTIONVERSION", "SCF_NAMESPACE",
                "TENCENTCLOUD_REGION", "TENCENTCLOUD_APPID", "TENCENTCLOUD_UIN",
@@ -296,16 +298,30 @@ def test_the_runner_environment_does_not_leak(version, monkeypatch):
 
 
 def test_build_environment_is_from_scratch(monkeypatch):
-    from scftest.scf.environment import FunctionIdentity, build_environment
+    from scftest.scf.environment import SYSTEM_PATH, FunctionIdentity, build_environment
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nope")
-    env = build_environment(FunctionIdentity(), runtime="Python3.6", path="/usr/bin",
+    monkeypatch.setenv("PATH", "/runner/bin")
+    env = build_environment(FunctionIdentity(), runtime="Python3.6",
                             environment={"TZ": "Asia/Shanghai", "SCF_RUNTIME": "forged"},
-                            code_root="/code", home="/tmp/x")
+                            code_root="/code", tmp="/tmp/x")
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["TZ"] == "Asia/Shanghai"  # users may set TZ, as in the cloud
     assert env["SCF_RUNTIME"] == "Python3.6"  # reserved: users cannot
-    assert env["PATH"] == "/usr/bin" and env["TMPDIR"] == "/tmp/x"
+    assert env["PATH"] == SYSTEM_PATH and env["TMPDIR"] == "/tmp/x"  # a system PATH, not the runner's
+    assert env["PWD"] == "/code" and "PYTHONPATH" not in env and "TRIGGER_SRC" not in env
+    newer = build_environment(FunctionIdentity(), runtime="Python3.9", environment={}, code_root="/var/user",
+                              tmp="/tmp", pythonpath="{code}:/opt", timer=True, local_time_is_utc=False)
+    assert newer["PYTHONPATH"] == "/var/user:/opt" and newer["TRIGGER_SRC"] == "timer"
+    assert newer["TZ"] == "UTC"  # the machine's local time is not the cloud's UTC
+
+
+def test_the_utf8_locale_is_the_clouds_where_the_machine_has_it():
+    from scftest.scf.environment import pick_utf8_locale
+
+    assert pick_utf8_locale(["C", "C.utf8", "en_US.utf8", "POSIX"]) == "en_US.UTF-8"
+    assert pick_utf8_locale(["C", "C.utf8", "POSIX"]) == "C.UTF-8"
+    assert pick_utf8_locale([]) == "C.UTF-8"  # glibc 2.35+ has it built in
 
 
 @pytest.mark.parametrize("version", CORE)

@@ -5,16 +5,18 @@ bootstrap really does on each offered runtime."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-from conftest import INTERPRETERS, invoke_once, make_call, python_params
+from conftest import invoke_once, make_call, python_params, seen_root
 from jsonschema import Draft202012Validator
 
 from scftest.load.validate import SCHEMA_PATH
 from scftest.scf import images
 from scftest.scf.invocation import INVOCATION_TYPES
 from scftest.scf.limits import LIMITS
-from scftest.scf.profiles import PROFILES, offered, profile_for
+from scftest.scf.environment import SYSTEM_PATH
+from scftest.scf.profiles import EMPTY_NAME, ENTRY_FOLDER, PROFILES, offered, profile_for
 from scftest.scf.results import LOG_FORMAT
 from scftest.scf.status import Code, Status
 
@@ -75,29 +77,85 @@ def test_profiles_are_the_offered_runtimes_and_the_image_tables_follow_them():
         assert name == f"Python{profile.version[0]}.{profile.version[1]}"
 
 
-def test_a_runtime_scftest_accepts_but_scf_does_not_offer_behaves_as_today():
+def test_an_interpreter_scf_does_not_offer_gets_the_newest_profiles_behaviour():
+    # Only the bootstrap's own tests run such interpreters: no suite can name them.
     unoffered = profile_for("Python3.11")
     assert (unoffered.runtime, unoffered.version, unoffered.offered) == ("Python3.11", (3, 11), False)
+    assert replace(unoffered, runtime="Python3.10", version=(3, 10), offered=True) == PROFILES["Python3.10"]
     assert unoffered.log == LOG_FORMAT and unoffered.limits == LIMITS
 
 
 OFFERED = python_params([p.runtime[len("Python"):] for p in PROFILES.values()])
 
 
+def _facts(version, handler="index.facts", **fields):
+    record = invoke_once(*make_call(version, "profile", handler, **fields))
+    assert record.status == "success", record.log
+    return record
+
+
 @pytest.mark.parametrize("version", OFFERED)
 def test_each_profile_says_what_the_bootstrap_does(version):
     profile = PROFILES[f"Python{version}"]
-    assert INTERPRETERS[version]
-    record = invoke_once(*make_call(version, "basic", "index.runtime_facts"))
+    record = _facts(version)
     facts = record.return_value
-    assert facts["module"] == "index"  # profile.handler_module: the entry file's name
+    assert facts["module"] == ("" if profile.module_name == EMPTY_NAME else "index")
+    assert facts["in_sys_modules"] is profile.module_in_sys_modules
     assert facts["root_level"] == profile.root_logger_level
-    assert facts["root_streams"] == [profile.root_logger_stream]
+    assert facts["root_streams"] == ([profile.root_logger_stream] if profile.root_logger_stream else [])
+    assert ("debug at import" in record.log) is (profile.root_logger_level == "DEBUG")
     lines = record.log.splitlines()
     rid = record.request_id
     assert lines[0] == profile.log.start.format(request_id=rid)
-    assert profile.log.event is None and not lines[1].startswith("Event")
+    assert profile.log.event is None and not any(line.startswith("Event") for line in lines)
     assert lines[-2] == profile.log.end.format(request_id=rid)
+
+
+@pytest.mark.parametrize("version", OFFERED)
+def test_the_environment_and_locale_are_the_clouds(version):
+    profile = PROFILES[f"Python{version}"]
+    record = _facts(version, environment={"STAGE": "test"})
+    facts, root = record.return_value, seen_root(record, "profile")
+    env = facts["environ"]
+    assert env["PATH"] == SYSTEM_PATH and env["LANG"] == "en_US.UTF8"
+    assert env["LC_ALL"] in ("en_US.UTF-8", "C.UTF-8")
+    assert (env["USER"], env["LOGNAME"], env["HOME"], env["PWD"]) == ("qcloud", "qcloud", "/home/qcloud", root)
+    assert env["PYTHONPATH"] == (profile.pythonpath.replace("{code}", root) if profile.pythonpath else None)
+    assert env["TZ"] is None and env["TRIGGER_SRC"] is None  # TZ only when the suite sets it
+    # Whatever locales this machine has, files are read as UTF-8 (the cloud's LANG is UTF-8).
+    assert facts["preferred_encoding"].upper().replace("-", "") == "UTF8"
+    assert facts["read"] == u"caf\u00e9 \u4f60\u597d"
+    assert facts["context_environment"] == '{"STAGE":"test","SCF_NAMESPACE":"default"}'
+    assert facts["context_environ"] == "STAGE=test;SCF_NAMESPACE=default;SCF_NAMESPACE=default"
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.10"]))
+def test_timer_events_see_trigger_src_and_a_suites_tz_is_kept(version):
+    record = _facts(version, trigger="timer", environment={"TZ": "Asia/Shanghai"})
+    assert record.return_value["environ"]["TRIGGER_SRC"] == "timer"
+    assert record.return_value["environ"]["TZ"] == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize("version", OFFERED)
+def test_info_lines_appear_without_setlevel_only_where_the_bootstrap_sets_debug(version):
+    profile = PROFILES[f"Python{version}"]
+    record = _facts(version, "index.info_without_setlevel")
+    classic = profile.root_logger_level == "DEBUG"
+    assert ("an info line, no setLevel" in record.log) is classic
+    assert ("a library's debug line" in record.log) is classic
+    assert "a warning line" in record.log  # WARNING reaches the log on every runtime
+
+
+@pytest.mark.parametrize("version", OFFERED)
+def test_a_sub_folder_handler_runs_where_the_profile_says(version):
+    profile = PROFILES[f"Python{version}"]
+    record = _facts(version, "src/app.where")
+    facts, root = record.return_value, seen_root(record, "profile")
+    assert facts["helper"] == "src/helper.py" and facts["path"][0] == root
+    if profile.subfolder == ENTRY_FOLDER:
+        assert facts["cwd"] == root + "/src" and facts["tail"] == root + "/src"
+    else:
+        assert facts["cwd"] == root and facts["path"][1] == root + "/src"
 
 
 def test_the_schema_allows_exactly_the_offered_runtimes():
