@@ -15,7 +15,7 @@ from scftest.load.validate import SCHEMA_PATH
 from scftest.scf import images
 from scftest.scf.invocation import INVOCATION_TYPES
 from scftest.scf.limits import LIMITS
-from scftest.scf.environment import SYSTEM_PATH
+from scftest.scf.environment import SYSTEM_PATH, Host
 from scftest.scf.profiles import EMPTY_NAME, ENTRY_FOLDER, PROFILES, offered, profile_for
 from scftest.scf.results import LOG_FORMAT
 from scftest.scf.status import Code, Status
@@ -121,7 +121,8 @@ def test_the_environment_and_locale_are_the_clouds(version):
     assert env["LC_ALL"] in ("en_US.UTF-8", "C.UTF-8")
     assert (env["USER"], env["LOGNAME"], env["HOME"], env["PWD"]) == ("qcloud", "qcloud", "/home/qcloud", root)
     assert env["PYTHONPATH"] == (profile.pythonpath.replace("{code}", root) if profile.pythonpath else None)
-    assert env["TZ"] is None and env["TRIGGER_SRC"] is None  # TZ only when the suite sets it
+    # TZ only when the suite sets it, or UTC where this machine's local time is not (the cloud's is)
+    assert env["TZ"] == (None if Host().local_time_is_utc() else "UTC") and env["TRIGGER_SRC"] is None
     # Whatever locales this machine has, files are read as UTF-8 (the cloud's LANG is UTF-8).
     assert facts["preferred_encoding"].upper().replace("-", "") == "UTF8"
     assert facts["read"] == u"caf\u00e9 \u4f60\u597d"
