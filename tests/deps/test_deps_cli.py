@@ -27,14 +27,16 @@ def project(tmp_path, code, runtime="Python3.6", suite_name="api.yaml"):
     return tmp_path
 
 
-@needs("2.7", "3.6")
+@needs("2.7", "3.6", "3.7", "3.9", "3.10")
 def test_the_bundled_suites_are_clean(tmp_path):
     done = run_scftest(REPO, "deps", "suites", env_extra={"XDG_CACHE_HOME": str(tmp_path)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "suites/functions/hello on Python2.7 (Python 2.7." in done.stdout
     assert "suites/functions/orders on Python3.6" in done.stdout
     assert "suites/functions/profile on Python3.6" in done.stdout  # suites/warm.yaml
-    assert "deps: 7 function(s) checked: 0 problem(s), 0 warning(s)" in done.stdout  # uploader on 2.7 and 3.6 too
+    assert "suites/functions/runtimes on Python3.10" in done.stdout  # suites/runtimes.yaml: all five
+    # hello, orders, worker, uploader on 2.7 and 3.6, profile (7), runtimes on the five runtimes (5)
+    assert "deps: 12 function(s) checked: 0 problem(s), 0 warning(s)" in done.stdout
     assert done.stderr == ""
 
 
