@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Seque
 from scftest import plan
 from scftest.check import imports
 from scftest.check.judge import judge, judge_steps
+from scftest.check.masking import masked, short_secret_warnings
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
@@ -64,6 +65,7 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)
     result.selected = len(selected)
     result.deselected = len(cases) - len(selected)
+    result.warnings += short_secret_warnings(selected, options.environ)
     if reporter:
         reporter.start(RunPlan(tuple(selected), deselected=result.deselected))
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
@@ -233,14 +235,17 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
     started = time.monotonic()
     if case.steps:
         outcome = run_steps(case, spec, backend, cancel)
-        return imports.explain(outcome, case.function.runtime, images.cache_root(environ))
-    try:
-        with backend.start(spec) as instance:
-            record = instance.invoke(request, cancel)
-    except InstanceError as exc:  # the function never ran: the case's error, not scftest's
-        return _not_run(case, exc, started)
-    outcome = judge(case, record, elapsed_s=time.monotonic() - started)
-    return imports.explain(outcome, case.function.runtime, images.cache_root(environ))
+    else:
+        try:
+            with backend.start(spec) as instance:
+                record = instance.invoke(request, cancel)
+        except InstanceError as exc:  # the function never ran: the case's error, not scftest's
+            outcome = _not_run(case, exc, started)
+        else:
+            outcome = judge(case, record, elapsed_s=time.monotonic() - started)
+    outcome = imports.explain(outcome, case.function.runtime, images.cache_root(environ))
+    # Judged on the real values; everything shown or written from here on is masked.
+    return masked(outcome, spec.secrets)
 
 
 def _not_run(case: Case, exc: InstanceError, started: float) -> CaseOutcome:

@@ -68,7 +68,7 @@ class InstanceSpec:
     environment: Mapping[str, str]  # the declared variables, !env already resolved
     profile: RuntimeProfile  # how the runtime behaves: its log framing, its limits
     identity: FunctionIdentity = field(default_factory=FunctionIdentity)
-    secrets: tuple = ()  # values to mask as *** wherever they would be shown
+    secrets: tuple = ()  # values masked as *** in the judged outcome (check/masking.py)
     layers: Tuple[Path, ...] = ()  # host folders the function sees under /opt, in order (later wins)
     image: Optional[Path] = None  # the runtime's provisioned image libraries (a site-packages folder)
     init_timeout_s: float = LIMITS.init_timeout_default_s  # the import's time limit (SCF's initialization timeout)

@@ -3,9 +3,13 @@ with the bytes cut counted and marked."""
 
 from __future__ import annotations
 
-from typing import Iterable, Tuple
+import re
+from typing import Tuple
 
 from scftest.scf.limits import LIMITS
+
+# The line ``text`` puts where the cap cut the log (the first such line of a log).
+CUT_MARKER = re.compile(r"\[scftest: \d+ bytes of log cut here; \d+ bytes in all\]\n")
 
 
 class LogCapture:
@@ -28,32 +32,18 @@ class LogCapture:
             if len(self.tail) > 2 * self.tail_cap:  # trim in batches, not per chunk
                 del self.tail[: len(self.tail) - self.tail_cap]
 
-    def text(self, secrets: Iterable[str] = ()) -> Tuple[str, int]:
+    def text(self) -> Tuple[str, int]:
         """The log as text (bytes that are not UTF-8 replaced) and the bytes cut.
 
-        A secret the cut went through would leave a piece on each side that masking the
-        whole value cannot find: those pieces become *** here."""
+        Secrets are masked after checking (check/masking.py), which finds the pieces of
+        one the cut went through beside ``CUT_MARKER``."""
         tail_bytes = bytes(self.tail[-self.tail_cap:]) if self.tail_cap else b""
         cut = self.total - len(self.head) - len(tail_bytes)
         head = self.head.decode("utf-8", errors="replace")
         tail = tail_bytes.decode("utf-8", errors="replace")
         if not cut:
             return head + tail, 0
-        head, tail = _mask_cut_pieces(head, tail, secrets)
         if head and not head.endswith("\n"):
             head += "\n"
         marker = f"[scftest: {cut} bytes of log cut here; {self.total} bytes in all]\n"
         return head + marker + tail, cut
-
-
-def _mask_cut_pieces(head: str, tail: str, secrets: Iterable[str]) -> Tuple[str, str]:
-    for secret in (str(s) for s in secrets if s):
-        for size in range(len(secret) - 1, 2, -1):  # longest piece first; 3+ characters
-            if head.endswith(secret[:size]):
-                head = head[:-size] + "***"
-                break
-        for size in range(len(secret) - 1, 2, -1):
-            if tail.startswith(secret[-size:]):
-                tail = "***" + tail[size:]
-                break
-    return head, tail

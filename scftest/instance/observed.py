@@ -3,7 +3,8 @@
 ``Observed`` is what a backend's watch of one invocation found (the bootstrap's result
 frame, the times, why it stopped, the exit status, the memory peak); ``make_record``
 turns it into the InvocationRecord: the ending (status, code, error or value) in SCF's
-terms (scf/results.py), the framed and masked log, the figures.
+terms (scf/results.py), the framed log, the figures. The record holds the real values:
+secrets are masked only after the case is judged (check/masking.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any, Dict, List, Optional, Tuple
 from scftest.instance import CANCELLED, InstanceSpec, InvocationRequest
 from scftest.instance.channel import ChannelGarbled, Frame
 from scftest.instance.logcapture import LogCapture
-from scftest.instance.masking import mask_value, masker
 from scftest.instance.record import ErrorInfo, InvocationRecord
 from scftest.model import UNSET
 from scftest.scf import results
@@ -167,13 +167,6 @@ def _memory_mb(observed: Observed) -> float:
     return round(observed.tree_peak / MIB, 3)
 
 
-def _mask_error(error: Optional[ErrorInfo], mask) -> Optional[ErrorInfo]:
-    if error is None:
-        return None
-    return ErrorInfo(mask(error.type), mask(error.qualified_type), mask(error.message),
-                     mask(error.traceback), tuple(mask(name) for name in error.mro))
-
-
 def _error_result(spec: InstanceSpec, request: InvocationRequest, code: Code,
                   error: Optional[ErrorInfo]) -> Optional[str]:
     if error is None:
@@ -229,20 +222,18 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
     end = ending(spec, request, observed)
     duration = _duration_ms(observed)
     memory = _memory_mb(observed)
-    init_output, init_cut = observed.init_log.text(spec.secrets) if observed.init_log else ("", 0)
-    output, cut = log.text(spec.secrets)
+    init_output, init_cut = observed.init_log.text() if observed.init_log else ("", 0)
+    output, cut = log.text()
     if observed.leftovers:
         output += (f"[scftest: could not kill processes {observed.leftovers} "
                    f"the function started]\n")
-    mask = masker(spec.secrets)
-    error = _mask_error(end.error, mask)
-    ret_msg = mask(end.ret_msg)
-    result = mask(_error_result(spec, request, end.code, error))
-    text = mask(results.function_log(
+    error, ret_msg = end.error, end.ret_msg
+    result = _error_result(spec, request, end.code, error)
+    text = results.function_log(
         request.request_id, output, ret_msg=ret_msg, error_result=result,
         traceback=error.traceback if error is not None else "",
         duration_ms=duration, memory_limit_mb=spec.memory_mb, memory_mb=observed.tree_peak / MIB,
-        form=spec.profile.log, init_output=init_output, init=_init_report(observed)))
+        form=spec.profile.log, init_output=init_output, init=_init_report(observed))
     code = observed.returncode
     if observed.result is not None and code == -signal.SIGKILL:
         code = 0  # it answered, then scftest ended the lingering (warm) process
@@ -250,7 +241,7 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         **_invocation_fields(spec, request),
         status=end.code.status,
         status_code=end.code.number,
-        return_value=mask_value(end.value, mask) if end.value is not UNSET else UNSET,
+        return_value=end.value,
         ret_msg=ret_msg,
         error=error,
         error_result=result,

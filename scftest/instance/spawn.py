@@ -116,7 +116,7 @@ class SpawnInstance(Instance):
             if process.ended:
                 process.close()
                 if process.cold and observed.returncode == EXIT_NO_INSTANCE and observed.ready_at is None:
-                    output, _ = log.text(self.spec.secrets)
+                    output, _ = log.text()
                     raise InstanceError(f"the case's instance could not be made: {output.strip()}",
                                         hint="`scftest doctor` says what this machine gives")
             else:

@@ -7,7 +7,8 @@ message, the full explanation, the log tail), so the terminal, the JUnit file an
 JSON file never tell different stories about one case. The text of each value comes
 from ``scftest.render``.
 
-Nothing here masks secrets: the executor already replaced them in the record.
+Nothing here masks secrets: the session masked the judged outcome (check/masking.py)
+before any reporter receives it.
 """
 
 from __future__ import annotations

@@ -327,18 +327,16 @@ def test_the_utf8_locale_is_the_clouds_where_the_machine_has_it():
 
 
 @pytest.mark.parametrize("version", CORE)
-def test_secrets_are_masked_everywhere(version):
+def test_the_record_holds_real_values_for_the_checks(version):
+    # Secrets are masked in the judged outcome (tests/check/test_masking.py), never in the
+    # record the checks read: a secret equal to an expected word must not fail a case.
     secret = "s3cr3t-\"value\"-42"
     common = dict(root="basic", environment={"DB_PASSWORD": secret}, secrets=(secret,))
     record = run(version, "index.leak_secret", **common)
-    assert record.status == "success"
-    assert record.return_value["password"] == "***"
-    assert secret not in record.log and "password is ***" in record.log
-    assert secret not in record.ret_msg and secret not in record.return_value["context_env"]
+    assert record.status == "success" and record.return_value["password"] == secret
+    assert "password is " + secret in record.log
     failed = run(version, "index.leak_secret", event={"raise": True}, **common)
-    assert failed.error.message == "bad password ***"
-    assert secret not in failed.error.traceback and secret not in failed.log
-    assert 's3cr3t-\\"value\\"-42' not in failed.log  # nor its JSON-escaped form
+    assert failed.error.message == "bad password " + secret
 
 
 # --- cancel, parallel ------------------------------------------------------------------
@@ -460,10 +458,3 @@ def test_bootstrap_from_source_strips_its_frames_too(version, monkeypatch):
     monkeypatch.setattr(BootstrapCache, "script", lambda self, path: Script(str(CHILD_SCRIPT)))
     record = run(version, "index.raises", root="basic")
     assert record.error.type == "ValueError" and "_child" not in record.error.traceback
-
-
-def test_log_capture_masks_a_secret_the_cut_went_through():
-    capture = LogCapture(head=10, tail=10)
-    capture.feed(b"abcdeSECRET-VALUE-0123456789xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxSECRET-VALUE-99 end")
-    text, cut = capture.text(["SECRET-VALUE-01234", "SECRET-VALUE-99 e"])
-    assert text == "abcde***\n[scftest: 59 bytes of log cut here; 79 bytes in all]\n***nd"
