@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence
 
-from scftest import __version__
+from scftest import __version__, render
 from scftest.errors import ScftestError, UsageError
 from scftest.load.project import Project, find_project
 from scftest.result import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -192,7 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INTERRUPTED
     except ScftestError as exc:  # scftest's own errors say what to do: no traceback
-        print(f"scftest: {exc}", file=sys.stderr)
+        print(f"scftest: {render.terminal_block(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nscftest: interrupted", file=sys.stderr)
@@ -315,7 +315,7 @@ def _record(outcomes: List["CaseOutcome"], console) -> List["CaseOutcome"]:
     from scftest.authoring.update import update_suites
 
     report = update_suites(outcomes)
-    print(report.format(), file=console)
+    print(render.terminal_block(report.format()), file=console)
     return [dataclasses.replace(o, verdict=Verdict.PASSED, summary="expectation recorded by --update",
                                 mismatches=())
             if report.resolves(o) and not o.internal else o
@@ -327,18 +327,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     project = _project()
     loaded = load_paths(_paths(args, project))
-    for problem in loaded.problems:
-        print(problem)
+    for problem in loaded.problems:  # names and texts from the suites: no control characters reach the terminal
+        print(render.terminal_block(str(problem)))
     for warning in loaded.warnings:
-        print(warning)
+        print(render.terminal_block(str(warning)))
     cases = sum(len(s.cases) for s in loaded.suites)
     if args.verbose:
         for suite in loaded.suites:
-            print(f"{suite.file}: suite '{suite.name}', {len(suite.cases)} case(s)")
+            print(render.terminal_line(f"{suite.file}: suite '{suite.name}', {len(suite.cases)} case(s)"))
             for case in suite.cases:
-                print(f"  {case.id}  (line {case.line})")
+                print(f"  {render.terminal_line(case.id)}  (line {case.line})")
         for note in loaded.passed_over:
-            print(note)
+            print(render.terminal_line(str(note)))
     bad = len({p.file for p in loaded.problems})
     warned = f"; {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
     print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems{warned}")
@@ -407,7 +407,6 @@ def cmd_image(args: argparse.Namespace) -> int:
 
 
 def _image_list(args: argparse.Namespace) -> int:
-    from scftest import render
     from scftest.scf import images
 
     names = [images.canonical(args.runtime)] if args.runtime else list(images.runtimes())
@@ -418,7 +417,6 @@ def _image_list(args: argparse.Namespace) -> int:
 
 
 def _image_install(args: argparse.Namespace) -> int:
-    from scftest import render
     from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
     from scftest.scf import images
     from scftest.scf.images_install import Target, provision

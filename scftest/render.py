@@ -375,22 +375,71 @@ def format_mismatches(mismatches: Iterable[Mismatch], record: Any = None) -> str
 
 # --- handler text on a terminal, and colours ----------------------------------------------
 
-# ANSI escape sequences (colour codes in handler logs) go whole, not just their ESC byte:
-# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \\) and two-byte escapes.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-# What a terminal should not receive from a handler's output: C0 controls but tab and
-# newline, DEL, and the C1 controls some terminals act on.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What a terminal must not receive from data (handler output, returned values, suite and
+# case names, file names): the C0 controls, DEL and the C1 controls (ESC starts the
+# sequences that repaint, retitle or hyperlink a terminal; CR overwrites a line; BEL
+# rings), and the Unicode controls that reorder or break lines (bidi overrides and
+# isolates, U+2028 / U+2029). They are shown escaped, as Python writes them in a string.
+_OTHER_CONTROLS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_IN_LINE = re.compile("[\x00-\x1f" + _OTHER_CONTROLS + "]")  # one line: newline and tab escaped too
+_IN_BLOCK = re.compile("[\x00-\x08\x0b-\x1f" + _OTHER_CONTROLS + "]")  # a block keeps \t and \n
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+TERMINAL_LINE_WIDTH = 1000  # a line of data in the terminal; the JSON report keeps it whole
 
 
-def without_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
+def _escaped(match: "re.Match[str]") -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def printable(text: str) -> str:
-    """Handler text made safe to print: no escape sequences, no control characters
-    (a stray ESC or CR from a handler must not repaint or overwrite the report)."""
-    return _UNPRINTABLE.sub("", without_ansi(text.replace("\r\n", "\n")))
+    """A block of data (a log, an explanation) made safe for a terminal: line breaks stay
+    line breaks (CRLF as one), tabs stay tabs, every other control character is shown
+    escaped (``\\x1b``, ``\\r``), so nothing a handler writes can repaint or overwrite the report."""
+    return _IN_BLOCK.sub(_escaped, text.replace("\r\n", "\n"))
+
+
+def printable_line(text: str) -> str:
+    """One line of data (a name, an id, a path, a record field) made safe for a terminal:
+    newlines and tabs are escaped as well, so the line stays one line."""
+    return _IN_LINE.sub(_escaped, text)
+
+
+def without_ansi(text: str) -> str:
+    """``text`` without ANSI escape sequences (for files read by tools, not terminals)."""
+    return _ANSI.sub("", text)
+
+
+# ANSI escape sequences (colour codes in handler logs) go whole, not just their ESC byte:
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \\) and two-byte escapes.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def cut_long_lines(text: str, width: int = TERMINAL_LINE_WIDTH) -> str:
+    """Each line of ``text`` longer than ``width`` characters cut there, with a marker
+    saying how much of it was cut and where it is whole."""
+    if len(text) <= width:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if len(line) > width:
+            lines[index] = (f"{line[:width]}… [{len(line) - width} more characters of this line cut here; "
+                            f"the JSON report (--json) has it whole]")
+    return "\n".join(lines)
+
+
+def terminal_block(text: str) -> str:
+    """Data for the terminal as a block: long lines cut, then control characters escaped."""
+    return printable(cut_long_lines(text))
+
+
+def terminal_line(text: str, width: int = TERMINAL_LINE_WIDTH) -> str:
+    """Data for the terminal on one line: cut if longer than ``width``, control
+    characters (newlines and tabs included) escaped."""
+    if len(text) > width:
+        text = f"{text[:width]}… [{len(text) - width} more characters cut here; the JSON report (--json) has them]"
+    return printable_line(text)
 
 
 # ANSI SGR codes by verdict word; "title" for section rules.

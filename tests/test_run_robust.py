@@ -164,3 +164,33 @@ def test_a_value_nested_500_deep_is_an_error_for_its_case(tmp_path: Path) -> Non
     assert "nested more than 100 levels" in cases["deep"]["summary"]
     assert "***" in cases["deep"]["record"]["ret_msg"] and "leaf" not in cases["deep"]["record"]["ret_msg"]
     assert (tmp_path / "r.xml").exists()
+
+
+def test_the_terminal_gets_no_control_characters_and_long_lines_cut(tmp_path: Path) -> None:
+    # A suite name with an OSC sequence, a handler printing ESC / CR / BEL and a 10 MB line:
+    # the terminal shows them escaped and the long line cut; the JSON has the capped log.
+    write_suite(tmp_path, "ctl.yaml", """\
+        - name: "paint \\e]0;title\\a and \\e[2J"
+          event: {log: "colour \\e[31mred\\e[0m\\rover \\a bell", value: 1}
+          expect: {return: 2}
+        - name: floods
+          handler: index.flood
+          expect: {return: 2}
+    """)
+    (tmp_path / "fn" / "index.py").write_text(HANDLERS + textwrap.dedent("""\
+
+        def flood(event, context):
+            sys.stdout.write("y" * (10 * 1024 * 1024) + "\\n")
+            return 1
+    """))
+    result = scftest(tmp_path, "run", ".", "-vv", "--json", "r.json")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    out = result.stdout
+    assert [c for c in out if ord(c) < 32 and c not in "\n"] == []
+    assert "paint \\x1b]0;title\\x07 and \\x1b[2J" in out
+    assert "colour \\x1b[31mred\\x1b[0m\\rover \\x07 bell" in out
+    assert "more characters of this line cut here; the JSON report (--json) has it whole]" in out
+    assert len(out) < 100_000  # the 10 MB line is not printed (before: 4 MB)
+    cases = {c["name"]: c for c in json.loads((tmp_path / "r.json").read_text())["cases"]}
+    log = cases["floods"]["record"]["log"]
+    assert len(log) > 3_000_000 and cases["floods"]["record"]["log_truncated_bytes"] > 0

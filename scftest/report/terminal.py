@@ -10,6 +10,10 @@ the loader's warnings and, with ``passed_over``, the YAML files that are not sui
 Verbosity: -2 prints only failures and the summary line; -1 (``-q``) adds the progress
 letters; 0 adds the slowest cases; 1 (``-v``) prints a line per case instead of letters,
 each followed by its invocation record; 2 (``-vv``) adds the captured log.
+
+Every piece of data written (names, ids, paths, explanations, logs, record fields) goes
+through ``render.terminal_line`` or ``render.terminal_block``: control characters shown
+escaped, long lines cut with a marker. Only the reporter's own colour codes are raw.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance.record import InvocationRecord
 from scftest.model import SuiteProblem
 from scftest.render import (CODE_ROOT_INSIDE, LOG_TAIL_LINES, code_root_note, isolation_note, paint,
-                            printable, unpainted)
+                            terminal_block, terminal_line, unpainted)
 from scftest.report import ReportSettings, count, explain, log_tail, record_lines, short_message, summary_words
 from scftest.result import RunPlan, RunResult
 
@@ -123,9 +127,9 @@ class TerminalReporter:
             self._summary_line(outcomes, problems, result.elapsed_s, result.interrupted, result.deselected)
             self._isolation_line(outcomes)
             for warning in result.warnings:  # after the summary: they never change the verdict
-                self._write(f"{warning}\n")
+                self._write(f"{terminal_block(str(warning))}\n")
             for note in result.passed_over if self.passed_over else ():
-                self._write(f"{note}\n")
+                self._write(f"{terminal_line(str(note))}\n")
             self._flush()
 
     def _isolation_line(self, outcomes: Sequence[CaseOutcome]) -> None:
@@ -158,9 +162,9 @@ class TerminalReporter:
 
     def _case_line(self, outcome: CaseOutcome) -> None:
         verdict = outcome.verdict
-        text = f"{self._paint(WORDS[verdict], verdict.value)} {outcome.case.id} ({outcome.elapsed_s:.2f}s)"
+        text = f"{self._paint(WORDS[verdict], verdict.value)} {terminal_line(outcome.case.id)} ({outcome.elapsed_s:.2f}s)"
         if verdict in (Verdict.SKIPPED, Verdict.XFAILED, Verdict.XPASSED):
-            text += f" - {printable(short_message(outcome))}"
+            text += f" - {terminal_line(short_message(outcome))}"
         self._write(text + "\n")
         if outcome.record is not None:
             self._record_block(outcome, with_log=self.verbose >= 2)
@@ -170,15 +174,15 @@ class TerminalReporter:
             self._one_record(outcome.record, with_log, "    ")
         for step in outcome.steps:  # a warm sequence: each step with its own record
             verdict = step.verdict
-            self._write(f"    {step.step.label}: {self._paint(WORDS[verdict], verdict.value)}\n")
+            self._write(f"    {terminal_line(step.step.label)}: {self._paint(WORDS[verdict], verdict.value)}\n")
             self._one_record(step.record, with_log, "      ")
 
     def _one_record(self, record: Optional[InvocationRecord], with_log: bool, indent: str) -> None:
         for line in record_lines(record):
-            self._write(f"{indent}{printable(line)}\n")
+            self._write(f"{indent}{terminal_line(line)}\n")
         if with_log and record is not None and record.log.strip():
             self._write(f"{indent}log:\n")
-            for line in printable(record.log).rstrip("\n").splitlines():
+            for line in terminal_block(record.log).rstrip("\n").splitlines():
                 self._write(f"{indent}  {line}\n")
 
     # -------------------------------------------------------------------- sections
@@ -198,10 +202,10 @@ class TerminalReporter:
     def _failure_block(self, outcome: CaseOutcome) -> None:
         case = outcome.case
         verdict = outcome.verdict.value
-        self._rule(case.id, "_", kind=verdict)
-        self._write(f"{case.file}:{case.line}: {self._paint(WORDS[outcome.verdict], verdict)}\n")
+        self._rule(terminal_line(case.id), "_", kind=verdict)
+        self._write(f"{terminal_line(str(case.file))}:{case.line}: {self._paint(WORDS[outcome.verdict], verdict)}\n")
         explained = explain(outcome)
-        self._write(_indent(printable(explained), "  ") + "\n")
+        self._write(_indent(terminal_block(explained), "  ") + "\n")
         record = outcome.record
         tail = ""
         if record is not None and record.log.strip():
@@ -210,7 +214,7 @@ class TerminalReporter:
             if record.log_truncated_bytes:
                 shown += f" ({record.log_truncated_bytes} bytes cut by the runner)"
             self._write("\n" + self._paint(f"  --- {shown} ---", "dim") + "\n")
-            self._write(_indent(printable(tail), "  ") + "\n")
+            self._write(_indent(terminal_block(tail), "  ") + "\n")
         if record is not None and record.isolation == "namespace" and (
                 CODE_ROOT_INSIDE + "/" in explained + tail):
             self._write(self._paint("  " + code_root_note(case.function.code), "dim") + "\n")
@@ -221,7 +225,7 @@ class TerminalReporter:
             return
         self._rule("SUITE ERRORS", "=")
         for problem in problems:
-            self._write(self._paint(printable(str(problem)), "error") + "\n")
+            self._write(self._paint(terminal_block(str(problem)), "error") + "\n")
         self._write("\n")
 
     def _slowest_section(self, outcomes: Sequence[CaseOutcome]) -> None:
@@ -231,7 +235,7 @@ class TerminalReporter:
         slowest = sorted(ran, key=lambda o: o.elapsed_s, reverse=True)[:SLOWEST]
         self._rule(f"slowest {len(slowest)} cases", "=")
         for outcome in slowest:
-            self._write(f"{outcome.elapsed_s:7.2f}s {outcome.case.id}\n")
+            self._write(f"{outcome.elapsed_s:7.2f}s {terminal_line(outcome.case.id)}\n")
 
     def _short_summary(self, outcomes: Sequence[CaseOutcome]) -> None:
         """One line per failed or errored case, last, where a CI log is read first."""
@@ -241,7 +245,7 @@ class TerminalReporter:
         self._rule("short summary", "=")
         for outcome in bad:
             word = self._paint(WORDS[outcome.verdict], outcome.verdict.value)
-            self._write(f"{word} {outcome.case.id} - {printable(short_message(outcome))}\n")
+            self._write(f"{word} {terminal_line(outcome.case.id)} - {terminal_line(short_message(outcome))}\n")
 
     def _summary_line(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 
 import pytest
@@ -51,7 +52,8 @@ def indent(text):
 def test_failing_case_output_in_full():
     out = run([passed(), failed()], elapsed=0.5)
     first, second = failed().mismatches
-    log_tail = "\n".join([f"  processing item {i}" for i in range(10, 28)] + ["  boom  nul and  bell", "  END RequestId: req-2"])
+    escaped = "  \\x1b[31mboom\\x1b[0m \\x00 nul and \\x07 bell"  # controls shown escaped
+    log_tail = "\n".join([f"  processing item {i}" for i in range(10, 28)] + [escaped, "  END RequestId: req-2"])
     expected = (
         "collected 2 cases\n"
         ".F                                                    [100%]\n"
@@ -179,7 +181,63 @@ def test_interrupted_and_empty_runs():
 def test_control_characters_never_reach_the_terminal():
     out = run([failed()], verbose=2)
     assert "\x00" not in out and "\x1b" not in out and "\x07" not in out
-    assert "boom  nul and  bell" in out
+    assert "\\x1b[31mboom\\x1b[0m \\x00 nul and \\x07 bell" in out  # shown escaped, not lost
+
+
+CONTROLS = "\x1b]0;pwned\x07\x1b[2J\r\x9b\u202e\x08"  # OSC title, clear screen, CR, C1 CSI, RLO, BS
+
+
+def _hostile_outcome():
+    """A failed case whose names, log, returned value and exception all carry control characters."""
+    from dataclasses import replace
+
+    from scftest.check.outcome import Kind, Mismatch
+    from scftest.instance.record import ErrorInfo
+
+    base = failed()
+    case = replace(base.case, suite=f"suite{CONTROLS}", name=f"case\n{CONTROLS}\tname")
+    record = replace(base.record, log=f"START\nline with {CONTROLS} and\ttab\r\nnext\nEND\n",
+                     return_value={"k": CONTROLS}, ret_msg=f'{{"k": "{CONTROLS}"}}',
+                     error=ErrorInfo("ValueError", "builtins.ValueError", f"bad {CONTROLS}",
+                                     f"Traceback\nValueError: bad {CONTROLS}"))
+    mismatch = Mismatch(root="return", message=f"differs {CONTROLS}", kind=Kind.VALUE, path=("k",),
+                        expected="x", actual=CONTROLS)
+    return replace(base, case=case, record=record, mismatches=(mismatch,), summary=f"summary {CONTROLS}")
+
+
+@pytest.mark.parametrize("verbose", [-2, 0, 1, 2])
+def test_no_control_character_from_data_reaches_the_terminal(verbose):
+    out = run([_hostile_outcome()], verbose=verbose)
+    bad = [c for c in out if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f
+           or c in "\u202e\u2028\u2029"]
+    assert bad == []
+    assert "\\x1b]0;pwned\\x07" in out  # escaped where it was
+    if verbose >= 2:  # the log keeps its line breaks (CRLF as one) and its tabs
+        assert "line with \\x1b]0;pwned\\x07\\x1b[2J\\r\\x9b\\u202e\\x08 and\ttab\n      next\n" in out
+    assert "case\\n" in out and "\\tname" in out  # a name stays on one line; tabs only in the log
+    assert all("\t" not in line or "tab" in line for line in out.splitlines())
+
+
+def test_control_characters_are_escaped_when_coloured():
+    out = run([_hostile_outcome()], verbose=2, color=True)
+    painted = re.sub(r"\x1b\[[0-9;]*m", "", out)  # scftest's own colour codes
+    assert "\x1b" not in painted and "\r" not in painted
+
+
+def test_a_long_log_line_is_cut_in_the_terminal_and_says_where_it_is_whole():
+    from dataclasses import replace
+
+    from scftest.render import TERMINAL_LINE_WIDTH
+
+    base = failed()
+    long_line = "x" * (10 * TERMINAL_LINE_WIDTH)
+    outcome = replace(base, record=replace(base.record, log=f"START\n{long_line}\nEND\n"))
+    for verbose in (0, 2):
+        out = run([outcome], verbose=verbose)
+        assert long_line not in out and "x" * TERMINAL_LINE_WIDTH in out
+        assert (f"… [{9 * TERMINAL_LINE_WIDTH} more characters of this line cut here; "
+                "the JSON report (--json) has it whole]") in out
+        assert len(out) < 5 * TERMINAL_LINE_WIDTH
 
 
 def test_case_finished_is_safe_from_threads():
