@@ -288,6 +288,9 @@ def _diff_list_exact(expected: Sequence, actual: Sequence, at: _At, rules: _Rule
 
 
 ASSIGNMENT_LIMIT = 2500  # item pairs up to which a failure report searches the best pairing
+INDEX_MIN = 32  # actual lists at least this long are indexed by value before pairing
+CLOSEST_LIMIT = 200  # leftover items an unmatched expected item is compared with, at most
+PAIR_BUDGET = 20_000  # comparisons the closest-item search of one list may make in all
 
 
 def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _Rules) -> Iterator[Difference]:
@@ -298,14 +301,16 @@ def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _R
             known[(i, j)] = next(_diff(expected[i], actual[j], at.item(j, i), rules), None) is None
         return known[(i, j)]
 
-    if len(_max_matching(len(expected), len(actual), fits)) == len(expected):
+    index = _ListIndex(actual) if len(actual) >= INDEX_MIN and not rules.ignores_below(at.apath) else None
+    candidates = (lambda i: index.candidates(expected[i], i)) if index else None
+    if len(_max_matching(len(expected), len(actual), fits, candidates)) == len(expected):
         return
     # Some expected item has no partner. Show each one against the most similar item left
     # over: that is usually the item the user meant, and its field-level diff says more
     # than "not found".
-    for i, j in _closest_partners(expected, actual, at, rules, fits):
+    for i, j in _closest_partners(expected, actual, at, rules, fits, candidates, index):
         if j is None:
-            yield _difference(_At(at.apath, at.epath + (i,)), f"expected item [{i}] is not in the list",
+            yield _difference(_At(at.apath, at.epath + (i,)), _not_in_list(i, len(actual), index),
                               expected[i], actual)
             continue
         note = f" (closest item to expected item [{i}])"
@@ -313,13 +318,156 @@ def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _R
             yield replace(diff, message=diff.message + note)
 
 
+def _not_in_list(i: int, n: int, index: Optional["_ListIndex"]) -> str:
+    if index is not None and index.budget_spent:
+        return (f"expected item [{i}] is not in the list of {n} items (the search for its closest "
+                f"item stopped after {PAIR_BUDGET} comparisons)")
+    return f"expected item [{i}] is not in the list"
+
+
+_NOT_INDEXED = object()  # a value the index does not hold: it is compared as before
+
+
+_LEAF_KINDS = {str: "string", int: "number", float: "number", bool: "bool", type(None): "null"}
+_CONTAINERS = (dict, list)  # what JSON decodes to; other types take the slow checks
+
+
+def _scalar_key(value: Any) -> Any:
+    """What the index files a leaf under: values ``same_scalar`` calls equal share a key
+    (1 and 1.0; never true and 1, "1" and 1, null and ""). NaN equals nothing. By exact
+    type, so that filing half a million items costs no ABC checks; other types are not
+    filed, and the comparison itself decides for them."""
+    kind = _LEAF_KINDS.get(type(value))
+    if kind is None or (kind == "number" and value != value):
+        return _NOT_INDEXED
+    return (kind, value)
+
+
+def _odd(value: Any) -> bool:
+    """Neither a leaf the index files nor a container: compared one by one."""
+    return (type(value) not in _CONTAINERS and not isinstance(value, (Mapping, list, tuple))
+            and not _is_nan(value))
+
+
+def _is_nan(value: Any) -> bool:
+    return is_number(value) and value != value
+
+
+class _ListIndex:
+    """The actual list's items filed by value, so that an expected item is tried only
+    against the items that can fit it (in list order), not against every item.
+
+    An expected scalar can fit only an equal scalar; an expected mapping whose key ``k``
+    holds a scalar can fit only a mapping whose ``k`` is equal to it. Items the index
+    does not hold (odd objects) are always tried. The verdict stays exact: the index only
+    leaves out pairs that cannot fit. Only used when no ignore path reaches below the
+    list (an ignored key or item fits anything)."""
+
+    def __init__(self, actual: Sequence) -> None:
+        self.actual = actual
+        self.by_value: Optional[Dict[Any, List[int]]] = None
+        self.by_field: Dict[str, Dict[Any, List[int]]] = {}
+        self.others: List[int] = []  # odd items no key files: always tried
+        self.field_others: Dict[str, List[int]] = {}  # mappings whose field holds an odd object
+        self.comparisons = 0  # the closest-item search's, against PAIR_BUDGET
+        self.budget_spent = False
+
+    def _values(self) -> Dict[Any, List[int]]:
+        if self.by_value is None:
+            self.by_value = {}
+            filed, kinds = self.by_value, _LEAF_KINDS
+            for j, item in enumerate(self.actual):
+                kind = kinds.get(type(item))  # _scalar_key, inlined: this loop may see 10^6 items
+                if kind is not None and (kind != "number" or item == item):
+                    filed.setdefault((kind, item), []).append(j)
+                elif _odd(item):
+                    self.others.append(j)
+        return self.by_value
+
+    def _field(self, name: str) -> Dict[Any, List[int]]:
+        if name not in self.by_field:
+            filed: Dict[Any, List[int]] = {}
+            odd: List[int] = []
+            for j, item in enumerate(self.actual):
+                if (type(item) is dict or isinstance(item, Mapping)) and name in item:
+                    value = item[name]
+                    key = _scalar_key(value)
+                    if key is not _NOT_INDEXED:
+                        filed.setdefault(key, []).append(j)
+                    elif _odd(value):
+                        odd.append(j)  # not JSON data: let the comparison itself decide
+            self.by_field[name], self.field_others[name] = filed, odd
+        return self.by_field[name]
+
+    def _scalar_field(self, expected: Mapping) -> Optional[Tuple[str, Any]]:
+        for name, value in expected.items():
+            if isinstance(name, str) and not isinstance(value, Matcher):
+                key = _scalar_key(value)
+                if key is not _NOT_INDEXED:
+                    return name, key
+        return None
+
+    def candidates(self, expected: Any, i: int) -> Sequence[int]:
+        """The actual indexes that may fit ``expected`` (item ``i``), ``i`` first."""
+        if isinstance(expected, Matcher) or isinstance(expected, (list, tuple)):
+            return _same_place_first(range(len(self.actual)), i)
+        if isinstance(expected, Mapping):
+            field = self._scalar_field(expected)
+            if field is None:
+                return _same_place_first(range(len(self.actual)), i)
+            found = self._field(field[0]).get(field[1], [])
+            others = self.field_others[field[0]]
+        else:
+            key = _scalar_key(expected)
+            if key is _NOT_INDEXED:
+                return _same_place_first(range(len(self.actual)), i)
+            found = self._values().get(key, [])
+            others = self.others
+        return _same_place_first(sorted(found + others) if others else found, i)
+
+    def similar(self, expected: Any) -> List[int]:
+        """Actual indexes sharing a field's value with an expected mapping (the likeliest
+        items a person meant), in list order."""
+        if not isinstance(expected, Mapping):
+            return []
+        shared = set()
+        for name, value in expected.items():
+            key = _scalar_key(value) if isinstance(name, str) and not isinstance(value, Matcher) else _NOT_INDEXED
+            if key is not _NOT_INDEXED:
+                shared.update(self._field(name).get(key, []))
+                if len(shared) >= CLOSEST_LIMIT:
+                    break
+        return sorted(shared)
+
+    def spend(self, count: int) -> bool:
+        """Count ``count`` comparisons; False once the budget is spent."""
+        if self.comparisons + count > PAIR_BUDGET:
+            self.budget_spent = True
+            return False
+        self.comparisons += count
+        return True
+
+
+def _same_place_first(indexes: Sequence[int], i: int) -> Sequence[int]:
+    """``indexes`` with ``i`` first when it is among them: in-order lists pair up the obvious way."""
+    if isinstance(indexes, range):
+        return ([i] if i < len(indexes) else []) + [j for j in indexes if j != i] if i < len(indexes) else indexes
+    if i in indexes:
+        return [i] + [j for j in indexes if j != i]
+    return indexes
+
+
 def _closest_partners(expected: Sequence, actual: Sequence, at: _At, rules: _Rules,
-                      fits: Callable[[int, int], bool]) -> List[Tuple[int, Optional[int]]]:
+                      fits: Callable[[int, int], bool],
+                      candidates: Optional[Callable[[int], Sequence[int]]] = None,
+                      index: Optional[_ListIndex] = None) -> List[Tuple[int, Optional[int]]]:
     """(expected index, actual index or None) for every expected item left without a match.
 
     The pairing keeps as many matches as possible and, among those, gives the unmatched
     items the most similar leftovers (a min-cost assignment). Huge lists fall back to
-    taking the closest leftover item by item.
+    taking the closest leftover item by item, among at most ``CLOSEST_LIMIT`` of them
+    (those sharing a field's value first, then the nearest in the list), within
+    ``PAIR_BUDGET`` comparisons for the whole list.
     """
     m, n = len(expected), len(actual)
 
@@ -328,7 +476,8 @@ def _closest_partners(expected: Sequence, actual: Sequence, at: _At, rules: _Rul
         return kind * 10**6 + min(count, 999) * 10**3 + min(gap, 999)
 
     if m * max(n, 1) > ASSIGNMENT_LIMIT:
-        return _greedy_partners(m, n, fits, distance)
+        pairs = _max_matching(m, n, fits, candidates)
+        return _greedy_partners(m, n, pairs, distance, index or _ListIndex(actual), expected)
     miss = 2 * 10**6 * (m + 1)  # one more match always outweighs any sum of distances
     cost = [[0 if fits(i, j) else miss + distance(i, j) for j in range(n)] + [2 * miss] * max(0, m - n)
             for i in range(m)]
@@ -336,17 +485,33 @@ def _closest_partners(expected: Sequence, actual: Sequence, at: _At, rules: _Rul
     return [(i, j if j < n else None) for i, j in enumerate(chosen) if j >= n or not fits(i, j)]
 
 
-def _greedy_partners(m: int, n: int, fits: Callable[[int, int], bool],
-                     distance: Callable[[int, int], int]) -> List[Tuple[int, Optional[int]]]:
-    pairs = _max_matching(m, n, fits)
-    free = [j for j in range(n) if j not in set(pairs.values())]
+def _greedy_partners(m: int, n: int, pairs: Dict[int, int], distance: Callable[[int, int], int],
+                     index: _ListIndex, expected: Sequence) -> List[Tuple[int, Optional[int]]]:
+    taken = set(pairs.values())
     partners: List[Tuple[int, Optional[int]]] = []
     for i in (i for i in range(m) if i not in pairs):
-        j = min(free, key=lambda j: distance(i, j)) if free else None
+        pool = _closest_pool(i, n, taken, index.similar(expected[i]))
+        j = min(pool, key=lambda j: distance(i, j)) if pool and index.spend(len(pool)) else None
         if j is not None:
-            free.remove(j)
+            taken.add(j)
         partners.append((i, j))
     return partners
+
+
+def _closest_pool(i: int, n: int, taken: set, similar: Sequence[int]) -> List[int]:
+    """Up to CLOSEST_LIMIT free actual indexes: those sharing a value with item ``i``, then
+    the nearest to position ``i``, outwards."""
+    pool = [j for j in similar if j not in taken][:CLOSEST_LIMIT]
+    chosen = set(pool)
+    start = min(i, n - 1)
+    for step in range(n):
+        if len(pool) >= CLOSEST_LIMIT or (start - step < 0 and start + step >= n):
+            break
+        for j in {start - step, start + step}:
+            if 0 <= j < n and j not in taken and j not in chosen:
+                pool.append(j)
+                chosen.add(j)
+    return pool
 
 
 def _min_cost_assignment(cost: List[List[int]]) -> List[int]:
@@ -394,31 +559,54 @@ def _distance(expected: Any, actual: Any, at: _At, rules: _Rules, i: int, j: int
     return (0 if same_kind else 1, count, abs(i - j))
 
 
-def _max_matching(m: int, n: int, fits: Callable[[int, int], bool]) -> Dict[int, int]:
+def _max_matching(m: int, n: int, fits: Callable[[int, int], bool],
+                  candidates: Optional[Callable[[int], Sequence[int]]] = None) -> Dict[int, int]:
     """Maximum bipartite matching (Kuhn's augmenting paths): expected index -> actual index.
 
     Greedy first fit fails on ``[!any, {id: 1}]`` against ``[{id: 1}, {id: 2}]``: ``!any``
     would take ``{id: 1}`` and leave nothing for the second item. Augmenting paths let an
     earlier item give its partner up when it has another one. ``fits`` should remember
-    its answers: a pair may be asked about more than once.
+    its answers: a pair may be asked about more than once. ``candidates(i)`` lists the
+    actual indexes that may fit item ``i`` (``_ListIndex``); without it, every index, ``i``
+    first. The search is a loop, not recursion: a path may pass through every item.
     """
     owner: Dict[int, int] = {}  # actual index -> expected index
+    tried: Dict[int, Sequence[int]] = {}
 
-    def augment(i: int, seen: set) -> bool:
-        # Try the same position first, so in-order lists pair up the obvious way.
-        order = ([i] if i < n else []) + [j for j in range(n) if j != i]
-        for j in order:
+    def order(i: int) -> Sequence[int]:
+        if i not in tried:
+            tried[i] = candidates(i) if candidates else _same_place_first(range(n), i)
+        return tried[i]
+
+    for start in range(m):
+        _augment(start, order, fits, owner)
+    return {i: j for j, i in owner.items()}
+
+
+def _augment(start: int, order: Callable[[int], Sequence[int]], fits: Callable[[int, int], bool],
+             owner: Dict[int, int]) -> bool:
+    """One augmenting path from expected item ``start`` (depth-first, with an explicit stack)."""
+    seen: set = set()
+    stack = [(start, iter(order(start)))]  # (expected item, the actual indexes left to try)
+    path: List[Tuple[int, int]] = []  # (expected item, the actual index it would take)
+    while stack:
+        i, left = stack[-1]
+        for j in left:
             if j in seen or not fits(i, j):
                 continue
             seen.add(j)
-            if j not in owner or augment(owner[j], seen):
-                owner[j] = i
+            path.append((i, j))
+            if j not in owner:  # a free item: shift every partner along the path
+                for item, taken in path:
+                    owner[taken] = item
                 return True
-        return False
-
-    for i in range(m):
-        augment(i, set())
-    return {i: j for j, i in owner.items()}
+            stack.append((owner[j], iter(order(owner[j]))))
+            break
+        else:
+            stack.pop()
+            if path:
+                path.pop()
+    return False
 
 
 # --- plain sub-trees: deepdiff ------------------------------------------------------------

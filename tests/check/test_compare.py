@@ -196,6 +196,94 @@ def test_includes_type_mismatch():
     assert [(x.path, x.message) for x in got] == [("return.items", "expected a list, got a string")]
 
 
+def test_includes_in_a_huge_list_compares_only_the_items_that_can_fit(monkeypatch):
+    # Not timed: the number of item comparisons is what made 500,000 items cost 78 s.
+    from scftest.check import compare as module
+
+    calls = []
+    real = module._diff
+
+    def counting(expected, actual, at, rules):
+        calls.append(1)
+        return real(expected, actual, at, rules)
+
+    monkeypatch.setattr(module, "_diff", counting)
+    ints = list(range(100_000))
+    dicts = [{"id": i, "name": f"n{i}"} for i in range(100_000)]
+    assert compare({"v": [7, 50_000, 99_999]}, {"v": ints}, includes=True) == []
+    assert compare({"v": [{"id": 99_999}, {"id": 3, "name": "n3"}]}, {"v": dicts}, includes=True) == []
+    found = compare({"v": [{"id": 5}, {"id": -1, "name": "n42"}]}, {"v": dicts}, includes=True)
+    assert [(d.path, d.message) for d in found] == [
+        (("v", 42, "id"), "values differ (closest item to expected item [1])")]  # shares name n42
+    assert compare({"v": [-1]}, {"v": ints}, includes=True)[0].message == \
+        "values differ (closest item to expected item [0])"
+    assert len(calls) < 3 * module.CLOSEST_LIMIT * 3
+
+
+def test_includes_the_closest_item_search_has_a_budget_the_verdict_does_not():
+    from scftest.check.compare import PAIR_BUDGET
+
+    actual = [{"id": i} for i in range(1000)]
+    expected = [{"id": -k} for k in range(1, 201)]  # none is there
+    found = compare(expected, actual, includes=True)
+    stopped = [d for d in found if "stopped after" in d.message]
+    closest = [d for d in found if "(closest item to expected" in d.message]
+    assert closest and stopped and len(closest) + len(stopped) == 200
+    assert stopped[0].message == (f"expected item [{len(closest)}] is not in the list of 1000 items (the search "
+                                  f"for its closest item stopped after {PAIR_BUDGET} comparisons)")
+    assert compare(expected[:1] + [{"id": 3}], actual + [{"id": -1}], includes=True) == []
+
+
+def test_max_matching_follows_a_path_through_thousands_of_items():
+    from scftest.check.compare import _max_matching
+
+    length = 5000  # past Python's recursion limit: the search is a loop
+    fits = {(i, i) for i in range(length)} | {(i, i + 1) for i in range(length)} | {(length, 0)}
+    pairs = _max_matching(length + 1, length + 1, lambda i, j: (i, j) in fits)
+    assert len(pairs) == length + 1 and pairs[length] == 0
+
+
+_LEAVES = [0, 1, 1.0, 2, True, False, None, "1", "a", "", float("nan"), -0.0]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_value_index_gives_the_verdict_a_full_scan_gives(seed):
+    import random
+
+    from scftest.check import compare as module
+    from scftest.check.compare import _At, _ListIndex, _max_matching, _Rules
+
+    rng = random.Random(seed)
+
+    def leaf():
+        return rng.choice(_LEAVES)
+
+    def item(expected):
+        roll = rng.random()
+        if expected and roll < 0.1:
+            return m("!any") if rng.random() < 0.5 else m("!type", "int")
+        if roll < 0.5:
+            return leaf()
+        if roll < 0.6:
+            return [leaf()]
+        keys = rng.sample(["a", "b", "c"], rng.randint(1, 3))
+        return {k: (m("!any") if expected and rng.random() < 0.1 else leaf()) for k in keys}
+
+    actual = [item(False) for _ in range(rng.randint(module.INDEX_MIN, 80))]
+    expected = [item(True) for _ in range(rng.randint(1, 6))] + rng.sample(actual, 2)
+    rules = _Rules(includes=True)
+
+    def fits(i, j):
+        return next(module._diff(expected[i], actual[j], _At((), ()).item(j, i), rules), None) is None
+
+    index = _ListIndex(actual)
+    full = _max_matching(len(expected), len(actual), fits)
+    indexed = _max_matching(len(expected), len(actual), fits, lambda i: index.candidates(expected[i], i))
+    assert len(indexed) == len(full)
+    assert all(fits(i, j) for i, j in indexed.items())
+    assert (compare(expected, actual, includes=True) == []) == (len(full) == len(expected))
+
+
 # --- ignore paths ------------------------------------------------------------------------
 
 
