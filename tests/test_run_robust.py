@@ -194,3 +194,62 @@ def test_the_terminal_gets_no_control_characters_and_long_lines_cut(tmp_path: Pa
     cases = {c["name"]: c for c in json.loads((tmp_path / "r.json").read_text())["cases"]}
     log = cases["floods"]["record"]["log"]
     assert len(log) > 3_000_000 and cases["floods"]["record"]["log_truncated_bytes"] > 0
+
+
+SPAWNER = """\
+import os, subprocess, sys, time
+
+def spawn_and_sleep(event, context):
+    marker = event["marker"]
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker + "-child"])
+    if os.fork() == 0:  # a daemon: double fork, its own session
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", marker + "-daemon"])
+        os._exit(0)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("mode", ["namespace", "process"])
+def test_when_the_runner_is_killed_outright_every_case_process_dies_with_it(tmp_path: Path, mode: str) -> None:
+    import signal
+    import time
+    import uuid
+
+    from conftest import end_processes, namespaces_or_skip, processes_of
+
+    if mode == "namespace":
+        namespaces_or_skip()
+    marker = f"scftest-sigkill-{uuid.uuid4().hex}"
+    write_suite(tmp_path, "s.yaml", f"""\
+        - name: spawns and sleeps
+          handler: spawner.spawn_and_sleep
+          timeout: 300
+          event: {{marker: {marker}}}
+          environment: {{MARK: {marker}}}
+    """)
+    (tmp_path / "fn" / "spawner.py").write_text(SPAWNER)
+    isolation = "strict" if mode == "namespace" else "process"
+    runner = subprocess.Popen([sys.executable, "-m", "scftest", "run", ".", "--isolation", isolation],
+                              cwd=tmp_path, env=dict(os.environ, NO_COLOR="1"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120  # guards against a hang; nothing here is timed
+        while time.monotonic() < deadline and not (processes_of(marker + "-child") and processes_of(marker + "-daemon")):
+            assert runner.poll() is None, "the run ended before the handler spawned its children"
+            time.sleep(0.05)
+        case_processes = processes_of(marker)
+        assert len(case_processes) >= 3, case_processes  # the handler, its child, the daemon
+        runner.kill()  # SIGKILL: no handler of the runner's runs
+        runner.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and processes_of(marker):
+            time.sleep(0.05)
+        left = processes_of(marker)
+        assert left == [], f"left running after SIGKILL of the runner ({mode}): {left}"
+    finally:
+        if runner.poll() is None:
+            runner.send_signal(signal.SIGKILL)
+            runner.wait()
+        end_processes(processes_of(marker))

@@ -448,10 +448,12 @@ def enter_instance(plan, channel_fds):
     for procs in plan.get("cgroups") or ():
         with open(procs, "w") as handle:  # "0": this process; children follow it
             handle.write("0")
+    # Killed with the runner, even by SIGKILL: in a namespace the instance's init follows
+    # this process (its own parent-death signal), and the kernel ends the rest with it.
+    libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     if plan["isolation"] == "namespace":
         enter_namespaces(libc, plan, channel_fds)
     else:  # a plain process: the parent is a child subreaper, this is non-dumpable
-        libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
         libc("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     drop_privileges(libc, plan)
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from scftest.instance import InstanceError
+from scftest.instance.keeper import Keeper
 from scftest.instance.proctree import PAGE_SIZE, ProcessTree, read_stat, scan_processes
 from scftest.scf.limits import LIMITS, Limits
 
@@ -573,6 +574,7 @@ class Sandbox:
         self._counter = itertools.count(1)
         self._bootstraps: Set[int] = set()  # the runner's own children (see sweep)
         self._hardened = False
+        self._keeper = Keeper()  # ends the cases' processes if the runner is killed outright
 
     def machine(self) -> MachineIsolation:
         with self._lock:
@@ -633,13 +635,20 @@ class Sandbox:
             prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
             prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
 
-    def spawned(self, pid: int) -> None:
+    def spawned(self, pid: int, cgroup_procs: Sequence[str] = ()) -> None:
+        """A case's bootstrap started (its own process group): the keeper watches it."""
         with self._lock:
             self._bootstraps.add(pid)
+        self._keeper.watch(pid, cgroup_procs)
 
     def reaped(self, pid: int) -> None:
         with self._lock:
             self._bootstraps.discard(pid)
+        self._keeper.release(pid)
+
+    def close(self) -> None:
+        """The run is over: the keeper ends (it has nothing left to watch)."""
+        self._keeper.close()
 
     def sweep(self) -> List[int]:
         """Kills and reaps the orphans that came back to the runner (a child subreaper):
@@ -651,7 +660,7 @@ class Sandbox:
         with self._lock:
             bootstraps = set(self._bootstraps)
         strays = [pid for pid, (ppid, _, sid, _) in scan_processes().items()
-                  if ppid == me and sid != session and pid not in bootstraps]
+                  if ppid == me and sid != session and pid not in bootstraps and pid != self._keeper.pid]
         for pid in strays:
             _signal(pid)
         for pid in strays:

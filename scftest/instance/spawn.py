@@ -81,6 +81,7 @@ class SpawnBackend(Backend):
 
     def close(self) -> None:
         self.bootstrap.close()
+        self.sandbox.close()
 
 
 class SpawnInstance(Instance):
@@ -209,7 +210,7 @@ class _Process:
             raise
         _close_fds(*child_ends)
         if plan.sandbox is not None:
-            plan.sandbox.spawned(proc.pid)
+            plan.sandbox.spawned(proc.pid, plan.cgroups.procs_files)
         return cls(spec, plan, folder, home, proc, plan.processes(proc.pid),
                    [r for r, _ in pipes[:invocations]], requests[1] if requests else None,
                    go[1], spawned_at)
