@@ -407,8 +407,15 @@ class _ListIndex:
                     return name, key
         return None
 
-    def candidates(self, expected: Any, i: int) -> Sequence[int]:
-        """The actual indexes that may fit ``expected`` (item ``i``), ``i`` first."""
+    def candidates(self, expected: Any, i: int) -> Iterable[int]:
+        """The actual indexes that may fit ``expected`` (item ``i``), ``i`` first: the
+        first ``QUICK_TRIES`` items of the list as they come, then those the index files
+        under ``expected``'s value. An item found among the first ones never waits for
+        the index, which is built only when they do not do."""
+        return _Tries(self, expected, i)
+
+    def filed(self, expected: Any, i: int) -> Sequence[int]:
+        """Every actual index that may fit ``expected`` (item ``i``), ``i`` first."""
         if isinstance(expected, Matcher) or isinstance(expected, (list, tuple)):
             return _same_place_first(range(len(self.actual)), i)
         if isinstance(expected, Mapping):
@@ -448,6 +455,26 @@ class _ListIndex:
         return True
 
 
+QUICK_TRIES = 64  # list items tried as they come before an expected item waits for the index
+
+
+class _Tries:
+    """The candidates of one expected item, iterable again and again (an augmenting path
+    may come back to the item): the quick tries, then the index's, each index once."""
+
+    def __init__(self, index: _ListIndex, expected: Any, i: int) -> None:
+        self.index, self.expected, self.i = index, expected, i
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.index.actual)
+        quick = _same_place_first(range(min(QUICK_TRIES, n)), self.i)
+        if self.i >= QUICK_TRIES and self.i < n:
+            quick = [self.i] + list(quick)
+        yield from quick
+        tried = set(quick)
+        yield from (j for j in self.index.filed(self.expected, self.i) if j not in tried)
+
+
 def _same_place_first(indexes: Sequence[int], i: int) -> Sequence[int]:
     """``indexes`` with ``i`` first when it is among them: in-order lists pair up the obvious way."""
     if isinstance(indexes, range):
@@ -459,7 +486,7 @@ def _same_place_first(indexes: Sequence[int], i: int) -> Sequence[int]:
 
 def _closest_partners(expected: Sequence, actual: Sequence, at: _At, rules: _Rules,
                       fits: Callable[[int, int], bool],
-                      candidates: Optional[Callable[[int], Sequence[int]]] = None,
+                      candidates: Optional[Callable[[int], Iterable[int]]] = None,
                       index: Optional[_ListIndex] = None) -> List[Tuple[int, Optional[int]]]:
     """(expected index, actual index or None) for every expected item left without a match.
 
@@ -560,7 +587,7 @@ def _distance(expected: Any, actual: Any, at: _At, rules: _Rules, i: int, j: int
 
 
 def _max_matching(m: int, n: int, fits: Callable[[int, int], bool],
-                  candidates: Optional[Callable[[int], Sequence[int]]] = None) -> Dict[int, int]:
+                  candidates: Optional[Callable[[int], Iterable[int]]] = None) -> Dict[int, int]:
     """Maximum bipartite matching (Kuhn's augmenting paths): expected index -> actual index.
 
     Greedy first fit fails on ``[!any, {id: 1}]`` against ``[{id: 1}, {id: 2}]``: ``!any``
