@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from scftest.check.outcome import CaseOutcome, Mismatch
+from scftest.check.outcome import CaseOutcome, Mismatch, StepOutcome
 from scftest.instance.logcapture import CUT_MARKER
 from scftest.model import Case, EnvRef, SuiteWarning
 
@@ -157,6 +157,8 @@ def _mask_mismatch(m: Mismatch, mask: Masker) -> Mismatch:
 
 
 def _mask_record(record: Any, mask: Masker) -> Any:
+    if record is None:
+        return None
     error = record.error
     if error is not None:
         error = replace(error, type=mask(error.type), qualified_type=mask(error.qualified_type),
@@ -171,10 +173,17 @@ def masked(outcome: CaseOutcome, secrets: Iterable[str]) -> CaseOutcome:
     mask = masker(secrets)
     if not mask:
         return outcome
-    record = outcome.record
     return replace(outcome, summary=mask(outcome.summary), details=mask(outcome.details),
                    mismatches=tuple(_mask_mismatch(m, mask) for m in outcome.mismatches),
-                   record=_mask_record(record, mask) if record is not None else None)
+                   record=_mask_record(outcome.record, mask),
+                   steps=tuple(_mask_step(step, mask) for step in outcome.steps))
+
+
+def _mask_step(step: StepOutcome, mask: Masker) -> StepOutcome:
+    # a warm sequence's step: its own summary, mismatches and record
+    return replace(step, summary=mask(step.summary),
+                   mismatches=tuple(_mask_mismatch(m, mask) for m in step.mismatches),
+                   record=_mask_record(step.record, mask))
 
 
 def short_secret_warnings(cases: Sequence[Case], environ: Mapping[str, str]) -> List[SuiteWarning]:

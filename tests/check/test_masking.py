@@ -150,6 +150,11 @@ def test_no_form_of_a_secret_reaches_any_report(tmp_path):
             expect:
               return_includes: {{token: {json.dumps(SECRET)}}}
               log: [{json.dumps("plain: " + SECRET)}]
+          - name: warm steps
+            invocations:
+              - expect: {{return: {{token: nope}}}}
+              - event: {{raise: true}}
+                expect: {{error: {{message: nope}}}}
     """))
     env = dict(os.environ, NO_COLOR="1", SCFTEST_MASK_TOKEN=SECRET)
     result = subprocess.run([sys.executable, "-m", "scftest", "run", ".", "-vv", "--json", "r.json",
@@ -158,7 +163,7 @@ def test_no_form_of_a_secret_reaches_any_report(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     verdicts = {c["name"]: c["verdict"] for c in report["cases"]}
     assert verdicts == {"returns it": "failed", "raises with it": "failed",
-                        "passes on the real value": "passed"}, result.stdout
+                        "passes on the real value": "passed", "warm steps": "failed"}, result.stdout
     # The JSON file escapes once more whatever it holds: its text is the third level.
     written = [result.stdout, result.stderr, (tmp_path / "r.xml").read_text(), (tmp_path / "r.json").read_text(),
                json.dumps(report, ensure_ascii=False)]
