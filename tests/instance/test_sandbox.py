@@ -10,7 +10,6 @@ opens one is seen. Namespace tests skip, saying why, where the machine cannot ma
 import os
 import shutil
 import threading
-import time
 import uuid
 
 import pytest
@@ -181,17 +180,20 @@ def test_1024_open_files(isolation, version):
 # --- memory, from the instance's own accounting --------------------------------------------
 
 def _bare_interpreter_kb(version):
-    """VmHWM of the bare interpreter (``-S``: no site), as it sits idle."""
+    """VmHWM of the bare interpreter (``-S``: no site), as it sits idle (once it says it
+    is up: on a busy machine it may not even have started after half a second)."""
     import subprocess
 
-    proc = subprocess.Popen([INTERPRETERS[version][0], "-S", "-c", "import time; time.sleep(5)"])
+    code = "import sys, time; sys.stdout.write('up\\n'); sys.stdout.flush(); time.sleep(60)"
+    proc = subprocess.Popen([INTERPRETERS[version][0], "-S", "-c", code], stdout=subprocess.PIPE)
     try:
-        time.sleep(0.5)
+        assert proc.stdout.readline() == b"up\n"
         with open(f"/proc/{proc.pid}/status") as handle:
             return next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
     finally:
         proc.kill()
         proc.wait()
+        proc.stdout.close()
 
 
 @pytest.mark.parametrize("version", CORE)
