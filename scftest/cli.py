@@ -346,11 +346,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from scftest.instance.sandbox import Sandbox
+    from scftest.instance.sandbox import Sandbox, mitigations
     from scftest.render import findings_table
 
     sandbox = Sandbox(args.isolation)
-    print(findings_table(sandbox.machine().findings(args.isolation)))
+    machine = sandbox.machine()
+    print(findings_table(machine.findings(args.isolation) + mitigations(machine, args.isolation)))
     return EXIT_OK if sandbox.isolation() is not None else EXIT_USAGE
 
 

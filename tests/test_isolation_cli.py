@@ -96,6 +96,11 @@ def test_doctor_says_what_the_machine_gives(tmp_path):
     forced = scftest(tmp_path, "doctor", "--isolation", "process")
     assert forced.stdout.startswith("isolation: process\n")
     assert "labelled limit" in forced.stdout and "network: the host's" in forced.stdout
+    for line in ("namespaces: none", "sealed bootstrap: yes",
+                 "parent-death signal: on the function's process",
+                 "child subreaper: the runner and the bootstrap",
+                 "non-dumpable: the runner and the function's process"):
+        assert f"\n{line}\n" in forced.stdout, line
 
 
 def test_strict_makes_an_uncontainable_case_an_error(tmp_path, monkeypatch):

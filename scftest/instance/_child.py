@@ -1468,10 +1468,30 @@ def probe(plan_text):
     else:
         report = {"ok": True, "pid": os.getpid(), "uid": os.getuid(),
                   "capabilities": own_capabilities(), "var_user": writable("/var/user"),
-                  "tmp": writable("/tmp"), "etc": writable("/etc")}
+                  "tmp": writable("/tmp"), "etc": writable("/etc"),
+                  "prctl": read_back(Libc())}
     json = stdlib("json")
     os.write(1, to_bytes(json.dumps(report) + "\n"))
     os._exit(0 if report["ok"] else EXIT_NO_INSTANCE)
+
+
+PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_GET_CHILD_SUBREAPER, PR_GET_NO_NEW_PRIVS = 2, 3, 37, 39
+
+
+def read_back(libc):
+    """What the process's prctl settings are now (scftest doctor shows them)."""
+    import _ctypes
+
+    class Int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    found = {"dumpable": libc("prctl", PR_GET_DUMPABLE, 0, 0, 0, 0),
+             "no_new_privs": libc("prctl", PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)}
+    for name, option in (("pdeathsig", PR_GET_PDEATHSIG), ("subreaper", PR_GET_CHILD_SUBREAPER)):
+        value = Int(0)
+        libc("prctl", option, _ctypes.byref(value), 0, 0, 0)
+        found[name] = value.value
+    return found
 
 
 def own_capabilities():

@@ -92,6 +92,27 @@ def sealed_file(data: bytes) -> Optional[int]:
         return None
 
 
+def seal_problem(interpreter: str) -> str:
+    """Why cases of ``interpreter`` would run the bootstrap from disk, or "" when it is
+    compiled and sealed (scftest doctor); tried for real, as a run does it."""
+    if not hasattr(os, "memfd_create"):
+        return "no memfd_create here (Linux 3.17+)"
+    if not all(hasattr(_fcntl(), n) for n in SEALS):
+        return "this Python's fcntl has no file seals (Python 3.8+ on Linux)"
+    try:
+        source = CHILD_SCRIPT.read_bytes()
+    except OSError as exc:
+        return f"cannot read {CHILD_SCRIPT}: {exc.strerror}"
+    compiled = compile_bootstrap(interpreter, source)
+    if compiled is None:
+        return f"{interpreter} could not compile it"
+    fd = sealed_file(compiled)
+    if fd is None:
+        return "a sealed in-memory file could not be made (memfd_create or F_ADD_SEALS failed)"
+    os.close(fd)
+    return ""
+
+
 def _fcntl():
     import fcntl
 

@@ -623,17 +623,12 @@ class Sandbox:
                         IMAGE if image else None)
 
     def _harden_runner(self) -> None:
-        """For plain processes: orphans come back to the runner (it kills them after
-        each case), and its /proc entries (its environment) are closed to processes
-        without CAP_SYS_PTRACE."""
+        """For plain processes (see harden_runner), once per run."""
         with self._lock:
             if self._hardened:
                 return
             self._hardened = True
-        prctl = _prctl()
-        if prctl is not None:
-            prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-            prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+        harden_runner()
 
     def spawned(self, pid: int, cgroup_procs: Sequence[str] = ()) -> None:
         """A case's bootstrap started (its own process group): the keeper watches it."""
@@ -671,11 +666,100 @@ class Sandbox:
         return strays
 
 
-def _prctl():
+PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 3, 4, 36, 37
+
+
+def harden_runner() -> Dict[str, str]:
+    """Makes this process (the runner, for plain processes) a child subreaper, so orphans
+    come back to it (it kills them after each case), and non-dumpable, so its /proc
+    entries (its environment) are closed to processes without CAP_SYS_PTRACE. Returns
+    what it could not do: {"child subreaper" | "non-dumpable": why}; both are read back."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl
-    except (ImportError, OSError, AttributeError):
-        return None
+        prctl = libc.prctl
+    except (ImportError, OSError, AttributeError) as exc:
+        reason = f"prctl(2) cannot be called here ({exc})"
+        return {"child subreaper": reason, "non-dumpable": reason}
+    missing = {}
+    subreaper = ctypes.c_int(0)
+    if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 or prctl(
+            PR_GET_CHILD_SUBREAPER, ctypes.byref(subreaper), 0, 0, 0) != 0 or subreaper.value != 1:
+        missing["child subreaper"] = f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}"
+    if prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 or prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0:
+        missing["non-dumpable"] = f"prctl(PR_SET_DUMPABLE): {os.strerror(ctypes.get_errno())}"
+    return missing
+
+
+# ---------------------------------------------------------------------------------------
+# scftest doctor: each mitigation, tried for real.
+
+def mitigations(machine: MachineIsolation, requested: str = "auto",
+                python: Optional[str] = None) -> List[Finding]:
+    """Each mitigation a case gets here in the isolation ``requested`` leads to, tried
+    for real (this process takes the runner's hardening; the bootstrap is compiled and
+    sealed; a plain process's bootstrap is started and reports its settings), with the
+    reason for each one this machine cannot give."""
+    from scftest.instance.bootstrap import seal_problem
+
+    python = python or sys.executable
+    chosen = isolation_for(machine, requested)
+    kinds = "mount, pid, ipc, uts" + (", user" if machine.userns else "")
+    findings = [Finding("namespaces", kinds if machine.namespaces else "none",
+                        "an instance was made and held: code read-only, /tmp private, no "
+                        "capabilities" if machine.namespaces else machine.why)]
+    given = [c for c in CONTROLLERS if c in machine.cgroup_bases]
+    why = "; ".join([f"{c} under {machine.cgroup_bases[c]}" for c in given]
+                    + [f"no {c}: {machine.cgroup_why.get(c, 'not looked for')}"
+                       for c in CONTROLLERS if c not in given])
+    findings.append(Finding("cgroups", ", ".join(given) or "none", why))
+    problem = seal_problem(python)
+    findings.append(Finding(
+        "sealed bootstrap", "no" if problem else "yes",
+        f"the bootstrap file is run from disk: {problem}" if problem else
+        "compiled once per run by each interpreter, handed to every case as a sealed "
+        "in-memory file (memfd): nothing a handler writes changes what later cases run"))
+    if chosen == NAMESPACE:
+        findings += [
+            Finding("parent-death signal", "on the instance's init",
+                    "when the bootstrap ends, init dies and the kernel ends every process "
+                    "of the namespace (the instance is not made without it)"),
+            Finding("child subreaper", "not needed",
+                    "orphans stay in the case's pid namespace: its init reaps them, and they end with it"),
+            Finding("non-dumpable", "the instance's init",
+                    "the function cannot open init's /proc entries, and the runner is not in "
+                    "the function's /proc at all")]
+    else:
+        findings += _process_mitigations(python)
+    return findings
+
+
+def _process_mitigations(python: str) -> List[Finding]:
+    """A plain process's: the runner's hardening, and what its bootstrap reports."""
+    runner = harden_runner()
+    report, error = _run_probe(python, {"isolation": PROCESS, "cgroups": []})
+    settings = (report or {}).get("prctl", {})
+
+    def child(name: str, key: str, wanted: int) -> str:
+        if report is None:
+            return f"the bootstrap could not set it: {error}"
+        return "" if settings.get(key) == wanted else f"the bootstrap reports {key} = {settings.get(key)}"
+
+    def finding(name: str, state: str, why: str, problems: Sequence[str]) -> Finding:
+        problems = [p for p in problems if p]
+        return Finding(name, "no" if problems else state, "; ".join(problems) or why)
+
+    return [
+        finding("parent-death signal", "on the function's process",
+                "SIGKILL when the runner dies", [child("pdeathsig", "pdeathsig", signal.SIGKILL)]),
+        finding("child subreaper", "the runner and the bootstrap",
+                "orphans come back to them, and are killed after the case",
+                [runner.get("child subreaper", ""), child("subreaper", "subreaper", 1)]),
+        finding("non-dumpable", "the runner and the function's process",
+                "their /proc entries (the environment) are closed to processes without "
+                "CAP_SYS_PTRACE", [runner.get("non-dumpable", ""), child("dumpable", "dumpable", 0)]),
+        finding("no_new_privs", "on the function's process",
+                "no setuid program or file capability gives privileges back",
+                [child("no_new_privs", "no_new_privs", 1)]),
+    ]
