@@ -38,7 +38,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from scftest.instance import InstanceError
 from scftest.instance.keeper import Keeper
-from scftest.instance.proctree import PAGE_SIZE, ProcessTree, read_stat, scan_processes
+from scftest.instance.proctree import PAGE_SIZE, ProcessTree, read_file, read_stat, scan_processes
 from scftest.scf.limits import LIMITS, Limits
 
 CHILD_SCRIPT = Path(__file__).with_name("_child.py")
@@ -344,29 +344,32 @@ class CaseCgroups:
     def procs_files(self) -> List[str]:
         return [os.path.join(folder, "cgroup.procs") for folder in self.folders.values()]
 
+    @property
+    def listed(self) -> bool:
+        """Whether there is a cgroup to list the case's processes."""
+        return bool(self.folders)
+
     def members(self) -> Optional[List[int]]:
         """Every process of the case (None without a cgroup to ask)."""
         for folder in self.folders.values():
-            try:
-                with open(os.path.join(folder, "cgroup.procs"), "rb") as handle:
-                    return [int(pid) for pid in handle.read().split()]
-            except (OSError, ValueError):
-                continue
+            data = read_file(os.path.join(folder, "cgroup.procs"))
+            if data is not None:
+                return [int(pid) for pid in data.split()]
         return None
 
     def anonymous_bytes(self) -> Optional[int]:
         """The case's anonymous memory, each page once (None without a memory cgroup)."""
         folder = self.folders.get("memory")
-        if folder is None:
+        data = read_file(os.path.join(folder, "memory.stat")) if folder is not None else None
+        text = b"\n" + (data or b"")
+        at = text.find(b"\nrss ")
+        if at < 0:
             return None
+        end = text.find(b"\n", at + 1)
         try:
-            with open(os.path.join(folder, "memory.stat"), "rb") as handle:
-                for line in handle:
-                    if line.startswith(b"rss "):
-                        return int(line.split()[1])
-        except (OSError, ValueError):
+            return int(text[at + 5:end if end >= 0 else len(text)])
+        except ValueError:
             return None
-        return None
 
     def remove(self) -> bool:
         """Removes the (empty) cgroups; False if one is still busy."""
@@ -454,7 +457,7 @@ class CaseProcesses:
         return self.tree.known
 
     def discover(self) -> None:
-        if self.cgroups.members() is None:
+        if not self.cgroups.listed:
             self.tree.discover()
 
     def _members(self) -> List[int]:
