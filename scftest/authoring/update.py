@@ -201,6 +201,12 @@ def propose(outcome: CaseOutcome) -> _Decision:
     else:
         decision = _Keep(f"already expects {', '.join(written)}; --update only rewrites a return that "
                          f"did not hold ({outcome.summary})")
+    if isinstance(decision, _Write) and outcome.masked:
+        # The value has *** where a secret was: writing it would expect the mask, and
+        # writing the secret itself would put it into the suite file.
+        return _Keep("what it shows holds a secret (a value passed with !env, or the role's), masked as ***; "
+                     "--update never writes secrets into a suite: write this expectation by hand, "
+                     "with !env where the secret goes")
     tags = _matcher_tags(case.expect)
     if isinstance(decision, _Write) and tags:
         return _Keep(f"its expectations hold matchers ({', '.join(tags)}), written by hand: "
@@ -418,7 +424,8 @@ def _per_step(outcome: CaseOutcome) -> List[CaseOutcome]:
         return [outcome]
     return [CaseOutcome(replace(outcome.case, path=s.step.path, expect=s.step.expect,
                                 invocation=s.step.invocation, steps=(s.step,)),
-                        s.verdict, s.summary, s.mismatches, record=s.record)
+                        s.verdict, s.summary, s.mismatches, record=s.record,
+                        masked=outcome.masked)  # a secret in any step: none is written
             for s in outcome.steps]
 
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from scftest.check.outcome import CaseOutcome, Mismatch, StepOutcome
 from scftest.instance.logcapture import CUT_MARKER
-from scftest.model import Case, EnvRef, SuiteWarning
+from scftest.model import UNSET, Case, EnvRef, SuiteWarning
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values are not masked: they would match inside ordinary text
@@ -173,10 +173,26 @@ def masked(outcome: CaseOutcome, secrets: Iterable[str]) -> CaseOutcome:
     mask = masker(secrets)
     if not mask:
         return outcome
+    records = [outcome.record] + [step.record for step in outcome.steps]
     return replace(outcome, summary=mask(outcome.summary), details=mask(outcome.details),
                    mismatches=tuple(_mask_mismatch(m, mask) for m in outcome.mismatches),
                    record=_mask_record(outcome.record, mask),
-                   steps=tuple(_mask_step(step, mask) for step in outcome.steps))
+                   steps=tuple(_mask_step(step, mask) for step in outcome.steps),
+                   masked=any(_shows_secret(record, mask) for record in records))
+
+
+def _shows_secret(record: Any, mask: Masker) -> bool:
+    """Whether what --update would write from ``record`` (its return value, its error's
+    type and message) holds a secret: masked, it is no longer what the function did."""
+    if record is None or mask.pattern is None:
+        return False
+    texts = [record.error.type, record.error.message] if record.error is not None else []
+    if record.return_value is not UNSET:
+        try:
+            texts.append(json.dumps(record.return_value, ensure_ascii=False, default=str))
+        except (RecursionError, TypeError, ValueError):
+            return True  # cannot tell: as if it did, so nothing is written from it
+    return any(isinstance(text, str) and mask.pattern.search(text) for text in texts)
 
 
 def _mask_step(step: StepOutcome, mask: Masker) -> StepOutcome:

@@ -111,6 +111,7 @@ class CaseOutcome:
     elapsed_s: float = 0.0  # wall time the runner spent on the case
     internal: bool = False  # an error of scftest itself, not of the case (exit status 3)
     steps: Tuple[StepOutcome, ...] = ()
+    masked: bool = False  # a secret was replaced by *** somewhere in what it shows
 
     @property
     def failed(self) -> bool:

@@ -48,6 +48,11 @@ def slow(event, context):
 
 def version(event, context):
     return sys.version_info[0]
+
+
+def leak(event, context):
+    import os
+    return {"token": os.environ["TOKEN"], "public": "ok"}
 """
 
 
@@ -504,3 +509,28 @@ def test_cli_update_in_ci_exits_4_and_writes_nothing(tmp_path: Path) -> None:
     assert done.returncode == 4, done.stdout + done.stderr
     assert "CI" in done.stderr
     assert file.read_text(encoding="utf-8") == COMMENTED
+
+
+SECRET_SUITE = """\
+function: {code: fn, handler: index.main_handler, runtime: Python3.6}
+cases:
+  - name: returns the secret
+    handler: index.leak
+    environment: {TOKEN: !env SCFTEST_UPDATE_TOKEN}
+  - name: returns no secret
+    event: {name: Ada}
+"""
+
+
+def test_update_never_writes_a_masked_value_or_a_secret(tmp_path: Path) -> None:
+    _need("Python3.6")
+    file = _project(tmp_path, SECRET_SUITE)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTHONPATH")}
+    env.update(NO_COLOR="1", PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+               SCFTEST_UPDATE_TOKEN="s3cret-update-token")
+    done = subprocess.run([sys.executable, "-m", "scftest", "run", "--update", "suite.yaml"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    written = file.read_text(encoding="utf-8")
+    assert "s3cret-update-token" not in written and "***" not in written, written
+    assert "--update never writes secrets into a suite" in done.stdout, done.stdout
+    assert "greeting: Hello Ada" in written  # the other case is recorded as usual
