@@ -59,6 +59,7 @@ def test_a_forged_result_never_passes_for_a_fast_success(isolation, version):
     # The forged frame claims 0.001 ms and 1 KB; the handler then works 0.3 s and returns.
     record = attack(isolation, version, "index.forge_then_raise", event={"sleep": 0.3})
     assert record.status == "crash" and "garbled" in record.error.message
+    # A lower bound time.sleep guarantees, not a speed assertion: load only makes it longer.
     assert record.duration_ms >= 300  # the parent's clock, never the frame's figure
     assert record.max_memory_mb > 1
 
