@@ -17,6 +17,8 @@ import json
 import re
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 
+import yaml
+
 from scftest.check.outcome import Gap, Key, Kind, Mismatch
 from scftest.model import UNSET
 from scftest.scf.results import PLATFORM_PREFIX
@@ -97,6 +99,63 @@ def json_text(value: Any, width: int = RECORD_WIDTH) -> str:
 def yaml_quote(text: str) -> str:
     """YAML single-quoted scalar, the way a user would write a pattern."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def yaml_example(key: Any, value: Any) -> str:
+    """``value`` as the YAML lines a user writes for it: under the mapping key ``key``, as a
+    list item when ``key`` is an int, or as a whole document when it is None.
+
+    A key's mapping or list of plain values stays on its line (``event: {key: value}``); a
+    list item's mapping is written in block style (``- regex: ...``), as suites are. A string
+    that starts with ``!`` is a matcher or ``!env`` as written (the schema sees them so) and is
+    shown untouched."""
+    if key is None:
+        return "\n".join(_yaml_block(value))
+    return "\n".join(_yaml_entry(key, value))
+
+
+def _yaml_entry(key: Any, value: Any) -> List[str]:
+    if isinstance(key, int):
+        if not isinstance(value, (Mapping, list)) or not value:
+            return [f"- {_yaml_flow(value)}"]
+        lines = _yaml_block(value)
+        return [f"- {lines[0]}"] + ["  " + line for line in lines[1:]]
+    head = f"{_yaml_scalar(key, flow=False)}:"
+    if not _nested(value):
+        return [f"{head} {_yaml_flow(value)}"]
+    return [head] + ["  " + line for line in _yaml_block(value)]
+
+
+def _yaml_block(value: Any) -> List[str]:
+    if isinstance(value, Mapping) and value:
+        return [line for key, item in value.items() for line in _yaml_entry(key, item)]
+    if isinstance(value, list) and value:
+        return [line for index, item in enumerate(value) for line in _yaml_entry(index, item)]
+    return [_yaml_flow(value)]
+
+
+def _nested(value: Any) -> bool:
+    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else ()
+    return any(isinstance(item, (Mapping, list)) for item in items)
+
+
+def _yaml_flow(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_yaml_scalar(k, flow=True)}: {_yaml_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_flow(item) for item in value) + "]"
+    return _yaml_scalar(value, flow=True)
+
+
+def _yaml_scalar(value: Any, flow: bool) -> str:
+    if isinstance(value, str) and value.startswith("!"):
+        return value
+    text = yaml.safe_dump(value, allow_unicode=True, width=float("inf")).strip()
+    text = text[:-len("...")].rstrip() if text.endswith("\n...") else text
+    plain = isinstance(value, str) and not text.startswith(("'", '"'))
+    if flow and plain and any(mark in value for mark in ",[]{}"):
+        return yaml_quote(value)
+    return text
 
 
 def amount(value: float) -> str:

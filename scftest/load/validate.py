@@ -1,8 +1,10 @@
 """Check a parsed suite against ``schemas/suite.schema.json`` and say what is wrong in plain words.
 
-The schema is the single description of the format. Its ``description`` and
-``x-example`` annotations feed the messages, so a wrong type is explained with a
-one-line example of the right form.
+The schema is the single description of the format. Its ``description`` and standard
+``examples`` annotations feed the messages, so a wrong type is explained with a one-line
+example of the right form: the example values written as YAML under the key the problem is
+at. The schema holds only JSON Schema 2020-12 keywords (strict validators such as ajv's
+strict mode accept it); what scftest says beyond them is kept here.
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ from jsonschema.exceptions import ValidationError
 
 from scftest.matchers import Matcher
 from scftest.model import EnvRef, NodePath, Replace, SourceMap, SuiteProblem
-from scftest.render import cut
+from scftest.render import cut, yaml_example
+from scftest.scf import images
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "suite.schema.json"
+
+# Said of a runtime the schema's enum leaves out (strict JSON Schema validators refuse
+# keywords of one's own, so this is not in the schema).
+_RUNTIME_REFUSED = "SCF does not offer it (scftest 1.0 ran any Python3.N; contract 1.1 refuses it)"
 
 _JSON_TYPES = {
     "string": "text",
@@ -85,7 +92,7 @@ def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProbl
     mark = source.at(path)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "a key"
-        example = _example_for(error.schema.get("properties", {}).get(missing, {})) or _example(error)
+        example = _example_for(error.schema.get("properties", {}).get(missing, {}), missing) or _example(error)
         return _problem(source, mark, f"{where} needs the key '{missing}'", _with_example("add it", example))
     if kind == "type":
         wanted = _wanted_types(error.validator_value)
@@ -146,10 +153,10 @@ def _bad_choice(error: ValidationError, where: str, mark, source: SourceMap) -> 
     choices = error.validator_value if error.validator == "enum" else [error.validator_value]
     words = [str(c) for c in choices]
     hint = "use one of: " + ", ".join(words)
-    # x-refused: why the choices are what they are (a runtime SCF does not offer), where a
-    # near miss ("Python3.8" for "Python3.9") would be bad advice; a different case only
-    # ("python3.6") is still a plain slip.
-    why = error.schema.get("x-refused")
+    # Why the choices are what they are (a runtime SCF does not offer), where a near miss
+    # ("Python3.8" for "Python3.9") would be bad advice; a different case only ("python3.6")
+    # is still a plain slip.
+    why = _RUNTIME_REFUSED if sorted(words) == sorted(images.runtimes()) else None
     if isinstance(error.instance, str):
         same = [w for w in words if w.lower() == error.instance.lower()]
         close = same or ([] if why else difflib.get_close_matches(error.instance, words, n=1, cutoff=0.6))
@@ -165,17 +172,20 @@ def _problem(source: SourceMap, mark, message: str, hint: str) -> SuiteProblem:
 
 
 def _example(error: ValidationError) -> Optional[str]:
-    return _example_for(error.schema)
+    path = tuple(error.absolute_path)
+    return _example_for(error.schema, path[-1] if path else None)
 
 
-def _example_for(schema: Any) -> Optional[str]:
+def _example_for(schema: Any, key: Any) -> Optional[str]:
+    """The schema's ``examples`` as YAML under ``key`` (the problem's mapping key, a list
+    index, or None for the whole suite), one per line."""
     if not isinstance(schema, dict):
         return None
-    if "x-example" in schema:
-        return schema["x-example"]
+    if schema.get("examples"):
+        return "\n".join(yaml_example(key, value) for value in schema["examples"])
     ref = schema.get("$ref", "")
     if ref.startswith("#/$defs/"):
-        return _example_for(load_schema()["$defs"].get(ref[len("#/$defs/"):]))
+        return _example_for(load_schema()["$defs"].get(ref[len("#/$defs/"):]), key)
     return None
 
 

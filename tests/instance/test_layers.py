@@ -185,6 +185,6 @@ def test_a_case_overrides_the_functions_layers(function: Path):
 def test_the_schema_documents_layers():
     schema = json.loads((Path(__file__).parents[2] / "schemas/suite.schema.json").read_text())
     layers = schema["$defs"]["layers"]
-    assert layers["x-example"].startswith("layers:")
+    assert layers["examples"] == [["../layers/common"]]
     assert schema["$defs"]["function"]["properties"]["layers"] == {"$ref": "#/$defs/layers"}
     assert schema["$defs"]["case"]["properties"]["layers"] == {"$ref": "#/$defs/layers"}

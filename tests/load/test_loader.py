@@ -193,7 +193,12 @@ def test_env_and_matcher_tags_are_built_and_placed(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, message", [
     ("event: {token: !env HOME}", "!env HOME is only allowed as a value under environment:"),
     ("event: {id: !any }", "the matcher !any is only allowed inside expect"),
-    ("environment: {BAD: 1}", "must be text, not the number 1"),
+    ("environment: {BAD: 1}", "must be text, not the number 1 — write it like this, e.g. BAD: 'true'"),
+    # the schema's examples, written as YAML under the key at fault (a list item, a mapping)
+    ("layers: [3]", "layers[0] must be text, not the number 3 — write it like this, e.g. - ../layers/common"),
+    ("expect: {log: [5]}", "e.g. - Received event / - regex: order \\d+ queued / - absent: password"),
+    ("expect: {ignore: a}", "e.g. ignore: [headers.Date, 'body.items[0].id']"),
+    ("role: {secret_id: a}", "needs the key 'secret_key' — add it, e.g. secret_key: !env CI_SCF_SECRET_KEY"),
     ("environment: {SCF_X: a}", "the environment variable SCF_X uses a prefix SCF reserves"),
     ("environment: {BIG: '" + "x" * 4100 + "'}", "SCF allows at most 4096"),
     ("expect: {return: !approx abc}", "!approx"),
