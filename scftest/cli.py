@@ -41,9 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paths(run)
     _add_report_options(run)
     run.add_argument("-k", dest="keyword", metavar="EXPR",
-                     help="only cases whose 'suite::case' id matches EXPR (words with and / or / not)")
-    run.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                     help="only cases with this tag (repeatable: any of them)")
+                     help="only cases whose 'suite::case' id matches EXPR (words with and / or / not; "
+                          "words side by side match as a phrase)")
+    run.add_argument("--tag", dest="tags", action="append", default=[], metavar="EXPR",
+                     help="only cases whose tags match EXPR, e.g. 'smoke and not network' "
+                          "(repeatable: any of them)")
+    run.add_argument("--lf", "--last-failed", dest="last_failed", action="store_const", const="lf",
+                     help="run only the cases that failed last time (all of them if none did)")
+    run.add_argument("--ff", "--failed-first", dest="last_failed", action="store_const", const="ff",
+                     help="run the cases that failed last time first, then the others")
+    run.add_argument("--cache-clear", action="store_true",
+                     help="forget the failures of earlier runs (.scftest_cache/) before this one")
+    run.add_argument("--durations", type=_durations, metavar="N",
+                     help="list the N slowest cases with their times (0: every case); default 5")
     run.add_argument("--shard", metavar="K/N", help="run only shard K of N (for parallel CI jobs)")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop after the first failing case")
     run.add_argument("-j", "--jobs", default="1", metavar="N",
@@ -122,6 +132,16 @@ def _report_paths(args: argparse.Namespace) -> Dict[str, Path]:
     from scftest.report.reporters import FILE_REPORTERS
 
     return {name: getattr(args, name) for name in FILE_REPORTERS if getattr(args, name) is not None}
+
+
+def _durations(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of cases, 0 or more (0: every case)")
+    return number
 
 
 def _given_path(text: str) -> Path:
@@ -252,8 +272,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     shard = plan.parse_shard(args.shard) if args.shard else None  # PlanError: main shows it
     if args.keyword:
         plan.compile_keyword(args.keyword)
+    if args.tags:
+        plan.compile_tags(args.tags)
+    paths = _paths(args, project)
+    cache = _cache(args, project, paths)
     options = RunOptions(
-        paths=_paths(args, project),
+        paths=paths,
         keyword=args.keyword,
         tags=args.tags,
         shard=shard,
@@ -263,14 +287,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         runtime_fallback=args.runtime_fallback,
         isolation=args.isolation,
         project_root=project.root,
+        last_failed=_last_failed(args, cache),
     )
     settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
-                              color={"auto": None, "yes": True, "no": False}[args.color])
+                              color={"auto": None, "yes": True, "no": False}[args.color],
+                              durations=args.durations)
     terminal = create("terminal", console, settings)
     reporters = Group([terminal] + [create(name, path, settings) for name, path in _report_paths(args).items()])
     result = run(options, reporters)
     if args.update and not result.interrupted:
         result.outcomes = _record(result.outcomes, console)
+    _remember_failures(cache, result)
     failures = reporters.finish(result)  # the terminal first, then every report file
     if getattr(terminal, "gone", False):
         os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
@@ -280,6 +307,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     if failures and exit_code not in (EXIT_INTERRUPTED, EXIT_INTERNAL):
         return EXIT_USAGE  # a gate must not pass when the report CI reads is missing
     return exit_code
+
+
+def _cache(args: argparse.Namespace, project: Project, paths: List[Path]):
+    """The run's last-failed cache, cleared first with --cache-clear."""
+    from scftest import cache as last_failed
+
+    found = last_failed.locate(project.root, paths, Path.cwd())
+    if args.cache_clear:
+        _warn(last_failed.clear(found))
+    return found
+
+
+def _last_failed(args: argparse.Namespace, cache):
+    """What --lf / --ff need from the cache: which cases failed before."""
+    from scftest import cache as last_failed
+    from scftest.plan import LastFailed
+
+    if args.last_failed is None:
+        return None
+    failed, warning = last_failed.read_failed(cache)
+    _warn(warning)
+    return LastFailed(args.last_failed, lambda case: cache.key(case) in failed, len(failed))
+
+
+def _remember_failures(cache, result) -> None:
+    """Every run updates the cache, as pytest's does, so that the next --lf knows; only when
+    its entries change, so a passing run outside any cache creates none."""
+    from scftest import cache as last_failed
+
+    before, broken = last_failed.read_failed(cache)  # a broken one was reported when read for --lf
+    after = last_failed.updated(before, result.outcomes, cache)
+    if broken or set(after) != before:
+        _warn(last_failed.write_failed(cache, after))
+
+
+def _warn(warning: Optional[str]) -> None:
+    if warning:
+        print(f"scftest: warning: {warning}", file=sys.stderr)
 
 
 def _console(args: argparse.Namespace):

@@ -6,7 +6,14 @@ order, then case order), which is also the order of every report, so ``-j N``,
 
 ``-k EXPR`` works like pytest's: each word is a case-insensitive substring of the
 case id ``suite::case``; words combine with ``and``, ``or``, ``not`` and parentheses.
-Case names often hold spaces, so a word may also be quoted: ``-k '"bad input" or slow'``.
+Case names often hold spaces, so words written side by side match as a phrase
+(``-k "bad input"``: "bad", then white space, then "input"), and a word may also be
+quoted: ``-k '"bad input" or slow'`` (the way to match ``and`` / ``or`` / ``not`` themselves).
+
+``--tag EXPR`` uses the same grammar over a case's tags: a word holds when the case
+carries that tag (case-insensitive, the whole tag), so ``--tag "smoke and not network"``.
+Several ``--tag`` options select the cases that match any of them, which is what
+``--tag a --tag b`` always meant. Tags are single words: two side by side are an error.
 
 ``--shard K/N`` assigns cases by a round-robin over the selected cases sorted by id:
 shard K takes the cases at positions K-1, K-1+N, K-1+2N, ... of that sorted list.
@@ -15,17 +22,26 @@ round-robin keeps the shards within one case of each other in size (a hash of th
 is also order-independent, but on a few dozen cases it easily leaves one CI job with
 twice the work of another, or none). Selection by ``-k``/``--tag`` happens first, so
 every job of a sharded pipeline must be given the same ``-k``/``--tag``.
+
+``--lf`` / ``--ff`` (pytest's last-failed and failed-first) come last, within the shard:
+each CI job keeps its own cache, so it reruns the failures of its own share. ``--lf``
+keeps only the cases that failed before, in input order; ``--ff`` runs them first, then
+the others. When none of the selected cases failed before, both run every selected case
+(pytest's default, ``--lfnf all``). Which cases failed is the cache's business
+(``scftest/cache.py``); here it is a predicate.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
 from scftest.errors import ScftestError
 from scftest.model import Case
 
-__all__ = ["PlanError", "select", "parse_shard", "compile_keyword", "in_shard"]
+__all__ = ["PlanError", "select", "parse_shard", "compile_keyword", "compile_tags", "in_shard", "LastFailed",
+           "Rerun", "rerun"]
 
 Predicate = Callable[[str], bool]
 
@@ -33,7 +49,7 @@ OPERATORS = ("and", "or", "not")
 
 
 class PlanError(ScftestError, ValueError):
-    """A malformed ``-k`` expression or ``--shard`` value; the message is for the user."""
+    """A malformed ``-k`` / ``--tag`` expression or ``--shard`` value; the message is for the user."""
 
 
 # --------------------------------------------------------------------------- selection
@@ -48,13 +64,13 @@ def select(
 ) -> List[Case]:
     """The cases to run, in input order.
 
-    ``keyword`` is a ``-k`` expression (None or blank: no filter); ``tags`` keeps the
-    cases that carry any of the given tags (case-insensitive; empty: no filter);
-    ``shard`` is ``(K, N)`` or the text ``"K/N"``. Raises PlanError on bad input, before
-    looking at any case, so a typo never silently selects nothing.
+    ``keyword`` is a ``-k`` expression (None or blank: no filter); ``tags`` are ``--tag``
+    expressions, of which a case must match any (empty: no filter); ``shard`` is
+    ``(K, N)`` or the text ``"K/N"``. Raises PlanError on bad input, before looking at
+    any case, so a typo never silently selects nothing.
     """
     matches = compile_keyword(keyword) if keyword and keyword.strip() else None
-    wanted_tags = {t.lower() for t in tags}
+    tagged = compile_tags(tags) if tags else None
     shard_kn = parse_shard(shard) if isinstance(shard, str) else shard
     if shard_kn is not None:
         _check_shard(*shard_kn, text=f"{shard_kn[0]}/{shard_kn[1]}")
@@ -63,11 +79,41 @@ def select(
         case
         for case in cases
         if (matches is None or matches(case.id))
-        and (not wanted_tags or wanted_tags.intersection(t.lower() for t in case.tags))
+        and (tagged is None or tagged(case.tags))
     ]
     if shard_kn is None:
         return chosen
     return in_shard(chosen, *shard_kn)
+
+
+@dataclass(frozen=True)
+class LastFailed:
+    """``--lf`` or ``--ff``, with what the cache knows: which cases failed before."""
+
+    mode: str  # "lf" (only those) | "ff" (those first)
+    failed: Callable[[Case], bool]
+    known: int  # how many failures the cache holds, selected or not
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What ``--lf`` / ``--ff`` did to the selection, for the terminal's header."""
+
+    mode: str
+    previous: int  # selected cases that failed before
+    known: int  # failures the cache holds
+
+
+def rerun(cases: Sequence[Case], last: LastFailed) -> Tuple[List[Case], Rerun]:
+    """The cases ``--lf`` / ``--ff`` run, in order (see the module doc)."""
+    failed = [case for case in cases if last.failed(case)]
+    info = Rerun(last.mode, len(failed), last.known)
+    if not failed:
+        return list(cases), info
+    if last.mode == "lf":
+        return failed, info
+    others = [case for case in cases if not last.failed(case)]
+    return failed + others, info
 
 
 def in_shard(cases: Sequence[Case], k: int, n: int) -> List[Case]:
@@ -104,16 +150,18 @@ def _check_shard(k: int, n: int, *, text: str) -> None:
         raise PlanError(f'--shard "{text}": K must be between 1 and {n} (shards count from 1)')
 
 
-# ------------------------------------------------------------------- -k expressions
+# ------------------------------------------------------------- -k and --tag expressions
 #
 # expr    := or_expr
 # or_expr := and_expr ("or" and_expr)*
 # and_expr:= not_expr ("and" not_expr)*
 # not_expr:= "not" not_expr | primary
-# primary := "(" expr ")" | WORD | QUOTED
+# primary := "(" expr ")" | (WORD | QUOTED)+      several side by side: a phrase
 #
 # Operators are lowercase words, as in pytest; "And" is an ordinary word. A quoted
 # word ("not ready") is always a word, which is how to match an operator literally.
+# The grammar is shared; what a run of words means (a phrase in the id, one tag) is
+# the caller's ``leaf``.
 
 
 @dataclass(frozen=True)
@@ -123,7 +171,16 @@ class _Token:
     column: int  # 1-based, for messages
 
 
-def _tokenize(expr: str) -> List[_Token]:
+@dataclass(frozen=True)
+class _Syntax:
+    """How one option's expressions are named in messages and what their words mean."""
+
+    option: str  # "-k" | "--tag"
+    example: str  # shown after every message: what a good expression looks like
+    leaf: Callable[[List[_Token], "_Parser"], Callable[[Any], bool]]
+
+
+def _tokenize(expr: str, syntax: _Syntax) -> List[_Token]:
     tokens: List[_Token] = []
     i = 0
     while i < len(expr):
@@ -136,7 +193,8 @@ def _tokenize(expr: str) -> List[_Token]:
         elif char in "\"'":
             end = expr.find(char, i + 1)
             if end < 0:
-                raise PlanError(f"-k {expr!r}: the quote at column {i + 1} is never closed")
+                raise PlanError(f"{syntax.option} {expr!r}: the quote at column {i + 1} is never closed "
+                                f"— add the closing {char}")
             tokens.append(_Token("word", expr[i + 1 : end], i + 1))
             i = end + 1
         else:
@@ -150,18 +208,20 @@ def _tokenize(expr: str) -> List[_Token]:
 
 
 class _Parser:
-    """Recursive descent over the token list; builds a predicate on the lowercased id."""
+    """Recursive descent over the token list; builds a predicate on the subject that
+    the syntax's leaves take (the lowercased id, or a case's lowercased tags)."""
 
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, syntax: _Syntax) -> None:
         self.expr = expr
-        self.tokens = _tokenize(expr)
+        self.syntax = syntax
+        self.tokens = _tokenize(expr, syntax)
         self.pos = 0
 
-    def parse(self) -> Predicate:
+    def parse(self) -> Callable[[Any], bool]:
         predicate = self._or()
         token = self._peek()
         if token.kind != "end":
-            self._fail(token, "expected 'and', 'or' or the end of the expression")
+            self.fail(token, "expected 'and', 'or' or the end of the expression")
         return predicate
 
     def _peek(self) -> _Token:
@@ -174,48 +234,70 @@ class _Parser:
             return True
         return False
 
-    def _or(self) -> Predicate:
+    def _or(self) -> Callable[[Any], bool]:
         terms = [self._and()]
         while self._take_op("or"):
             terms.append(self._and())
         if len(terms) == 1:
             return terms[0]
-        return lambda text: any(term(text) for term in terms)
+        return lambda subject: any(term(subject) for term in terms)
 
-    def _and(self) -> Predicate:
+    def _and(self) -> Callable[[Any], bool]:
         terms = [self._not()]
         while self._take_op("and"):
             terms.append(self._not())
         if len(terms) == 1:
             return terms[0]
-        return lambda text: all(term(text) for term in terms)
+        return lambda subject: all(term(subject) for term in terms)
 
-    def _not(self) -> Predicate:
+    def _not(self) -> Callable[[Any], bool]:
         if self._take_op("not"):
             inner = self._not()
-            return lambda text: not inner(text)
+            return lambda subject: not inner(subject)
         return self._primary()
 
-    def _primary(self) -> Predicate:
+    def _primary(self) -> Callable[[Any], bool]:
         token = self._peek()
         if token.kind == "(":
             self.pos += 1
             inner = self._or()
             closing = self._peek()
             if closing.kind != ")":
-                self._fail(closing, "expected ')' to close the '(' at column %d" % token.column)
+                self.fail(closing, "expected ')' to close the '(' at column %d" % token.column)
             self.pos += 1
             return inner
         if token.kind == "word":
-            self.pos += 1
-            needle = token.text.lower()
-            return lambda text: needle in text
-        self._fail(token, "expected a name or '('")
-        raise AssertionError("unreachable")  # _fail always raises
+            words = []
+            while self._peek().kind == "word":
+                words.append(self._peek())
+                self.pos += 1
+            return self.syntax.leaf(words, self)
+        self.fail(token, "expected a name or '('")
+        raise AssertionError("unreachable")  # fail always raises
 
-    def _fail(self, token: _Token, what: str) -> None:
+    def fail(self, token: _Token, what: str) -> None:
         found = "the end" if token.kind == "end" else repr(token.text)
-        raise PlanError(f"-k {self.expr!r}: {what}, found {found} at column {token.column}")
+        raise PlanError(f"{self.syntax.option} {self.expr!r}: {what}, found {found} at column {token.column} "
+                        f"— {self.syntax.example}")
+
+
+def _phrase(words: List[_Token], parser: _Parser) -> Predicate:
+    """Words side by side: found in this order, separated by any white space."""
+    pattern = re.compile(r"\s+".join(re.escape(word.text.lower()) for word in words))
+    return lambda text: pattern.search(text) is not None
+
+
+def _one_tag(words: List[_Token], parser: _Parser) -> Callable[[FrozenSet[str]], bool]:
+    if len(words) > 1:
+        parser.fail(words[1], "two tags side by side")
+    tag = words[0].text.lower()
+    return lambda tags: tag in tags
+
+
+KEYWORD = _Syntax("-k", 'write names joined by and / or / not, with ( ) to group, e.g. -k "greeting and not slow"; '
+                        'quote a name that is and / or / not', _phrase)
+TAGS = _Syntax("--tag", 'join tags with and / or / not, with ( ) to group, e.g. --tag "smoke and not network"',
+               _one_tag)
 
 
 def compile_keyword(expr: str) -> Predicate:
@@ -223,5 +305,21 @@ def compile_keyword(expr: str) -> Predicate:
 
     The predicate lowercases the id itself, so callers pass ``case.id`` as it is.
     """
-    predicate = _Parser(expr).parse()
+    predicate = _Parser(expr, KEYWORD).parse()
     return lambda case_id: predicate(case_id.lower())
+
+
+def compile_tags(exprs: Sequence[str]) -> Callable[[Iterable[str]], bool]:
+    """A predicate on a case's tags that holds when any of the ``--tag`` expressions
+    ``exprs`` does; PlanError if one is malformed or blank."""
+    predicates = []
+    for expr in exprs:
+        if not expr.strip():
+            raise PlanError(f"--tag {expr!r}: no tag given — {TAGS.example}")
+        predicates.append(_Parser(expr, TAGS).parse())
+
+    def holds(tags: Iterable[str]) -> bool:
+        lowered = frozenset(tag.lower() for tag in tags)
+        return any(predicate(lowered) for predicate in predicates)
+
+    return holds

@@ -697,3 +697,18 @@ def fidelity_page(profiles, sources) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def rerun_line(rerun) -> str:
+    """The header line of ``--lf`` / ``--ff`` (a ``plan.Rerun``), in pytest's words."""
+    if rerun.previous:
+        first = " first" if rerun.mode == "ff" else ""
+        return f"run-last-failure: rerun previous {_plural(rerun.previous, 'failure')}{first}"
+    if rerun.known:
+        return (f"run-last-failure: {_plural(rerun.known, 'known failure')} not in the selected cases, "
+                f"running every selected case")
+    return "run-last-failure: no previously failed cases, not deselecting any"

@@ -7,10 +7,11 @@ Both are plain data, apart from the session, so a report never imports the run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.model import Case, PassedOver, Suite, SuiteProblem, SuiteWarning
+from scftest.plan import Rerun
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -22,10 +23,12 @@ EXIT_NO_CASES = 5
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The cases a run will start, in report order, and how many the selection left out."""
+    """The cases a run will start, in report order, how many the selection left out, and
+    what ``--lf`` / ``--ff`` did (None without them)."""
 
     cases: Tuple[Case, ...] = ()
     deselected: int = 0
+    rerun: Optional[Rerun] = None
 
     @property
     def total(self) -> int:

@@ -52,6 +52,7 @@ class RunOptions:
     project_root: Optional[Path] = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     isolation: str = "auto"  # --isolation: auto | strict | process (instance/sandbox.py)
+    last_failed: Optional[plan.LastFailed] = None  # --lf / --ff, with the cache's failures
 
 
 def run(options: RunOptions, reporter: Optional["Reporter"] = None,
@@ -63,11 +64,14 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
                        warnings=loaded.warnings)
     cases = [case for suite in loaded.suites for case in suite.cases]
     selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)
+    rerun = None
+    if options.last_failed is not None:
+        selected, rerun = plan.rerun(selected, options.last_failed)
     result.selected = len(selected)
     result.deselected = len(cases) - len(selected)
     result.warnings += short_secret_warnings(selected, options.environ)
     if reporter:
-        reporter.start(RunPlan(tuple(selected), deselected=result.deselected))
+        reporter.start(RunPlan(tuple(selected), deselected=result.deselected, rerun=rerun))
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:

@@ -59,6 +59,16 @@ def names(cases):
         ('"not"', []),  # a quoted operator is a word
         ("Not", []),  # operators are lowercase, as in pytest: "Not" is a word
         ("  ", names(CASES)),  # blank: no filter
+        # words side by side are a phrase: in this order, white space between them
+        ("returns greeting", ["returns greeting"]),
+        ("Login   OK", ["login ok"]),
+        ("greeting returns", []),  # the order counts
+        ("login ok or greeting", ["returns greeting", "login ok"]),
+        ("not login ok", ["returns greeting", "rejects bad input", "slow path [Python2.7]", "login locked"]),
+        ("(bad input) and orders", ["rejects bad input"]),
+        ('rejects "bad input"', ["rejects bad input"]),  # a quoted word inside a phrase
+        ("path [Python2.7]", ["slow path [Python2.7]"]),
+        ("s l", []),  # a phrase is not two separate substrings
     ],
 )
 def test_keyword_grammar(expr, expected):
@@ -82,7 +92,7 @@ def test_compiled_predicate_takes_the_id_as_is():
         ("and login", "expected a name or '(', found 'and' at column 1"),
         ("(login or ok", "expected ')' to close the '(' at column 1"),
         ("login)", "expected 'and', 'or' or the end of the expression, found ')' at column 6"),
-        ("login ok", "expected 'and', 'or' or the end of the expression, found 'ok'"),
+        ("login (ok)", "expected 'and', 'or' or the end of the expression, found '(' at column 7"),
         ("()", "expected a name or '(', found ')'"),
         ("not", "found the end"),
         ('"bad input', "the quote at column 1 is never closed"),
@@ -94,6 +104,7 @@ def test_malformed_keyword_raises_plan_error(expr, fragment):
     message = str(info.value)
     assert message.startswith("-k ")
     assert fragment in message
+    assert "e.g. -k " in message or "add the closing" in message  # what to do
     assert "Traceback" not in message
 
 
@@ -119,6 +130,43 @@ def test_tag_and_keyword_combine():
 
 def test_unknown_tag_selects_nothing():
     assert select(CASES, tags=["nope"]) == []
+
+
+@pytest.mark.parametrize(
+    "exprs, expected",
+    [
+        (["smoke and not auth"], ["returns greeting"]),
+        (["not smoke"], ["rejects bad input", "slow path [Python2.7]", "login locked"]),
+        (["slow and (sad or smoke)"], ["rejects bad input"]),
+        (["SMOKE or sad"], ["returns greeting", "rejects bad input", "login ok"]),
+        (["not (smoke or slow)"], ["login locked"]),
+        (["auth", "not smoke and not slow"], ["login ok", "login locked"]),  # several: any of them
+        (["smok"], []),  # a tag is matched whole, not as a substring
+        (['"auth"'], ["login ok"]),
+    ],
+)
+def test_tag_expressions(exprs, expected):
+    assert names(select(CASES, tags=exprs)) == expected
+
+
+@pytest.mark.parametrize(
+    "expr, fragment",
+    [
+        ("smoke network", "two tags side by side, found 'network' at column 7"),
+        ("smoke and", "expected a name or '(', found the end at column 10"),
+        ("(smoke", "expected ')' to close the '(' at column 1"),
+        ("not", "found the end"),
+        ("", "no tag given"),
+        ("'smoke", "the quote at column 1 is never closed"),
+    ],
+)
+def test_malformed_tag_expression_raises_plan_error(expr, fragment):
+    with pytest.raises(PlanError) as info:
+        select(CASES, tags=[expr])
+    message = str(info.value)
+    assert message.startswith(f"--tag {expr!r}: ")
+    assert fragment in message
+    assert "e.g. --tag " in message or "closing" in message
 
 
 # -------------------------------------------------------------------------- shards

@@ -45,11 +45,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """What the command line says about the output: ``-v`` and ``-q`` counts, ``--color``."""
+    """What the command line says about the output: ``-v`` and ``-q`` counts, ``--color``,
+    ``--durations``."""
 
     verbose: int = 0
     quiet: int = 0
     color: Optional[bool] = None  # None: on a terminal, unless NO_COLOR is set
+    durations: Optional[int] = None  # --durations N: the N slowest cases (0: all); None: the default
 
 
 class ReportError(ScftestError):

@@ -14,6 +14,9 @@ each followed by its invocation record; 2 (``-vv``) adds the captured log.
 Every piece of data written (names, ids, paths, explanations, logs, record fields) goes
 through ``render.terminal_line`` or ``render.terminal_block``: control characters shown
 escaped, long lines cut with a marker. Only the reporter's own colour codes are raw.
+
+The slowest cases: by default the 5 slowest when at least two cases ran; ``--durations N``
+(pytest's option) asks for the N slowest (0: every case that ran), shown at any verbosity.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance.record import InvocationRecord
 from scftest.model import SuiteProblem
 from scftest.render import (CODE_ROOT_INSIDE, LOG_TAIL_LINES, code_root_note, isolation_note, paint,
-                            terminal_block, terminal_line, unpainted)
+                            rerun_line, terminal_block, terminal_line, unpainted)
 from scftest.report import ReportSettings, count, explain, log_tail, record_lines, short_message, summary_words
 from scftest.result import RunPlan, RunResult
 
@@ -77,10 +80,12 @@ class TerminalReporter:
         width: Optional[int] = None,
         environ: Optional[Mapping[str, str]] = None,
         passed_over: bool = False,
+        durations: Optional[int] = None,
     ) -> None:
         self.stream = stream
         self.verbose = verbose
         self.passed_over = passed_over  # list the YAML files that are not suites
+        self.durations = durations  # --durations N (0: all); None: the default section
         self.color = use_color(stream, color, environ)
         self.width = width or _terminal_width(stream)
         self._lock = threading.Lock()  # case_finished may come from worker threads
@@ -94,7 +99,7 @@ class TerminalReporter:
         """The reporter ``scftest run`` starts: -v / -q set the level; -v also lists the
         YAML files passed over (even with -q)."""
         return cls(stream, verbose=settings.verbose - settings.quiet, color=settings.color,
-                   passed_over=settings.verbose > 0)
+                   passed_over=settings.verbose > 0, durations=settings.durations)
 
     # ----------------------------------------------------------------- the run's life
 
@@ -105,6 +110,8 @@ class TerminalReporter:
             if plan.deselected:
                 text += f" ({plan.deselected} deselected)"
             self._write(self._paint(text, "title") + "\n")
+            if plan.rerun is not None:
+                self._write(rerun_line(plan.rerun) + "\n")
 
     def case_finished(self, outcome: CaseOutcome) -> None:
         with self._lock:
@@ -121,7 +128,7 @@ class TerminalReporter:
             self._end_progress_line()
             self._failures_section(outcomes)
             self._problems_section(problems)
-            if self.verbose >= 0:
+            if self.verbose >= 0 or self.durations is not None:
                 self._slowest_section(outcomes)
             self._short_summary(outcomes)
             self._summary_line(outcomes, problems, result.elapsed_s, result.interrupted, result.deselected)
@@ -230,10 +237,14 @@ class TerminalReporter:
 
     def _slowest_section(self, outcomes: Sequence[CaseOutcome]) -> None:
         ran = [o for o in outcomes if o.elapsed_s > 0]
-        if len(ran) < 2:  # one case is its own "slowest": nothing to learn
+        if self.durations is None and len(ran) < 2:  # one case is its own "slowest": nothing to learn
             return
-        slowest = sorted(ran, key=lambda o: o.elapsed_s, reverse=True)[:SLOWEST]
-        self._rule(f"slowest {len(slowest)} cases", "=")
+        if not ran:
+            return
+        wanted = SLOWEST if self.durations is None else self.durations or len(ran)
+        slowest = sorted(ran, key=lambda o: o.elapsed_s, reverse=True)[:wanted]
+        title = f"slowest {len(slowest)} case{'s' if len(slowest) != 1 else ''}"
+        self._rule(title, "=")
         for outcome in slowest:
             self._write(f"{outcome.elapsed_s:7.2f}s {terminal_line(outcome.case.id)}\n")
 

@@ -296,6 +296,34 @@ def test_slowest_lists_at_most_five():
     assert [line.split()[-1] for line in section] == ["s::c8", "s::c7", "s::c6", "s::c5", "s::c4"]
 
 
+def eight_timed_cases():
+    return [CaseOutcome(make_case("s", f"c{i}", ORDERS, i), Verdict.PASSED, elapsed_s=i / 10) for i in range(1, 9)]
+
+
+def slowest_lines(out):
+    section = out.split(" slowest ")[1].splitlines()
+    return [line.split()[-1] for line in section[1:] if line.startswith(" ") and "::" in line]
+
+
+@pytest.mark.parametrize("durations, expected", [
+    (2, ["s::c8", "s::c7"]),
+    (0, [f"s::c{i}" for i in range(8, 0, -1)]),  # 0: every case, as pytest's --durations=0
+    (20, [f"s::c{i}" for i in range(8, 0, -1)]),
+])
+def test_durations_chooses_how_many(durations, expected):
+    out = run(eight_timed_cases(), durations=durations)
+    assert f"slowest {len(expected)} cases" in out
+    assert slowest_lines(out) == expected
+    assert "   0.80s s::c8" in out  # each with its time
+
+
+def test_durations_shows_even_when_quiet_and_for_one_case():
+    quiet = run(eight_timed_cases(), verbose=-1, durations=1)
+    assert "slowest 1 case =" in quiet and slowest_lines(quiet) == ["s::c8"]
+    assert "slowest" not in run(eight_timed_cases(), verbose=-1)
+    assert "slowest 1 case" in run(eight_timed_cases()[:1], durations=0)
+
+
 # ------------------------------------------------------------- with the real checker
 
 
