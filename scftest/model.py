@@ -204,6 +204,9 @@ class Case:
     skip: Optional[str] = None  # the reason, when skipped
     xfail: Optional[str] = None  # the reason, when expected to fail
     params: Mapping[str, Any] = field(default_factory=dict)  # matrix values of this expansion
+    # How the name shows them: "Python2.7, DB=mysql" (render.matrix_label); the name is the
+    # written one with " [variant]" after it. "" outside a matrix.
+    variant: str = ""
     steps: Tuple[Step, ...] = ()  # invocations: the warm sequence, when the case has one
 
     @property

@@ -712,3 +712,17 @@ def rerun_line(rerun) -> str:
         return (f"run-last-failure: {_plural(rerun.known, 'known failure')} not in the selected cases, "
                 f"running every selected case")
     return "run-last-failure: no previously failed cases, not deselecting any"
+
+
+def matrix_label(params: Mapping[str, Any]) -> str:
+    """What a matrix expansion adds to a case's name, inside ``[ ]``: each axis's value,
+    as written (``Python2.7``, ``vendor/py36``); an ``environment`` value as its
+    variables, ``DB=mysql LOG=debug`` (``!env NAME`` for a pass-through, ``{}`` for none)."""
+    return ", ".join(_matrix_value(value) for value in params.values())
+
+
+def _matrix_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return " ".join(f"{key}={item!r}" if not isinstance(item, str) else f"{key}={item}"
+                        for key, item in value.items()) or "{}"
+    return str(value)

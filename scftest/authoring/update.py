@@ -338,14 +338,14 @@ class _Entry:
 
 def _written_name(case: Case) -> str:
     """The name as written in the file: without the " [Python2.7]" suffix of a matrix run."""
-    if not case.params:
+    if not case.variant:
         return case.name
-    suffix = f" [{', '.join(str(v) for v in case.params.values())}]"
+    suffix = f" [{case.variant}]"
     return case.name[: -len(suffix)] if case.name.endswith(suffix) else case.name
 
 
 def _label(case: Case) -> str:
-    return "[" + ", ".join(str(v) for v in case.params.values()) + "]" if case.params else case.name
+    return f"[{case.variant}]" if case.variant else case.name
 
 
 def decide(entry: _Entry, runs_in_file: int) -> _Decision:

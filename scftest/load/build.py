@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from scftest.load.from_file import Written, read_function
+from scftest.render import matrix_label
 from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, YamlError, decode_text, file_kind, parse_text,
                                  read_regular_file, too_deep)
 from scftest.scf import triggers
@@ -61,12 +63,16 @@ def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Su
     """The Suite for schema-valid ``data``, or None with the problems that prevent it."""
     out = _Collector(source)
     name = data.get("name") or source.file.stem
-    function = data.get("function") or {}
+    function = _with_from_file(data.get("function") or {}, out)
+    if function is None:
+        return None, out.problems
     matrix = data.get("matrix") or {}
     cases: List[Case] = []
+    labels_clash = _check_matrix_labels(matrix, out)
     for index, raw in enumerate(data.get("cases") or []):
         cases.extend(_expand_case(name, raw, ("cases", index), function, matrix, out))
-    _check_unique_names(cases, out)
+    if not labels_clash:  # names that clash because two matrix values do were reported there
+        _check_unique_names(cases, out)
     if out.problems:
         # A problem under function: shows once per case it reaches; report it once.
         unique = {(p.line, p.col, p.message): p for p in out.problems}
@@ -74,27 +80,70 @@ def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Su
     return Suite(name=name, source=source, description=data.get("description", ""), cases=tuple(cases)), []
 
 
+# function: keys that say where its settings come from, not settings themselves
+FROM_KEYS = ("from", "name")
+
+
+def _with_from_file(function: Mapping[str, Any], out: _Collector) -> Optional[Mapping[str, Any]]:
+    """``function:`` with what ``function.from`` names under the keys the suite writes
+    (``environment`` merged variable by variable); None when the from-file has problems."""
+    if "from" not in function:
+        if "name" in function:
+            out.add(("function", "name"), "function.name picks one function of function.from, and there is no from:",
+                    "add from: ../serverless.yml (or a template.yaml), or remove name:")
+            return None
+        return function
+    written = Written(out.source.file, out.source.at(("function", "from")).line, function["from"])
+    own = {key: value for key, value in function.items() if key not in FROM_KEYS}
+    imported, problems = read_function(written, function.get("name"), tuple(k for k in own if k != "environment"))
+    if problems:
+        out.problems.extend(problems)
+        return None
+    merged = {**imported, **own}
+    if "environment" in imported and "environment" in own:
+        merged["environment"] = {**imported["environment"], **own["environment"]}
+    return merged
+
+
 def _expand_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Mapping[str, Any],
                  matrix: Mapping[str, list], out: _Collector) -> List[Case]:
     # A key the case sets itself is not expanded: the case asked for that value.
     axes = [(key, values) for key, values in matrix.items() if key not in raw]
     if not axes:
-        case = _build_case(suite, raw, path, function, {}, out)
+        case = _build_case(suite, raw, path, function, {}, {}, out)
         return [case] if case else []
     result = []
-    for combo in itertools.product(*(values for _, values in axes)):
-        params = {key: value for (key, _), value in zip(axes, combo)}
-        case = _build_case(suite, raw, path, function, params, out)
+    for combo in itertools.product(*(list(enumerate(values)) for _, values in axes)):
+        params = {key: value for (key, _), (_, value) in zip(axes, combo)}
+        indexes = {key: index for (key, _), (index, _) in zip(axes, combo)}
+        case = _build_case(suite, raw, path, function, params, indexes, out)
         if case:
             result.append(case)
     return result
 
 
-def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Mapping[str, Any],
-                params: Mapping[str, Any], out: _Collector) -> Optional[Case]:
+def _check_matrix_labels(matrix: Mapping[str, Any], out: _Collector) -> bool:
+    """Two values of one axis that a case name would show alike would give two cases one
+    name: a problem at the second; True when there was one."""
     before = len(out.problems)
-    merged = {**function, **params, **{k: raw[k] for k in FUNCTION_KEYS + ("invocation",) if k in raw}}
-    spec = _function_spec(merged, function, raw, _Origins(path, raw, params), out)
+    for key, values in matrix.items():
+        seen: Dict[str, int] = {}
+        for index, value in enumerate(values or ()):
+            label = matrix_label({key: value})
+            first = seen.setdefault(label, index)
+            if first != index:
+                out.add(("matrix", key, index), f"matrix {key} values {first + 1} and {index + 1} both show as "
+                        f"'[{label}]' in case names", "make every value of the axis differ in what it shows")
+    return len(out.problems) > before
+
+
+def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Mapping[str, Any],
+                params: Mapping[str, Any], indexes: Mapping[str, int], out: _Collector) -> Optional[Case]:
+    before = len(out.problems)
+    # environment is not among them: _function_spec merges it variable by variable
+    plain = {key: value for key, value in params.items() if key != "environment"}
+    merged = {**function, **plain, **{k: raw[k] for k in FUNCTION_KEYS + ("invocation",) if k in raw}}
+    spec = _function_spec(merged, function, raw, _Origins(path, raw, params, indexes), out)
     invocation = invocation_type(merged.get("invocation", SYNC))
     expect = _expectation(raw.get("expect") or {}, path + ("expect",))
     _check_invocation_expect(raw, path, invocation, out)
@@ -105,8 +154,9 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
     else:
         event = _event(raw, path, out)
     name = raw["name"]
-    if params:
-        name = f"{name} [{', '.join(str(v) for v in params.values())}]"
+    variant = matrix_label(params) if params else ""
+    if variant:
+        name = f"{name} [{variant}]"
     if len(out.problems) > before or spec is None:
         return None
     return Case(
@@ -125,6 +175,7 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
         skip=_reason(raw.get("skip"), "skipped"),
         xfail=_reason(raw.get("xfail"), "expected to fail"),
         params=dict(params),
+        variant=variant,
         steps=steps,
     )
 
@@ -189,13 +240,22 @@ class _Origins:
     case_path: NodePath
     raw: Mapping[str, Any]
     params: Mapping[str, Any]
+    indexes: Mapping[str, int] = field(default_factory=dict)  # which value of each matrix axis
 
     def of(self, key: str) -> NodePath:
         if key in self.raw:
             return self.case_path + (key,)
         if key in self.params:
-            return ("matrix", key)
+            return ("matrix", key, self.indexes.get(key, 0))
         return ("function", key)
+
+    def of_variable(self, name: str) -> NodePath:
+        """Where the environment variable ``name`` that the case sees was written."""
+        if name in (self.raw.get("environment") or {}):
+            return self.case_path + ("environment", name)
+        if name in (self.params.get("environment") or {}):
+            return self.of("environment") + (name,)
+        return ("function", "environment", name)
 
 
 def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: Mapping[str, Any],
@@ -213,12 +273,13 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
         return None
     code = _code_root(merged.get("code"), origins.of("code"), out)
     layers = _layers(merged.get("layers") or (), origins.of("layers"), out)
-    own = raw.get("environment") or {}
-    environment = {**(function.get("environment") or {}), **own}
-    _check_environment(environment, origins.of("environment"), out)
+    # over function:'s, variable by variable: the matrix's value, or the case's own (a case
+    # that sets environment is not expanded over matrix: environment)
+    environment = {**(function.get("environment") or {}), **(origins.params.get("environment") or {}),
+                   **(raw.get("environment") or {})}
+    _check_environment(environment, origins, out)
     for key, value in environment.items():
-        written = (origins.case_path if key in own else ("function",)) + ("environment", key)
-        _check_no_nul(value, written, f"environment.{key}", out)
+        _check_no_nul(value, origins.of_variable(key), f"environment.{key}", out)
     role = merged.get("role")
     for key, value in (role or {}).items():
         _check_no_nul(value, origins.of("role") + (key,), f"role.{key}", out)
@@ -290,20 +351,21 @@ def _beside_suite(written: str, where: NodePath, key: str, out: _Collector) -> O
     return Path(os.path.realpath(out.source.file.parent / written))
 
 
-def _check_environment(environment: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
+def _check_environment(environment: Mapping[str, Any], origins: _Origins, out: _Collector) -> None:
     for key in environment:
         if key in ROLE_VARIABLES.values():
             role_key = next(k for k, v in ROLE_VARIABLES.items() if v == key)
-            out.add(path + (key, "<key>"), f"the environment variable {key} is the credential of a function role",
+            out.add(origins.of_variable(key) + ("<key>",), f"the environment variable {key} is the credential of a function role",
                     f"SCF sets it only when the function has a role; write it under role: instead, "
                     f"e.g. role: {{secret_id: !env CI_SECRET_ID, secret_key: !env CI_SECRET_KEY}} "
                     f"({key} comes from role.{role_key})")
         elif key.startswith(RESERVED_PREFIXES):
-            out.add(path + (key, "<key>"), f"the environment variable {key} uses a prefix SCF reserves",
+            out.add(origins.of_variable(key) + ("<key>",), f"the environment variable {key} uses a prefix SCF reserves",
                     "SCF_, QCLOUD_ and TENCENTCLOUD_ names are set by the platform; choose another name")
     size = sum(len(k) + len(v) for k, v in environment.items() if isinstance(v, str))
     if size > LIMITS.environment_bytes:
-        out.add(path, f"the environment variables take {size} bytes; SCF allows at most {LIMITS.environment_bytes}",
+        out.add(origins.of("environment"),
+                f"the environment variables take {size} bytes; SCF allows at most {LIMITS.environment_bytes}",
                 "move large values into files in the code folder")
 
 

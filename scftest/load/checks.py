@@ -100,7 +100,10 @@ def _matcher_allowed(path: NodePath) -> bool:
 
 
 def _env_allowed(path: NodePath) -> bool:
-    """A value under ``environment`` or ``role`` (of the function or of a case)."""
+    """A value under ``environment`` or ``role`` (of the function or of a case), or under
+    one of ``matrix: environment``'s mappings."""
+    if len(path) == 4 and path[:2] == ("matrix", "environment"):
+        return True
     return any((len(path) == 3 and path[:2] == ("function", key)) or (
         len(path) == 4 and _is_case_key(path, key)) for key in ("environment", "role"))
 
