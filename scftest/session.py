@@ -75,15 +75,21 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
-        from scftest.instance.sandbox import Sandbox
-        from scftest.instance.spawn import SpawnBackend
-
-        backend = SpawnBackend(sandbox=Sandbox(options.isolation))
+        backend = default_backend(options.isolation)
     with backend:
         pool = _Pool(selected, resolver, options, reporter, backend)
         result.outcomes, result.interrupted = pool.run()
     result.elapsed_s = time.monotonic() - started
     return result
+
+
+def default_backend(isolation: str = "auto") -> Backend:
+    """The backend a run uses unless told otherwise (the pytest plugin uses it too):
+    a fresh process per cold start, contained as ``isolation`` asks (instance/sandbox.py)."""
+    from scftest.instance.sandbox import Sandbox
+    from scftest.instance.spawn import SpawnBackend
+
+    return SpawnBackend(sandbox=Sandbox(isolation))
 
 
 POLL_S = 0.2  # the pool's loop looks at the interrupt flag at least this often
