@@ -726,3 +726,77 @@ def _matrix_value(value: Any) -> str:
         return " ".join(f"{key}={item!r}" if not isinstance(item, str) else f"{key}={item}"
                         for key, item in value.items()) or "{}"
     return str(value)
+
+
+# --- the HTML report's words (report/html.py lays them out) -----------------------------
+
+VERDICT_WORDS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "could not run",
+    "skipped": "skipped",
+    "xfailed": "failed as expected",
+    "xpassed": "passed, but was expected to fail",
+}
+
+
+def pretty_lines(value: Any, indent: str = "") -> List[str]:
+    """A value over several lines, JSON-like, two spaces a level (matchers as their YAML,
+    a text with newlines as its lines): the two sides of a diff."""
+    if isinstance(value, Mapping) and value:
+        inner = indent + "  "
+        lines = ["{"]
+        for index, (key, item) in enumerate(value.items()):
+            sub = pretty_lines(item, inner)
+            comma = "," if index < len(value) - 1 else ""
+            lines.append(f"{inner}{_render_key(key)}: {sub[0]}" + ("" if len(sub) > 1 else comma))
+            lines.extend(sub[1:-1])
+            if len(sub) > 1:
+                lines.append(sub[-1] + comma)
+        return lines + [indent + "}"]
+    if isinstance(value, (list, tuple)) and value:
+        inner = indent + "  "
+        lines = ["["]
+        for index, item in enumerate(value):
+            sub = pretty_lines(item, inner)
+            comma = "," if index < len(value) - 1 else ""
+            lines.append(inner + sub[0] + ("" if len(sub) > 1 else comma))
+            lines.extend(sub[1:-1])
+            if len(sub) > 1:
+                lines.append(sub[-1] + comma)
+        return lines + [indent + "]"]
+    if isinstance(value, str) and "\n" in value:
+        return value.splitlines()
+    return [render_value(value)]
+
+
+def wants_diff(m: Mismatch) -> bool:
+    """Whether a mismatch's two values are worth a line-by-line diff: both present, and
+    a container or a text of several lines on either side."""
+    if isinstance(m.expected, Gap) or isinstance(m.actual, Gap):
+        return False
+
+    def big(value: Any) -> bool:
+        return isinstance(value, (Mapping, list, tuple)) or (isinstance(value, str) and "\n" in value)
+
+    return big(m.expected) or big(m.actual)
+
+
+def diff_lines(expected: Any, actual: Any) -> List[Tuple[str, str]]:
+    """A unified diff of the two values' ``pretty_lines``, as (mark, line) pairs: mark "-"
+    for a line only expected, "+" only actual, " " for both (all of each side: they are
+    one value, context helps)."""
+    import difflib
+
+    before, after = pretty_lines(expected), pretty_lines(actual)
+    pairs: List[Tuple[str, str]] = []
+    for line in difflib.ndiff(before, after):
+        mark, text = line[:1], line[2:]
+        if mark in ("-", "+", " "):
+            pairs.append((mark, text))
+    return pairs
+
+
+def elapsed_words(seconds: float) -> str:
+    """``12.3 ms``, ``4.56 s``: a duration a person reads."""
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"

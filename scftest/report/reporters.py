@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Protocol, Sequence, Tuple, Type
 
 from scftest.check.outcome import CaseOutcome
 from scftest.report import FileReporter, ReportError, ReportSettings
+from scftest.report.html import HtmlReporter
 from scftest.report.json_report import JsonReporter
 from scftest.report.junit import JunitReporter
 from scftest.report.terminal import TerminalReporter
@@ -38,6 +39,7 @@ class Reporter(Protocol):
 FILE_REPORTERS: Dict[str, Type[FileReporter]] = {
     "junit": JunitReporter,
     "json": JsonReporter,
+    "html": HtmlReporter,
 }
 
 REPORTERS: Dict[str, Callable[[Any, ReportSettings], Reporter]] = {

@@ -29,8 +29,8 @@ cases:
 
 
 def test_the_registry_names_every_report():
-    assert list(REPORTERS) == ["terminal", "junit", "json"]
-    assert [cls.option for cls in FILE_REPORTERS.values()] == ["--junit-xml", "--json"]
+    assert list(REPORTERS) == ["terminal", "junit", "json", "html"]
+    assert [cls.option for cls in FILE_REPORTERS.values()] == ["--junit-xml", "--json", "--html"]
 
 
 def test_terminal_settings_from_the_command_line(tmp_path):
