@@ -63,13 +63,16 @@ def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Su
     """The Suite for schema-valid ``data``, or None with the problems that prevent it."""
     out = _Collector(source)
     name = data.get("name") or source.file.stem
-    function = _with_from_file(data.get("function") or {}, out)
-    if function is None:
+    imported = _with_from_file(data.get("function") or {}, out)
+    if imported is None:
         return None, out.problems
+    function, identity = imported
     matrix = data.get("matrix") or {}
     cases: List[Case] = []
     labels_clash = _check_matrix_labels(matrix, out)
     for index, raw in enumerate(data.get("cases") or []):
+        if identity:  # the deployed name, namespace and region, under the case's own context:
+            raw = {**raw, "context": {**identity, **(raw.get("context") or {})}}
         cases.extend(_expand_case(name, raw, ("cases", index), function, matrix, out))
     if not labels_clash:  # names that clash because two matrix values do were reported there
         _check_unique_names(cases, out)
@@ -84,25 +87,27 @@ def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Su
 FROM_KEYS = ("from", "name")
 
 
-def _with_from_file(function: Mapping[str, Any], out: _Collector) -> Optional[Mapping[str, Any]]:
+def _with_from_file(function: Mapping[str, Any], out: _Collector
+                    ) -> Optional[Tuple[Mapping[str, Any], Mapping[str, str]]]:
     """``function:`` with what ``function.from`` names under the keys the suite writes
-    (``environment`` merged variable by variable); None when the from-file has problems."""
+    (``environment`` merged variable by variable), and the deployed identity as context
+    keys; None when the from-file has problems."""
     if "from" not in function:
         if "name" in function:
             out.add(("function", "name"), "function.name picks one function of function.from, and there is no from:",
                     "add from: ../serverless.yml (or a template.yaml), or remove name:")
             return None
-        return function
+        return function, {}
     written = Written(out.source.file, out.source.at(("function", "from")).line, function["from"])
     own = {key: value for key, value in function.items() if key not in FROM_KEYS}
     imported, problems = read_function(written, function.get("name"), tuple(k for k in own if k != "environment"))
     if problems:
         out.problems.extend(problems)
         return None
-    merged = {**imported, **own}
-    if "environment" in imported and "environment" in own:
-        merged["environment"] = {**imported["environment"], **own["environment"]}
-    return merged
+    merged = {**imported.function, **own}
+    if "environment" in imported.function and "environment" in own:
+        merged["environment"] = {**imported.function["environment"], **own["environment"]}
+    return merged, imported.context
 
 
 def _expand_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Mapping[str, Any],

@@ -16,8 +16,10 @@ Two formats, as their own documentation describes them (cited in docs/matrix-and
   every function's defaults.
 
 The result is a ``function:`` mapping in the suite's own words (``code`` as an absolute
-folder, ``memory``, ``environment``...), which the suite's own keys then override. Every
-problem is reported at its line in the from-file, and names the suite line of ``from:``.
+folder, ``memory``, ``environment``...), which the suite's own keys then override, and the
+identity the function is deployed with (its name, namespace and region, as ``context:``
+keys under each case's own). Every problem is reported at its line in the from-file, and
+names the suite line of ``from:``.
 
 Serverless variables: ``${name}``, ``${stage}`` (default ``dev``), ``${app}`` (default the
 instance name) and ``${org}`` are replaced; an environment value that is exactly
@@ -64,6 +66,17 @@ class _Found:
     settings: Dict[str, Tuple[Any, NodePath, str]] = field(default_factory=dict)  # key -> (value, path, file key)
     path: NodePath = ()
     aliases: Tuple[str, ...] = ()  # other names that pick it (a serverless instance's name)
+    # who it is deployed as: context keys (function_name, namespace, tencentcloud_region)
+    identity: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What a from-file gives a suite: ``function:`` keys in the suite's words, and the
+    deployed identity as ``context:`` keys, which each case's own ``context:`` overrides."""
+
+    function: Dict[str, Any] = field(default_factory=dict)
+    context: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,8 +95,8 @@ class _Report:
 
 
 def read_function(written: Written, name: Optional[str], overridden: Tuple[str, ...] = (),
-                  ) -> Tuple[Dict[str, Any], List[SuiteProblem]]:
-    """The ``function:`` keys the from-file gives, or the problems that prevent them.
+                  ) -> Tuple[Imported, List[SuiteProblem]]:
+    """What the from-file gives, or the problems that prevent it.
 
     ``overridden`` are the keys the suite writes itself: they win, so the from-file's
     values for them are neither used nor checked (the caller merges ``environment``
@@ -109,17 +122,17 @@ def read_function(written: Written, name: Optional[str], overridden: Tuple[str, 
     report = _Report(file, document.source, written)
     found = _functions(document.data, report)
     if report.problems and not found:
-        return {}, report.problems
+        return Imported(), report.problems
     chosen = _choose(found, name, report)
     if chosen is None:
-        return {}, sorted(report.problems, key=lambda p: (p.line, p.col))
+        return Imported(), sorted(report.problems, key=lambda p: (p.line, p.col))
     for key in overridden:
         chosen.settings.pop(key, None)
     _check_required(chosen, overridden, report)
     function = _as_function(chosen, report)
     if report.problems:
-        return {}, sorted(report.problems, key=lambda p: (p.line, p.col))
-    return function, []
+        return Imported(), sorted(report.problems, key=lambda p: (p.line, p.col))
+    return Imported(function, dict(chosen.identity)), []
 
 
 # ------------------------------------------------------------------ the two formats
@@ -178,9 +191,11 @@ def _component(data: Mapping[str, Any], path: NodePath, report: _Report, default
     if environment is not None:
         found.settings["environment"] = _variables(environment, "variables", where + ("environment",),
                                                    "inputs.environment", variables, report)
-    if "name" in inputs:
-        found.name = str(_substituted(inputs["name"], where + ("name",), variables, report))
-        found.aliases = (instance,)
+    # the component's default function name is ${name}-${stage}-${app}
+    deployed = _known(inputs.get("name", "${name}-${stage}-${app}"), variables)
+    if "name" in inputs and deployed:
+        found.name, found.aliases = deployed, (instance,)
+    found.identity = _identity(deployed, inputs.get("namespace"), inputs.get("region"))
     return found
 
 
@@ -208,7 +223,7 @@ def _template_function(name: str, function: Mapping[str, Any], path: NodePath, d
         report.add(path + ("Properties",), "Properties: must be a mapping", "write Properties: with CodeUri, "
                    "Handler and Runtime")
         properties = {}
-    found = _Found(name, "template.yaml", path=path)
+    found = _Found(name, "template.yaml", path=path, identity=_identity(name, path[1], None))
     sources = [(defaults, ("Globals", "Function"))] if isinstance(defaults, dict) else []
     sources.append((properties, path + ("Properties",)))
     for values, where in sources:  # the function's own Properties over Globals
@@ -236,6 +251,21 @@ def _variables(environment: Any, key: str, path: NodePath, what: str, variables:
         whole = ENV_ONLY.match(text) if variables else None
         merged[str(name)] = EnvRef(whole.group(1)) if whole else _substituted(text, place, variables, report)
     return (merged, path + (key,), f"{what}.{key}")
+
+
+def _known(value: Any, variables: Mapping[str, str]) -> Optional[str]:
+    """A name with its serverless variables replaced; None when one cannot be known."""
+    if not isinstance(value, str):
+        return None
+    text = VARIABLE.sub(lambda m: variables.get(m.group(1).strip(), m.group(0)), value)
+    return None if "${" in text or not text else text
+
+
+def _identity(name: Optional[str], namespace: Any, region: Any) -> Dict[str, str]:
+    """The context keys of the deployed function that the file says (as text)."""
+    pairs = (("function_name", name), ("namespace", namespace), ("tencentcloud_region", region))
+    return {key: str(value) for key, value in pairs if isinstance(value, (str, int)) and str(value)
+            and "${" not in str(value)}
 
 
 def _text(value: Any) -> str:

@@ -55,6 +55,8 @@ def test_a_serverless_yml_gives_the_function_and_the_suite_wins(project: Path) -
     # environment.variables, merged under the suite's own variables; ${stage} replaced,
     # a number as its text, ${env.NAME} passed from the runner as !env NAME is
     assert function.environment == {"STAGE": "dev", "RETRIES": "1", "TOKEN": EnvRef("SCFTEST_FROM_TOKEN")}
+    # the deployed identity (inputs.name with its variables, inputs.region) as context keys
+    assert suite.cases[0].context == {"function_name": "orders-dev-shop", "tencentcloud_region": "ap-guangzhou"}
 
 
 def test_a_template_yaml_function_picked_by_name_with_its_globals(project: Path) -> None:
@@ -68,12 +70,14 @@ def test_a_template_yaml_function_picked_by_name_with_its_globals(project: Path)
                                                                    "index.main_handler", "Python3.6")
     assert (function.memory, function.timeout) == (512, 30)  # Timeout from Globals.Function
     assert function.environment == {"DB_NAME": "mydb", "STAGE": "prod"}  # Globals' under the function's
+    assert suite.cases[0].context == {"function_name": "orders", "namespace": "default"}
 
     reports, problems = load(write(project / "tests", "r.yaml", """\
         function: {from: ../template.yaml, name: reports, runtime: Python3.6}
-        cases: [{name: c}]
+        cases: [{name: c, context: {function_name: mine}}]
     """))
     assert problems == []
+    assert reports.cases[0].context == {"function_name": "mine", "namespace": "default"}  # the case's own wins
     function = reports.cases[0].function
     assert (function.code.name, function.handler, function.runtime) == ("reports", "app.main_handler", "Python3.6")
 
@@ -204,7 +208,8 @@ def test_a_run_from_a_serverless_yml_and_a_template(project: Path) -> None:
         cases:
           - name: sees the deployed settings
             expect:
-              return: {function: orders, stage: dev, db: null, retries: '3', has_token: true}
+              return: {function: orders, stage: dev, db: null, retries: '3', has_token: true,
+                       name: orders-dev-shop, namespace: default, region: ap-guangzhou}
     """)
     write(project / "tests", "reports.yaml", """\
         name: reports
