@@ -92,6 +92,56 @@ def scan_processes() -> Dict[int, Tuple[int, int, int, int]]:
     return found
 
 
+def children(pid: int) -> Optional[List[int]]:
+    """The children of ``pid`` (of each of its threads), from /proc/PID/task/TID/children;
+    [] when it is gone, None where the kernel has no such files (CONFIG_PROC_CHILDREN)."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return [] if os.path.exists("/proc/self/task") else None
+    found: List[int] = []
+    for tid in threads:
+        try:
+            fd = os.open(f"/proc/{pid}/task/{tid}/children", os.O_RDONLY)
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue  # the thread ended meanwhile
+            return None  # no children files here
+        except OSError:
+            continue
+        try:
+            found += [int(child) for child in os.read(fd, 1 << 16).split()]
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(fd)
+    return found
+
+
+def scan_from(roots: Iterable[int]) -> Optional[Dict[int, Tuple[int, int, int, int]]]:
+    """What scan_processes gives, for ``roots`` and all their descendants only: the
+    case's own processes, without reading every process of the machine. None where the
+    kernel cannot list a process's children (the caller scans the machine instead)."""
+    found: Dict[int, Tuple[int, int, int, int]] = {}
+    pending = list(roots)
+    while pending:
+        pid = pending.pop()
+        if pid in found:
+            continue
+        rest = _stat_fields(pid, START_TIME + 1)
+        if rest is None:
+            continue
+        try:
+            found[pid] = (int(rest[PPID]), int(rest[PGRP]), int(rest[SESSION]), int(rest[START_TIME]))
+        except ValueError:
+            continue
+        kids = children(pid)
+        if kids is None:
+            return None
+        pending += kids
+    return found
+
+
 def all_pids() -> Iterable[int]:
     try:
         names = os.listdir("/proc")
@@ -119,8 +169,15 @@ class ProcessTree:
             self.known[root] = stat.start_time
 
     def discover(self) -> None:
-        stats = scan_processes()
+        """Adds the processes of the tree found now. Not the whole machine's processes:
+        the known ones and their descendants, and the runner's own children of the root's
+        session or group (where an orphan goes once the root is gone: the runner is a child
+        subreaper), which holds every process of the tree; the machine is scanned only
+        where the kernel cannot list children."""
         known, root = self.known, self.root
+        stats = scan_from(list(known) + self._returned())
+        if stats is None:
+            stats = scan_processes()
         grew = True
         while grew:  # a fixed point: grandchildren may come before their parents
             grew = False
@@ -134,6 +191,19 @@ class ProcessTree:
                         parent is not None and parent[3] == known[ppid]):
                     known[pid] = start
                     grew = True
+
+    def _returned(self) -> List[int]:
+        """The runner's children in the root's session or group (orphans of the tree)."""
+        mine = children(os.getpid()) or []
+        returned = []
+        for pid in mine:
+            rest = _stat_fields(pid, SESSION + 1)
+            try:
+                if rest is not None and self.root in (int(rest[PGRP]), int(rest[SESSION])):
+                    returned.append(pid)
+            except ValueError:
+                pass
+        return returned
 
     def _live(self) -> List[ProcStat]:
         return _alive(list(self.known.items()))

@@ -38,7 +38,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from scftest.instance import InstanceError
 from scftest.instance.keeper import Keeper
-from scftest.instance.proctree import PAGE_SIZE, ProcessTree, read_file, read_stat, scan_processes
+from scftest.instance.proctree import (PAGE_SIZE, ProcessTree, children, read_file, read_stat,
+                                      scan_processes)
 from scftest.scf.limits import LIMITS, Limits
 
 CHILD_SCRIPT = Path(__file__).with_name("_child.py")
@@ -657,7 +658,7 @@ class Sandbox:
         me, session = os.getpid(), os.getsid(0)
         with self._lock:
             bootstraps = set(self._bootstraps)
-        strays = [pid for pid, (ppid, _, sid, _) in scan_processes().items()
+        strays = [pid for pid, (ppid, _, sid, _) in _children_of(me).items()
                   if ppid == me and sid != session and pid not in bootstraps and pid != self._keeper.pid]
         for pid in strays:
             _signal(pid)
@@ -667,6 +668,20 @@ class Sandbox:
             except ChildProcessError:
                 pass
         return strays
+
+
+def _children_of(pid: int) -> Dict[int, Tuple[int, int, int, int]]:
+    """scan_processes() for ``pid``'s children alone (the whole machine where the kernel
+    cannot list a process's children)."""
+    listed = children(pid)
+    if listed is None:
+        return scan_processes()
+    found = {}
+    for child in listed:
+        stat = read_stat(child)
+        if stat is not None:
+            found[child] = (stat.ppid, stat.pgrp, stat.session, stat.start_time)
+    return found
 
 
 PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 3, 4, 36, 37
