@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -71,6 +72,12 @@ TARGET_START_RATIO = 2.0
 TARGET_SPEEDUP = 1.7
 TARGET_MEMORY_RATIO = 1.25
 TARGET_INSTANCE_MS = 5.0
+TARGET_FORK_RATIO = 0.5  # issue 15: per case at most half a bare start, on 3.6 and 3.10
+TARGET_FORK_SPEEDUP = 1.8
+TARGET_SCALE_CPU = 1.2  # 10,000 cases against 1,000: runner CPU per case
+TARGET_SCALE_MEMORY = 1.3  # and runner peak memory
+FORK_RUNTIMES = ("Python3.6", "Python3.10")
+FRESH = ("--fresh",)
 PLAIN = ("--isolation", "process")
 
 
@@ -385,7 +392,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print()
             print("(d) skipped: the cases ran as plain processes (no namespaces here)")
 
+        print()
+        forks = fork_server_section(root, options)
+        print()
+        scale = scale_section(root, runner, runtime, options)
+
     figures = {
+        "fork_server": forks,
+        "scale": scale,
         "machine": {"system": platform.system(), "machine": platform.machine(), "cpus": cpu_count()},
         "interpreter": used or interpreter,
         "per_case_ms": per_case * 1000,
@@ -408,6 +422,72 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if options.json:
         Path(options.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def marginal(runner: Runner, small: Path, large: Path, extra: int, repeat: int,
+             flags: Sequence[str] = ()) -> float:
+    """Seconds per case: (T(large) - T(small)) / extra, each the median of ``repeat`` runs."""
+    t_small = median_of(repeat, partial(runner.timed, small, 1, flags))
+    t_large = median_of(repeat, partial(runner.timed, large, 1, flags))
+    return (t_large - t_small) / extra
+
+
+def fork_server_section(root: Path, options) -> Dict[str, dict]:
+    """(e) the fork-server against the spawn path (--fresh), per runtime: the time per
+    trivial case at -j 1 against a bare start, and the -j 2 speed-up."""
+    small, extra = (5, 40) if options.quick else (10, 100)
+    parallel = 60 if options.quick else 200
+    resolver = RuntimeResolver({}, None)
+    rows: Dict[str, dict] = {}
+    for runtime in FORK_RUNTIMES:
+        try:
+            interpreter = resolver.resolve(runtime).path
+        except RuntimeNotFound:
+            print(f"(e) {runtime}: no interpreter here, skipped")
+            continue
+        runner = Runner(sys.executable, interpreter, runtime, root)
+        suites = {n: write_suite(root / f"fork-{runtime}-{n}", n, runtime)
+                  for n in (small, small + extra, parallel)}
+        bare = bare_start(interpreter, runs=20 if options.quick else 50)
+        row = {"bare_ms": bare * 1000}
+        for path, flags in (("fork", ()), ("spawn", FRESH)):
+            per_case = marginal(runner, suites[small], suites[small + extra], extra, options.repeat, flags)
+            t_j1 = median_of(options.repeat, partial(runner.timed, suites[parallel], 1, flags))
+            t_j2 = median_of(options.repeat, partial(runner.timed, suites[parallel], 2, flags))
+            row[path] = {"per_case_ms": per_case * 1000, "ratio": per_case / bare,
+                         "j1_s": t_j1, "j2_s": t_j2, "speedup_j2": t_j1 / t_j2}
+        rows[runtime] = row
+        fork, spawn = row["fork"], row["spawn"]
+        print(f"(e) {runtime} ({interpreter}), bare start {bare * 1000:.1f} ms")
+        for path in ("fork", "spawn"):
+            r = row[path]
+            print(f"    {path:5}: per case at -j 1 {r['per_case_ms']:.1f} ms = {r['ratio']:.2f}x a bare start; "
+                  f"{parallel} cases -j 1 {r['j1_s']:.2f} s, -j 2 {r['j2_s']:.2f} s: {r['speedup_j2']:.2f}x")
+        print(f"    target per case <= {TARGET_FORK_RATIO:g}x: {verdict(fork['ratio'] <= TARGET_FORK_RATIO)}; "
+              f"-j 2 >= {TARGET_FORK_SPEEDUP:g}x: {verdict(fork['speedup_j2'] >= TARGET_FORK_SPEEDUP)}; "
+              f"the fork-server is {spawn['per_case_ms'] / fork['per_case_ms']:.1f}x faster per case")
+    return rows
+
+
+def scale_section(root: Path, runner: Runner, runtime: str, options) -> dict:
+    """(f) 10,000 cases against 1,000 at -j 2: the runner's own CPU per case and its peak
+    memory (its own process: ru_maxrss and rusage, children excluded)."""
+    few, many = (300, 3000) if options.quick else (1000, 10000)
+    jobs = min(2, cpu_count())
+    figures = {}
+    for n in (few, many):
+        suite = write_suite(root / f"scale-{n}", n, runtime)
+        measured = runner.resources(runner.args(suite, jobs))
+        figures[n] = {"runner_cpu_ms_per_case": measured["cpu_s"] / n * 1000, "rss_mb": measured["rss_mb"]}
+    cpu_ratio = figures[many]["runner_cpu_ms_per_case"] / figures[few]["runner_cpu_ms_per_case"]
+    memory_ratio = figures[many]["rss_mb"] / figures[few]["rss_mb"]
+    print(f"(f) {many} cases against {few} at -j {jobs} ({runtime}): runner CPU per case "
+          f"{figures[few]['runner_cpu_ms_per_case']:.2f} -> {figures[many]['runner_cpu_ms_per_case']:.2f} ms "
+          f"= {cpu_ratio:.2f}x (target <= {TARGET_SCALE_CPU:g}x: {verdict(cpu_ratio <= TARGET_SCALE_CPU)})")
+    print(f"    runner peak RSS {figures[few]['rss_mb']:.1f} -> {figures[many]['rss_mb']:.1f} MB = {memory_ratio:.2f}x "
+          f"(target <= {TARGET_SCALE_MEMORY:g}x: {verdict(memory_ratio <= TARGET_SCALE_MEMORY)})")
+    return {"few": few, "many": many, "figures": {str(k): v for k, v in figures.items()},
+            "cpu_ratio": cpu_ratio, "memory_ratio": memory_ratio}
 
 
 def _ideal_speedup(runner_ms: float, child_ms: float) -> float:

@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="record mode: write observed outcomes into cases that lack them (never in CI)")
     _add_runtime_options(run)
     _add_isolation_option(run)
+    run.add_argument("--fresh", action="store_true",
+                     help="start every case's process as a fresh interpreter (the reference; "
+                          "default: forked from its runtime's pre-started zygote where that is "
+                          "equivalent, see README Speed)")
 
     validate = commands.add_parser("validate", help="check suites without running anything")
     _add_paths(validate)
@@ -286,6 +290,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runtime_overrides=_runtime_overrides(args),
         runtime_fallback=args.runtime_fallback,
         isolation=args.isolation,
+        fresh=args.fresh,
         project_root=project.root,
         last_failed=_last_failed(args, cache),
     )

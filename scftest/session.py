@@ -53,6 +53,7 @@ class RunOptions:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     isolation: str = "auto"  # --isolation: auto | strict | process (instance/sandbox.py)
     last_failed: Optional[plan.LastFailed] = None  # --lf / --ff, with the cache's failures
+    fresh: bool = False  # --fresh: every case spawned, none forked from a zygote (instance/forkserver.py)
 
 
 def run(options: RunOptions, reporter: Optional["Reporter"] = None,
@@ -75,7 +76,7 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
-        backend = default_backend(options.isolation)
+        backend = default_backend(options.isolation, fresh=options.fresh)
     with backend:
         pool = _Pool(selected, resolver, options, reporter, backend)
         result.outcomes, result.interrupted = pool.run()
@@ -83,13 +84,20 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     return result
 
 
-def default_backend(isolation: str = "auto") -> Backend:
-    """The backend a run uses unless told otherwise (the pytest plugin uses it too):
-    a fresh process per cold start, contained as ``isolation`` asks (instance/sandbox.py)."""
+def default_backend(isolation: str = "auto", fresh: bool = False) -> Backend:
+    """The backend a run uses unless told otherwise (the pytest plugin uses it too): each
+    cold start forked from its runtime's zygote where that is what a fresh process gives,
+    else spawned (``fresh``: always spawned; instance/forkserver.py), contained as
+    ``isolation`` asks (instance/sandbox.py)."""
     from scftest.instance.sandbox import Sandbox
     from scftest.instance.spawn import SpawnBackend
 
-    return SpawnBackend(sandbox=Sandbox(isolation))
+    spawn = SpawnBackend(sandbox=Sandbox(isolation))
+    if fresh:
+        return spawn
+    from scftest.instance.forkserver import ForkServerBackend
+
+    return ForkServerBackend(spawn)
 
 
 POLL_S = 0.2  # the pool's loop looks at the interrupt flag at least this often

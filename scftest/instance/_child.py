@@ -95,7 +95,11 @@ except ImportError:  # Python 2
 
 # sys.path[0] is this script's folder, and PYTHONPATH (the runtime's /var/user:/opt on 3.7+)
 # holds the user's code: neither is the standard library.
-STDLIB_PATH = [p for p in sys.path[1:] if p not in os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+def stdlib_path():
+    return [p for p in sys.path[1:] if p not in os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+
+
+STDLIB_PATH = stdlib_path()
 
 
 def stdlib(name):
@@ -1325,6 +1329,8 @@ def main(argv):
     if argv[1:2] == ["--probe"]:
         probe(argv[2])
     close_script(argv[0])
+    if argv[1:2] == ["--zygote"]:
+        argv = zygote(int(argv[2]))  # returns in each forked case process, with its argv
     config_path, fd = argv[1], int(argv[2])
     go = int(argv[3]) if len(argv) > 3 else None
     parent = os.getppid()
@@ -1364,6 +1370,164 @@ def main(argv):
     if handler is not None and requests is not None:
         serve(handler, RequestReader(requests), channels[1:], pid, held, config)
     linger(parent)
+
+
+# ---------------------------------------------------------------------------------------
+# The zygote (scftest/instance/forkserver.py is the other end).
+#
+#   python -u -E -s -S _child.py --zygote CONTROL_FD
+#
+# started with the flags and the environment a case's process gets, this interpreter
+# stops where a fresh bootstrap would read its config, and forks one process per case
+# instead. Each forked process becomes what a fresh one would be at that point (its own
+# session, only its case's descriptors, the case's environment, working directory and
+# time zone, sys.modules as they were before the zygote's own imports), then goes on
+# exactly as a spawned bootstrap does (main: the config, the instance, the handler).
+#
+# The control socket (AF_UNIX, SOCK_SEQPACKET: one message per request) carries:
+#
+#   zygote -> parent  "ready PID\n" + the environment as this process has it (NUL-
+#                     separated NAME=VALUE): the parent adds what Python's start-up
+#                     changed in it (locale coercion) to each case's environment
+#                     "unable REASON" (this interpreter cannot serve: it spawns)
+#   parent -> zygote  "fork JSON" with the case's descriptors attached (SCM_RIGHTS);
+#                     JSON: fds (the number each descriptor takes in the case, in the
+#                     order attached), stdout (the index of the one that becomes 1 and
+#                     2, at no number of its own), argv,
+#                     cwd, environ
+#                     -> "forked PID" | "error REASON"
+#                     "poll PID" -> "running" | "exited RETURNCODE" (not reaped: until
+#                     the parent says so, the pid stays taken)
+#                     "reap PID" -> "reaped RETURNCODE" (sent once the process exited)
+#
+# Python 2.7 cannot receive descriptors (no recvmsg): it answers "unable". The zygote
+# holds no thread and installs no signal handler, so each fork inherits exactly the
+# dispositions Python set at start-up. It is non-dumpable (a function running as the
+# same user cannot read or trace it) and dies with the runner (parent-death signal,
+# and the end of the control socket).
+
+ZYGOTE_MAX_FDS = 64
+
+
+def zygote(control):
+    pristine = set(sys.modules)  # what a fresh bootstrap has loaded at this point
+    try:
+        import _socket
+    except ImportError:
+        _socket = None
+    if _socket is None or not hasattr(_socket.socket, "recvmsg") or not hasattr(_socket, "SCM_RIGHTS"):
+        os.write(control, b"unable this Python cannot receive file descriptors "
+                          b"(socket.recvmsg with SCM_RIGHTS)")
+        os._exit(0)
+    libc = Libc()
+    libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    libc("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    del libc
+    zygote_pid = os.getpid()
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, control)
+    space = _socket.CMSG_SPACE(ZYGOTE_MAX_FDS * 4)
+    environ = b"\0".join(k + b"=" + v for k, v in sorted(os.environb.items()))
+    sock.sendall(b"ready " + str(os.getpid()).encode("ascii") + b"\n" + environ)
+    while True:
+        message, ancillary, flags, _ = sock.recvmsg(1 << 16, space)
+        fds = received_fds(_socket, ancillary)
+        if not message:  # the runner is gone
+            os._exit(0)
+        kind, _, body = message.partition(b" ")
+        if kind == b"fork":
+            try:
+                request = parse_json(body.decode("utf-8"))
+                if len(fds) != len(request["fds"]) or flags & _socket.MSG_CTRUNC:
+                    raise ValueError("%d descriptors for %d numbers" % (len(fds), len(request["fds"])))
+                pid = os.fork()
+            except Exception as exc:
+                close_all(fds)
+                sock.sendall(b"error " + to_bytes(exc))
+                continue
+            if pid == 0:
+                control = sock.detach()
+                return become_case(request, fds, control, pristine, zygote_pid)
+            close_all(fds)
+            sock.sendall(b"forked " + str(pid).encode("ascii"))
+            continue
+        close_all(fds)
+        try:
+            pid = int(body)
+            if kind == b"poll":
+                done = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                reply = b"running" if done is None else b"exited %d" % returncode_of(done)
+            elif kind == b"reap":
+                reply = b"reaped %d" % popen_returncode(os.waitpid(pid, 0)[1])
+            else:
+                reply = b"error unknown request " + kind[:40]
+        except Exception as exc:
+            reply = b"error " + to_bytes(exc)
+        sock.sendall(reply)
+
+
+def received_fds(_socket, ancillary):
+    fds = []
+    for level, kind, data in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            usable = len(data) - len(data) % 4
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, usable, 4)]
+    return fds
+
+
+def returncode_of(done):
+    """A waitid result (not reaped) as subprocess's returncode: -N for signal N."""
+    return done.si_status if done.si_code == 1 else -done.si_status  # CLD_EXITED
+
+
+def popen_returncode(status):
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def become_case(request, fds, control, pristine, zygote_pid):
+    """In the forked process: what a freshly spawned bootstrap is before it reads its
+    config. Returns the argv main() goes on with."""
+    # Dies with the zygote: one the runner gave up on takes its forks along.
+    Libc()("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() != zygote_pid:
+        os._exit(EXIT_NO_INSTANCE)
+    os.setsid()  # a session and group of its own, as the spawn path's start_new_session
+    targets = request["fds"]
+    staged = 1 + max([2, control] + fds + targets)
+    for index, fd in enumerate(fds):  # out of the way first: numbers may collide
+        os.dup2(fd, staged + index)
+    keep = set(range(staged, staged + len(fds))) | set([0])
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass  # the listing's own descriptor
+    stdout = request.get("stdout")
+    for index, target in enumerate(targets):
+        if index == stdout:  # the log pipe: 1 and 2 only, as a spawned process has it
+            os.dup2(staged + index, 1)
+            os.dup2(staged + index, 2)
+        else:
+            os.dup2(staged + index, target)
+        os.close(staged + index)
+    if stdout is not None and stdout not in range(len(targets)):
+        raise ValueError("stdout names no descriptor")
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["environ"])
+    import time
+    time.tzset()  # the time zone a fresh process reads from TZ at start
+    global STDLIB_PATH
+    STDLIB_PATH = stdlib_path()  # as a fresh bootstrap computes it, from the case's PYTHONPATH
+    for name in list(sys.modules):
+        if name not in pristine:
+            del sys.modules[name]  # imported again from scratch when asked for
+    argv = [THIS_FILE] + [str(arg) for arg in request["argv"]]
+    sys.argv[:] = argv
+    return argv
 
 
 def answer(channel, fields, held):

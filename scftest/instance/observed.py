@@ -218,7 +218,7 @@ def event_size(event: Any) -> int:
 
 
 def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observed,
-                log: LogCapture, isolation: str = "process") -> InvocationRecord:
+                log: LogCapture, isolation: str = "process", start: str = "spawn") -> InvocationRecord:
     end = ending(spec, request, observed)
     duration = _duration_ms(observed)
     memory = _memory_mb(observed)
@@ -254,6 +254,7 @@ def make_record(spec: InstanceSpec, request: InvocationRequest, observed: Observ
         signal=signal_name(code),
         log_truncated_bytes=cut + init_cut,
         isolation=isolation,
+        start=start,
         imports=imports_of(observed),
         cold_start=observed.cold,
         init_ms=round(_init_ms(observed), 3) if observed.cold else 0.0,

@@ -57,6 +57,7 @@ class InvocationRecord:
     log_truncated_bytes: int = 0
     runtime_fallback: bool = False
     isolation: str = "process"  # namespace | process: how the case was contained
+    start: str = "spawn"  # spawn | fork: a fresh interpreter, or a fork of its runtime's zygote
     # Each top-level module the invocation imported, with where it came from:
     # (name, code | layer | image | stdlib | other), by name.
     imports: Tuple[Tuple[str, str], ...] = ()
@@ -73,6 +74,7 @@ class InvocationRecord:
             "interpreter_version": self.interpreter_version,
             "runtime_fallback": self.runtime_fallback,
             "isolation": self.isolation,
+            "start": self.start,
             "cold_start": self.cold_start,
             "init_ms": self.init_ms,
             "status": str(self.status),

@@ -92,8 +92,9 @@ class SpawnInstance(Instance):
     those announced is a cold start too. ``close`` ends whatever is still running."""
 
     def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
-                 invocations: int = 1, host: Optional[Host] = None):
+                 invocations: int = 1, host: Optional[Host] = None, starter=None):
         self.spec = spec
+        self.starter = starter if starter is not None else _spawn  # forkserver.py: a fork
         self.bootstrap = bootstrap
         self.sandbox = sandbox
         self.host = host if host is not None else Host()
@@ -111,7 +112,7 @@ class SpawnInstance(Instance):
         self.process = None
         if process is None:
             process = _Process.spawn(self.spec, self.bootstrap, self.sandbox, self.code_root,
-                                     request, announced, self.host)
+                                     request, announced, self.host, self.starter)
         try:
             observed, log = process.step(request, cancel)
             if process.ended:
@@ -122,7 +123,8 @@ class SpawnInstance(Instance):
                                         hint="`scftest doctor` says what this machine gives")
             else:
                 self.process = process
-            return make_record(self.spec, request, observed, log, isolation=process.plan.isolation)
+            return make_record(self.spec, request, observed, log, isolation=process.plan.isolation,
+                               start=getattr(process.proc, "start", "spawn"))
         except BaseException:
             process.close()
             self.process = None
@@ -162,7 +164,8 @@ class _Process:
 
     @classmethod
     def spawn(cls, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
-              code_root: str, request: InvocationRequest, invocations: int, host: Host) -> "_Process":
+              code_root: str, request: InvocationRequest, invocations: int, host: Host,
+              starter=None) -> "_Process":
         plan = sandbox.plan(code_root, spec.profile.limits, spec.layers, spec.image)
         folder = tempfile.mkdtemp(prefix="scftest-")
         home = os.path.join(folder, "home")
@@ -200,8 +203,8 @@ class _Process:
             child_ends = ([pipes[0][1], go[0]] + [w for _, w in pipes[1:invocations]]
                           + ([requests[0]] if requests else []))
             spawned_at = time.monotonic()
-            proc = _spawn(spec, script, write_config(config, folder), env, code_root,
-                          child_ends)
+            proc = (starter or _spawn)(spec, script, write_config(config, folder), env, code_root,
+                                       child_ends)
         except BaseException:
             for read_end, write_end in pipes:
                 _close_fds(read_end, write_end)

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+"""Returns what a handler can observe of the process it runs in (tests/instance/
+test_forkserver.py compares it between a spawned and a forked process). Python 2.7 and 3."""
+import gc
+import os
+import resource
+import signal
+import sys
+import time
+
+
+def _fds():
+    found = {}
+    for name in sorted(os.listdir("/proc/self/fd"), key=int):
+        try:
+            target = os.readlink("/proc/self/fd/" + name)
+        except OSError:
+            continue  # the listing's own descriptor, closed by now
+        found[name] = target.split(":")[0] if ":" in target else target
+    return found
+
+
+def _signals():
+    handlers = {}
+    for number in range(1, signal.NSIG):
+        try:
+            handler = signal.getsignal(number)
+        except (ValueError, OSError):
+            continue
+        handlers[str(number)] = handler if handler in (signal.SIG_DFL, signal.SIG_IGN, None) else getattr(handler, "__name__", "python")
+    return handlers
+
+
+def _limits():
+    return dict((name, list(resource.getrlimit(getattr(resource, name))))
+                for name in dir(resource) if name.startswith("RLIMIT_"))
+
+
+def _stream(stream):
+    return {"encoding": stream.encoding, "errors": getattr(stream, "errors", None),
+            "line_buffering": getattr(stream, "line_buffering", None),
+            "isatty": stream.isatty(), "fileno": stream.fileno()}
+
+
+def main_handler(event, context):
+    before = sorted(sys.modules)
+    mask = os.umask(0)
+    os.umask(mask)
+    import random
+    environment = dict(os.environ)
+    for varying in ("HOME", "TMPDIR"):  # a plain process's HOME is a folder of its case
+        environment.pop(varying, None)
+    return {
+        "modules": before,
+        "random": random.random(),
+        "hash": hash("scftest-observe"),
+        "signals": _signals(),
+        "environment": environment,
+        "tz": [time.timezone, time.altzone, time.daylight, list(time.tzname), time.strftime("%Z")],
+        "cwd": os.getcwd(),
+        "fds": _fds(),
+        "limits": _limits(),
+        "umask": mask,
+        "flags": [getattr(sys.flags, name) for name in dir(sys.flags)
+                  if not name.startswith("_") and not callable(getattr(sys.flags, name))],
+        "argv": sys.argv,
+        "path": sys.path,
+        "stdout": _stream(sys.stdout),
+        "stderr": _stream(sys.stderr),
+        "encodings": [sys.getdefaultencoding(), sys.getfilesystemencoding()],
+        "gc": [gc.isenabled(), list(gc.get_threshold())],
+        "recursion": sys.getrecursionlimit(),
+        "ids": [os.getuid(), os.getgid(), os.getpid() == os.getpgrp(), os.getpid() == os.getsid(0)],
+        "name": __name__,
+        "main": sorted(k for k in vars(sys.modules["__main__"]) if not k.startswith("__"))[:5],
+    }

@@ -1,0 +1,182 @@
+"""The fork-server (instance/forkserver.py, _child.py's zygote): a forked case's process
+shows a handler what a spawned one shows, a case a fork cannot serve exactly is spawned,
+and a zygote that fails never costs a verdict."""
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (INTERPRETERS, invoke_once, make_call, needs, python_params, run_scftest,
+                      shared_sandbox)
+from scftest.instance.forkserver import (ForkServerBackend, startup_differences,
+                                         startup_declared)
+from scftest.instance.spawn import SpawnBackend
+
+FORKABLE = ["3.6", "3.10"]  # the seed's 3.6, and the runtime the speed targets name
+
+
+def sandbox_for(isolation):
+    return shared_sandbox("auto" if isolation == "namespace" else "process")
+
+
+def observe(version, isolation, backend, **overrides):
+    spec, request = make_call(version, "observe", "index.main_handler", function_name="observer",
+                              **overrides)
+    record = invoke_once(spec, request, backend=backend)
+    assert record.status == "success", record.log
+    assert record.isolation == isolation
+    return record
+
+
+@pytest.mark.parametrize("version", python_params(FORKABLE))
+def test_a_forked_process_shows_what_a_spawned_one_shows(isolation, version):
+    """Modules loaded, signal handlers, environment, time zone, working directory, open
+    descriptors, limits, umask, flags, argv, sys.path, stdio, encodings, gc, ids: alike;
+    the random state and the hash seed fresh in both."""
+    sandbox = sandbox_for(isolation)
+    with SpawnBackend(sandbox=sandbox) as spawn:
+        spawned = [observe(version, isolation, spawn) for _ in range(2)]
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        forked = [observe(version, isolation, forks) for _ in range(2)]
+    assert [r.start for r in spawned] == ["spawn", "spawn"]
+    assert [r.start for r in forked] == ["fork", "fork"]
+    seen = [dict(r.return_value) for r in spawned + forked]
+    randoms = [s.pop("random") for s in seen]
+    assert len(set(randoms)) == 4  # each process seeded its own
+    hashes = [s.pop("hash") for s in seen]
+    assert hashes[0] != hashes[1]  # spawned: a seed each
+    assert hashes[2] == hashes[3]  # one zygote generation: one seed (see the recycling test)
+    for key in seen[0]:
+        assert seen[2][key] == seen[0][key], key
+    assert seen[3] == seen[2]
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_the_hash_seed_changes_with_each_zygote_generation(version):
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox()), recycle_every=2) as forks:
+        records = [observe(version, shared_sandbox().isolation(), forks) for _ in range(6)]
+        started = forks.started
+    hashes = [r.return_value["hash"] for r in records]
+    assert [r.start for r in records] == ["fork"] * 6
+    assert hashes[0] == hashes[1] and hashes[2] == hashes[3] and hashes[4] == hashes[5]
+    assert len({hashes[0], hashes[2], hashes[4]}) == 3
+    assert started >= 3
+
+
+@pytest.mark.parametrize("version", python_params(["2.7"]))
+def test_an_interpreter_that_cannot_serve_spawns(version):
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox())) as forks:
+        records = [observe(version, shared_sandbox().isolation(), forks) for _ in range(2)]
+        refusals = forks.refusals()
+    assert [r.start for r in records] == ["spawn", "spawn"]
+    assert [r.interpreter for r in refusals] == [INTERPRETERS["2.7"][0]]
+    assert "recvmsg" in refusals[0].reason
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+@pytest.mark.parametrize("variable", ["TZ", "LANG", "LC_CTYPE", "PYTHONHASHSEED", "PYTHONPATH",
+                                      "MALLOC_ARENA_MAX", "LD_LIBRARY_PATH"])
+def test_a_start_up_variable_sends_the_case_down_the_spawn_path(version, variable):
+    value = {"TZ": "Asia/Shanghai", "LANG": "C", "LC_CTYPE": "C", "PYTHONHASHSEED": "0",
+             "PYTHONPATH": "/nowhere", "MALLOC_ARENA_MAX": "2", "LD_LIBRARY_PATH": "/nowhere"}[variable]
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox())) as forks:
+        plain = observe(version, shared_sandbox().isolation(), forks, environment={"OTHER": "1"})
+        declared = observe(version, shared_sandbox().isolation(), forks,
+                           environment={variable: value})
+    assert plain.start == "fork"
+    assert declared.start == "spawn"
+    assert declared.return_value["environment"][variable] == value
+
+
+def test_which_variables_a_fresh_process_reads_at_start():
+    spec, _ = make_call("3.10" if INTERPRETERS["3.10"] else "3.6", "observe", "index.main_handler",
+                        environment={"TZ": "UTC"})
+    assert startup_declared(spec)
+    assert startup_differences({"TZ": "UTC", "A": "1", "LC_ALL": "C.UTF-8"},
+                               {"TZ": "UTC", "A": "2", "LANG": "C"}) == ["LANG", "LC_ALL"]
+    assert startup_differences({"PATH": "/bin", "HOME": "/x"}, {"PATH": "/usr/bin"}) == []
+
+
+def _zygotes(backend):
+    with backend._lock:
+        return [z.pid for z in backend._zygotes.values()]
+
+
+@pytest.mark.parametrize("version", python_params(["3.6", "3.10"]))
+def test_a_zygote_killed_while_its_case_runs_costs_no_verdict(isolation, version):
+    """The case's answer does not need its zygote (only its exit status does): it counts,
+    or, where the function died with its zygote, the case is run again on the spawn
+    path. The next case finds the zygote gone and is spawned; the one after that gets a
+    new zygote."""
+    sandbox = sandbox_for(isolation)
+
+    def victim(sleep):
+        spec, request = make_call(version, "hostile", "index.victim", event={"sleep": sleep},
+                                  environment={"VICTIM_SECRET": "kept"}, function_name="victim")
+        record = invoke_once(spec, request, backend=forks)
+        assert record.status == "success", record.log
+        assert record.return_value == {"victim": "kep"}
+        return record
+
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        assert victim(0).start == "fork"  # the zygote is up
+        [zygote] = _zygotes(forks)
+        killer = threading.Timer(0.2, os.kill, (zygote, signal.SIGKILL))
+        killer.start()
+        try:
+            victim(0.6)
+        finally:
+            killer.cancel()
+        records = [victim(0) for _ in range(2)]
+        assert "fork" in [r.start for r in records]
+        assert zygote not in _zygotes(forks)
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_warm_instances_are_spawned(version):
+    spec, request = make_call(version, "basic", "index.hello")
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox())) as forks:
+        with forks.start(spec, invocations=2) as instance:
+            first = instance.invoke(request)
+            second = instance.invoke(request)
+    assert (first.start, second.start) == ("spawn", "spawn")
+    assert (first.cold_start, second.cold_start) == (True, False)
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_no_zygote_outlives_its_backend(version):
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox())) as forks:
+        observe(version, shared_sandbox().isolation(), forks)
+        pids = _zygotes(forks)
+    assert pids
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+        time.sleep(0.01)
+    assert not any(os.path.exists(f"/proc/{p}") for p in pids)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@needs("2.7", "3.6", "3.7", "3.9", "3.10")
+def test_the_bundled_suites_give_the_same_verdicts_forked_and_fresh(tmp_path):
+    verdicts, starts = {}, {}
+    for mode, extra in (("forked", ()), ("fresh", ("--fresh",))):
+        report = tmp_path / f"{mode}.json"
+        result = run_scftest(REPO, "run", "suites/", "-j", "2", "--json", str(report), *extra,
+                             timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        cases = json.loads(report.read_text(encoding="utf-8"))["cases"]
+        verdicts[mode] = {case["id"]: case["verdict"] for case in cases}
+        starts[mode] = {r["start"] for case in cases
+                        for r in [case.get("record")] + [s.get("record") for s in case.get("steps") or []]
+                        if r}
+    assert verdicts["forked"] == verdicts["fresh"]
+    assert len(verdicts["fresh"]) > 10
+    assert starts["fresh"] == {"spawn"}
+    assert "fork" in starts["forked"]
