@@ -1409,8 +1409,16 @@ def main(argv):
 ZYGOTE_MAX_FDS = 64
 
 
+# What every case's bootstrap imports before the handler's import, whatever the case
+# (set_limits, enter_instance, drop_privileges, site_builtins): the zygote imports them
+# once, so by the handler's import a fork has what a fresh bootstrap has by then.
+BOOTSTRAP_MODULES = ("resource", "site", "_ctypes", "struct")
+
+
 def zygote(control):
-    pristine = set(sys.modules)  # what a fresh bootstrap has loaded at this point
+    for name in BOOTSTRAP_MODULES:
+        stdlib(name)
+    pristine = set(sys.modules)  # a fork goes on with these (see BOOTSTRAP_MODULES)
     try:
         import _socket
     except ImportError:
