@@ -32,14 +32,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser; ``argv`` (default: this process's) only decides whether the run command's
+    report options are needed: their registry imports every report module, which a
+    ``scftest validate`` has no use for (issue 15: a quick start)."""
     parser = _Parser(prog="scftest", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"scftest {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run suites and report verdicts")
     _add_paths(run)
-    _add_report_options(run)
+    if "run" in (sys.argv[1:] if argv is None else argv):
+        _add_report_options(run)
     run.add_argument("-k", dest="keyword", metavar="EXPR",
                      help="only cases whose 'suite::case' id matches EXPR (words with and / or / not; "
                           "words side by side match as a phrase)")
@@ -200,7 +204,7 @@ def _add_isolation_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
