@@ -478,7 +478,9 @@ def scale_section(root: Path, runner: Runner, runtime: str, options) -> dict:
     for n in (few, many):
         suite = write_suite(root / f"scale-{n}", n, runtime)
         measured = runner.resources(runner.args(suite, jobs))
-        figures[n] = {"runner_cpu_ms_per_case": measured["cpu_s"] / n * 1000, "rss_mb": measured["rss_mb"]}
+        loading = runner.resources(["validate", str(suite)])
+        figures[n] = {"runner_cpu_ms_per_case": measured["cpu_s"] / n * 1000, "rss_mb": measured["rss_mb"],
+                      "load_rss_mb": loading["rss_mb"], "load_cpu_ms_per_case": loading["cpu_s"] / n * 1000}
     cpu_ratio = figures[many]["runner_cpu_ms_per_case"] / figures[few]["runner_cpu_ms_per_case"]
     memory_ratio = figures[many]["rss_mb"] / figures[few]["rss_mb"]
     print(f"(f) {many} cases against {few} at -j {jobs} ({runtime}): runner CPU per case "
@@ -486,6 +488,10 @@ def scale_section(root: Path, runner: Runner, runtime: str, options) -> dict:
           f"= {cpu_ratio:.2f}x (target <= {TARGET_SCALE_CPU:g}x: {verdict(cpu_ratio <= TARGET_SCALE_CPU)})")
     print(f"    runner peak RSS {figures[few]['rss_mb']:.1f} -> {figures[many]['rss_mb']:.1f} MB = {memory_ratio:.2f}x "
           f"(target <= {TARGET_SCALE_MEMORY:g}x: {verdict(memory_ratio <= TARGET_SCALE_MEMORY)})")
+    for n in (few, many):
+        f = figures[n]
+        print(f"    {n} cases: loading alone (scftest validate) {f['load_rss_mb']:.1f} MB and "
+              f"{f['load_cpu_ms_per_case']:.2f} ms CPU per case; running adds {f['rss_mb'] - f['load_rss_mb']:+.1f} MB")
     return {"few": few, "many": many, "figures": {str(k): v for k, v in figures.items()},
             "cpu_ratio": cpu_ratio, "memory_ratio": memory_ratio}
 
