@@ -148,7 +148,8 @@ def test_runner_secrets_do_not_reach_the_handler(tmp_path: Path) -> None:
 
 
 def _descendants(pid: int) -> list:
-    children = []
+    """Every process under ``pid``: a case's process may be a zygote's child (a fork)."""
+    parents = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -156,14 +157,18 @@ def _descendants(pid: int) -> list:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            children.append(int(entry.name))
-    return children
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        kids = [child for child, ppid in parents.items() if ppid == parent]
+        found += kids
+        pending += kids
+    return found
 
 
 def _with_environment(pid: int, entry: bytes) -> List[int]:
-    """The runner's children whose environment holds ``entry`` (a case's own variable:
+    """The runner's descendants whose environment holds ``entry`` (a case's own variable:
     the handler cannot leave a mark on the host, its instance is read-only)."""
     found = []
     for child in _descendants(pid):

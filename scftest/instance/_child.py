@@ -1432,12 +1432,14 @@ def zygote(control):
     libc("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     del libc
     zygote_pid = os.getpid()
+    with open("/proc/self/cmdline", "rb") as handle:  # a fork shows it with its own argv
+        pristine_cmdline = handle.read().split(b"\0")[:-3]  # without --zygote FD
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, control)
     space = _socket.CMSG_SPACE(ZYGOTE_MAX_FDS * 4)
     environ = b"\0".join(k + b"=" + v for k, v in sorted(os.environb.items()))
     sock.sendall(b"ready " + str(os.getpid()).encode("ascii") + b"\n" + environ)
     while True:
-        message, ancillary, flags, _ = sock.recvmsg(1 << 16, space)
+        message, ancillary, flags, _ = sock.recvmsg(1 << 18, space)
         fds = received_fds(_socket, ancillary)
         if not message:  # the runner is gone
             os._exit(0)
@@ -1454,7 +1456,7 @@ def zygote(control):
                 continue
             if pid == 0:
                 control = sock.detach()
-                return become_case(request, fds, control, pristine, zygote_pid)
+                return become_case(request, fds, control, pristine, zygote_pid, pristine_cmdline)
             close_all(fds)
             sock.sendall(b"forked " + str(pid).encode("ascii"))
             continue
@@ -1493,11 +1495,12 @@ def popen_returncode(status):
     return os.WEXITSTATUS(status)
 
 
-def become_case(request, fds, control, pristine, zygote_pid):
+def become_case(request, fds, control, pristine, zygote_pid, cmdline):
     """In the forked process: what a freshly spawned bootstrap is before it reads its
     config. Returns the argv main() goes on with."""
     # Dies with the zygote: one the runner gave up on takes its forks along.
-    Libc()("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    libc = Libc()
+    libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     if os.getppid() != zygote_pid:
         os._exit(EXIT_NO_INSTANCE)
     os.setsid()  # a session and group of its own, as the spawn path's start_new_session
@@ -1535,7 +1538,54 @@ def become_case(request, fds, control, pristine, zygote_pid):
             del sys.modules[name]  # imported again from scratch when asked for
     argv = [THIS_FILE] + [str(arg) for arg in request["argv"]]
     sys.argv[:] = argv
+    spawned = cmdline + [fs_bytes(arg) for arg in argv[1:]]
+    if hasattr(sys, "orig_argv"):
+        sys.orig_argv = [os.fsdecode(arg) for arg in spawned]
+    environ = request.get("exec_environ") or request["environ"]
+    show_as_spawned(libc, spawned, [fs_bytes(k) + b"=" + fs_bytes(v) for k, v in environ.items()])
     return argv
+
+
+PR_SET_MM, PR_SET_MM_MAP = 35, 14
+SHOWN = []  # the blocks /proc/self/cmdline and environ now show: kept alive
+
+
+def show_as_spawned(libc, argv, environ):
+    """Makes /proc/self/cmdline and /proc/self/environ show what a spawned bootstrap's
+    show (the kernel shows the zygote's otherwise: a handler, ps, or a tool looking for
+    a variable there would see them): prctl(PR_SET_MM_MAP) with the same memory map and
+    two new blocks. Where the kernel refuses (no CAP_SYS_RESOURCE, no
+    CONFIG_CHECKPOINT_RESTORE) they stay the zygote's."""
+    import _ctypes
+    import struct
+
+    class Char(_ctypes._SimpleCData):
+        _type_ = "c"
+
+    def block(data):
+        class Block(_ctypes.Array):
+            _type_ = Char
+            _length_ = max(len(data), 1)
+        made = Block.from_buffer_copy(data.ljust(1, b"\0"))
+        SHOWN.append(made)
+        return _ctypes.addressof(made)
+
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            data = handle.read()
+        stat = [None, None] + data[data.rfind(b")") + 2:].split()  # stat[n - 1]: field n
+        field = lambda n: int(stat[n - 1])  # noqa: E731
+        with open("/proc/self/auxv", "rb") as handle:
+            auxv = handle.read()
+        args = b"".join(a + b"\0" for a in argv)
+        env = b"".join(e + b"\0" for e in environ)
+        arg_start, env_start = block(args), block(env)
+        mm = struct.pack("=12QIi", field(26), field(27), field(45), field(46), field(47),
+                         libc("sbrk", 0), field(28), arg_start, arg_start + len(args),
+                         env_start, env_start + len(env), block(auxv), len(auxv), -1)
+        libc("prctl", PR_SET_MM, PR_SET_MM_MAP, mm, len(mm), 0)
+    except (OSError, ValueError, IndexError):
+        pass
 
 
 def answer(channel, fields, held):

@@ -154,6 +154,8 @@ class Zygote:
         environ.update(self.startup_additions)
         body = {"fds": list(fds), "stdout": list(fds).index(stdout), "argv": list(argv),
                 "cwd": cwd, "environ": environ}
+        if environ != environment:  # what /proc/PID/environ shows: the one given, as at exec
+            body["exec_environ"] = dict(environment)
         try:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

@@ -10,14 +10,16 @@ import time
 
 
 def _fds():
+    """What 0, 1 and 2 are, and what the others are (their numbers are the runner's own)."""
     found = {}
     for name in sorted(os.listdir("/proc/self/fd"), key=int):
         try:
             target = os.readlink("/proc/self/fd/" + name)
         except OSError:
             continue  # the listing's own descriptor, closed by now
-        found[name] = target.split(":")[0] if ":" in target else target
-    return found
+        found[int(name)] = target.split(":")[0] if ":" in target else target
+    return {"std": [found.get(fd) for fd in (0, 1, 2)],
+            "others": sorted(kind for fd, kind in found.items() if fd > 2)}
 
 
 def _signals():
@@ -40,6 +42,28 @@ def _stream(stream):
     return {"encoding": stream.encoding, "errors": getattr(stream, "errors", None),
             "line_buffering": getattr(stream, "line_buffering", None),
             "isatty": stream.isatty(), "fileno": stream.fileno()}
+
+
+def _proc(name):
+    with open("/proc/self/" + name, "rb") as handle:
+        return handle.read().split(b"\0")[:-1]
+
+
+def _shown():
+    """/proc/self/cmdline (without the per-case config path) and environ, as ps shows them."""
+    cmdline = [part.decode("utf-8", "replace") for part in _proc("cmdline")]
+    environ = sorted(entry.decode("utf-8", "replace") for entry in _proc("environ")
+                     if not entry.startswith((b"HOME=", b"TMPDIR=")))
+    orig = getattr(sys, "orig_argv", None)
+    # After the script: the config and the channels' descriptor numbers, the runner's own.
+    return {"cmdline": _script(cmdline[:6]) + [len(cmdline)], "environ": environ,
+            "orig_argv": _script(orig[:6]) + [len(orig)] if orig else None}
+
+
+def _script(argv):
+    """The bootstrap's /proc/self/fd/N: N is the runner's, which differs between two
+    backends of one test (one run has one)."""
+    return [arg if not arg.startswith("/proc/self/fd/") else "/proc/self/fd/N" for arg in argv]
 
 
 def main_handler(event, context):
@@ -72,5 +96,6 @@ def main_handler(event, context):
         "recursion": sys.getrecursionlimit(),
         "ids": [os.getuid(), os.getgid(), os.getpid() == os.getpgrp(), os.getpid() == os.getsid(0)],
         "name": __name__,
+        "shown": _shown(),
         "main": sorted(k for k in vars(sys.modules["__main__"]) if not k.startswith("__"))[:5],
     }
