@@ -180,3 +180,32 @@ def test_the_bundled_suites_give_the_same_verdicts_forked_and_fresh(tmp_path):
     assert len(verdicts["fresh"]) > 10
     assert starts["fresh"] == {"spawn"}
     assert "fork" in starts["forked"]
+
+
+HOSTILE = ["fake_result", "garble_channel", "os_exit", "segfault", "close_channel",
+           "fork_and_return", "fork_and_raise", "forge_then_raise", "invalid_utf8", "daemon"]
+
+
+@pytest.mark.parametrize("version", python_params(["3.6", "3.10"]))
+def test_hostile_handlers_get_the_same_record_forked_and_spawned(isolation, version):
+    """The same status, code, return value, exit code and signal both ways, and every
+    process ended (a daemon too): a fork is contained and ended as a spawned process is."""
+    sandbox = sandbox_for(isolation)
+
+    def records(backend):
+        found = {}
+        for handler in HOSTILE:
+            spec, request = make_call(version, "hostile", f"index.{handler}", event={"marker": handler})
+            record = invoke_once(spec, request, backend=backend)
+            assert "could not kill" not in record.log, (handler, record.log)
+            found[handler] = (record.start, record.status, record.status_code, record.return_value,
+                              record.exit_code, record.signal, record.error.type if record.error else None)
+        return found
+
+    with SpawnBackend(sandbox=sandbox) as spawn:
+        spawned = records(spawn)
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        forked = records(forks)
+    for handler in HOSTILE:
+        assert spawned[handler][0] == "spawn" and forked[handler][0] == "fork", handler
+        assert forked[handler][1:] == spawned[handler][1:], handler
