@@ -209,3 +209,18 @@ def test_hostile_handlers_get_the_same_record_forked_and_spawned(isolation, vers
     for handler in HOSTILE:
         assert spawned[handler][0] == "spawn" and forked[handler][0] == "fork", handler
         assert forked[handler][1:] == spawned[handler][1:], handler
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_a_zygote_holds_none_of_the_declared_variables(version):
+    """A zygote outlives the case that started it: the function's own variables (its
+    secrets) are never in its environment, only in each forked case's."""
+    secret = "zygote-" + os.urandom(8).hex()
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox())) as forks:
+        record = observe(version, shared_sandbox().isolation(), forks,
+                         environment={"API_TOKEN": secret}, secrets=(secret,))
+        assert record.start == "fork"
+        assert f"API_TOKEN={secret}" in record.return_value["shown"]["environ"]  # the case has it
+        for pid in _zygotes(forks):
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                assert secret.encode() not in handle.read()
