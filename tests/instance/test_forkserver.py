@@ -224,3 +224,18 @@ def test_a_zygote_holds_none_of_the_declared_variables(version):
         for pid in _zygotes(forks):
             with open(f"/proc/{pid}/environ", "rb") as handle:
                 assert secret.encode() not in handle.read()
+
+
+@needs("3.6", "3.9", "3.10")
+def test_a_worker_keeps_its_most_recently_used_zygotes(monkeypatch):
+    from scftest.instance import forkserver
+
+    monkeypatch.setattr(forkserver, "ZYGOTES_PER_WORKER", 2)
+    with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox())) as forks:
+        for version in ("3.6", "3.9", "3.6", "3.10"):
+            assert observe(version, shared_sandbox().isolation(), forks).start == "fork"
+        with forks._lock:
+            kept = [key[1] for key in forks._zygotes]
+        started = forks.started
+    assert kept == [INTERPRETERS["3.6"][0], INTERPRETERS["3.10"][0]]  # 3.9's went first
+    assert started == 3
