@@ -242,3 +242,13 @@ def test_keyword_words_side_by_side_match_as_a_phrase(tmp_path: Path) -> None:
     assert nothing.returncode == 5
     bad = run_scftest(tmp_path, "run", "api.yaml", "-k", "hello and")
     assert bad.returncode == 4 and "found the end at column 10" in bad.stderr
+
+
+def test_last_failed_reruns_the_failures_of_its_own_shard(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    run_scftest(tmp_path, "run", "api.yaml")
+    shard = ran(run_scftest(tmp_path, "run", "api.yaml", "--shard", "2/2", "-v").stdout)
+    again = run_scftest(tmp_path, "run", "api.yaml", "--shard", "2/2", "--lf", "-v")
+    failing = {key.replace("api.yaml::", "api::") for key in FAILING}
+    assert ran(again.stdout) == [case for case in shard if case in failing]
+    assert 0 < len(ran(again.stdout)) < len(failing)  # the other shard's failures stay out

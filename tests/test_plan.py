@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scftest.model import Case, FunctionSpec, Mark, SourceMap
-from scftest.plan import PlanError, compile_keyword, in_shard, parse_shard, select
+from scftest.plan import LastFailed, PlanError, compile_keyword, in_shard, parse_shard, rerun, select
 
 
 def make_case(suite: str, name: str, *, tags=(), file: str = "", index: int = 0) -> Case:
@@ -236,3 +236,37 @@ def test_same_suite_name_in_two_files_is_still_total():
     b = make_case("dup", "same", file="b/dup.yaml")
     assert [c.file for c in select([a, b], shard=(1, 2))] == [Path("a/dup.yaml")]
     assert [c.file for c in select([b, a], shard=(1, 2))] == [Path("a/dup.yaml")]
+
+
+# ------------------------------------------------------------------- --lf / --ff
+
+
+def failed_before(*names_):
+    return lambda case: case.name in names_
+
+
+def test_last_failed_keeps_the_failures_in_input_order():
+    last = LastFailed("lf", failed_before("login ok", "rejects bad input"), known=3)
+    cases, info = rerun(CASES, last)
+    assert names(cases) == ["rejects bad input", "login ok"]
+    assert (info.mode, info.previous, info.known) == ("lf", 2, 3)
+
+
+def test_failed_first_runs_them_first_then_the_others_in_order():
+    cases, info = rerun(CASES, LastFailed("ff", failed_before("login locked", "returns greeting"), known=2))
+    assert names(cases) == ["returns greeting", "login locked", "rejects bad input", "slow path [Python2.7]",
+                            "login ok"]
+    assert info.previous == 2
+
+
+@pytest.mark.parametrize("mode", ["lf", "ff"])
+def test_no_selected_failure_runs_every_selected_case(mode):
+    cases, info = rerun(CASES, LastFailed(mode, failed_before("gone"), known=4))
+    assert cases == CASES and (info.previous, info.known) == (0, 4)
+
+
+def test_last_failed_applies_within_the_shard():
+    shard = select(CASES, shard=(1, 2))
+    failures = failed_before(*(c.name for c in CASES))  # every case failed before
+    cases, _ = rerun(shard, LastFailed("lf", failures, known=len(CASES)))
+    assert cases == shard  # never a case of the other shard
