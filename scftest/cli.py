@@ -69,6 +69,10 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
                      help="colour the output (default: on a terminal, unless NO_COLOR is set)")
     run.add_argument("--update", action="store_true",
                      help="record mode: write observed outcomes into cases that lack them (never in CI)")
+    run.add_argument("--cov", action="store_true",
+                     help="measure which lines and branches of the handler code the cases ran (docs/ci.md)")
+    run.add_argument("--cov-report", dest="cov_reports", action="append", default=[], metavar="TYPE",
+                     help="term (the default), xml[:PATH] (Cobertura) or html[:DIR]; repeatable; implies --cov")
     _add_runtime_options(run)
     _add_isolation_option(run)
     run.add_argument("--fresh", action="store_true",
@@ -277,6 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _refuse_update_in_ci()
     console = _console(args)
     project = _project()
+    cov_reports = _cov_reports(args)  # UsageError before anything runs
     shard = plan.parse_shard(args.shard) if args.shard else None  # PlanError: main shows it
     if args.keyword:
         plan.compile_keyword(args.keyword)
@@ -297,6 +302,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         project_root=project.root,
         last_failed=_last_failed(args, cache),
+        coverage=bool(args.cov or args.cov_reports),
+        coverage_notice=_coverage_notice,
     )
     settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
                               color={"auto": None, "yes": True, "no": False}[args.color],
@@ -308,6 +315,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         result.outcomes = _record(result.outcomes, console)
     _remember_failures(cache, result)
     failures = reporters.finish(result)  # the terminal first, then every report file
+    if result.coverage is not None:
+        from scftest.report import coverage_report
+
+        failures += coverage_report.write(cov_reports or [coverage_report.CoverageReport("term")],
+                                          result.coverage, Path.cwd(), console)
     if getattr(terminal, "gone", False):
         os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
     for failure in failures:  # a path that cannot be written costs that report, not the others
@@ -354,6 +366,18 @@ def _remember_failures(cache, result) -> None:
 def _warn(warning: Optional[str]) -> None:
     if warning:
         print(f"scftest: warning: {warning}", file=sys.stderr)
+
+
+def _coverage_notice(requirement: str, version: str, folder: Path) -> None:
+    from scftest.render import coverage_install
+
+    print(coverage_install(requirement, version, folder), file=sys.stderr, flush=True)
+
+
+def _cov_reports(args: argparse.Namespace) -> list:
+    from scftest.report.coverage_report import parse_report
+
+    return [parse_report(text) for text in args.cov_reports]
 
 
 def _console(args: argparse.Namespace):

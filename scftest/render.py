@@ -800,3 +800,66 @@ def diff_lines(expected: Any, actual: Any) -> List[Tuple[str, str]]:
 def elapsed_words(seconds: float) -> str:
     """``12.3 ms``, ``4.56 s``: a duration a person reads."""
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+# --- coverage (--cov): the terminal's table; report/coverage.py writes the files ---------
+
+
+def line_ranges(lines: Iterable[int]) -> str:
+    """``3, 5-7, 10``: sorted line numbers with runs joined."""
+    ordered = sorted(set(lines))
+    parts: List[str] = []
+    start = previous = None
+    for line in ordered + [None]:
+        if start is not None and (line is None or line != previous + 1):
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = None
+        if line is not None and start is None:
+            start = line
+        previous = line
+    return ", ".join(parts)
+
+
+def arc_words(arcs: Iterable[Tuple[int, int]]) -> str:
+    """``6->9, 8->exit``: branches not taken, as coverage.py writes them."""
+    return ", ".join(f"{a}->{b if b > 0 else 'exit'}" for a, b in sorted(arcs))
+
+
+def percent(done: int, total: int) -> str:
+    """``89%``; a total of nothing is 100% (nothing was left unrun), as coverage.py says."""
+    if total == 0:
+        return "100%"
+    value = 100.0 * done / total
+    # never round up to 100% (or down to 0%) what is not all (or nothing)
+    shown = int(value) if 99 < value < 100 else (1 if 0 < value < 1 else round(value))
+    return f"{shown}%"
+
+
+def coverage_install(requirement: str, version: str, folder) -> str:
+    """Said once per interpreter and cache, before its coverage.py is installed."""
+    return f"scftest: installing {requirement} for Python {version} into {folder} (once: later runs reuse it)"
+
+
+def no_coverage(problems: Sequence[str]) -> str:
+    lines = ["coverage: no handler code was measured (no case ran its function)"]
+    return "\n".join(lines + [f"coverage: {problem}" for problem in problems]) + "\n"
+
+
+def coverage_table(rows: Sequence[Tuple[str, int, int, int, int, str, str]], instances: int,
+                   problems: Sequence[str]) -> str:
+    """The terminal's coverage table: (name, statements, missed, branches, partial,
+    cover, missing) per file, then TOTAL (the last row)."""
+    head = ("Name", "Stmts", "Miss", "Branch", "BrPart", "Cover", "Missing")
+    width = max([len(head[0])] + [len(row[0]) for row in rows])
+    lines = [f"coverage of the handler code ({instances} instance{'s' if instances != 1 else ''} measured)"]
+    header = f"{head[0]:<{width}} {head[1]:>6} {head[2]:>6} {head[3]:>6} {head[4]:>6} {head[5]:>6}   {head[6]}"
+    rule = "-" * len(header)
+    lines.append(header)
+    lines.append(rule)
+    for index, (name, stmts, miss, branch, part, cover, missing) in enumerate(rows):
+        if index == len(rows) - 1 and len(rows) > 1:
+            lines.append(rule)
+        lines.append(f"{name:<{width}} {stmts:>6} {miss:>6} {branch:>6} {part:>6} {cover:>6}   {missing}".rstrip())
+    for problem in problems:
+        lines.append(f"coverage: {problem}")
+    return "\n".join(lines) + "\n"

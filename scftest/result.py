@@ -7,11 +7,14 @@ Both are plain data, apart from the session, so a report never imports the run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.model import Case, PassedOver, Suite, SuiteProblem, SuiteWarning
 from scftest.plan import Rerun
+
+if TYPE_CHECKING:
+    from scftest.coverage.model import CoverageResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,6 +49,7 @@ class RunResult:
     deselected: int = 0
     interrupted: bool = False
     elapsed_s: float = 0.0
+    coverage: Optional["CoverageResult"] = None  # --cov: what the instances measured
 
     @property
     def exit_code(self) -> int:

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from scftest import plan
 from scftest.check import imports
@@ -54,6 +54,8 @@ class RunOptions:
     isolation: str = "auto"  # --isolation: auto | strict | process (instance/sandbox.py)
     last_failed: Optional[plan.LastFailed] = None  # --lf / --ff, with the cache's failures
     fresh: bool = False  # --fresh: every case spawned, none forked from a zygote (instance/forkserver.py)
+    coverage: bool = False  # --cov: measure the handler code in every instance (scftest/coverage/)
+    coverage_notice: Optional[Callable[[str, str, Path], None]] = None  # told before coverage.py is installed
 
 
 def run(options: RunOptions, reporter: Optional["Reporter"] = None,
@@ -76,10 +78,19 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
-        backend = default_backend(options.isolation, fresh=options.fresh)
+        # --cov: every instance spawned (the measurement is set up on the spawn path: spawn.py
+        # gives the bootstrap its descriptor, and the bootstrap imports coverage.py at its start)
+        backend = default_backend(options.isolation, fresh=options.fresh or options.coverage)
+    measurement = None
+    if options.coverage:
+        from scftest.coverage.sink import Measurement
+
+        measurement = Measurement(options.environ, options.coverage_notice)
     with backend:
-        pool = _Pool(selected, resolver, options, reporter, backend)
+        pool = _Pool(selected, resolver, options, reporter, backend, measurement)
         result.outcomes, result.interrupted = pool.run()
+    if measurement is not None:
+        result.coverage = measurement.finish()
     result.elapsed_s = time.monotonic() - started
     return result
 
@@ -156,7 +167,8 @@ class _Pool:
     """
 
     def __init__(self, cases: List[Case], resolver: RuntimeResolver, options: RunOptions,
-                 reporter: Optional["Reporter"], backend: Backend):
+                 reporter: Optional["Reporter"], backend: Backend, measurement=None):
+        self.measurement = measurement
         self.cases = cases
         self.resolver = resolver
         self.options = options
@@ -230,7 +242,7 @@ class _Pool:
         started = time.monotonic()
         try:
             outcome = run_case(case, self.resolver, self.options.environ, self.backend,
-                               self.cancel)
+                               self.cancel, self.measurement)
         except Exception:  # a fault of scftest: report it on the case, keep the others going
             return CaseOutcome(case, Verdict.ERROR, summary="internal error in scftest",
                                details=traceback.format_exc(), elapsed_s=time.monotonic() - started,
@@ -243,10 +255,12 @@ class _Pool:
 
 
 def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
-             backend: Backend, cancel: Optional[threading.Event] = None) -> CaseOutcome:
+             backend: Backend, cancel: Optional[threading.Event] = None,
+             measurement=None) -> CaseOutcome:
+    """``measurement``: the run's coverage (coverage/sink.Measurement), or None."""
     if case.skip is not None:
         return CaseOutcome(case, Verdict.SKIPPED, summary=case.skip)
-    prepared = prepare(case, resolver, environ)
+    prepared = prepare(case, resolver, environ, measurement)
     if isinstance(prepared, CaseOutcome):
         return prepared
     spec, request = prepared
@@ -303,7 +317,7 @@ def run_steps(case: Case, spec: InstanceSpec, backend: Backend,
 
 
 def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
-            ) -> Union[Tuple[InstanceSpec, InvocationRequest], CaseOutcome]:
+            measurement=None) -> Union[Tuple[InstanceSpec, InvocationRequest], CaseOutcome]:
     """The fully resolved instance spec and request for ``case``, or the ERROR outcome
     that prevents them."""
     try:
@@ -311,6 +325,14 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
     except RuntimeNotFound as exc:
         return CaseOutcome(case, Verdict.ERROR, summary=f"no interpreter for {case.function.runtime}",
                            details=str(exc))
+    coverage = None
+    if measurement is not None:
+        from scftest.coverage.provision import CoverageError
+
+        try:
+            coverage = measurement.setup(interpreter.path, interpreter.version)
+        except CoverageError as exc:
+            return CaseOutcome(case, Verdict.ERROR, summary="coverage.py could not be provided", details=str(exc))
     environment, secrets, missing = resolve_environment(case.function.environment, environ)
     role, role_secrets, role_missing = resolve_environment(case.function.role or {}, environ)
     # A role's values are secrets however they are written, not only when passed with !env.
@@ -337,6 +359,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
         layers=case.function.layers,
         image=image_libraries(case.function.runtime, environ),
         credentials=role_environment(role),
+        coverage=coverage,
     )
     request = InvocationRequest(
         request_id=str(uuid.uuid4()),

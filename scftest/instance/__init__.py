@@ -74,6 +74,8 @@ class InstanceSpec:
     init_timeout_s: float = LIMITS.init_timeout_default_s  # the import's time limit (SCF's initialization timeout)
     # The execution role's TENCENTCLOUD_* variables (scf/role.py), resolved; empty: no role.
     credentials: Mapping[str, str] = field(default_factory=dict)
+    # --cov: where this interpreter's coverage.py is and the run's sink (coverage/sink.py); None: not measured.
+    coverage: Optional[Any] = None
 
 
 @dataclass(frozen=True)

@@ -1345,6 +1345,7 @@ def main(argv):
     held = channels + ([requests] if requests is not None else [])
     for other in held[1:]:
         close_on_exec(other)
+    coverage_import(config, held)  # scftest run --cov: before the runner's folders are hidden
     plan = config.get("instance")
     if plan:
         try:
@@ -1357,6 +1358,7 @@ def main(argv):
     pid = config["_pid"] = os.getpid()
     close_in_forks(held)
     prepare(config)
+    coverage_start(config)
     channel = Channel(fd)
     channel.send("ready", [])
     before = set(sys.modules)
@@ -1366,6 +1368,7 @@ def main(argv):
         channel.send("loaded", [])
         wait_for_go(go)  # the parent has read the import's output; the call starts
         fields = call(handler, config, pid, before, config)
+    coverage_save(config)
     answer(channel, fields, held)
     if handler is not None and requests is not None:
         serve(handler, RequestReader(requests), channels[1:], pid, held, config)
@@ -1614,7 +1617,9 @@ def serve(handler, requests, channels, pid, held, config):
         before = set(sys.modules)
         channel = Channel(fd)
         channel.send("loaded", [])
-        answer(channel, call(handler, request, pid, before, config), held)
+        fields = call(handler, request, pid, before, config)
+        coverage_save(config)
+        answer(channel, fields, held)
 
 
 class RequestReader(object):
@@ -1649,6 +1654,107 @@ class RequestReader(object):
                 return None
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return parse_json(data.decode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------
+# Coverage (``scftest run --cov``, config["coverage"]: the folder holding the coverage.py
+# release the runner provisioned for this interpreter, and a file descriptor to write to).
+# coverage is imported before the instance is entered (the runner's folders are hidden
+# after), then taken off sys.path and out of sys.modules while the handler runs, so the
+# handler cannot import it; its package keeps a descriptor of its folder for the modules
+# it loads later. It measures the code root from before the import to the last call. The
+# process is killed after its answer (os._exit or SIGKILL: coverage's own save never
+# runs), so after each call, before the answer, the lines and arcs so far are analysed
+# here, by this interpreter's coverage.py, and written whole over the descriptor as JSON.
+
+def coverage_import(config, held):
+    settings = config.get("coverage")
+    if not settings:
+        return
+    fd = settings["fd"]
+    close_on_exec(fd)
+    held.append(fd)  # only the function's process keeps it (not its forks, nor pid 1)
+    measure = {"fd": fd, "warnings": [], "modules": {}, "error": None}
+    config["_coverage"] = measure
+    folder = settings["lib"]
+    sys.path.insert(0, folder)
+    try:
+        import coverage
+        package = os.open(os.path.join(folder, "coverage"), os.O_RDONLY)
+        close_on_exec(package)
+        coverage.__path__[:] = [fd_path(package)]
+        measure["coverage"] = coverage
+    except Exception:
+        measure["error"] = "cannot import coverage from %s: %s" % (folder, exception_message(sys.exc_info()[1]))
+    finally:
+        sys.path.remove(folder)
+
+
+def coverage_start(config):
+    measure = config.get("_coverage")
+    if not measure or measure["error"]:
+        return
+    try:
+        cov = measure["coverage"].Coverage(data_file=None, branch=True, source=[config["code_root"]],
+                                           config_file=False)
+        cov._warn = lambda message, *args, **kwargs: measure["warnings"].append(str(message))
+        cov.start()
+        measure["cov"] = cov
+    except Exception:
+        measure["error"] = "coverage did not start: %s" % exception_message(sys.exc_info()[1])
+    coverage_hide(measure)
+
+
+def coverage_hide(measure):
+    for name in list(sys.modules):
+        if name == "coverage" or name.startswith("coverage."):
+            measure["modules"][name] = sys.modules.pop(name)
+
+
+def coverage_save(config):
+    measure = config.get("_coverage")
+    if not measure:
+        return
+    sys.modules.update(measure["modules"])
+    data = {"root": config["code_root"], "files": {}, "warnings": measure["warnings"], "error": measure["error"]}
+    cov = measure.get("cov")
+    try:
+        if cov is not None:
+            cov.stop()  # coverage's analysis is not the handler's code: untraced
+            try:
+                data["files"] = coverage_files(cov, config["code_root"])
+            finally:
+                cov.start()
+    except Exception:
+        data["error"] = "coverage could not analyse what it measured: %s" % exception_message(sys.exc_info()[1])
+    coverage_hide(measure)
+    text = to_bytes(stdlib("json").dumps(data))
+    fd = measure["fd"]
+    try:
+        os.lseek(fd, 0, 0)
+        os.ftruncate(fd, 0)
+        while text:
+            text = text[os.write(fd, text):]
+    except OSError:
+        pass  # the handler closed it: the parent says no data came
+
+
+def coverage_files(cov, root):
+    """{path relative to the code root: statements, arcs possible and executed}."""
+    def value(analysis, name):  # a method in coverage 5 and 6, either in 7
+        found = getattr(analysis, name)
+        return found() if callable(found) else found
+
+    files = {}
+    for path in cov.get_data().measured_files():
+        analysis = cov._analyze(path)
+        files[os.path.relpath(path, root)] = {
+            "statements": sorted(analysis.statements),
+            "executed": sorted(set(analysis.statements) - set(analysis.missing)),
+            "arcs_possible": sorted(value(analysis, "arc_possibilities")),
+            "arcs_executed": sorted(value(analysis, "arcs_executed")),
+        }
+    return files
 
 
 def close_script(path):

@@ -202,6 +202,9 @@ class _Process:
             # argv names the cold start's channel and the go pipe; the config the others.
             child_ends = ([pipes[0][1], go[0]] + [w for _, w in pipes[1:invocations]]
                           + ([requests[0]] if requests else []))
+            if spec.coverage is not None:  # --cov: the instance writes what it measured there
+                child_ends.append(spec.coverage.sink.open(Path(code_root)))
+                config["coverage"] = {"lib": str(spec.coverage.folder), "fd": child_ends[-1]}
             spawned_at = time.monotonic()
             proc = (starter or _spawn)(spec, script, write_config(config, folder), env, code_root,
                                        child_ends)
