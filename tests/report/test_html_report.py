@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -148,7 +149,7 @@ class DevTools:
              "--no-first-run", "--no-default-browser-check", f"--user-data-dir={profile}", "about:blank"],
             # pass_fds keeps 3 and 4: the fds not listed are closed after preexec_fn has run
             preexec_fn=plumbing, pass_fds=(3, 4), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, start_new_session=True)  # its own group: close ends every process of it
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
@@ -186,8 +187,14 @@ class DevTools:
                 raise AssertionError("chromium closed its DevTools pipe")
             self._buffer += chunk
 
+    def kill(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the browser and its renderers, zygotes, ...
+        except ProcessLookupError:
+            pass
+
     def close(self):
-        self.process.kill()
+        self.kill()
         self.process.wait()
         os.close(self._to_browser)
         os.close(self._from_browser)
@@ -197,7 +204,7 @@ class DevTools:
 def browser(tmp_path):
     tools = DevTools(tmp_path / "profile")
     # a watchdog, not a timing assertion: a browser that hangs must not hang the test run
-    watchdog = threading.Timer(120, tools.process.kill)
+    watchdog = threading.Timer(120, tools.kill)
     watchdog.start()
     try:
         yield tools
