@@ -294,3 +294,13 @@ def test_an_xfail_case_that_passes_fails_with_scftest_words(tmp_path):
     assert outcomes(done.stdout) == {"suites/xpass.yaml::fixed already": "FAILED"}, done.stdout
     assert "passed, but is marked xfail: the handler used to lose the id" in done.stdout
     assert "suites/xpass.yaml:4: case 'fixed already' was expected to fail (xfail)" in done.stdout
+
+
+def test_this_repository_collects_no_yaml_of_its_own():
+    """scftest's own tests write their suites into temporary folders; the plugin must not
+    start collecting YAML under tests/ (nor the bundled suites/, which testpaths leaves out)."""
+    repo = Path(__file__).resolve().parents[1]
+    done = pytest_in(repo, "--collect-only", "-q")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    assert len(ids) > 1000 and all(line.startswith("tests/") and ".py::" in line for line in ids)
