@@ -196,6 +196,13 @@ class DevTools:
     def close(self):
         self.kill()
         self.process.wait()
+        # The browser's helpers that outlived it were handed to the nearest subreaper, which is
+        # this process when scftest's sandbox made it one: reap those of the browser's group.
+        while True:
+            try:
+                os.waitpid(-self.process.pid, 0)
+            except ChildProcessError:
+                break
         os.close(self._to_browser)
         os.close(self._from_browser)
 
