@@ -1,3 +1,3 @@
 """scftest: a declarative test runner for Tencent Cloud SCF Python handlers."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
