@@ -21,6 +21,8 @@ results are cached per resolver, which is safe to share between threads. The int
 used (and named in the record) is ``sys.executable``: a wrapper (a pyenv shim, a shell
 script that execs python) is resolved once to the real interpreter, so the wrapper's
 choices (PYENV_* variables, a ``.python-version`` in the code root) never reach a case.
+A virtualenv's python counts as the interpreter it was made from: activating a virtualenv
+(its ``bin/`` first on PATH) does not change which interpreter a runtime resolves to.
 
 A ``--runtime`` path is relative to the working directory; a bare name (``python3.6``)
 is looked up on PATH, as a shell would.
@@ -56,9 +58,14 @@ from scftest.scf.profiles import offered
 KNOWN_RUNTIMES = offered()
 PROBE_TIMEOUT_S = 15.0
 _NAME = re.compile(r"^python(\d+)\.(\d+)$", re.IGNORECASE)
-# Python 2.7 to 3.13: the version, then the real interpreter behind any wrapper
-_PROBE = ("import sys; sys.stdout.write('%d.%d.%d\\n' % tuple(sys.version_info[:3])); "
-          "sys.stdout.write(sys.executable or '')")
+# Python 2.7 to 3.13: the version, then the real interpreter behind any wrapper. A virtualenv's
+# python (venv: base_prefix, virtualenv on 2.7: real_prefix) names the interpreter it was made
+# from, so activating one, which puts its bin/ first on PATH, never changes what a case runs on.
+_PROBE = ("import os, sys; sys.stdout.write('%d.%d.%d\\n' % tuple(sys.version_info[:3])); "
+          "base = getattr(sys, 'real_prefix', None) or getattr(sys, 'base_prefix', sys.prefix); "
+          "own = os.path.join(base, 'bin', 'python%d.%d' % sys.version_info[:2]); "
+          "venv = base != sys.prefix and os.path.isfile(own); "
+          "sys.stdout.write(own if venv else (sys.executable or ''))")
 
 
 class RuntimeNotFound(ScftestError, LookupError):

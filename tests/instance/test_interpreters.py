@@ -1,7 +1,9 @@
 """Runtime names to interpreters: overrides, pyproject, PATH, pyenv, fallback."""
 
 import os
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import INTERPRETERS
@@ -234,3 +236,21 @@ def test_bad_pyproject_and_bad_override_are_value_errors(tmp_path):
         RuntimeResolver({}, tmp_path)
     with pytest.raises(ValueError, match="'Node12' is not a runtime SCF offers"):
         RuntimeResolver({"Node12": "/usr/bin/node"}, None)
+
+
+@pytest.mark.skipif(not (INTERPRETERS["3.10"] or INTERPRETERS["3.9"]), reason="needs Python 3.9 or 3.10 under pyenv")
+def test_an_activated_virtualenv_does_not_change_the_interpreter(tmp_path):
+    # Activating a virtualenv made from Python 3.10 puts its bin/python3.10 first on PATH.
+    version = "3.10" if INTERPRETERS["3.10"] else "3.9"
+    base = INTERPRETERS[version][0]
+    venv = tmp_path / "venv"
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    assert (venv / "bin" / f"python{version}").exists()
+    resolver = RuntimeResolver({}, None, path_env=str(venv / "bin"), pyenv_root=tmp_path / "no-pyenv")
+    found = resolver.resolve(f"Python{version}")
+    assert os.path.realpath(found.path) == os.path.realpath(base)
+    assert venv not in Path(found.path).parents
+    # and named explicitly, too
+    explicit = RuntimeResolver({f"Python{version}": str(venv / "bin" / "python")}, None, path_env="",
+                               pyenv_root=tmp_path / "no-pyenv").resolve(f"Python{version}")
+    assert os.path.realpath(explicit.path) == os.path.realpath(base)
