@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence
 
-from scftest import __version__, render
+from scftest import __version__, i18n, render
 from scftest.errors import ScftestError, UsageError
 from scftest.load.project import Project, find_project
 from scftest.result import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, i18n._("%(prog)s: error: %(message)s\n") % {"prog": self.prog, "message": message})
 
 
 def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
@@ -127,7 +127,16 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     commands.add_parser("fidelity", help="print docs/fidelity.md: what scftest emulates per runtime, and its sources")
     schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
     schema.add_argument("--path", action="store_true", help="print the schema file's path instead")
+    _add_language_option(parser, image_actions, commands)
     return parser
+
+
+def _add_language_option(parser: argparse.ArgumentParser, *subparsers: argparse._SubParsersAction) -> None:
+    """--lang on scftest and on every command (before or after the command's name). main
+    has read it already (the help is in that language); here the parser checks its value."""
+    for each in [parser] + [p for group in subparsers for p in group.choices.values()]:
+        each.add_argument("--lang", choices=i18n.LANGUAGES, default=argparse.SUPPRESS,
+                          help=i18n._("the language of messages (default: from LC_ALL / LC_MESSAGES / LANG: zh_* is zh)"))
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -208,6 +217,14 @@ def _add_isolation_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    # The one place the language is chosen: every message of the command, on any thread,
+    # is made in it (scftest/i18n.py says why that is process-wide).
+    with i18n.speaking(i18n.choose(words, os.environ)):
+        return _main(words)
+
+
+def _main(argv: Sequence[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
