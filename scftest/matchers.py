@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.patterns import search
 from scftest.render import PHRASE_WIDTH, render_value, short_text, yaml_quote
 
@@ -148,7 +149,7 @@ def describe(value: Any) -> str:
     """A short phrase naming a value and its type, for reasons: ``the int 42``."""
     text = short_text(value, PHRASE_WIDTH)
     word = type_word(value)
-    return text if word == "null" else f"the {word} {text}"
+    return text if word == "null" else _("the {type} {value}").format(type=word, value=text)
 
 
 # --- the matchers ------------------------------------------------------------------------
@@ -222,7 +223,7 @@ class TypeMatcher(Matcher):
     def explain(self, actual: Any) -> Optional[str]:
         if has_type(actual, self.canonical):
             return None
-        return f"expected a value of type {self.canonical}, got {describe(actual)}"
+        return _("expected a value of type {type}, got {actual}").format(type=self.canonical, actual=describe(actual))
 
     def __repr__(self) -> str:
         return f"!type {self.name}"
@@ -254,10 +255,10 @@ class RegexMatcher(Matcher):
 
     def explain(self, actual: Any) -> Optional[str]:
         if not isinstance(actual, str):
-            return f"expected a string for {self!r}, got {describe(actual)}"
+            return _("expected a string for {matcher}, got {actual}").format(matcher=repr(self), actual=describe(actual))
         if search(self.pattern, actual):  # bounded in time; raises PatternTimeout past it
             return None
-        return f"the pattern {yaml_quote(self.pattern)} is not found in the string"
+        return _("the pattern {pattern} is not found in the string").format(pattern=yaml_quote(self.pattern))
 
     def __repr__(self) -> str:
         return f"!regex {yaml_quote(self.pattern)}"
@@ -307,16 +308,17 @@ class ContainsMatcher(Matcher):
     def explain(self, actual: Any) -> Optional[str]:
         if isinstance(actual, str):
             if not isinstance(self.needle, str):
-                return f"expected a list for {self!r}, got {describe(actual)}"
+                return _("expected a list for {matcher}, got {actual}").format(matcher=repr(self), actual=describe(actual))
             if self.needle in actual:
                 return None
-            return f"the string does not contain {render_value(self.needle)}"
+            return _("the string does not contain {needle}").format(needle=render_value(self.needle))
         if isinstance(actual, (list, tuple)):
             wanted = scalar_meanings(self.needle) if isinstance(self.needle, str) else (self.needle,)
             if any(matches(w, item) for w in wanted for item in actual):
                 return None
-            return f"no item of the list matches {render_value(self.needle)}"
-        return f"expected a string or a list for {self!r}, got {describe(actual)}"
+            return _("no item of the list matches {needle}").format(needle=render_value(self.needle))
+        return _("expected a string or a list for {matcher}, got {actual}").format(matcher=repr(self),
+                                                                                  actual=describe(actual))
 
     def __repr__(self) -> str:
         if isinstance(self.needle, str):
@@ -361,10 +363,11 @@ class ApproxMatcher(Matcher):
 
     def explain(self, actual: Any) -> Optional[str]:
         if not is_number(actual):
-            return f"expected a number, got {describe(actual)}"
+            return _("expected a number, got {actual}").format(actual=describe(actual))
         if self._close(float(actual)):
             return None
-        return f"{render_value(actual)} is not within {self._tolerance_words()} of {_num(self.value)}"
+        return _("{actual} is not within {tolerance} of {value}").format(
+            actual=render_value(actual), tolerance=self._tolerance_words(), value=_num(self.value))
 
     def _close(self, actual: float) -> bool:
         if self.tol is not None:
@@ -455,11 +458,11 @@ class JsonMatcher(Matcher):
     def parse(self, actual: Any) -> Tuple[bool, Any]:
         """(True, decoded value) or (False, the reason it is not a JSON string)."""
         if not isinstance(actual, str):
-            return False, f"expected a string holding JSON, got {describe(actual)}"
+            return False, _("expected a string holding JSON, got {actual}").format(actual=describe(actual))
         try:
             return True, json.loads(actual)
         except ValueError as exc:
-            return False, f"the string is not valid JSON ({exc})"
+            return False, _("the string is not valid JSON ({error})").format(error=exc)
 
     def explain(self, actual: Any) -> Optional[str]:
         ok, value = self.parse(actual)
@@ -467,7 +470,7 @@ class JsonMatcher(Matcher):
             return value
         if matches(self.expected, value):
             return None
-        return f"the JSON in the string does not match {render_value(self.expected)}"
+        return _("the JSON in the string does not match {expected}").format(expected=render_value(self.expected))
 
     def __repr__(self) -> str:
         return f"!json {render_value(self.expected)}"

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import yaml
 
 from scftest.check.outcome import Gap, Key, Kind, Mismatch
+from scftest.i18n import N_, _, ngettext
 from scftest.model import UNSET
 from scftest.scf.results import PLATFORM_PREFIX
 from scftest.scf.status import Code, Status
@@ -42,6 +44,16 @@ LOG_TAIL_LINES = 20  # the captured log's tail under a failure
 def cut(text: str, width: int) -> str:
     """``text`` if it fits in ``width`` characters, else its start and an ellipsis."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` with spaces after it up to ``width`` columns (``str.ljust`` counts characters)."""
+    return text + " " * max(width - display_width(text), 0)
 
 
 def one_line(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -88,7 +100,7 @@ def short_text(value: Any, width: int = VALUE_WIDTH) -> str:
 def json_text(value: Any, width: int = RECORD_WIDTH) -> str:
     """A returned value as JSON text (what the function's caller sees), cut if long."""
     if value is UNSET:
-        return "(none)"
+        return _("(none)")
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
     except (TypeError, ValueError):  # e.g. a circular structure: never expected from JSON
@@ -235,12 +247,12 @@ def failure_detail(record: Any) -> str:
         return f"{kind}: {text}" if kind and text else (kind or text)
     exit_code, signal = getattr(record, "exit_code", None), getattr(record, "signal", None)
     if signal:
-        return f"the process was killed by {signal}"
+        return _("the process was killed by {signal}").format(signal=signal)
     ret_msg = getattr(record, "ret_msg", None)
     if ret_msg:
         return first_line(str(ret_msg))
     if exit_code not in (None, 0):
-        return f"the process exited with code {exit_code}"
+        return _("the process exited with code {code}").format(code=exit_code)
     return ""
 
 
@@ -250,7 +262,8 @@ def traceback_tail(record: Any) -> str:
     trace = (getattr(error, "traceback", "") or "").rstrip() if error is not None else ""
     lines = trace.splitlines()
     if len(lines) > TRACEBACK_LINES:  # the innermost frames are the ones that matter
-        lines = [f"… {len(lines) - TRACEBACK_LINES} lines of traceback left out"] + lines[-TRACEBACK_LINES:]
+        left_out = len(lines) - TRACEBACK_LINES
+        lines = [_("… {count} lines of traceback left out").format(count=left_out)] + lines[-TRACEBACK_LINES:]
     return "\n".join(lines)
 
 
@@ -275,9 +288,10 @@ Sides = Tuple[str, str]
 
 def _gap_word(gap: Gap, side: str) -> str:
     if gap is Gap.ABSENT:
-        return "(absent)" if side == "expected" else "(missing)"
-    return {Gap.NOTHING: "", Gap.NONE: "(none)", Gap.NOT_CHECKED: "(not checked)",
-            Gap.ANY: "a return value"}[gap]
+        return _("(absent)") if side == "expected" else _("(missing)")
+    if gap is Gap.NOTHING:
+        return ""
+    return _({Gap.NONE: N_("(none)"), Gap.NOT_CHECKED: N_("(not checked)"), Gap.ANY: N_("a return value")}[gap])
 
 
 def _side(m: Mismatch, side: str) -> str:
@@ -318,7 +332,7 @@ def _status(m: Mismatch, record: Any) -> Sides:
         text += f": {detail}" if detail else ""
         returned = getattr(record, "return_value", UNSET)
         if got == Status.SUCCESS and returned is not UNSET:  # what came back instead of the failure
-            text += f", returned {short_text(returned, INLINE_WIDTH)}"
+            text += _(", returned {value}").format(value=short_text(returned, INLINE_WIDTH))
         trace = traceback_tail(record)
         text += "\n" + trace if trace else ""
     return str(m.expected), text
@@ -343,16 +357,21 @@ def _error_text(m: Mismatch, record: Any) -> Sides:
 
 def _log(m: Mismatch, record: Any) -> Sides:
     kind, pattern = log_entry_parts(m.expected)
-    expected = ("no " if kind.startswith("absent") else "") + log_entry(kind, pattern)
+    expected = log_entry(kind, pattern)
+    if kind.startswith("absent"):
+        expected = _("no {entry}").format(entry=expected)
     actual = m.actual
     if actual is Gap.ABSENT:  # no line is close to the pattern
         lines = [line for line in (getattr(record, "log", "") or "").splitlines() if line.strip()]
-        return expected, f"(not in the {len(lines)} lines of the log)" if lines else "(the log is empty)"
+        if not lines:
+            return expected, _("(the log is empty)")
+        return expected, ngettext("(not in the {count} line of the log)", "(not in the {count} lines of the log)",
+                                  len(lines)).format(count=len(lines))
     if isinstance(actual, Gap):
         return expected, _gap_word(actual, "actual")
     if kind.startswith("absent"):  # the line that holds the match, shortened around it
         return expected, render_value(shorten_around(str(actual), m.at or 0))
-    return expected, "closest line: " + short_text(str(actual).strip())
+    return expected, _("closest line: {line}").format(line=short_text(str(actual).strip()))
 
 
 def log_entry_parts(entry: Any) -> Tuple[str, str]:
@@ -370,11 +389,11 @@ def _schema(m: Mismatch, record: Any) -> Sides:
 
 
 def _not_json(m: Mismatch, record: Any) -> Sides:
-    return "JSON data", f"<{type(m.actual).__name__}>"
+    return _("JSON data"), f"<{type(m.actual).__name__}>"
 
 
 def _budget(m: Mismatch, record: Any) -> Sides:
-    return f"at most {budget_figure(m.expected, m.root)}", budget_figure(m.actual, m.root)
+    return _("at most {figure}").format(figure=budget_figure(m.expected, m.root)), budget_figure(m.actual, m.root)
 
 
 _SIDES: Dict[Kind, Callable[[Mismatch, Any], Sides]] = {
@@ -412,19 +431,19 @@ def format_mismatch(m: Mismatch, record: Any = None) -> str:
           expected: 2
           actual:   3
     """
-    line = f" (suite line {m.line})" if m.line else ""
-    lines = [f"{where(m)}{line}: {m.message}"]
-    for label, text in zip(("expected", "actual"), sides(m, record)):
+    line = _(" (suite line {line})").format(line=m.line) if m.line else ""
+    lines = [_("{place}: {message}").format(place=where(m) + line, message=m.message)]
+    for label, text in zip((_("expected:"), _("actual:")), sides(m, record)):
         if text:
             lines.append(_labelled(label, text))
     return "\n".join(lines)
 
 
 def _labelled(label: str, value: str) -> str:
-    head = f"  {label + ':':<10}"  # "  expected: " and "  actual:   " line up
+    head = "  " + pad(label, 10)  # "  expected: " and "  actual:   " line up (so do 期望： and 实际：)
     rest = value.splitlines() or [""]
-    pad = "\n" + " " * len(head)
-    return head + pad.join(rest)
+    indent = "\n" + " " * display_width(head)
+    return head + indent.join(rest)
 
 
 def format_mismatches(mismatches: Iterable[Mismatch], record: Any = None) -> str:
@@ -620,9 +639,10 @@ def findings_table(findings) -> str:
 
 def isolation_note(plain: int, ran: int) -> str:
     """The terminal's line under the summary when cases ran as plain processes."""
-    cases = "case" if ran == 1 else "cases"
-    return (f"isolation: process for {plain} of {ran} {cases}: not contained in an instance "
-            f"(scftest doctor says why)")
+    return ngettext("isolation: process for {plain} of {ran} case: not contained in an instance "
+                    "(scftest doctor says why)",
+                    "isolation: process for {plain} of {ran} cases: not contained in an instance "
+                    "(scftest doctor says why)", ran).format(plain=plain, ran=ran)
 
 
 CODE_ROOT_INSIDE = "/var/user"  # where an instance (and the cloud) has the code
@@ -630,7 +650,8 @@ CODE_ROOT_INSIDE = "/var/user"  # where an instance (and the cloud) has the code
 
 def code_root_note(code_root) -> str:
     """Maps the function's paths back to the user's files, under a failure that shows them."""
-    return f"({CODE_ROOT_INSIDE}/ is {code_root}/ : the code root as the function saw it)"
+    return _("({inside}/ is {code_root}/ : the code root as the function saw it)").format(
+        inside=CODE_ROOT_INSIDE, code_root=code_root)
 
 
 IMPORT_ORIGINS = ("code", "layer", "image", "stdlib", "other")

@@ -23,6 +23,7 @@ from scftest import plan
 from scftest.check import imports
 from scftest.check.judge import judge, judge_steps
 from scftest.check.masking import masked, short_secret_warnings
+from scftest.i18n import _
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
@@ -244,7 +245,7 @@ class _Pool:
             outcome = run_case(case, self.resolver, self.options.environ, self.backend,
                                self.cancel, self.measurement)
         except Exception:  # a fault of scftest: report it on the case, keep the others going
-            return CaseOutcome(case, Verdict.ERROR, summary="internal error in scftest",
+            return CaseOutcome(case, Verdict.ERROR, summary=_("internal error in scftest"),
                                details=traceback.format_exc(), elapsed_s=time.monotonic() - started,
                                internal=True)
         if self.cancel.is_set():
@@ -323,7 +324,7 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
     try:
         interpreter = resolver.resolve(case.function.runtime)
     except RuntimeNotFound as exc:
-        return CaseOutcome(case, Verdict.ERROR, summary=f"no interpreter for {case.function.runtime}",
+        return CaseOutcome(case, Verdict.ERROR, summary=_("no interpreter for {runtime}").format(runtime=case.function.runtime),
                            details=str(exc))
     coverage = None
     if measurement is not None:
@@ -340,10 +341,10 @@ def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
     missing += role_missing
     if missing:
         names = ", ".join(missing)
-        return CaseOutcome(case, Verdict.ERROR, summary=f"the runner has no environment variable {names}",
-                           details=f"{case.file}:{case.line}: the suite passes {names} with !env, "
-                                   f"but it is not set where scftest runs — set it (e.g. as a CI secret) "
-                                   f"or remove the !env entry")
+        return CaseOutcome(case, Verdict.ERROR, summary=_("the runner has no environment variable {names}").format(
+            names=names), details=f"{case.file}:{case.line}: " + _(
+                "the suite passes {names} with !env, but it is not set where scftest runs — set it (e.g. as a CI "
+                "secret) or remove the !env entry").format(names=names))
     spec = InstanceSpec(
         code_root=case.function.code,
         handler=case.function.handler,

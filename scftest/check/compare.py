@@ -24,6 +24,7 @@ from deepdiff import DeepDiff
 
 from scftest.errors import ScftestError
 from scftest.check.outcome import Gap, Key, Kind
+from scftest.i18n import N_, _
 from scftest.matchers import JsonMatcher, Matcher, is_number, same_scalar, type_word
 from scftest.model import NodePath
 from scftest.patterns import PatternTimeout
@@ -57,7 +58,7 @@ def parse_ignore_path(text: str) -> Tuple[Any, ...]:
     """``body.items[0].id`` -> ("body", "items", 0, "id"); IgnorePathError when malformed."""
     source = text.strip() if isinstance(text, str) else ""
     if not source:
-        raise IgnorePathError("an ignore path must name a place in the value, e.g. headers.Date")
+        raise IgnorePathError(_("an ignore path must name a place in the value, e.g. headers.Date"))
     parts: List[Any] = []
     pos = 0
     while pos < len(source):
@@ -99,9 +100,9 @@ def _key_part(m: "re.Match[str]") -> Any:
 
 def _path_error(source: str, pos: int) -> IgnorePathError:
     return IgnorePathError(
-        f"the ignore path {source!r} cannot be read at character {pos + 1}; write keys with dots "
-        "between them and indexes in brackets, e.g. body.items[0].id (quote a key that holds a "
-        'dot: headers."x.y")')
+        _("the ignore path {path} cannot be read at character {position}; write keys with dots "
+          "between them and indexes in brackets, e.g. body.items[0].id (quote a key that holds a "
+          'dot: headers."x.y")').format(path=repr(source), position=pos + 1))
 
 
 def _part_fits(pattern: Any, key: Key) -> bool:
@@ -120,10 +121,34 @@ def _path_fits(pattern: Tuple[Any, ...], path: Tuple[Key, ...]) -> bool:
 # --- value comparison --------------------------------------------------------------------
 
 
+# A type word of matchers.type_word with its article, as a reason says it ("expected a
+# string, got an int"); a type no JSON value has (a handler's set) is named as it is.
+_ARTICLED = {"null": N_("null"), "bool": N_("a bool"), "int": N_("an int"), "number": N_("a number"),
+             "string": N_("a string"), "list": N_("a list"), "dict": N_("a dict"), "matcher": N_("a matcher")}
+
+
 def _article(word: str) -> str:
-    if word == "null":
-        return "null"
-    return ("an " if word[0] in "aeiou" else "a ") + word
+    if word in _ARTICLED:
+        return _(_ARTICLED[word])
+    return (_("an {type}") if word[0] in "aeiou" else _("a {type}")).format(type=word)
+
+
+def quoted_hint(expected: Any, actual: Any) -> str:
+    """Why a number and a text that reads as that number differ: the quotes."""
+    if is_number(expected) and isinstance(actual, str) and _reads_as(actual, expected):
+        return _(" (the function returned the number as text: {actual} is a string)").format(
+            actual=render_value(actual))
+    if isinstance(expected, str) and is_number(actual) and _reads_as(expected, actual):
+        return _(" (a number written in quotes is text: write {number} without quotes)").format(
+            number=render_value(actual))
+    return ""
+
+
+def _reads_as(text: str, number: Any) -> bool:
+    try:
+        return float(text.strip()) == number
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -226,11 +251,12 @@ def _diff_json(expected: JsonMatcher, actual: Any, at: _At, rules: _Rules) -> It
 def _leaf_diff(expected: Any, actual: Any, at: _At) -> Difference:
     want, got = type_word(expected), type_word(actual)
     if want != got and not (is_number(expected) and is_number(actual)):
-        return _difference(at, f"expected {_article(want)}, got {_article(got)}", expected, actual, Kind.VALUE)
-    message = "values differ"
+        return _difference(at, _("expected {want}, got {got}").format(want=_article(want), got=_article(got))
+                           + quoted_hint(expected, actual), expected, actual, Kind.VALUE)
+    message = _("values differ")
     # Two long strings are shown cut around where they differ; then say where that is.
     if isinstance(expected, str) and pair_texts(expected, actual)[0] != render_value(expected):
-        message = f"strings differ from character {first_difference(expected, actual) + 1}"
+        message = _("strings differ from character {position}").format(position=first_difference(expected, actual) + 1)
     return _difference(at, message, expected, actual, Kind.VALUE)
 
 
@@ -246,18 +272,19 @@ def _diff_mapping(expected: Mapping, actual: Any, at: _At, rules: _Rules) -> Ite
         if rules.ignored(child.apath):
             continue
         if key not in actual:
-            yield _difference(child, "key is missing", value, Gap.ABSENT)
+            yield _difference(child, _("key is missing"), value, Gap.ABSENT)
         else:
             yield from _diff(value, actual[key], child, rules)
     if not rules.includes:
         for key in actual:
             child = _At(at.apath + (key,), at.epath)  # no line of its own: the mapping's
             if key not in expected and not rules.ignored(child.apath):
-                yield _difference(child, "unexpected key", Gap.ABSENT, actual[key])
+                yield _difference(child, _("unexpected key"), Gap.ABSENT, actual[key])
 
 
 def _type_diff(want: str, expected: Any, actual: Any, at: _At) -> Difference:
-    return _difference(at, f"expected {_article(want)}, got {_article(type_word(actual))}", expected, actual)
+    return _difference(at, _("expected {want}, got {got}").format(want=_article(want), got=_article(type_word(actual))),
+                       expected, actual)
 
 
 def _diff_list(expected: Sequence, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
@@ -277,11 +304,11 @@ def _diff_list_exact(expected: Sequence, actual: Sequence, at: _At, rules: _Rule
     for index in range(len(actual), len(expected)):
         child = at.key(index)
         if not rules.ignored(child.apath):
-            yield _difference(child, "missing item", expected[index], Gap.ABSENT)
+            yield _difference(child, _("missing item"), expected[index], Gap.ABSENT)
     for index in range(len(expected), len(actual)):
         child = _At(at.apath + (index,), at.epath)
         if not rules.ignored(child.apath):
-            yield _difference(child, "unexpected item", Gap.ABSENT, actual[index])
+            yield _difference(child, _("unexpected item"), Gap.ABSENT, actual[index])
 
 
 # --- return_includes lists: each expected item needs its own actual item ------------------
@@ -313,16 +340,16 @@ def _diff_list_includes(expected: Sequence, actual: Sequence, at: _At, rules: _R
             yield _difference(_At(at.apath, at.epath + (i,)), _not_in_list(i, len(actual), index),
                               expected[i], actual)
             continue
-        note = f" (closest item to expected item [{i}])"
+        note = _(" (closest item to expected item [{index}])").format(index=i)
         for diff in _diff(expected[i], actual[j], at.item(j, i), rules):
             yield replace(diff, message=diff.message + note)
 
 
 def _not_in_list(i: int, n: int, index: Optional["_ListIndex"]) -> str:
     if index is not None and index.budget_spent:
-        return (f"expected item [{i}] is not in the list of {n} items (the search for its closest "
-                f"item stopped after {PAIR_BUDGET} comparisons)")
-    return f"expected item [{i}] is not in the list"
+        return _("expected item [{index}] is not in the list of {count} items (the search for its closest "
+                 "item stopped after {budget} comparisons)").format(index=i, count=n, budget=PAIR_BUDGET)
+    return _("expected item [{index}] is not in the list").format(index=i)
 
 
 _NOT_INDEXED = object()  # a value the index does not hold: it is compared as before
@@ -655,11 +682,11 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-_DEEPDIFF_MESSAGES = {
-    "dictionary_item_removed": "key is missing",
-    "dictionary_item_added": "unexpected key",
-    "iterable_item_removed": "missing item",
-    "iterable_item_added": "unexpected item",
+_DEEPDIFF_MESSAGES = {  # in English; shown as _(message)
+    "dictionary_item_removed": N_("key is missing"),
+    "dictionary_item_added": N_("unexpected key"),
+    "iterable_item_removed": N_("missing item"),
+    "iterable_item_added": N_("unexpected item"),
 }
 
 
@@ -718,11 +745,11 @@ def _from_deepdiff(kind: str, level: Any, at: _At) -> Iterator[Difference]:
         return  # 1 and 1.0: JSON does not keep the difference, neither do we
     if kind in ("dictionary_item_added", "iterable_item_added"):
         # Only the actual side has this node; the line is its parent's.
-        yield _difference(_At(at.apath + rel, at.epath + rel[:-1]), _DEEPDIFF_MESSAGES[kind], Gap.ABSENT, got)
+        yield _difference(_At(at.apath + rel, at.epath + rel[:-1]), _(_DEEPDIFF_MESSAGES[kind]), Gap.ABSENT, got)
     elif kind in ("dictionary_item_removed", "iterable_item_removed"):
-        yield _difference(at.below(rel), _DEEPDIFF_MESSAGES[kind], want, Gap.ABSENT)
+        yield _difference(at.below(rel), _(_DEEPDIFF_MESSAGES[kind]), want, Gap.ABSENT)
     elif kind in ("values_changed", "type_changes"):
         if not same_scalar(want, got):
             yield _leaf_diff(want, got, at.below(rel))
     else:  # set or attribute changes cannot come out of JSON; describe them anyway
-        yield _difference(at.below(rel), "values differ", want, got)
+        yield _difference(at.below(rel), _("values differ"), want, got)

@@ -26,8 +26,9 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from scftest.check.compare import Difference, IgnorePathError, compare, parse_ignore_path
+from scftest.check.compare import Difference, IgnorePathError, compare, parse_ignore_path, quoted_hint
 from scftest.check.outcome import CaseOutcome, Gap, Key, Kind, Mismatch, StepOutcome, Verdict
+from scftest.i18n import N_, _
 from scftest.instance.record import InvocationRecord
 from scftest.matchers import Matcher, is_number, matches
 from scftest.model import UNSET, Case, LogExpectation, NodePath, Step
@@ -92,7 +93,8 @@ def _check_status(ctx: _Context) -> List[_Finding]:
     if got == want:
         return []
     detail = failure_detail(record) if got != Status.SUCCESS else ""
-    message = f"expected {want}, got {got}" + (f": {detail}" if detail else "")
+    message = _("expected {want}, got {got}").format(want=want, got=got) + (
+        _(": {detail}").format(detail=detail) if detail else "")
     key = "status" if expect.status is not UNSET or expect.error is UNSET else "error"
     # The exception, the returned value and the traceback are in the record; render.py
     # shows them with the actual status.
@@ -105,7 +107,8 @@ def _check_status_code(ctx: _Context) -> List[_Finding]:
     if got == want:
         return []
     detail = failure_detail(ctx.record) if got != Code.SUCCESS.number else ""
-    message = f"expected status code {code_words(want)}, got {code_words(got)}" + (f": {detail}" if detail else "")
+    message = (_("expected status code {want}, got {got}").format(want=code_words(want), got=code_words(got))
+               + (_(": {detail}").format(detail=detail) if detail else ""))
     return [ctx.finding("status_code", message, ("status_code",), Kind.STATUS, expected=want, actual=got,
                         summary=message)]
 
@@ -116,7 +119,7 @@ def _check_error(ctx: _Context) -> List[_Finding]:
         return []
     error = getattr(ctx.record, "error", None)
     if error is None:
-        return [ctx.finding("error", "the invocation failed but no exception was recorded", ("error",),
+        return [ctx.finding("error", _("the invocation failed but no exception was recorded"), ("error",),
                             Kind.PART, expected=wanted, actual=Gap.NONE)]
     found: List[_Finding] = []
     if "type" in wanted and wanted["type"] is not None:
@@ -168,11 +171,11 @@ def _check_error_type(ctx: _Context, wanted: Any, error: Any) -> List[_Finding]:
         return []
     matcher = wanted if isinstance(wanted, Matcher) else None
     named = repr(wanted) if matcher else str(wanted)
-    return [ctx.finding("error", "the exception is of another type", ("error", "type"), Kind.ERROR_TYPE,
+    return [ctx.finding("error", _("the exception is of another type"), ("error", "type"), Kind.ERROR_TYPE,
                         path=("type",), expected=wanted, matcher=matcher,
                         actual={"type": short, "qualified_type": qualified,
                                 "mro": list(getattr(error, "mro", ()) or ())},
-                        summary=f"expected {named}, got {failure_detail(ctx.record)}")]
+                        summary=_("expected {want}, got {got}").format(want=named, got=failure_detail(ctx.record)))]
 
 
 def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> List[_Finding]:
@@ -191,20 +194,22 @@ def _check_error_text(ctx: _Context, field: str, wanted: Any, actual: str) -> Li
     except PatternTimeout as exc:
         raise exc.at(ctx.line(epath)) from None
     except re.error as exc:
-        return [finding(f"{yaml_quote(pattern)} is not a valid regular expression ({exc})", Gap.NOT_CHECKED)]
-    return [] if found else [finding(f"the pattern is not found in the exception {field}")]
+        return [finding(_("{pattern} is not a valid regular expression ({error})").format(
+            pattern=yaml_quote(pattern), error=exc), Gap.NOT_CHECKED)]
+    return [] if found else [finding(_("the pattern is not found in the exception {field}").format(field=field))]
 
 
 def _return_problem(ctx: _Context, key: str) -> Optional[List[_Finding]]:
     """Why ``key`` cannot be compared with the returned value, if it cannot; else None."""
     if ctx.case.invocation != SYNC:
-        return [ctx.finding(key, f"{key} cannot be checked: an async caller never receives the "
-                                 "return value (use ret_msg)", (key,))]
+        return [ctx.finding(key, _("{key} cannot be checked: an async caller never receives the "
+                                   "return value (use ret_msg)").format(key=key), (key,))]
     if ctx.failed:
         return []  # the status mismatch already says what happened
     if getattr(ctx.record, "return_value", UNSET) is UNSET:
         status = getattr(ctx.record, "status", "?")
-        return [ctx.finding("return", f"the invocation returned no value (status {status})", (key,),
+        return [ctx.finding("return", _("the invocation returned no value (status {status})").format(status=status),
+                            (key,),
                             Kind.PART, expected=Gap.ANY, actual=Gap.NONE)]
     return None
 
@@ -232,7 +237,8 @@ def _value_finding(ctx: _Context, key: str, root: str, diff: Difference) -> _Fin
     """``root`` names the compared value in the path (``return.body.id``), ``key`` the
     expectation it was compared with (for the suite line)."""
     where = format_path("", diff.path)
-    summary = f"{root} differs at {where}" if where else f"{root} differs"
+    summary = _("{root} differs at {where}").format(root=root, where=where) if where else _(
+        "{root} differs").format(root=root)
     return ctx.finding(root, diff.message, (key,) + diff.expected_path, diff.kind, path=diff.path,
                        expected=diff.expected, actual=diff.actual, matcher=diff.matcher, summary=summary)
 
@@ -262,13 +268,14 @@ def _check_return_schema(ctx: _Context) -> List[_Finding]:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        return [ctx.finding("return_schema", f"not a valid JSON Schema: {first_line(exc.message)}",
+        return [ctx.finding("return_schema", _("not a valid JSON Schema: {error}").format(error=first_line(exc.message)),
                             ("return_schema",) + tuple(exc.absolute_path))]
     odd = _not_json(ctx.record.return_value, ())
     if odd is not None:  # JSON Schema speaks about JSON data only; say so instead of guessing
         where, value = odd
-        return [ctx.finding("return", "not JSON data, so return_schema cannot check it "
-                            f"(a Python {type(value).__name__})", ("return_schema",), Kind.NOT_JSON,
+        return [ctx.finding("return", _("not JSON data, so return_schema cannot check it "
+                                      "(a Python {type})").format(type=type(value).__name__),
+                            ("return_schema",), Kind.NOT_JSON,
                             path=where, actual=value)]
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     errors = sorted(validator.iter_errors(ctx.record.return_value),
@@ -303,7 +310,8 @@ def _not_json(value: Any, where: Tuple[Key, ...]) -> Optional[Tuple[Tuple[Key, .
 def _schema_finding(ctx: _Context, error: Any) -> _Finding:
     where = tuple(error.absolute_path)
     epath = ("return_schema",) + tuple(error.absolute_schema_path)
-    summary = "return does not match return_schema" + (f" at {format_path('', where)}" if where else "")
+    summary = (_("return does not match return_schema at {where}").format(where=format_path("", where)) if where
+               else _("return does not match return_schema"))
     return ctx.finding("return", f"schema: {first_line(error.message)}", epath, Kind.SCHEMA, path=where,
                        expected={error.validator: error.validator_value}, actual=error.instance,
                        summary=summary)
@@ -315,15 +323,17 @@ def _check_ret_msg(ctx: _Context) -> List[_Finding]:
         return []
     actual = getattr(ctx.record, "ret_msg", None)
     if actual is None:
-        return [ctx.finding("ret_msg", "no ret_msg was recorded", ("ret_msg",), Kind.PART,
+        return [ctx.finding("ret_msg", _("no ret_msg was recorded"), ("ret_msg",), Kind.PART,
                             expected=expected, actual=Gap.NONE)]
     diffs = compare(expected, actual)
     if diffs and _is_the_decoded_value(expected, actual):
         # ret_msg is text: `ret_msg: Hello` against the text "Hello" (quotes included) is
         # the commonest slip; say how to write it instead of only "values differ".
-        written = f"ret_msg: {yaml_quote(actual)}" if len(actual) <= PHRASE_WIDTH else "the JSON text exactly"
-        hint = f"ret_msg is JSON text: write {written}, or use !json"
-        diffs = [replace(diffs[0], message=f"{diffs[0].message} ({hint})")]
+        written = f"ret_msg: {yaml_quote(actual)}" if len(actual) <= PHRASE_WIDTH else _("the JSON text exactly")
+        hint = _("ret_msg is JSON text: write {written}, or use !json").format(written=written)
+        # (this hint says more than the one about quotes that a value's comparison gives)
+        said = diffs[0].message.replace(quoted_hint(expected, actual), "", 1)
+        diffs = [replace(diffs[0], message=_("{message} ({hint})").format(message=said, hint=hint))]
     return [_value_finding(ctx, "ret_msg", "ret_msg", d) for d in diffs]
 
 
@@ -348,7 +358,7 @@ def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str)
     root, epath = f"log[{index}]", _log_epath(ctx, index, entry)
     kind, pattern = entry.kind, str(entry.pattern)  # `- 42` in YAML means the text 42
     if kind not in ("contains", "regex", "absent", "absent_regex"):
-        return [ctx.finding(root, f"unknown kind of log entry: {kind}", epath)]
+        return [ctx.finding(root, _("unknown kind of log entry: {kind}").format(kind=kind), epath)]
     written = pattern if kind == "contains" else {kind: pattern}  # the entry as the suite has it
 
     def finding(message: str, actual: Any, at: Optional[int] = None, summary: Optional[str] = None) -> _Finding:
@@ -361,20 +371,20 @@ def _check_log_entry(ctx: _Context, index: int, entry: LogExpectation, log: str)
         except PatternTimeout as exc:
             raise exc.at(ctx.line(epath)) from None
         except re.error as exc:
-            return [finding(f"{yaml_quote(pattern)} is not a valid regular expression ({exc})", Gap.NOT_CHECKED)]
+            return [finding(_("{pattern} is not a valid regular expression ({error})").format(
+                pattern=yaml_quote(pattern), error=exc), Gap.NOT_CHECKED)]
         span = hit.span() if hit else None
     else:
         start = log.find(pattern)
         span = (start, start + len(pattern)) if start >= 0 else None
     brief = cut(log_entry(kind, pattern), BRIEF_WIDTH)
     if kind in ("contains", "regex") and span is None:
-        what = "text" if kind == "contains" else "pattern"
-        return [finding(f"{what} not found in the log", _closest_line(log, pattern),
-                        summary=f"{root}: {what} not found in the log: {brief}")]
+        what = _("text not found in the log") if kind == "contains" else _("pattern not found in the log")
+        return [finding(what, _closest_line(log, pattern), summary=f"{root}: {what}: {brief}")]
     if kind in ("absent", "absent_regex") and span is not None:
         line, at = _line_around(log, span)
-        return [finding("found in the log, but must be absent", line, at,
-                        summary=f"{root}: the log has {brief}, which must be absent")]
+        return [finding(_("found in the log, but must be absent"), line, at,
+                        summary=_("{root}: the log has {entry}, which must be absent").format(root=root, entry=brief))]
     return []
 
 
@@ -402,19 +412,21 @@ def _line_around(log: str, span: Tuple[int, int]) -> Tuple[str, int]:
 
 def _check_budgets(ctx: _Context) -> List[_Finding]:
     found: List[_Finding] = []
-    budgets = (("duration_ms", "duration_ms", "took"), ("memory_mb", "max_memory_mb", "used"))
-    for key, field, verb in budgets:
+    budgets = (("duration_ms", "duration_ms", N_("took {used}, over the budget of {limit}")),
+               ("memory_mb", "max_memory_mb", N_("used {used}, over the budget of {limit}")))
+    for key, field, over in budgets:
         budget = getattr(ctx.expect, key)
         if budget is UNSET or budget is None:
             continue
         limit = budget.get("max") if isinstance(budget, Mapping) else budget
         epath = (key, "max") if isinstance(budget, Mapping) else (key,)
         if not is_number(limit):
-            found.append(ctx.finding(key, f"the budget must be {{max: N}}, got {render_value(budget)}", (key,)))
+            found.append(ctx.finding(key, _("the budget must be {{max: N}}, got {value}").format(value=render_value(budget)),
+                                     (key,)))
             continue
         used = getattr(ctx.record, field, None)
         if is_number(used) and used > limit:
-            words = f"{verb} {budget_figure(used, key)}, over the budget of {budget_figure(limit, key)}"
+            words = _(over).format(used=budget_figure(used, key), limit=budget_figure(limit, key))
             found.append(ctx.finding(key, words, epath, Kind.BUDGET, expected=limit, actual=used, summary=words))
     return found
 
@@ -466,9 +478,10 @@ def _collect(case: Case, record: InvocationRecord) -> Tuple[List[_Finding], List
 
 def _timeout_fault(ctx: _Context, key: str, exc: PatternTimeout) -> _Internal:
     line = exc.line if exc.line is not None else ctx.line((key,) + tuple(exc.path))
-    place = f" (line {line})" if line is not None else ""
-    error = (f"the regular expression {yaml_quote(exc.pattern)}{place} ran past the {exc.bound_s:g} s bound — "
-             f"it backtracks without end (nested repeats such as (a|a)+); simplify it")
+    place = _(" (line {line})").format(line=line) if line is not None else ""
+    error = _("the regular expression {pattern}{place} ran past the {seconds} s bound — "
+              "it backtracks without end (nested repeats such as (a|a)+); simplify it").format(
+        pattern=yaml_quote(exc.pattern), place=place, seconds=f"{exc.bound_s:g}")
     return _Internal(key, error, f"{ctx.case.file}:{line or ctx.case.line}: {error}", internal=False)
 
 
@@ -481,15 +494,16 @@ def _capped(findings: List[_Finding]) -> List[_Finding]:
     if len(findings) <= MAX_MISMATCHES:
         return findings
     more = len(findings) - MAX_MISMATCHES
-    note = Mismatch(root="expect", message=f"{more} more mismatches not shown")
+    note = Mismatch(root="expect", message=_("{count} more mismatches not shown").format(count=more))
     return findings[:MAX_MISMATCHES] + [_Finding(note, note.message)]
 
 
 def _fault_mismatch(fault: _Internal) -> Mismatch:
     if not fault.internal:
-        return Mismatch(root=fault.key, message=f"scftest could not check {fault.key}: {fault.error}")
-    return Mismatch(root=fault.key, message=f"scftest could not check {fault.key} "
-                                            f"(internal error: {fault.error})")
+        return Mismatch(root=fault.key, message=_("scftest could not check {key}: {error}").format(
+            key=fault.key, error=fault.error))
+    return Mismatch(root=fault.key, message=_("scftest could not check {key} (internal error: {error})").format(
+        key=fault.key, error=fault.error))
 
 
 def check(case: Case, record: InvocationRecord) -> Tuple[Mismatch, ...]:
@@ -497,8 +511,8 @@ def check(case: Case, record: InvocationRecord) -> Tuple[Mismatch, ...]:
     try:
         findings, faults = _collect(case, record)
     except Exception as exc:  # pragma: no cover - _collect already guards each key
-        return (Mismatch(root="expect", message=f"scftest could not check this case "
-                                                f"(internal error: {type(exc).__name__}: {exc})"),)
+        return (Mismatch(root="expect", message=_("scftest could not check this case (internal error: {error})").format(
+            error=f"{type(exc).__name__}: {exc}")),)
     return tuple(f.mismatch for f in _capped(findings)) + tuple(_fault_mismatch(f) for f in faults)
 
 
@@ -512,8 +526,9 @@ def judge(case: Case, record: InvocationRecord, elapsed_s: float = 0.0) -> CaseO
     if _depth_past(getattr(record, "return_value", UNSET), MAX_VALUE_DEPTH):
         return CaseOutcome(case=case, verdict=Verdict.ERROR, record=replace(record, return_value=UNSET),
                            elapsed_s=elapsed_s,
-                           summary=f"the returned value is nested more than {MAX_VALUE_DEPTH} levels deep; "
-                                   f"scftest checks values up to {MAX_VALUE_DEPTH} levels (ret_msg holds it as text)")
+                           summary=_("the returned value is nested more than {depth} levels deep; scftest checks "
+                                     "values up to {depth} levels (ret_msg holds it as text)").format(
+                               depth=MAX_VALUE_DEPTH))
     try:
         findings, faults = _collect(case, record)
         findings = _capped(findings)
@@ -524,16 +539,17 @@ def judge(case: Case, record: InvocationRecord, elapsed_s: float = 0.0) -> CaseO
     if faults:
         first = faults[0]
         return replace(outcome, verdict=Verdict.ERROR,
-                       summary=f"scftest could not check {first.key}: {first.error}",
+                       summary=_("scftest could not check {key}: {error}").format(key=first.key, error=first.error),
                        mismatches=outcome.mismatches + tuple(_fault_mismatch(f) for f in faults),
                        details="\n".join(f.details for f in faults))
     summary = _summary(findings)
     xfail = case.xfail
     if xfail is not None and xfail is not False:
-        reason = str(xfail).strip() if isinstance(xfail, str) and xfail.strip() else "expected to fail"
+        reason = str(xfail).strip() if isinstance(xfail, str) and xfail.strip() else _("expected to fail")
         if findings:
             return replace(outcome, verdict=Verdict.XFAILED, summary=f"{summary} (xfail: {reason})")
-        return replace(outcome, verdict=Verdict.XPASSED, summary=f"passed, but is marked xfail: {reason}")
+        return replace(outcome, verdict=Verdict.XPASSED,
+                       summary=_("passed, but is marked xfail: {reason}").format(reason=reason))
     if findings:
         return replace(outcome, verdict=Verdict.FAILED, summary=summary)
     return outcome
@@ -558,7 +574,7 @@ def judge_steps(case: Case, records: Sequence[Tuple[Step, InvocationRecord]],
         passed = CaseOutcome(case, Verdict.PASSED, record=last, elapsed_s=elapsed_s, steps=tuple(steps))
         if case.xfail is not None:
             return replace(passed, verdict=Verdict.XPASSED,
-                           summary=f"passed, but is marked xfail: {case.xfail}")
+                           summary=_("passed, but is marked xfail: {reason}").format(reason=case.xfail))
         return passed
     summary = f"{bad.step.label}: {bad.summary}"
     verdict = bad.verdict
@@ -587,4 +603,4 @@ def _summary(findings: List[_Finding]) -> str:
         return ""
     text = findings[0].summary
     more = len(findings) - 1
-    return text + (f" (+{more} more)" if more else "")
+    return text + (_(" (+{count} more)").format(count=more) if more else "")

@@ -21,6 +21,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 from scftest import render
 from scftest.check.outcome import CaseOutcome, Mismatch, Verdict
 from scftest.errors import ScftestError
+from scftest.i18n import _, ngettext
 from scftest.instance.record import InvocationRecord
 from scftest.model import UNSET, SuiteProblem
 from scftest.render import format_mismatch, one_line
@@ -139,20 +140,16 @@ def summary_words(totals: Totals, *, deselected: int = 0) -> List[Tuple[str, str
     Zero counts are left out; the verdict word lets the terminal colour each part.
     """
     parts = [
-        (totals.passed, "passed", "passed", "passed"),
-        (totals.failed, "failed", "failed", "failed"),
-        (totals.error, "error", "errors", "error"),
-        (totals.skipped, "skipped", "skipped", "skipped"),
-        (totals.xfailed, "xfailed", "xfailed", "xfailed"),
-        (totals.xpassed, "xpassed", "xpassed", "xpassed"),
-        (totals.problems, "suite error", "suite errors", "error"),
-        (deselected, "deselected", "deselected", "skipped"),
+        (totals.passed, ngettext("{count} passed", "{count} passed", totals.passed), "passed"),
+        (totals.failed, ngettext("{count} failed", "{count} failed", totals.failed), "failed"),
+        (totals.error, ngettext("{count} error", "{count} errors", totals.error), "error"),
+        (totals.skipped, ngettext("{count} skipped", "{count} skipped", totals.skipped), "skipped"),
+        (totals.xfailed, ngettext("{count} xfailed", "{count} xfailed", totals.xfailed), "xfailed"),
+        (totals.xpassed, ngettext("{count} xpassed", "{count} xpassed", totals.xpassed), "xpassed"),
+        (totals.problems, ngettext("{count} suite error", "{count} suite errors", totals.problems), "error"),
+        (deselected, ngettext("{count} deselected", "{count} deselected", deselected), "skipped"),
     ]
-    return [
-        (f"{number} {one if number == 1 else many}", verdict)
-        for number, one, many, verdict in parts
-        if number
-    ]
+    return [(text.format(count=number), verdict) for number, text, verdict in parts if number]
 
 
 # ------------------------------------------------------------------------ explanations
@@ -171,13 +168,15 @@ def short_message(outcome: CaseOutcome) -> str:
         return one_line(f"{record.error.type}: {record.error.message}")
     case = outcome.case
     fallback = {
-        Verdict.PASSED: "passed",
-        Verdict.FAILED: "the case failed",
-        Verdict.ERROR: "scftest could not run or judge the case",
-        Verdict.SKIPPED: f"skipped: {case.skip}" if case.skip else "skipped",
-        Verdict.XFAILED: f"expected failure: {case.xfail}" if case.xfail else "expected failure",
+        Verdict.PASSED: _("passed"),
+        Verdict.FAILED: _("the case failed"),
+        Verdict.ERROR: _("scftest could not run or judge the case"),
+        Verdict.SKIPPED: _("skipped: {reason}").format(reason=case.skip) if case.skip else _("skipped"),
+        Verdict.XFAILED: (_("expected failure: {reason}").format(reason=case.xfail) if case.xfail
+                          else _("expected failure")),
         Verdict.XPASSED: (
-            f"expected to fail ({case.xfail}) but passed" if case.xfail else "expected to fail but passed"
+            _("expected to fail ({reason}) but passed").format(reason=case.xfail) if case.xfail
+            else _("expected to fail but passed")
         ),
     }
     return fallback[outcome.verdict]
@@ -220,7 +219,7 @@ def _traceback_to_show(outcome: CaseOutcome) -> str:
     quoted = [outcome.details] + shown + [m.message for m in outcome.mismatches]
     if any(ending in text for text in quoted):
         return ""
-    return "the function raised:\n" + traceback
+    return _("the function raised:") + "\n" + traceback
 
 
 # --------------------------------------------------------------------------- records

@@ -27,9 +27,10 @@ import threading
 from typing import Dict, Mapping, Optional, Sequence, TextIO
 
 from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.i18n import N_, _, ngettext
 from scftest.instance.record import InvocationRecord
 from scftest.model import SuiteProblem
-from scftest.render import (CODE_ROOT_INSIDE, LOG_TAIL_LINES, code_root_note, isolation_note, paint,
+from scftest.render import (CODE_ROOT_INSIDE, LOG_TAIL_LINES, code_root_note, display_width, isolation_note, paint,
                             rerun_line, terminal_block, terminal_line, unpainted)
 from scftest.report import ReportSettings, count, explain, log_tail, record_lines, short_message, summary_words
 from scftest.result import RunPlan, RunResult
@@ -42,13 +43,13 @@ LETTERS: Dict[Verdict, str] = {
     Verdict.XFAILED: "x",
     Verdict.XPASSED: "X",
 }
-WORDS: Dict[Verdict, str] = {
-    Verdict.PASSED: "PASSED",
-    Verdict.FAILED: "FAILED",
-    Verdict.ERROR: "ERROR",
-    Verdict.SKIPPED: "SKIPPED",
-    Verdict.XFAILED: "XFAIL",
-    Verdict.XPASSED: "XPASS",
+WORDS: Dict[Verdict, str] = {  # in English; the terminal shows _(word)
+    Verdict.PASSED: N_("PASSED"),
+    Verdict.FAILED: N_("FAILED"),
+    Verdict.ERROR: N_("ERROR"),
+    Verdict.SKIPPED: N_("SKIPPED"),
+    Verdict.XFAILED: N_("XFAIL"),
+    Verdict.XPASSED: N_("XPASS"),
 }
 SLOWEST = 5
 
@@ -106,9 +107,9 @@ class TerminalReporter:
     def start(self, plan: RunPlan) -> None:
         total = self._total = plan.total
         if self.verbose >= 0:
-            text = f"collected {total} case{'s' if total != 1 else ''}"
+            text = ngettext("collected {count} case", "collected {count} cases", total).format(count=total)
             if plan.deselected:
-                text += f" ({plan.deselected} deselected)"
+                text += _(" ({count} deselected)").format(count=plan.deselected)
             self._write(self._paint(text, "title") + "\n")
             if plan.rerun is not None:
                 self._write(rerun_line(plan.rerun) + "\n")
@@ -169,7 +170,7 @@ class TerminalReporter:
 
     def _case_line(self, outcome: CaseOutcome) -> None:
         verdict = outcome.verdict
-        text = f"{self._paint(WORDS[verdict], verdict.value)} {terminal_line(outcome.case.id)} ({outcome.elapsed_s:.2f}s)"
+        text = f"{self._paint(_(WORDS[verdict]), verdict.value)} {terminal_line(outcome.case.id)} ({outcome.elapsed_s:.2f}s)"
         if verdict in (Verdict.SKIPPED, Verdict.XFAILED, Verdict.XPASSED):
             text += f" - {terminal_line(short_message(outcome))}"
         self._write(text + "\n")
@@ -181,14 +182,14 @@ class TerminalReporter:
             self._one_record(outcome.record, with_log, "    ")
         for step in outcome.steps:  # a warm sequence: each step with its own record
             verdict = step.verdict
-            self._write(f"    {terminal_line(step.step.label)}: {self._paint(WORDS[verdict], verdict.value)}\n")
+            self._write(f"    {terminal_line(step.step.label)}: {self._paint(_(WORDS[verdict]), verdict.value)}\n")
             self._one_record(step.record, with_log, "      ")
 
     def _one_record(self, record: Optional[InvocationRecord], with_log: bool, indent: str) -> None:
         for line in record_lines(record):
             self._write(f"{indent}{terminal_line(line)}\n")
         if with_log and record is not None and record.log.strip():
-            self._write(f"{indent}log:\n")
+            self._write(f"{indent}{_('log:')}\n")
             for line in terminal_block(record.log).rstrip("\n").splitlines():
                 self._write(f"{indent}  {line}\n")
 
@@ -196,8 +197,8 @@ class TerminalReporter:
 
     def _failures_section(self, outcomes: Sequence[CaseOutcome]) -> None:
         sections = (
-            ("FAILURES", [o for o in outcomes if o.failed]),
-            ("ERRORS", [o for o in outcomes if o.verdict is Verdict.ERROR]),
+            (_("FAILURES"), [o for o in outcomes if o.failed]),
+            (_("ERRORS"), [o for o in outcomes if o.verdict is Verdict.ERROR]),
         )
         for title, chosen in sections:
             if not chosen:
@@ -210,16 +211,17 @@ class TerminalReporter:
         case = outcome.case
         verdict = outcome.verdict.value
         self._rule(terminal_line(case.id), "_", kind=verdict)
-        self._write(f"{terminal_line(str(case.file))}:{case.line}: {self._paint(WORDS[outcome.verdict], verdict)}\n")
+        self._write(f"{terminal_line(str(case.file))}:{case.line}: {self._paint(_(WORDS[outcome.verdict]), verdict)}\n")
         explained = explain(outcome)
         self._write(_indent(terminal_block(explained), "  ") + "\n")
         record = outcome.record
         tail = ""
         if record is not None and record.log.strip():
             tail, before = log_tail(record.log, LOG_TAIL_LINES)
-            shown = "captured log" + (f" (last {LOG_TAIL_LINES} lines, {before} before)" if before else "")
+            shown = (_("captured log (last {lines} lines, {before} before)").format(lines=LOG_TAIL_LINES, before=before)
+                     if before else _("captured log"))
             if record.log_truncated_bytes:
-                shown += f" ({record.log_truncated_bytes} bytes cut by the runner)"
+                shown += _(" ({count} bytes cut by the runner)").format(count=record.log_truncated_bytes)
             self._write("\n" + self._paint(f"  --- {shown} ---", "dim") + "\n")
             self._write(_indent(terminal_block(tail), "  ") + "\n")
         if record is not None and record.isolation == "namespace" and (
@@ -230,7 +232,7 @@ class TerminalReporter:
     def _problems_section(self, problems: Sequence[SuiteProblem]) -> None:
         if not problems:
             return
-        self._rule("SUITE ERRORS", "=")
+        self._rule(_("SUITE ERRORS"), "=")
         for problem in problems:
             self._write(self._paint(terminal_block(str(problem)), "error") + "\n")
         self._write("\n")
@@ -243,7 +245,7 @@ class TerminalReporter:
             return
         wanted = SLOWEST if self.durations is None else self.durations or len(ran)
         slowest = sorted(ran, key=lambda o: o.elapsed_s, reverse=True)[:wanted]
-        title = f"slowest {len(slowest)} case{'s' if len(slowest) != 1 else ''}"
+        title = ngettext("slowest {count} case", "slowest {count} cases", len(slowest)).format(count=len(slowest))
         self._rule(title, "=")
         for outcome in slowest:
             self._write(f"{outcome.elapsed_s:7.2f}s {terminal_line(outcome.case.id)}\n")
@@ -253,9 +255,9 @@ class TerminalReporter:
         bad = [o for o in outcomes if o.failed or o.verdict is Verdict.ERROR]
         if not bad:
             return
-        self._rule("short summary", "=")
+        self._rule(_("short summary"), "=")
         for outcome in bad:
-            word = self._paint(WORDS[outcome.verdict], outcome.verdict.value)
+            word = self._paint(_(WORDS[outcome.verdict]), outcome.verdict.value)
             self._write(f"{word} {terminal_line(outcome.case.id)} - {terminal_line(short_message(outcome))}\n")
 
     def _summary_line(
@@ -268,19 +270,19 @@ class TerminalReporter:
     ) -> None:
         totals = count(outcomes, problems)
         words = summary_words(totals, deselected=deselected)
-        body = ", ".join(self._paint(text, verdict) for text, verdict in words) or "no cases ran"
-        text = f"{body} in {elapsed:.2f}s"
+        body = _(", ").join(self._paint(text, verdict) for text, verdict in words) or _("no cases ran")
+        text = _("{counts} in {seconds}s").format(counts=body, seconds=f"{elapsed:.2f}")
         if interrupted:
-            text = f"interrupted: {text}"
+            text = _("interrupted: {summary}").format(summary=text)
         bad = totals.failed or totals.error or totals.xpassed or totals.problems or interrupted
         fill = "failed" if bad else ("passed" if totals.passed else "skipped")
-        self._rule(text, "=", kind=fill, plain_len=len(unpainted(text)))
+        self._rule(text, "=", kind=fill, plain_len=display_width(unpainted(text)))
 
     # ------------------------------------------------------------------- low level
 
     def _rule(self, title: str, char: str, *, kind: str = "title", plain_len: Optional[int] = None) -> None:
         """`==== title ====` across the width (the title may already be painted)."""
-        length = plain_len if plain_len is not None else len(title)
+        length = plain_len if plain_len is not None else display_width(title)
         side = max((self.width - length - 2) // 2, 3)
         left = self._paint(char * side, kind)
         right = self._paint(char * max(self.width - side - length - 2, 3), kind)
