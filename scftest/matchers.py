@@ -41,7 +41,7 @@ class MatcherError(ScftestError, ValueError):
     """A malformed matcher in a suite: what is wrong, and an example of the right form."""
 
     def __init__(self, problem: str, example: str) -> None:
-        super().__init__(f"{problem}; write it like: {example}")
+        super().__init__(_("{problem}; write it like: {example}").format(problem=problem, example=example))
         self.problem = problem
         self.example = example
 
@@ -164,7 +164,7 @@ class AnyMatcher(Matcher):
     @classmethod
     def from_yaml(cls, value: Any) -> Matcher:
         if _text(value) != "":
-            raise MatcherError("!any takes no value, it matches anything", "created: !any")
+            raise MatcherError(_("!any takes no value, it matches anything"), "created: !any")
         return cls()
 
     def explain(self, actual: Any) -> Optional[str]:
@@ -206,11 +206,11 @@ class TypeMatcher(Matcher):
         example = "count: !type int"
         text = _text(value)
         if not text or not text.strip():
-            raise MatcherError("!type needs a type name: " + ", ".join(TYPE_NAMES), example)
+            raise MatcherError(_("!type needs a type name: {names}").format(names=", ".join(TYPE_NAMES)), example)
         name = text.strip()
         if name.lower() not in _TYPE_NAMES:
-            raise MatcherError(f"!type does not know the type '{name}'; use one of "
-                               + ", ".join(TYPE_NAMES), example)
+            raise MatcherError(_("!type does not know the type '{name}'; use one of {names}").format(
+                name=name, names=", ".join(TYPE_NAMES)), example)
         return cls(name)
 
     @property
@@ -242,12 +242,12 @@ class RegexMatcher(Matcher):
         example = "id: !regex '^[0-9a-f]{8}$'"
         text = _text(value)
         if text is None:
-            raise MatcherError("!regex needs a regular expression, not a list or mapping", example)
+            raise MatcherError(_("!regex needs a regular expression, not a list or mapping"), example)
         try:
             re.compile(text)
         except re.error as exc:
-            raise MatcherError(f"!regex {yaml_quote(text)} is not a valid regular expression ({exc})",
-                               example) from None
+            raise MatcherError(_("!regex {pattern} is not a valid regular expression ({error})").format(
+                pattern=yaml_quote(text), error=exc), example) from None
         return cls(text)
 
     def arguments(self) -> Dict[str, Any]:
@@ -299,7 +299,7 @@ class ContainsMatcher(Matcher):
     def from_yaml(cls, value: Any) -> Matcher:
         example = "message: !contains not found"
         if value is None or value == "":
-            raise MatcherError("!contains needs the text or item to look for", example)
+            raise MatcherError(_("!contains needs the text or item to look for"), example)
         return cls(value)
 
     def arguments(self) -> Dict[str, Any]:
@@ -352,7 +352,7 @@ class ApproxMatcher(Matcher):
         text = _text(value)
         number = _parse_number(text)
         if number is None:
-            raise MatcherError(f"!approx needs a number, got {render_value(value)}",
+            raise MatcherError(_("!approx needs a number, got {value}").format(value=render_value(value)),
                                "price: !approx 9.99   or   price: !approx {value: 9.99, tol: 0.01}")
         return cls(number)
 
@@ -395,11 +395,12 @@ def _approx_from_mapping(value: Mapping) -> Matcher:
     example = "price: !approx {value: 9.99, tol: 0.01}"
     unknown = sorted(set(value) - {"value", "tol"})
     if unknown:
-        raise MatcherError(f"!approx takes the keys value and tol, not {', '.join(map(str, unknown))}",
+        raise MatcherError(_("!approx takes the keys value and tol, not {keys}").format(keys=", ".join(map(str, unknown))),
                            example)
     number = _parse_number(value.get("value"))
     if number is None:
-        raise MatcherError(f"!approx needs a number under value, got {render_value(value.get('value'))}",
+        raise MatcherError(_("!approx needs a number under value, got {value}").format(
+            value=render_value(value.get("value"))),
                            example)
     if "tol" not in value:
         return ApproxMatcher(number)
@@ -408,11 +409,12 @@ def _approx_from_mapping(value: Mapping) -> Matcher:
     if text is not None and text.strip().endswith("%"):
         percent = _parse_number(text.strip()[:-1])
         if percent is None or percent < 0:
-            raise MatcherError(f"!approx tol {text!r} is not a percentage", "tol: 1%")
+            raise MatcherError(_("!approx tol {tol} is not a percentage").format(tol=repr(text)), "tol: 1%")
         return ApproxMatcher(number, rel=percent / 100, written_tol=text.strip())
     tol = _parse_number(written)
     if tol is None or tol < 0:
-        raise MatcherError(f"!approx tol must be a number of zero or more, got {render_value(written)}",
+        raise MatcherError(_("!approx tol must be a number of zero or more, got {value}").format(
+            value=render_value(written)),
                            example)
     return ApproxMatcher(number, tol=tol, written_tol=_num(tol))
 
@@ -443,7 +445,7 @@ class JsonMatcher(Matcher):
         # A scalar under !json is raw text: JSON text stands for its value (!json 42, !json
         # '{"id": 1}'); any other text stands for that JSON string (!json hello).
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise MatcherError("!json needs the value the JSON must match",
+            raise MatcherError(_("!json needs the value the JSON must match"),
                                "body: !json {id: 42, name: !type string}")
         if isinstance(value, str):
             try:
@@ -507,5 +509,5 @@ def build_matcher(tag: str, value: Any) -> Matcher:
     for kind in MATCHERS:
         if kind.tag == tag:
             return kind.from_yaml(value)
-    raise MatcherError(f"unknown matcher tag {tag}; scftest knows " + ", ".join(MATCHER_TAGS),
+    raise MatcherError(_("unknown matcher tag {tag}; scftest knows {tags}").format(tag=tag, tags=", ".join(MATCHER_TAGS)),
                        "created: !type string")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Tuple, Union
 
+from scftest.i18n import _
 from scftest.scf.invocation import SYNC
 from scftest.scf.limits import LIMITS
 from scftest.scf.status import Code, Status
@@ -254,13 +255,13 @@ class SuiteWarning(SuiteProblem):
     travels in its own ``warnings`` lists, never among the problems."""
 
     def __str__(self) -> str:
-        return _located(self.file, self.line, self.col, f"warning: {self.message}", self.hint)
+        return _located(self.file, self.line, self.col, _("warning: {message}").format(message=self.message), self.hint)
 
 
 def _located(file: Path, line: int, col: int, message: str, hint: str) -> str:
     where = f"{file}:{line}:{col}" if line else str(file)
     text = f"{where}: {message}"
-    return f"{text} — {hint}" if hint else text
+    return _("{problem} — {hint}").format(problem=text, hint=hint) if hint else text
 
 
 @dataclass(frozen=True)
@@ -271,4 +272,4 @@ class PassedOver:
     reason: str
 
     def __str__(self) -> str:
-        return f"passed over {self.file}: {self.reason}"
+        return _("passed over {file}: {reason}").format(file=self.file, reason=self.reason)

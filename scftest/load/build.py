@@ -19,8 +19,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from scftest.load.from_file import Written, read_function
 from scftest.render import matrix_label
-from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, YamlError, decode_text, file_kind, parse_text,
-                                 read_regular_file, too_deep)
+from scftest.load.yamlio import (TOO_DEEP_HINT, YamlError, decode_text, file_kind, parse_text,
+                                 read_regular_file, too_deep, too_deep_message)
+from scftest.i18n import _
 from scftest.scf import triggers
 from scftest.scf.environment import IDENTITY_KEYS, RESERVED_PREFIXES
 from scftest.scf.invocation import ASYNC, SYNC, invocation_type
@@ -118,9 +119,9 @@ def _expand_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: M
         case = _build_case(suite, raw, path, function, {}, {}, out)
         return [case] if case else []
     result = []
-    for combo in itertools.product(*(list(enumerate(values)) for _, values in axes)):
-        params = {key: value for (key, _), (_, value) in zip(axes, combo)}
-        indexes = {key: index for (key, _), (index, _) in zip(axes, combo)}
+    for combo in itertools.product(*(list(enumerate(values)) for _axis, values in axes)):
+        params = {key: value for (key, _values), (_index, value) in zip(axes, combo)}
+        indexes = {key: index for (key, _values), (index, _value) in zip(axes, combo)}
         case = _build_case(suite, raw, path, function, params, indexes, out)
         if case:
             result.append(case)
@@ -192,10 +193,13 @@ def _check_invocation_expect(raw: Mapping[str, Any], path: NodePath, invocation:
     if invocation == ASYNC:
         for key in RETURN_KEYS:
             if key in expect:
-                what = "step" if "invocations" in path else "case"
+                step = "invocations" in path
                 out.add(path + ("expect", key),
-                        f"an async {what} cannot expect '{key}': asynchronous callers never receive the return value",
-                        f"check ret_msg (the serialized return in the log) or make the {what} sync")
+                        (_("an async step cannot expect '{key}': asynchronous callers never receive the return value")
+                         if step else _("an async case cannot expect '{key}': asynchronous callers never receive "
+                                        "the return value")).format(key=key),
+                        _("check ret_msg (the serialized return in the log) or make the step sync") if step
+                        else _("check ret_msg (the serialized return in the log) or make the case sync"))
     _check_expect_consistency(expect, path + ("expect",), out)
 
 
@@ -209,9 +213,9 @@ def _steps(raw: Mapping[str, Any], path: NodePath, invocation: str,
     case's) context and invocation type."""
     for key in STEP_ONLY_KEYS:
         if key in raw:
-            out.add(path + (key,), f"a case with invocations: has no {key} of its own",
-                    f"move {key}: into the steps that need it (each step takes event, event_file, "
-                    f"trigger, invocation, context, cold and expect)")
+            out.add(path + (key,), _("a case with invocations: has no {key} of its own").format(key=key),
+                    _("move {key}: into the steps that need it (each step takes event, event_file, "
+                      "trigger, invocation, context, cold and expect)").format(key=key))
     context = dict(raw.get("context") or {})
     steps = []
     for index, step in enumerate(raw["invocations"]):
@@ -267,14 +271,14 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
                    origins: _Origins, out: _Collector) -> Optional[FunctionSpec]:
     handler = merged.get("handler")
     if handler is None:
-        out.add(origins.case_path, f"case '{raw['name']}' has no handler",
-                "set it once for all cases under function:, e.g. handler: index.main_handler")
+        out.add(origins.case_path, _("case '{name}' has no handler").format(name=raw["name"]),
+                _("set it once for all cases under function:, e.g. handler: index.main_handler"))
         return None
     if not HANDLER_FORM.match(handler):
         out.add(origins.of("handler"),
-                f"handler '{handler}' is not of the form <file>.<function>",
-                "write the file without .py and the function after a dot, e.g. index.main_handler "
-                "or src/app.handler for src/app.py")
+                _("handler '{handler}' is not of the form <file>.<function>").format(handler=handler),
+                _("write the file without .py and the function after a dot, e.g. index.main_handler "
+                  "or src/app.handler for src/app.py"))
         return None
     code = _code_root(merged.get("code"), origins.of("code"), out)
     layers = _layers(merged.get("layers") or (), origins.of("layers"), out)
@@ -308,17 +312,17 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
 
 def _code_root(written: Optional[str], where: NodePath, out: _Collector) -> Optional[Path]:
     return _folder(written or ".", where, "code", out,
-                   "code is relative to the suite file; point it at the folder that holds the handler file",
-                   "point code at the folder that holds the handler file, e.g. code: ../functions/orders")
+                   _("code is relative to the suite file; point it at the folder that holds the handler file"),
+                   _("point code at the folder that holds the handler file, e.g. code: ../functions/orders"))
 
 
 def _layers(written: List[str], where: NodePath, out: _Collector) -> Optional[Tuple[Path, ...]]:
     """The ``layers:`` folders resolved beside the suite, in order; None (problems added)
     when one is missing or not a folder."""
     folders = [_folder(layer, where + (index,), "layer", out,
-                       "a layer is relative to the suite file; point it at the folder whose contents "
-                       "the function sees under /opt (what the layer's zip holds)",
-                       "unpack the layer's zip into a folder and name that folder")
+                       _("a layer is relative to the suite file; point it at the folder whose contents "
+                         "the function sees under /opt (what the layer's zip holds)"),
+                       _("unpack the layer's zip into a folder and name that folder"))
                for index, layer in enumerate(written)]
     if any(folder is None for folder in folders):
         return None
@@ -334,14 +338,17 @@ def _folder(written: str, where: NodePath, what: str, out: _Collector, missing_h
     try:
         mode = os.stat(folder).st_mode
     except FileNotFoundError:
-        out.add(where, f"the {what} folder '{written}' does not exist (looked for {folder})", missing_hint)
+        out.add(where, _("the {what} folder '{written}' does not exist (looked for {folder})").format(
+            what=what, written=written, folder=folder), missing_hint)
         return None
     except OSError as exc:
-        out.add(where, f"the {what} folder '{written}' cannot be read: {exc.strerror}", "check its permissions")
+        out.add(where, _("the {what} folder '{written}' cannot be read: {error}").format(
+            what=what, written=written, error=exc.strerror), _("check its permissions"))
         return None
     if not stat.S_ISDIR(mode):
-        kind = "a file" if stat.S_ISREG(mode) else file_kind(mode)
-        out.add(where, f"{what} '{written}' is {kind}, not a folder ({folder})", not_folder_hint)
+        kind = _("a file") if stat.S_ISREG(mode) else file_kind(mode)
+        out.add(where, _("{what} '{written}' is {kind}, not a folder ({folder})").format(
+            what=what, written=written, kind=kind, folder=folder), not_folder_hint)
         return None
     return folder
 
@@ -350,8 +357,8 @@ def _beside_suite(written: str, where: NodePath, key: str, out: _Collector) -> O
     """``written`` relative to the suite's folder, symlinks resolved; None (a problem)
     when no file system could hold it."""
     if "\x00" in written:
-        out.add(where, f"{key} contains a NUL character (\\0), which no file name can hold",
-                "remove it from the path")
+        out.add(where, _("{key} contains a NUL character (\\0), which no file name can hold").format(key=key),
+                _("remove it from the path"))
         return None
     return Path(os.path.realpath(out.source.file.parent / written))
 
@@ -360,33 +367,35 @@ def _check_environment(environment: Mapping[str, Any], origins: _Origins, out: _
     for key in environment:
         if key in ROLE_VARIABLES.values():
             role_key = next(k for k, v in ROLE_VARIABLES.items() if v == key)
-            out.add(origins.of_variable(key) + ("<key>",), f"the environment variable {key} is the credential of a function role",
-                    f"SCF sets it only when the function has a role; write it under role: instead, "
-                    f"e.g. role: {{secret_id: !env CI_SECRET_ID, secret_key: !env CI_SECRET_KEY}} "
-                    f"({key} comes from role.{role_key})")
+            out.add(origins.of_variable(key) + ("<key>",),
+                    _("the environment variable {key} is the credential of a function role").format(key=key),
+                    _("SCF sets it only when the function has a role; write it under role: instead, "
+                      "e.g. role: {{secret_id: !env CI_SECRET_ID, secret_key: !env CI_SECRET_KEY}} "
+                      "({key} comes from role.{role_key})").format(key=key, role_key=role_key))
         elif key.startswith(RESERVED_PREFIXES):
-            out.add(origins.of_variable(key) + ("<key>",), f"the environment variable {key} uses a prefix SCF reserves",
-                    "SCF_, QCLOUD_ and TENCENTCLOUD_ names are set by the platform; choose another name")
+            out.add(origins.of_variable(key) + ("<key>",),
+                    _("the environment variable {key} uses a prefix SCF reserves").format(key=key),
+                    _("SCF_, QCLOUD_ and TENCENTCLOUD_ names are set by the platform; choose another name"))
     size = sum(len(k) + len(v) for k, v in environment.items() if isinstance(v, str))
     if size > LIMITS.environment_bytes:
         out.add(origins.of("environment"),
-                f"the environment variables take {size} bytes; SCF allows at most {LIMITS.environment_bytes}",
-                "move large values into files in the code folder")
+                _("the environment variables take {size} bytes; SCF allows at most {limit}").format(
+                    size=size, limit=LIMITS.environment_bytes), _("move large values into files in the code folder"))
 
 
 def _check_no_nul(value: Any, where: NodePath, what: str, out: _Collector) -> None:
     # A process environment cannot hold a NUL: the handler could never be started with it.
     if isinstance(value, str) and "\x00" in value:
-        out.add(where, f"{what} contains a NUL character (\\0), which no environment variable can hold",
-                "remove it from the value")
+        out.add(where, _("{what} contains a NUL character (\\0), which no environment variable can hold").format(
+            what=what), _("remove it from the value"))
 
 
 def _check_expect_consistency(expect: Mapping[str, Any], path: NodePath, out: _Collector) -> None:
     status = expect.get("status")
     error = expect.get("error")
     if status is not None and status != Status.ERROR and error not in (None, False):
-        out.add(path + ("status",), f"status '{status}' contradicts the error expectation",
-                "an error expectation implies status: error; drop one of them")
+        out.add(path + ("status",), _("status '{status}' contradicts the error expectation").format(status=status),
+                _("an error expectation implies status: error; drop one of them"))
     number = expect.get("status_code")
     try:
         code = Code.of(number) if number is not None else None
@@ -395,13 +404,15 @@ def _check_expect_consistency(expect: Mapping[str, Any], path: NodePath, out: _C
     if code is None:
         return
     if status is not None and status != code.status:
-        out.add(path + ("status_code",), f"status_code {code.number} ({code.meaning}) contradicts "
-                f"status '{status}': {code.number} is a status '{code.status}'",
-                "drop one of them; status_code alone implies its status")
+        out.add(path + ("status_code",), _("status_code {number} ({meaning}) contradicts status '{status}': "
+                                           "{number} is a status '{its_status}'").format(
+            number=code.number, meaning=code.meaning, status=status, its_status=code.status),
+            _("drop one of them; status_code alone implies its status"))
     elif error not in (None, False) and code.status is not Status.ERROR:
-        out.add(path + ("status_code",), f"status_code {code.number} ({code.meaning}) contradicts the "
-                f"error expectation, which needs a status '{Status.ERROR}' code ({_codes_of(Status.ERROR)})",
-                "drop one of them")
+        out.add(path + ("status_code",), _("status_code {number} ({meaning}) contradicts the error expectation, "
+                                           "which needs a status '{status}' code ({codes})").format(
+            number=code.number, meaning=code.meaning, status=Status.ERROR, codes=_codes_of(Status.ERROR)),
+            _("drop one of them"))
 
 
 def _codes_of(status: Status) -> str:
@@ -412,8 +423,8 @@ def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
     base: Any = UNSET
     trigger = raw.get("trigger")
     if trigger is not None and "event_file" in raw:
-        out.add(path + ("event_file",), "a case can start from a trigger or an event_file, not both",
-                "keep one; event: can still add keys over it")
+        out.add(path + ("event_file",), _("a case can start from a trigger or an event_file, not both"),
+                _("keep one; event: can still add keys over it"))
         return None
     if trigger is not None:
         base = _trigger_event(trigger, path + ("trigger",), out)
@@ -431,7 +442,7 @@ def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
         return triggers.deliver(trigger, event)
     except triggers.TriggerError as exc:
         out.add(path + (("event",) if "event" in raw else ("trigger",)), str(exc),
-                f"scftest events show {trigger} shows what event: merges into")
+                _("scftest events show {trigger} shows what event: merges into").format(trigger=trigger))
         return None
 
 
@@ -439,8 +450,9 @@ def _trigger_event(name: str, path: NodePath, out: _Collector) -> Any:
     known = triggers.names()
     if name not in known:
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        out.add(path, f"unknown trigger '{name}'", hint + "known triggers: " + ", ".join(known))
+        hint = _("did you mean '{name}'? ").format(name=close[0]) if close else ""
+        out.add(path, _("unknown trigger '{name}'").format(name=name),
+                hint + _("known triggers: {names}").format(names=", ".join(known)))
         return None
     return triggers.load(name)
 
@@ -452,15 +464,16 @@ def _event_file(written: str, path: NodePath, out: _Collector) -> Any:
     try:
         content = decode_text(read_regular_file(file))
     except FileNotFoundError:
-        out.add(path, f"the event file '{written}' does not exist (looked for {file})",
-                "event_file is relative to the suite file")
+        out.add(path, _("the event file '{written}' does not exist (looked for {file})").format(written=written, file=file),
+                _("event_file is relative to the suite file"))
         return None
     except OSError as exc:
-        out.add(path, f"the event file '{written}' cannot be read: {exc.strerror}",
-                "point event_file at a JSON or YAML file you can read")
+        out.add(path, _("the event file '{written}' cannot be read: {error}").format(written=written, error=exc.strerror),
+                _("point event_file at a JSON or YAML file you can read"))
         return None
     except YamlError as exc:
-        out.add(path, f"the event file '{written}' is not valid ({exc.mark.line}:{exc.mark.col}: {exc.message})",
+        out.add(path, _("the event file '{written}' is not valid ({line}:{col}: {error})").format(
+            written=written, line=exc.mark.line, col=exc.mark.col, error=exc.message),
                 exc.hint)
         return None
     if file.suffix.lower() == ".json":
@@ -468,8 +481,9 @@ def _event_file(written: str, path: NodePath, out: _Collector) -> Any:
     try:
         return parse_text(content, file, {}).data
     except YamlError as exc:
-        out.add(path, f"the event file '{written}' is not valid ({exc.mark.line}:{exc.mark.col}: {exc.message})",
-                exc.hint or "fix that file")
+        out.add(path, _("the event file '{written}' is not valid ({line}:{col}: {error})").format(
+            written=written, line=exc.mark.line, col=exc.mark.col, error=exc.message),
+                exc.hint or _("fix that file"))
         return None
 
 
@@ -477,7 +491,8 @@ def _json_event(content: str, written: str, path: NodePath, out: _Collector) -> 
     try:
         event = json.loads(content)
     except ValueError as exc:
-        out.add(path, f"the event file '{written}' is not valid JSON: {exc}", "fix the JSON in that file")
+        out.add(path, _("the event file '{written}' is not valid JSON: {error}").format(written=written, error=exc),
+                _("fix the JSON in that file"))
         return None
     except RecursionError:  # deeper than the stack: too deep by any measure
         event = None
@@ -485,7 +500,8 @@ def _json_event(content: str, written: str, path: NodePath, out: _Collector) -> 
     else:
         deep = too_deep(event)
     if deep:
-        out.add(path, f"the event file '{written}': {TOO_DEEP}", TOO_DEEP_HINT)
+        out.add(path, _("the event file '{written}': {problem}").format(written=written, problem=too_deep_message()),
+                _(TOO_DEEP_HINT))
         return None
     return event
 
@@ -519,5 +535,5 @@ def _check_unique_names(cases: List[Case], out: _Collector) -> None:
     for case in cases:
         first = seen.setdefault(case.name, case)
         if first is not case:
-            out.add(case.path + ("name",), f"the case name '{case.name}' is used twice "
-                    f"(first at line {first.line})", "give every case its own name")
+            out.add(case.path + ("name",), _("the case name '{name}' is used twice (first at line {line})").format(
+                name=case.name, line=first.line), _("give every case its own name"))

@@ -24,6 +24,7 @@ from typing import Any, Iterator, List, Tuple
 import jsonschema
 from jsonschema.exceptions import SchemaError
 
+from scftest.i18n import _
 from scftest.matchers import Matcher, RegexMatcher, yaml_quote
 from scftest.model import EnvRef, NodePath, Replace, SourceMap, SuiteProblem
 from scftest.render import cut
@@ -118,20 +119,20 @@ def _misplaced(path: NodePath, value: Any, source: SourceMap) -> Any:
     if isinstance(value, Replace):
         if _in_event(path):
             return None
-        return SuiteProblem(source.file, mark.line, mark.col, "!replace is only allowed inside event:",
-                            "it replaces what a trigger template or event file holds; elsewhere write "
-                            "the value plainly")
+        return SuiteProblem(source.file, mark.line, mark.col, _("!replace is only allowed inside event:"),
+                            _("it replaces what a trigger template or event file holds; elsewhere write "
+                              "the value plainly"))
     if isinstance(value, EnvRef):
         if _env_allowed(path):
             return None
         return SuiteProblem(source.file, mark.line, mark.col,
-                            f"{value!r} is only allowed as a value under environment: or role:",
-                            "write it like DB_PASSWORD: !env DB_PASSWORD under environment:")
+                            _("{tag} is only allowed as a value under environment: or role:").format(tag=repr(value)),
+                            _("write it like DB_PASSWORD: !env DB_PASSWORD under environment:"))
     if _matcher_allowed(path):
         return None
     return SuiteProblem(source.file, mark.line, mark.col,
-                        f"the matcher {cut(repr(value), 60)} is only allowed inside expect: return, "
-                        "return_includes or ret_msg", _matcher_hint(path, value))
+                        _("the matcher {matcher} is only allowed inside expect: return, "
+                          "return_includes or ret_msg").format(matcher=cut(repr(value), 60)), _matcher_hint(path, value))
 
 
 def _matcher_hint(path: NodePath, value: Any) -> str:
@@ -140,14 +141,14 @@ def _matcher_hint(path: NodePath, value: Any) -> str:
     inside_expect = _is_case_key(path, "expect")
     if inside_expect and len(path) >= 5 and path[3] == "log":
         if pattern is not None:
-            return f"a log entry is text or a mapping: write - regex: {yaml_quote(pattern)}"
-        return "write the text that must appear in the log, or - regex: 'a pattern'"
+            return _("a log entry is text or a mapping: write - regex: {pattern}").format(pattern=yaml_quote(pattern))
+        return _("write the text that must appear in the log, or - regex: 'a pattern'")
     if inside_expect and len(path) >= 5 and path[3] == "error" and path[4] in ("message", "traceback"):
-        example = yaml_quote(pattern) if pattern is not None else "'a pattern'"
-        return f"error.{path[4]} is already a regular expression: write {path[4]}: {example}"
+        example = yaml_quote(pattern) if pattern is not None else _("'a pattern'")
+        return _("error.{key} is already a regular expression: write {key}: {example}").format(key=path[4], example=example)
     if inside_expect and len(path) >= 5 and path[3] == "error" and path[4] == "type":
-        return "error.type is the exception's class name: write type: ValueError (or myapp.errors.NotFound)"
-    return "write a plain value here"
+        return _("error.type is the exception's class name: write type: ValueError (or myapp.errors.NotFound)")
+    return _("write a plain value here")
 
 
 # ---------------------------------------------------------------------- expectations
@@ -178,12 +179,13 @@ def _pattern(pattern: Any, path: NodePath, what: str, source: SourceMap) -> List
     try:
         re.compile(pattern, re.MULTILINE)  # the flags the checker searches with
     except re.error as exc:
-        return [_problem(source, path, f"{what} {cut(yaml_quote(pattern), 60)} is not a valid regular expression ({exc})",
-                         "fix the pattern; to match text literally, put a backslash before any of "
-                         ". ^ $ * + ? ( ) [ ] { } | \\")]
+        return [_problem(source, path, _("{what} {pattern} is not a valid regular expression ({error})").format(
+            what=what, pattern=cut(yaml_quote(pattern), 60), error=exc),
+            _("fix the pattern; to match text literally, put a backslash before any of "
+              ". ^ $ * + ? ( ) [ ] {{ }} | \\").format())]
     except (RecursionError, OverflowError, ValueError) as exc:  # nesting or counts past re's limits
-        return [_problem(source, path, f"{what} is too complex a regular expression ({type(exc).__name__})",
-                         "simplify the pattern")]
+        return [_problem(source, path, _("{what} is too complex a regular expression ({error})").format(
+            what=what, error=type(exc).__name__), _("simplify the pattern"))]
     return []
 
 
@@ -195,11 +197,12 @@ def _return_schema(schema: Any, path: NodePath, source: SourceMap) -> List[Suite
     except SchemaError as exc:
         where = path + tuple(exc.path)
         shown = "return_schema" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
-        return [_problem(source, where, f"{shown} is not a valid JSON Schema: {cut(exc.message, 160)}",
-                         "see https://json-schema.org/understanding-json-schema/ (draft 2020-12), "
-                         "e.g. return_schema: {type: object, required: [statusCode]}")]
+        return [_problem(source, where, _("{place} is not a valid JSON Schema: {error}").format(
+            place=shown, error=cut(exc.message, 160)),
+            _("see https://json-schema.org/understanding-json-schema/ (draft 2020-12), "
+              "e.g. return_schema: {{type: object, required: [statusCode]}}").format())]
     except RecursionError:
-        return [_problem(source, path, "return_schema is nested too deeply to be checked", "flatten it")]
+        return [_problem(source, path, _("return_schema is nested too deeply to be checked"), _("flatten it"))]
     return []
 
 
@@ -208,11 +211,12 @@ def _limit(limit: Any, path: NodePath, key: str, source: SourceMap) -> List[Suit
         return []
     value = limit.get("max")
     if isinstance(value, float) and not math.isfinite(value):
-        unit = "milliseconds" if key == "duration_ms" else "MB"
+        unit = _("milliseconds") if key == "duration_ms" else "MB"
         example = "500" if key == "duration_ms" else "64"
         written = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-        return [_problem(source, path + ("max",), f"{key}.max must be a finite number, not {written}",
-                         f"write the budget in {unit}, e.g. {key}: {{max: {example}}}")]
+        return [_problem(source, path + ("max",), _("{key}.max must be a finite number, not {value}").format(
+            key=key, value=written), _("write the budget in {unit}, e.g. {key}: {{max: {example}}}").format(
+                unit=unit, key=key, example=example))]
     return []
 
 

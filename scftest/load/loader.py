@@ -17,11 +17,13 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from scftest import matchers
 from scftest.load.build import build_suite
+from scftest.i18n import _
 from scftest.model import Mark, PassedOver, Suite, SuiteProblem, SuiteWarning
 from scftest.load.checks import misplaced_tags, value_problems
 from scftest.load.validate import schema_problems
-from scftest.load.yamlio import (TOO_DEEP, TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
-                                 file_kind, read_document, replace_tag, too_deep)
+from scftest.load.yamlio import (TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
+                                 file_kind, read_document, replace_tag, too_deep,
+                                 too_deep_message)
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 # Folders that never hold suites but may hold thousands of YAML files.
@@ -64,11 +66,11 @@ def _matcher_tag(tag: str, value, mark: Mark):
     try:
         matcher = matchers.build_matcher(tag, value)
     except matchers.MatcherError as exc:
-        raise YamlError(mark, f"{tag}: {exc}", "see the matchers table in the suite format docs") from None
+        raise YamlError(mark, f"{tag}: {exc}", _("see the matchers table in the suite format docs")) from None
     except RecursionError:  # json.loads of a '[[[[…' string under !json
-        raise YamlError(mark, f"{tag}: {TOO_DEEP}", TOO_DEEP_HINT) from None
+        raise YamlError(mark, f"{tag}: {too_deep_message()}", _(TOO_DEEP_HINT)) from None
     if isinstance(matcher, matchers.JsonMatcher) and too_deep(matcher.expected):
-        raise YamlError(mark, f"{tag}: {TOO_DEEP}", TOO_DEEP_HINT)
+        raise YamlError(mark, f"{tag}: {too_deep_message()}", _(TOO_DEEP_HINT))
     return matcher
 
 
@@ -82,7 +84,7 @@ def find_suite_files(paths: Iterable[Path]) -> Tuple[List[Path], List[SuiteProbl
         try:
             mode = os.stat(path).st_mode
         except FileNotFoundError:
-            problems.append(SuiteProblem(path, 0, 0, "no such file or folder", "check the path given to scftest"))
+            problems.append(SuiteProblem(path, 0, 0, _("no such file or folder"), _("check the path given to scftest")))
             continue
         except (OSError, ValueError) as exc:
             problems.append(_unreadable(path, exc))
@@ -92,15 +94,15 @@ def find_suite_files(paths: Iterable[Path]) -> Tuple[List[Path], List[SuiteProbl
         elif stat.S_ISDIR(mode):
             files.extend(_walk(path, problems, passed_over))
         else:
-            problems.append(SuiteProblem(path, 0, 0, f"it is {file_kind(mode)}, not a suite file",
-                                         "give scftest suite files (.yaml) or folders that hold them"))
+            problems.append(SuiteProblem(path, 0, 0, _("it is {kind}, not a suite file").format(kind=file_kind(mode)),
+                                         _("give scftest suite files (.yaml) or folders that hold them")))
     return _unique(files), problems, passed_over
 
 
 def _unreadable(path: Path, exc: Exception) -> SuiteProblem:
     reason = getattr(exc, "strerror", None) or str(exc)
-    return SuiteProblem(path, 0, 0, f"cannot read this path: {reason}",
-                        "check its permissions, or leave it out of the paths")
+    return SuiteProblem(path, 0, 0, _("cannot read this path: {reason}").format(reason=reason),
+                        _("check its permissions, or leave it out of the paths"))
 
 
 def _walk(root: Path, problems: List[SuiteProblem], passed_over: List[PassedOver]) -> List[Path]:
@@ -131,14 +133,14 @@ def _walk(root: Path, problems: List[SuiteProblem], passed_over: List[PassedOver
         if stat.S_ISDIR(mode):
             real = _real(path)
             if _holds(real, here):
-                passed_over.append(PassedOver(path, f"a link to {real}, a folder that holds this one"))
+                passed_over.append(PassedOver(path, _("a link to {target}, a folder that holds this one").format(target=real)))
             elif real not in seen:
                 seen.add(real)
                 _enter(path, stack, problems)
         elif is_yaml and stat.S_ISREG(mode):
             found.append(path)
         elif is_yaml:
-            passed_over.append(PassedOver(path, f"it is {file_kind(mode)}, not a regular file"))
+            passed_over.append(PassedOver(path, _("it is {kind}, not a regular file").format(kind=file_kind(mode))))
     return found
 
 
@@ -147,8 +149,8 @@ def _enter(folder: Path, stack: List[Tuple[str, Iterator[os.DirEntry]]], problem
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as exc:
-        problems.append(SuiteProblem(folder, 0, 0, f"cannot list this folder: {exc.strerror}",
-                                     "check its permissions, or leave it out of the paths"))
+        problems.append(SuiteProblem(folder, 0, 0, _("cannot list this folder: {error}").format(error=exc.strerror),
+                                     _("check its permissions, or leave it out of the paths")))
         return
     stack.append((_real(folder), iter(entries)))
 
@@ -171,12 +173,12 @@ def _stat_failed(path: Path, exc: OSError, is_yaml: bool, problems: List[SuitePr
     """A link that points nowhere or loops is passed over unless it looks like a suite
     (a gate must not skip a suite silently); any other failure is a problem."""
     if exc.errno in (errno.ENOENT, errno.ELOOP) and not is_yaml:
-        words = "a link to nothing" if exc.errno == errno.ENOENT else "a link that loops"
+        words = _("a link to nothing") if exc.errno == errno.ENOENT else _("a link that loops")
         passed_over.append(PassedOver(path, words))
         return
     if exc.errno == errno.ENOENT:
-        problems.append(SuiteProblem(path, 0, 0, "a broken link: the file it points to does not exist",
-                                     "fix or remove the link"))
+        problems.append(SuiteProblem(path, 0, 0, _("a broken link: the file it points to does not exist"),
+                                     _("fix or remove the link")))
         return
     problems.append(_unreadable(path, exc))
 
@@ -216,17 +218,17 @@ def read_suite(file: Path, *, explicit: bool = False) -> SuiteLoad:
     except YamlError as exc:
         return SuiteLoad(None, [SuiteProblem(file, exc.mark.line, exc.mark.col, exc.message, exc.hint)])
     except NotARegularFile as exc:
-        return SuiteLoad(None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}",
-                                             "give scftest suite files (.yaml) or folders that hold them")])
+        return SuiteLoad(None, [SuiteProblem(file, 0, 0, _("cannot read the file: {error}").format(error=exc.strerror),
+                                             _("give scftest suite files (.yaml) or folders that hold them"))])
     except OSError as exc:
-        return SuiteLoad(None, [SuiteProblem(file, 0, 0, f"cannot read the file: {exc.strerror}",
-                                             "check its permissions")])
+        return SuiteLoad(None, [SuiteProblem(file, 0, 0, _("cannot read the file: {error}").format(error=exc.strerror),
+                                             _("check its permissions"))])
     data = document.data
     if not isinstance(data, dict) or "cases" not in data:
         if not explicit:
             return SuiteLoad(None, [], is_suite=False)
-        return SuiteLoad(None, [SuiteProblem(file, 1, 1, "this file is not a suite: it has no top-level 'cases' list",
-                                             "add cases:, or point scftest at a suite file or folder")])
+        return SuiteLoad(None, [SuiteProblem(file, 1, 1, _("this file is not a suite: it has no top-level 'cases' list"),
+                                             _("add cases:, or point scftest at a suite file or folder"))])
     warnings = tuple(SuiteWarning(file, w.mark.line, w.mark.col, w.message, w.hint) for w in document.warnings)
     problems, misplaced = misplaced_tags(data, document.source)
     problems += schema_problems(data, document.source, misplaced) + value_problems(data, document.source)
@@ -249,7 +251,7 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
         if loaded.suite is not None:
             result.suites.append(loaded.suite)
         elif not loaded.is_suite:
-            result.passed_over.append(PassedOver(file, "no top-level 'cases' key, not a suite"))
+            result.passed_over.append(PassedOver(file, _("no top-level 'cases' key, not a suite")))
     result.suites = distinct_names(result.suites)
     return result
 

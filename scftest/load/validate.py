@@ -18,6 +18,7 @@ from typing import Any, List, Optional, Sequence
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from scftest.i18n import N_, _
 from scftest.matchers import Matcher
 from scftest.model import EnvRef, NodePath, Replace, SourceMap, SuiteProblem
 from scftest.render import cut, yaml_example
@@ -27,16 +28,16 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "suite.schema
 
 # Said of a runtime the schema's enum leaves out (strict JSON Schema validators refuse
 # keywords of one's own, so this is not in the schema).
-_RUNTIME_REFUSED = "SCF does not offer it (scftest 1.0 ran any Python3.N; contract 1.1 refuses it)"
+_RUNTIME_REFUSED = N_("SCF does not offer it (scftest 1.0 ran any Python3.N; contract 1.1 refuses it)")
 
-_JSON_TYPES = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "object": "a mapping (key: value lines)",
-    "array": "a list (lines starting with '- ', or [a, b])",
-    "null": "empty",
+_JSON_TYPES = {  # in English; shown as _(words)
+    "string": N_("text"),
+    "integer": N_("a whole number"),
+    "number": N_("a number"),
+    "boolean": N_("true or false"),
+    "object": N_("a mapping (key: value lines)"),
+    "array": N_("a list (lines starting with '- ', or [a, b])"),
+    "null": N_("empty"),
 }
 
 
@@ -91,32 +92,34 @@ def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProbl
         return _unknown_key(error, path, source, where)
     mark = source.at(path)
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else "a key"
+        missing = error.message.split("'")[1] if "'" in error.message else _("a key")
         example = _example_for(error.schema.get("properties", {}).get(missing, {}), missing) or _example(error)
-        return _problem(source, mark, f"{where} needs the key '{missing}'", _with_example("add it", example))
+        return _problem(source, mark, _("{where} needs the key '{key}'").format(where=where, key=missing),
+                        _with_example(_("add it"), example))
     if kind == "type":
         wanted = _wanted_types(error.validator_value)
-        return _problem(source, mark, f"{where} must be {wanted}, not {_describe_value(error.instance)}",
-                        _with_example("write it like this", _example(error)))
+        return _problem(source, mark, _("{where} must be {wanted}, not {value}").format(
+            where=where, wanted=wanted, value=_describe_value(error.instance)),
+            _with_example(_("write it like this"), _example(error)))
     if kind in ("enum", "const"):
         return _bad_choice(error, where, mark, source)
     if kind in ("minimum", "maximum", "exclusiveMinimum", "multipleOf", "anyOf", "oneOf"):
         text = error.schema.get("description") or error.message
-        return _problem(source, mark, f"{where} has a value that is not allowed: {_short(error.instance)}",
-                        _with_example(text.rstrip("."), _example(error)))
+        return _problem(source, mark, _("{where} has a value that is not allowed: {value}").format(
+            where=where, value=_short(error.instance)), _with_example(text.rstrip("."), _example(error)))
     if kind == "pattern":
-        text = error.schema.get("description") or f"it must match {error.validator_value}"
-        return _problem(source, mark, f"{where} is not valid: {_short(error.instance)}",
+        text = error.schema.get("description") or _("it must match {pattern}").format(pattern=error.validator_value)
+        return _problem(source, mark, _("{where} is not valid: {value}").format(where=where, value=_short(error.instance)),
                         _with_example(text.rstrip("."), _example(error)))
     if kind == "propertyNames":
-        return _problem(source, mark, f"{where} has a variable name that is not allowed: {_short(error.instance)}",
-                        "names are letters, digits and '_', not starting with a digit")
+        return _problem(source, mark, _("{where} has a variable name that is not allowed: {value}").format(
+            where=where, value=_short(error.instance)), _("names are letters, digits and '_', not starting with a digit"))
     if kind in ("minLength", "minItems", "minProperties"):
-        return _problem(source, mark, f"{where} is empty", _with_example("give it a value", _example(error)))
+        return _problem(source, mark, _("{where} is empty").format(where=where),
+                        _with_example(_("give it a value"), _example(error)))
     if kind == "maxItems":
-        return _problem(source, mark, f"{where} has {len(error.instance)} items; at most "
-                                      f"{error.validator_value} are allowed",
-                        "split it into several cases")
+        return _problem(source, mark, _("{where} has {count} items; at most {limit} are allowed").format(
+            where=where, count=len(error.instance), limit=error.validator_value), _("split it into several cases"))
     return _problem(source, mark, f"{where}: {error.message}", _with_example("", _example(error)))
 
 
@@ -140,31 +143,32 @@ def _unknown_key(error: ValidationError, path: NodePath, source: SourceMap, wher
     mark = source.at(path + (key, "<key>"))
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
-        hint = f"did you mean '{close[0]}'?"
+        hint = _("did you mean '{name}'?").format(name=close[0])
     else:
-        hint = "the keys allowed here are: " + ", ".join(allowed)
-    message = f"unknown key '{key}' in {where}"
+        hint = _("the keys allowed here are: {keys}").format(keys=", ".join(allowed))
+    message = _("unknown key '{key}' in {where}").format(key=key, where=where)
     if len(extra) > 1:
-        message += f" (and {', '.join(repr(k) for k in extra[1:])})"
+        message += _(" (and {keys})").format(keys=", ".join(repr(k) for k in extra[1:]))
     return _problem(source, mark, message, hint)
 
 
 def _bad_choice(error: ValidationError, where: str, mark, source: SourceMap) -> SuiteProblem:
     choices = error.validator_value if error.validator == "enum" else [error.validator_value]
     words = [str(c) for c in choices]
-    hint = "use one of: " + ", ".join(words)
+    hint = _("use one of: {choices}").format(choices=", ".join(words))
     # Why the choices are what they are (a runtime SCF does not offer), where a near miss
     # ("Python3.8" for "Python3.9") would be bad advice; a different case only ("python3.6")
     # is still a plain slip.
-    why = _RUNTIME_REFUSED if sorted(words) == sorted(images.runtimes()) else None
+    why = _(_RUNTIME_REFUSED) if sorted(words) == sorted(images.runtimes()) else None
     if isinstance(error.instance, str):
         same = [w for w in words if w.lower() == error.instance.lower()]
         close = same or ([] if why else difflib.get_close_matches(error.instance, words, n=1, cutoff=0.6))
         if close:
-            hint = f"did you mean '{close[0]}'? ({hint})"
+            hint = _("did you mean '{name}'? ({choices})").format(name=close[0], choices=hint)
         elif why:
             hint = f"{why}: {hint}"
-    return _problem(source, mark, f"{where} cannot be {_short(error.instance)}", hint)
+    return _problem(source, mark, _("{where} cannot be {value}").format(where=where, value=_short(error.instance)),
+                    hint)
 
 
 def _problem(source: SourceMap, mark, message: str, hint: str) -> SuiteProblem:
@@ -193,27 +197,28 @@ def _with_example(text: str, example: Optional[str]) -> str:
     if not example:
         return text
     shown = example.replace("\n", " / ")
-    return f"{text}, e.g. {shown}" if text else f"e.g. {shown}"
+    return _("{text}, e.g. {example}").format(text=text, example=shown) if text else _("e.g. {example}").format(
+        example=shown)
 
 
 def _wanted_types(value: Any) -> str:
     names = value if isinstance(value, list) else [value]
-    return " or ".join(_JSON_TYPES.get(n, n) for n in names)
+    return _(" or ").join(_(_JSON_TYPES[n]) if n in _JSON_TYPES else n for n in names)
 
 
 def _describe_value(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
     if isinstance(value, (int, float)):
-        return f"the number {value}"
+        return _("the number {value}").format(value=value)
     if isinstance(value, str):
-        return f"the text {_short(value)}"
+        return _("the text {value}").format(value=_short(value))
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if value is None:
-        return "empty"
+        return _("empty")
     return repr(value)
 
 
@@ -231,14 +236,14 @@ def describe_path(path: NodePath, data: Any = None) -> str:
     prefix = ""
     if len(parts) >= 2 and parts[0] == "cases" and isinstance(parts[1], int):
         name = _case_name(data, parts[1])
-        prefix = f"case '{name}'" if name else f"case #{parts[1] + 1}"
+        prefix = _("case '{name}'").format(name=name) if name else _("case #{number}").format(number=parts[1] + 1)
         parts = parts[2:]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     if prefix:
-        return f"{prefix}: {text}" if text else prefix
-    return text or "the suite"
+        return _("{case}: {place}").format(case=prefix, place=text) if text else prefix
+    return text or _("the suite")
 
 
 def _case_name(data: Any, index: int) -> str:

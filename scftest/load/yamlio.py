@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import yaml
 
 from scftest.errors import ScftestError
+from scftest.i18n import N_, _
 from scftest.model import EnvRef, Mark, NodePath, Replace, SourceMap
 from scftest.render import cut
 
@@ -117,8 +118,9 @@ def decode_text(data: bytes) -> str:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         col = len(data[line_start:exc.start].decode("utf-8-sig", "replace")) + 1
         line = data.count(b"\n", 0, exc.start) + 1
-        raise YamlError(Mark(line, col), f"the file is not UTF-8 text: the byte 0x{data[exc.start]:02X} here "
-                        f"({exc.reason})", "save the file as UTF-8 (most editors offer it when saving)") from None
+        raise YamlError(Mark(line, col), _("the file is not UTF-8 text: the byte 0x{byte} here ({reason})").format(
+            byte=f"{data[exc.start]:02X}", reason=exc.reason),
+            _("save the file as UTF-8 (most editors offer it when saving)")) from None
 
 
 class NotARegularFile(ScftestError, OSError):
@@ -134,7 +136,7 @@ def read_regular_file(path: Path) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotARegularFile(errno.EINVAL, f"it is {file_kind(mode)}, not a regular file")
+            raise NotARegularFile(errno.EINVAL, _("it is {kind}, not a regular file").format(kind=file_kind(mode)))
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read()
@@ -144,10 +146,10 @@ def read_regular_file(path: Path) -> bytes:
 
 def file_kind(mode: int) -> str:
     """What a non-regular file is, in words: ``a FIFO (named pipe)``."""
-    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))
-    return next((word for test, word in kinds if test(mode)), "a special file")
+    kinds = ((stat.S_ISDIR, N_("a folder")), (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
+             (stat.S_ISCHR, N_("a character device")), (stat.S_ISBLK, N_("a block device")),
+             (stat.S_ISSOCK, N_("a socket")))
+    return _(next((word for test, word in kinds if test(mode)), N_("a special file")))
 
 
 def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
@@ -158,7 +160,7 @@ def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
     except yaml.reader.ReaderError as exc:
         raise _unacceptable_character(exc, text) from None
     except yaml.YAMLError as exc:
-        raise YamlError(Mark(1, 1), f"YAML syntax error: {exc}", "fix the YAML syntax") from None
+        raise YamlError(Mark(1, 1), _("YAML syntax error: {error}").format(error=exc), _("fix the YAML syntax")) from None
     except RecursionError:  # the pure-Python composer, when libyaml is missing
         raise _too_deep(Mark(1, 1)) from None
     marks: Dict[NodePath, Mark] = {}
@@ -202,8 +204,8 @@ def _refuse_expansion(root: yaml.Node) -> None:
             break
         node = heavy[0]
         seen.add(id(node))
-    raise YamlError(_mark(node), f"the document expands to more than {MAX_NODES:,} values",
-                    "check for aliases (*name) that repeat large parts")
+    raise YamlError(_mark(node), _("the document expands to more than {count} values").format(count=f"{MAX_NODES:,}"),
+                    _("check for aliases (*name) that repeat large parts"))
 
 
 def _children(node: yaml.Node) -> List[yaml.Node]:
@@ -214,11 +216,16 @@ def _children(node: yaml.Node) -> List[yaml.Node]:
 
 
 def _too_deep(mark: Mark) -> YamlError:
-    return YamlError(mark, TOO_DEEP, TOO_DEEP_HINT)
+    return YamlError(mark, too_deep_message(), _(TOO_DEEP_HINT))
 
 
-TOO_DEEP = f"the values are nested more than {MAX_DEPTH} levels deep"
-TOO_DEEP_HINT = "flatten the structure, or check for a missing closing bracket"
+TOO_DEEP = N_("the values are nested more than {depth} levels deep")
+TOO_DEEP_HINT = N_("flatten the structure, or check for a missing closing bracket")
+
+
+def too_deep_message() -> str:
+    """TOO_DEEP in the active language, with the depth (show TOO_DEEP_HINT as _(TOO_DEEP_HINT))."""
+    return _(TOO_DEEP).format(depth=MAX_DEPTH)
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -289,9 +296,9 @@ def _valueless_after_text(pairs, text: str) -> List[YamlWarning]:
         meant = " ".join(text[before.start_mark.index:last.end_mark.index].split())
         quoted = "'" + meant.replace("'", "''") + "'"
         warnings.append(YamlWarning(
-            _mark(key), f"'{key.value}' has no value: inside {{ }} a comma separates entries, so the text "
-            "after the comma became a key of its own",
-            f"to keep the comma in the text, quote it: {before_key.value}: {quoted}"))
+            _mark(key), _("'{key}' has no value: inside {{ }} a comma separates entries, so the text "
+                          "after the comma became a key of its own").format(key=key.value),
+            _("to keep the comma in the text, quote it: {key}: {quoted}").format(key=before_key.value, quoted=quoted)))
     return warnings
 
 
@@ -312,21 +319,21 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlError:
     where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
     tab = _leading_tab(text, where.line)
     if tab is not None:
-        return YamlError(tab, "this line is indented with a Tab character; YAML indents with spaces only",
-                         "replace the Tab at the start of the line with spaces (in your editor, turn "
-                         "on 'indent using spaces')")
+        return YamlError(tab, _("this line is indented with a Tab character; YAML indents with spaces only"),
+                         _("replace the Tab at the start of the line with spaces (in your editor, turn "
+                           "on 'indent using spaces')"))
     problem = exc.problem or "not valid YAML"
     if exc.context:
         problem = f"{exc.context}, {problem}"
     started = exc.context_mark
     if started is not None and mark is not None and started.line != mark.line:
-        problem += f" (the construct started at line {started.line + 1})"
-    hint = "fix the YAML syntax at this line (indentation, a missing ':' or an unclosed quote)"
+        problem += _(" (the construct started at line {line})").format(line=started.line + 1)
+    hint = _("fix the YAML syntax at this line (indentation, a missing ':' or an unclosed quote)")
     if "\t" in (exc.problem or "") or "tab" in problem:
-        hint = "YAML indents with spaces, not tabs"
+        hint = _("YAML indents with spaces, not tabs")
     elif "scanning a tag" in problem:
-        hint = "a tag needs a space after it inside { } or [ ]: write {id: !any } rather than {id: !any}"
-    return YamlError(where, f"YAML syntax error: {problem}", hint)
+        hint = _("a tag needs a space after it inside {{ }} or [ ]: write {{id: !any }} rather than {{id: !any}}").format()
+    return YamlError(where, _("YAML syntax error: {error}").format(error=problem), hint)
 
 
 def _unacceptable_character(exc: "yaml.reader.ReaderError", text: str) -> YamlError:
@@ -335,9 +342,10 @@ def _unacceptable_character(exc: "yaml.reader.ReaderError", text: str) -> YamlEr
     line = before.count("\n") + 1
     col = exc.position - (before.rfind("\n") + 1) + 1
     code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
-    return YamlError(Mark(line, col), f"the file holds the control character U+{code:04X} here, which YAML "
-                     "does not allow in a file", "remove it; to put one in a value, write it as an escape "
-                     'in double quotes, e.g. "\\u001b"')
+    return YamlError(Mark(line, col), _("the file holds the control character U+{code} here, which YAML "
+                                        "does not allow in a file").format(code=f"{code:04X}"),
+                     _("remove it; to put one in a value, write it as an escape "
+                       'in double quotes, e.g. "\\u001b"'))
 
 
 def _leading_tab(text: str, upto: int) -> Optional[Mark]:
@@ -365,11 +373,11 @@ class _Builder:
     def build(self, node: yaml.Node, path: NodePath) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise YamlError(_mark(node), f"the document expands to more than {MAX_NODES:,} values",
-                            "check for aliases (*name) that repeat large parts")
+            raise YamlError(_mark(node), _("the document expands to more than {count} values").format(count=f"{MAX_NODES:,}"),
+                            _("check for aliases (*name) that repeat large parts"))
         if id(node) in self.active:
-            raise YamlError(_mark(node), "an alias refers to a node that contains it",
-                            "remove the recursive alias")
+            raise YamlError(_mark(node), _("an alias refers to a node that contains it"),
+                            _("remove the recursive alias"))
         if len(path) > MAX_DEPTH:
             raise _too_deep(_mark(node))
         self.marks[path] = _mark(node)
@@ -397,12 +405,12 @@ class _Builder:
         result: Dict[str, Any] = {}
         for key_node, value_node in _merged_pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
-                raise YamlError(_mark(key_node), "a key must be plain text, not a list or mapping",
-                                "write the key as a word, e.g. name:")
+                raise YamlError(_mark(key_node), _("a key must be plain text, not a list or mapping"),
+                                _("write the key as a word, e.g. name:"))
             key = _json_key(_scalar(key_node))
             if key in result:
-                raise YamlError(_mark(key_node), f"the key '{key}' is written twice in this mapping",
-                                "keep one of them")
+                raise YamlError(_mark(key_node), _("the key '{key}' is written twice in this mapping").format(key=key),
+                                _("keep one of them"))
             # The key's own line, so "unknown key" points at the key, not the mapping.
             self.marks[path + (key, "<key>")] = _mark(key_node)
             result[key] = self.build(value_node, path + (key,))
@@ -430,8 +438,8 @@ def _merged_pairs(node: yaml.MappingNode):
             sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
-                    raise YamlError(_mark(source), "'<<' must merge a mapping",
-                                    "write <<: *name where &name marks a mapping")
+                    raise YamlError(_mark(source), _("'<<' must merge a mapping"),
+                                    _("write <<: *name where &name marks a mapping"))
                 merged.extend(_merged_pairs(source))
         else:
             pairs.append((key_node, value_node))
@@ -462,10 +470,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 
 def _not_convertible(node: yaml.ScalarNode) -> YamlError:
     # `!!int ''` or a 5,000-digit number (past Python's limit for reading an int).
-    kind = {"tag:yaml.org,2002:int": "whole number", "tag:yaml.org,2002:float": "number"}.get(node.tag, "value")
+    kind = {"tag:yaml.org,2002:int": N_("whole number"), "tag:yaml.org,2002:float": N_("number")}.get(
+        node.tag, N_("value"))
     short = node.tag.replace("tag:yaml.org,2002:", "!!")
-    return YamlError(_mark(node), f"{cut(repr(node.value), 40)} cannot be read as a {kind} ({short})",
-                     f"write a {kind}, or quote the text (and remove any {short} tag) to keep it as text")
+    return YamlError(_mark(node), _("{value} cannot be read as a {kind} ({tag})").format(
+        value=cut(repr(node.value), 40), kind=_(kind), tag=short),
+        _("write a {kind}, or quote the text (and remove any {tag} tag) to keep it as text").format(kind=_(kind), tag=short))
 
 
 def _json_key(key: Any) -> str:
@@ -474,24 +484,24 @@ def _json_key(key: Any) -> str:
 
 
 def _unknown_tag(node: yaml.Node, known=()) -> YamlError:
-    hint = "remove the tag"
+    hint = _("remove the tag")
     if known:
-        hint = "scftest knows these tags: " + ", ".join(known)
-    return YamlError(_mark(node), f"unknown YAML tag {node.tag}", hint)
+        hint = _("scftest knows these tags: {tags}").format(tags=", ".join(known))
+    return YamlError(_mark(node), _("unknown YAML tag {tag}").format(tag=node.tag), hint)
 
 
 def env_tag(tag: str, value: Any, mark: Mark) -> EnvRef:
     """``!env NAME``: an explicit pass-through of the runner's variable NAME."""
     if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value.strip()):
-        raise YamlError(mark, "!env needs the name of an environment variable",
-                        "write it like DB_PASSWORD: !env DB_PASSWORD")
+        raise YamlError(mark, _("!env needs the name of an environment variable"),
+                        _("write it like DB_PASSWORD: !env DB_PASSWORD"))
     return EnvRef(value.strip())
 
 
 def replace_tag(tag: str, value: Any, mark: Mark) -> Replace:
     """``!replace {...}`` / ``!replace [...]`` under ``event``: replace, do not merge."""
     if not isinstance(value, (dict, list)):
-        raise YamlError(mark, "!replace needs a mapping or a list after it",
-                        "write queryString: !replace {} to empty a mapping; a plain value "
-                        "replaces what the template holds anyway, without the tag")
+        raise YamlError(mark, _("!replace needs a mapping or a list after it"),
+                        _("write queryString: !replace {{}} to empty a mapping; a plain value "
+                          "replaces what the template holds anyway, without the tag").format())
     return Replace(value)

@@ -1,0 +1,88 @@
+"""Suite problems in both languages (issue 18, area b): the loader's messages, hints and
+"did you mean" in Chinese at exactly the file:line:col positions of the English ones."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from scftest.cli import main
+from scftest.i18n import speaking
+from scftest.load.loader import load_paths
+
+FN = "function: {code: ., handler: index.main_handler}\n"
+
+# (file, its text, what English says there, what Chinese says there)
+EXPECTED = [
+    ("typos.yaml", "function:\n  code: .\n  handler: index.main_handler\n  runtim: Python3.6\n"
+                   "cases:\n  - name: one\n    expect:\n      status: sucess\n  - name: two\n    timeout: \"x\"\n",
+     "unknown key 'runtim' in function — did you mean 'runtime'?",
+     "function 中有未知的键 'runtim' —— 您是不是想写 'runtime'？"),
+    ("status.yaml", FN + "cases:\n  - name: one\n    expect:\n      status: sucess\n",
+     "case 'one': expect.status cannot be 'sucess' — did you mean 'success'?",
+     "用例 'one'：expect.status 不能是 'sucess' —— 您是不是想写 'success'？"),
+    ("timeout.yaml", FN + "cases:\n  - name: two\n    timeout: \"x\"\n",
+     "case 'two': timeout must be a whole number, not the text 'x' — write it like this, e.g.",
+     "用例 'two'：timeout 必须是整数，而不是文本 'x' —— 请这样写，例如"),
+    ("tab.yaml", "cases:\n  - name: a\n\tevent: {}\n",
+     "this line is indented with a Tab character; YAML indents with spaces only",
+     "这一行用 Tab 字符缩进；YAML 只能用空格缩进"),
+    ("regex.yaml", FN + "cases:\n  - name: r\n    expect:\n      log:\n        - regex: '('\n",
+     "log[0].regex '(' is not a valid regular expression", "log[0].regex '(' 不是有效的正则表达式"),
+    ("matcher.yaml", FN + "cases:\n  - name: m\n    event: {id: !any }\n",
+     "the matcher !any is only allowed inside expect: return, return_includes or ret_msg",
+     "匹配器 !any 只能用在 expect: 的 return、return_includes 或 ret_msg 里"),
+    ("tag.yaml", FN + "cases:\n  - name: t\n    event: !nosuch 1\n",
+     "unknown YAML tag !nosuch", "未知的 YAML 标签 !nosuch"),
+    ("code.yaml", "function: {code: missing-folder, handler: index.main}\ncases:\n  - name: c\n",
+     "the code folder 'missing-folder' does not exist", "code 文件夹 'missing-folder' 不存在"),
+    ("handler.yaml", "function: {code: ., handler: main}\ncases:\n  - name: h\n",
+     "handler 'main' is not of the form <file>.<function>", "handler 'main' 不是 <文件>.<函数> 的形式"),
+    ("twice.yaml", FN + "cases:\n  - name: same\n  - name: same\n",
+     "the case name 'same' is used twice (first at line 3) — give every case its own name",
+     "用例名 'same' 重复了（第一次出现在第 3 行） —— 请给每个用例起一个不同的名字"),
+    ("event.yaml", FN + "cases:\n  - name: e\n    event_file: nowhere.json\n",
+     "the event file 'nowhere.json' does not exist", "事件文件 'nowhere.json' 不存在"),
+]
+
+
+@pytest.fixture
+def suites(tmp_path):
+    for name, text, _, _ in EXPECTED:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def _problems(folder, language):
+    with speaking(language):
+        loaded = load_paths([folder])
+        return [str(p) for p in loaded.problems]
+
+
+def _position(line):
+    return re.match(r"^(.*?\.yaml(?::\d+:\d+)?): ", line).group(1)
+
+
+def test_the_same_problems_at_the_same_places(suites):
+    english, chinese = _problems(suites, "en"), _problems(suites, "zh")
+    assert len(english) == len(chinese) >= len(EXPECTED)
+    assert [_position(line) for line in english] == [_position(line) for line in chinese]
+    for file, _, in_english, in_chinese in EXPECTED:
+        said_en = [line for line in english if line.startswith(str(suites / file)) and in_english in line]
+        said_zh = [line for line in chinese if line.startswith(str(suites / file)) and in_chinese in line]
+        assert said_en, (in_english, english)
+        assert said_zh, (in_chinese, chinese)
+        assert [_position(line) for line in said_en] == [_position(line) for line in said_zh]
+
+
+def test_validate_in_chinese_through_the_command(suites, capsys, monkeypatch):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert main(["validate", str(suites / "typos.yaml")]) == 4
+    out = capsys.readouterr().out
+    assert f"{suites / 'typos.yaml'}:4:3: function 中有未知的键 'runtim' —— 您是不是想写 'runtime'？" in out
+    assert main(["validate", str(suites / "typos.yaml"), "--lang", "en"]) == 4
+    assert f"{suites / 'typos.yaml'}:4:3: unknown key 'runtim' in function — did you mean 'runtime'?" in \
+        capsys.readouterr().out
