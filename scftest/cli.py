@@ -21,7 +21,7 @@ from scftest.result import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 if TYPE_CHECKING:
     from scftest.check.outcome import CaseOutcome
 
-DESCRIPTION = "Declarative test runner for Tencent Cloud SCF Python handlers."
+DESCRIPTION = i18n.N_("Declarative test runner for Tencent Cloud SCF Python handlers.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,39 +36,40 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     """The parser; ``argv`` (default: this process's) only decides whether the run command's
     report options are needed: their registry imports every report module, which a
     ``scftest validate`` has no use for (issue 15: a quick start)."""
-    parser = _Parser(prog="scftest", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"scftest {__version__}")
+    parser = _Parser(prog="scftest", description=i18n._(DESCRIPTION))
+    parser.add_argument("--version", action="version", version=f"scftest {__version__}",
+                        help=i18n._("show program's version number and exit"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = commands.add_parser("run", help="run suites and report verdicts")
+    run = commands.add_parser("run", help=i18n._("run suites and report verdicts"))
     _add_paths(run)
     if "run" in (sys.argv[1:] if argv is None else argv):
         _add_report_options(run)
     run.add_argument("-k", dest="keyword", metavar="EXPR",
-                     help="only cases whose 'suite::case' id matches EXPR (words with and / or / not; "
-                          "words side by side match as a phrase)")
+                     help=i18n._("only cases whose 'suite::case' id matches EXPR (words with and / or / not; "
+                                  "words side by side match as a phrase)"))
     run.add_argument("--tag", dest="tags", action="append", default=[], metavar="EXPR",
-                     help="only cases whose tags match EXPR, e.g. 'smoke and not network' "
-                          "(repeatable: any of them)")
+                     help=i18n._("only cases whose tags match EXPR, e.g. 'smoke and not network' "
+                                  "(repeatable: any of them)"))
     run.add_argument("--lf", "--last-failed", dest="last_failed", action="store_const", const="lf",
-                     help="run only the cases that failed last time (all of them if none did)")
+                     help=i18n._("run only the cases that failed last time (all of them if none did)"))
     run.add_argument("--ff", "--failed-first", dest="last_failed", action="store_const", const="ff",
-                     help="run the cases that failed last time first, then the others")
+                     help=i18n._("run the cases that failed last time first, then the others"))
     run.add_argument("--cache-clear", action="store_true",
-                     help="forget the failures of earlier runs (.scftest_cache/) before this one")
+                     help=i18n._("forget the failures of earlier runs (.scftest_cache/) before this one"))
     run.add_argument("--durations", type=_durations, metavar="N",
-                     help="list the N slowest cases with their times (0: every case); default 5")
-    run.add_argument("--shard", metavar="K/N", help="run only shard K of N (for parallel CI jobs)")
-    run.add_argument("-x", "--exitfirst", action="store_true", help="stop after the first failing case")
+                     help=i18n._("list the N slowest cases with their times (0: every case); default 5"))
+    run.add_argument("--shard", metavar="K/N", help=i18n._("run only shard K of N (for parallel CI jobs)"))
+    run.add_argument("-x", "--exitfirst", action="store_true", help=i18n._("stop after the first failing case"))
     run.add_argument("-j", "--jobs", default="1", metavar="N",
-                     help="run N cases at once ('auto': one per CPU core); default 1")
+                     help=i18n._("run N cases at once ('auto': one per CPU core); default 1"))
     run.add_argument("-v", "--verbose", action="count", default=0,
-                     help="a line per case with its invocation record; -vv adds the log")
-    run.add_argument("-q", "--quiet", action="count", default=0, help="less output")
+                     help=i18n._("a line per case with its invocation record; -vv adds the log"))
+    run.add_argument("-q", "--quiet", action="count", default=0, help=i18n._("less output"))
     run.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
-                     help="colour the output (default: on a terminal, unless NO_COLOR is set)")
+                     help=i18n._("colour the output (default: on a terminal, unless NO_COLOR is set)"))
     run.add_argument("--update", action="store_true",
-                     help="record mode: write observed outcomes into cases that lack them (never in CI)")
+                     help=i18n._("record mode: write observed outcomes into cases that lack them (never in CI)"))
     run.add_argument("--cov", action="store_true",
                      help="measure which lines and branches of the handler code the cases ran (docs/ci.md)")
     run.add_argument("--cov-report", dest="cov_reports", action="append", default=[], metavar="TYPE",
@@ -80,53 +81,53 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
                           "default: forked from its runtime's pre-started zygote where that is "
                           "equivalent, see README Speed)")
 
-    validate = commands.add_parser("validate", help="check suites without running anything")
+    validate = commands.add_parser("validate", help=i18n._("check suites without running anything"))
     _add_paths(validate)
-    validate.add_argument("-v", "--verbose", action="count", default=0, help="also list every case")
+    validate.add_argument("-v", "--verbose", action="count", default=0, help=i18n._("also list every case"))
 
-    runtimes = commands.add_parser("runtimes", help="list SCF runtimes and the interpreter each uses")
+    runtimes = commands.add_parser("runtimes", help=i18n._("list SCF runtimes and the interpreter each uses"))
     _add_runtime_options(runtimes)
 
-    doctor = commands.add_parser("doctor", help="which isolation this machine gives a case, and why")
+    doctor = commands.add_parser("doctor", help=i18n._("which isolation this machine gives a case, and why"))
     _add_isolation_option(doctor)
 
-    events = commands.add_parser("events", help="list the built-in trigger event templates")
+    events = commands.add_parser("events", help=i18n._("list the built-in trigger event templates"))
     events.add_argument("action", nargs="?", choices=("list", "show"), default="list")
-    events.add_argument("name", nargs="?", help="the template to show")
+    events.add_argument("name", nargs="?", help=i18n._("the template to show"))
 
-    image = commands.add_parser("image", help="the runtimes' pre-installed cloud libraries: list, install")
+    image = commands.add_parser("image", help=i18n._("the runtimes' pre-installed cloud libraries: list, install"))
     image_actions = image.add_subparsers(dest="image_action", metavar="ACTION", parser_class=_Parser)
-    image_list = image_actions.add_parser("list", help="a runtime's library table and what is provisioned")
-    image_list.add_argument("runtime", nargs="?", help="e.g. Python3.6 (default: every runtime)")
+    image_list = image_actions.add_parser("list", help=i18n._("a runtime's library table and what is provisioned"))
+    image_list.add_argument("runtime", nargs="?", help=i18n._("e.g. Python3.6 (default: every runtime)"))
     image_install = image_actions.add_parser(
-        "install", help="provision a runtime's libraries at the cloud's versions, with its own interpreter")
-    image_install.add_argument("runtime", help="e.g. Python3.6")
+        "install", help=i18n._("provision a runtime's libraries at the cloud's versions, with its own interpreter"))
+    image_install.add_argument("runtime", help=i18n._("e.g. Python3.6"))
     image_install.add_argument("packages", nargs="*", metavar="LIBRARY",
-                               help="library or import names (default: the whole table)")
-    image_install.add_argument("--force", action="store_true", help="reinstall what is already provisioned")
+                               help=i18n._("library or import names (default: the whole table)"))
+    image_install.add_argument("--force", action="store_true", help=i18n._("reinstall what is already provisioned"))
     image_install.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
-                               help="use this interpreter for the runtime, e.g. Python3.6=/opt/py36/bin/python")
+                               help=i18n._("use this interpreter for the runtime, e.g. Python3.6=/opt/py36/bin/python"))
 
-    deps = commands.add_parser("deps", help="what the functions' code imports that the cloud could not (runs nothing)")
+    deps = commands.add_parser("deps", help=i18n._("what the functions' code imports that the cloud could not (runs nothing)"))
     deps.add_argument("paths", nargs="*", type=_given_path, metavar="PATH",
-                      help="suite files or folders, or code folders (default: the project's suites)")
+                      help=i18n._("suite files or folders, or code folders (default: the project's suites)"))
     deps.add_argument("--json", metavar="PATH", type=_given_path,
-                      help="write the findings as JSON to PATH ('-': standard output, instead of the table)")
+                      help=i18n._("write the findings as JSON to PATH ('-': standard output, instead of the table)"))
     deps.add_argument("--for", dest="targets", action="append", default=[], metavar="RUNTIME",
-                      help="check for this runtime (repeatable); default: each suite's own, Python3.6 for a code folder")
+                      help=i18n._("check for this runtime (repeatable); default: each suite's own, Python3.6 for a code folder"))
     deps.add_argument("--layer", dest="layers", action="append", default=[], type=_given_path, metavar="DIR",
-                      help="a layer folder the code sees under /opt (repeatable, in order), after the function's own")
+                      help=i18n._("a layer folder the code sees under /opt (repeatable, in order), after the function's own"))
     deps.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
-                      help="use this interpreter for a runtime, e.g. Python3.6=/opt/py36/bin/python")
+                      help=i18n._("use this interpreter for a runtime, e.g. Python3.6=/opt/py36/bin/python"))
     deps.add_argument("-v", "--verbose", action="store_true",
-                      help="list each warning inside vendored packages instead of one line per package")
+                      help=i18n._("list each warning inside vendored packages instead of one line per package"))
 
-    init = commands.add_parser("init", help="scaffold a function and a passing suite")
-    init.add_argument("folder", nargs="?", type=Path, default=Path("."), help="where (default: here)")
+    init = commands.add_parser("init", help=i18n._("scaffold a function and a passing suite"))
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."), help=i18n._("where (default: here)"))
 
-    commands.add_parser("fidelity", help="print docs/fidelity.md: what scftest emulates per runtime, and its sources")
-    schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
-    schema.add_argument("--path", action="store_true", help="print the schema file's path instead")
+    commands.add_parser("fidelity", help=i18n._("print docs/fidelity.md: what scftest emulates per runtime, and its sources"))
+    schema = commands.add_parser("schema", help=i18n._("print the suite JSON Schema (for editors)"))
+    schema.add_argument("--path", action="store_true", help=i18n._("print the schema file's path instead"))
     _add_language_option(parser, image_actions, commands)
     return parser
 
@@ -145,7 +146,7 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
 
     for name, reporter in FILE_REPORTERS.items():
         parser.add_argument(reporter.option, dest=name, metavar="PATH", type=_given_path,
-                            help=reporter.help)
+                            help=i18n._(reporter.help))
 
 
 def _report_paths(args: argparse.Namespace) -> Dict[str, Path]:
@@ -168,20 +169,20 @@ def _durations(text: str) -> int:
 def _given_path(text: str) -> Path:
     # Path("") is ".": an unset shell variable ("$SUITE") would silently mean this folder.
     if not text:
-        raise argparse.ArgumentTypeError("an empty path: give a name (is a shell variable unset?)")
+        raise argparse.ArgumentTypeError(i18n._("an empty path: give a name (is a shell variable unset?)"))
     return Path(text)
 
 
 def _add_paths(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=_given_path, metavar="PATH",
-                        help="suite files or folders (default: the project's suites)")
+                        help=i18n._("suite files or folders (default: the project's suites)"))
 
 
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runtime", dest="runtimes", action="append", default=[], metavar="NAME=PATH",
-                        help="use this interpreter for a runtime, e.g. Python3.6=/opt/py36/bin/python")
+                        help=i18n._("use this interpreter for a runtime, e.g. Python3.6=/opt/py36/bin/python"))
     parser.add_argument("--runtime-fallback", action="store_true",
-                        help="run a case whose runtime has no interpreter on the nearest one (labelled in reports)")
+                        help=i18n._("run a case whose runtime has no interpreter on the nearest one (labelled in reports)"))
 
 
 # A CI job is cancelled with SIGTERM, a closed terminal sends SIGHUP: either must end the run
@@ -211,9 +212,9 @@ def _stop_signals_interrupt() -> Iterator[None]:
 
 def _add_isolation_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--isolation", choices=("auto", "strict", "process"), default="auto",
-                        help="auto: the strongest this machine allows (labelled in every report); "
-                             "strict: a case that cannot be contained is an error; "
-                             "process: plain processes, no namespaces")
+                        help=i18n._("auto: the strongest this machine allows (labelled in every report); "
+                                    "strict: a case that cannot be contained is an error; "
+                                    "process: plain processes, no namespaces"))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -244,10 +245,10 @@ def _main(argv: Sequence[str]) -> int:
         print(f"scftest: {render.terminal_block(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("\nscftest: interrupted", file=sys.stderr)
+        print("\nscftest: " + i18n._("interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception:
-        print("scftest: internal error — please report it with the traceback below", file=sys.stderr)
+        print("scftest: " + i18n._("internal error — please report it with the traceback below"), file=sys.stderr)
         traceback.print_exc()
         return EXIT_INTERNAL
 
@@ -268,7 +269,8 @@ def _runtime_overrides(args: argparse.Namespace) -> Dict[str, str]:
     for item in args.runtimes:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise UsageError(f"--runtime {item!r}: write it as NAME=PATH, e.g. --runtime Python3.6=/usr/bin/python3.6")
+            raise UsageError(i18n._("--runtime {value}: write it as NAME=PATH, e.g. --runtime Python3.6=/usr/bin/python3.6")
+                             .format(value=repr(item)))
         try:
             overrides[offered_runtime(name.strip())] = path.strip()
         except ValueError as exc:
@@ -284,7 +286,7 @@ def _jobs(text: str) -> int:
     except ValueError:
         jobs = 0
     if jobs < 1:
-        raise UsageError(f"-j {text!r}: give a number of workers (1 or more) or 'auto'")
+        raise UsageError(i18n._("-j {value}: give a number of workers (1 or more) or 'auto'").format(value=repr(text)))
     return jobs
 
 
@@ -408,8 +410,8 @@ def _console(args: argparse.Namespace):
     for index, (first, path) in enumerate(paths):
         for second, other in paths[index + 1:]:
             if same_destination(path, other):
-                raise UsageError(f"{FILE_REPORTERS[first].option} and {FILE_REPORTERS[second].option} both write "
-                                 f"to {other}: give each report its own path")
+                raise UsageError(i18n._("{first} and {second} both write to {path}: give each report its own path").format(
+                    first=FILE_REPORTERS[first].option, second=FILE_REPORTERS[second].option, path=other))
     if any(standard_stream(path) is sys.stdout for _, path in paths):
         return sys.stderr
     return sys.stdout
@@ -431,7 +433,7 @@ def _record(outcomes: List["CaseOutcome"], console) -> List["CaseOutcome"]:
 
     report = update_suites(outcomes)
     print(render.terminal_block(report.format()), file=console)
-    return [dataclasses.replace(o, verdict=Verdict.PASSED, summary="expectation recorded by --update",
+    return [dataclasses.replace(o, verdict=Verdict.PASSED, summary=i18n._("expectation recorded by --update"),
                                 mismatches=())
             if report.resolves(o) and not o.internal else o
             for o in outcomes]
@@ -449,14 +451,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     cases = sum(len(s.cases) for s in loaded.suites)
     if args.verbose:
         for suite in loaded.suites:
-            print(render.terminal_line(f"{suite.file}: suite '{suite.name}', {len(suite.cases)} case(s)"))
+            print(render.terminal_line(i18n._("{file}: suite '{name}', {count} case(s)").format(
+                file=suite.file, name=suite.name, count=len(suite.cases))))
             for case in suite.cases:
-                print(f"  {render.terminal_line(case.id)}  (line {case.line})")
+                print(f"  {render.terminal_line(case.id)}  " + i18n._("(line {line})").format(line=case.line))
         for note in loaded.passed_over:
             print(render.terminal_line(str(note)))
     bad = len({p.file for p in loaded.problems})
-    warned = f"; {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
-    print(f"{len(loaded.suites)} suite(s) valid with {cases} case(s); {bad} file(s) with problems{warned}")
+    warned = i18n._("; {count} warning(s)").format(count=len(loaded.warnings)) if loaded.warnings else ""
+    print(i18n._("{suites} suite(s) valid with {cases} case(s); {bad} file(s) with problems").format(
+        suites=len(loaded.suites), cases=cases, bad=bad) + warned)
     return EXIT_USAGE if loaded.problems else EXIT_OK
 
 
@@ -498,9 +502,10 @@ def cmd_events(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {triggers.describe(name)}")
         return EXIT_OK
     if not args.name:
-        raise UsageError("events show needs a template name; 'scftest events' lists them")
+        raise UsageError(i18n._("events show needs a template name; 'scftest events' lists them"))
     if args.name not in triggers.names():
-        raise UsageError(f"unknown trigger template {args.name!r}; known: {', '.join(triggers.names())}")
+        raise UsageError(i18n._("unknown trigger template {name}; known: {names}").format(
+            name=repr(args.name), names=", ".join(triggers.names())))
     print(json.dumps(triggers.load(args.name), indent=2, ensure_ascii=False))
     if triggers.encoded(args.name):
         print(f"scftest events: this is what event: merges into; the function receives it as "
@@ -518,8 +523,8 @@ def cmd_image(args: argparse.Namespace) -> int:
             return _image_install(args)
     except (images.UnknownRuntime, images.UnknownLibrary) as exc:
         raise UsageError(str(exc)) from None
-    raise UsageError("image needs an action: scftest image list [RUNTIME], "
-                     "or scftest image install RUNTIME [LIBRARY…]")
+    raise UsageError(i18n._("image needs an action: scftest image list [RUNTIME], "
+                            "or scftest image install RUNTIME [LIBRARY…]"))
 
 
 def _image_list(args: argparse.Namespace) -> int:
@@ -576,7 +581,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for layer in args.layers:
         if not layer.is_dir():
-            raise UsageError(f"--layer {layer}: no such folder")
+            raise UsageError(i18n._("--layer {folder}: no such folder").format(folder=layer))
     deps_targets.refuse_python_files(args.paths)  # UsageError: main shows it
     loaded = load_paths(args.paths or _paths(args, project))
     code = deps_targets.code_folders(args.paths, loaded.suites)
@@ -593,7 +598,8 @@ def cmd_deps(args: argparse.Namespace) -> int:
             else:
                 stream.write(document)
         except OSError as exc:
-            raise UsageError(f"--json {args.json}: cannot write it ({exc.strerror or exc})") from None
+            raise UsageError(i18n._("--json {path}: cannot write it ({error})").format(
+                path=args.json, error=exc.strerror or exc)) from None
     if stream is None:  # the table, unless the JSON took standard output
         print(deps_report.table(report, base, args.verbose), end="")
     return report.exit_code

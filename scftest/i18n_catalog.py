@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from scftest.errors import ScftestError
+
 PACKAGE = Path(__file__).resolve().parent
 LOCALE_DIR = PACKAGE / "locale"
 MARKERS = ("_", "N_", "ngettext")
@@ -45,7 +47,7 @@ class Entry:
         return not self.fuzzy and all(self.msgstr)
 
 
-class CatalogError(ValueError):
+class CatalogError(ScftestError, ValueError):
     """A ``.po`` that cannot be read; the message names the file and line."""
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Tuple
 
+from scftest import i18n
 from scftest.errors import ScftestError
 from scftest.load.loader import tag_forms
 from scftest.load.validate import SCHEMA_PATH
@@ -130,6 +131,95 @@ cases:                                # the list of cases; each one starts with 
           message: Hello Ada
 """
 
+HANDLER_TEXT_ZH = '''\
+# -*- coding: utf8 -*-
+# SCF 的 hello world 函数（与控制台新建的示例函数相同），为测试套件加了两处：
+# 一个出错的分支（name 为空时），以及一个供 API 网关触发器调用的入口函数。
+# 它可以在 Python 2.7 和所有 Python 3 运行时上运行。
+import json
+import os
+
+
+def main_handler(event, context):
+    print("Received event: " + json.dumps(event, indent=2))
+    print("Received context: " + str(context))
+    name = event.get("name", "World")
+    if not name:
+        raise ValueError("name must not be empty")
+    return "%s %s" % (os.environ.get("GREETING", "Hello"), name)
+
+
+def api_handler(event, context):
+    """由 API 网关调用：读取 ?name=...，返回一个 HTTP 响应。"""
+    print("%s %s" % (event.get("httpMethod"), event.get("path")))
+    name = (event.get("queryString") or {}).get("name", "World")
+    return {
+        "isBase64Encoded": False,
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"message": "Hello %s" % name}),
+    }
+'''
+
+SUITE_TEXT_ZH = """\
+# yaml-language-server: $schema=../.scftest/suite.schema.json
+# 一个 scftest 测试套件。下面每个用例都在一个全新的进程中调用一次函数，并检查结果。
+# 运行这个文件夹中的所有测试套件：   scftest run
+# 请用空格缩进，不要用 Tab。"#" 开始一条注释，就像这一行。
+
+name: hello                           # 测试套件在报告中的名字（默认取文件名）
+description: SCF 的 hello world       # 说明文字，写给阅读这个文件的人
+
+function:                             # 下面所有用例共用的函数配置
+  code: ../functions/hello            # 函数代码所在的文件夹，相对于本文件
+  handler: index.main_handler         # <文件>.<函数>：index.py 中的 main_handler
+  runtime: Python3.6                  # SCF 运行时：Python2.7、Python3.6、Python3.7 ……
+  timeout: 3                          # 超时时间（秒），超过后函数被终止（SCF 的默认值）
+  memory: 128                         # 内存（MB），与 SCF 控制台中的配置相同
+  environment:                        # 函数能看到的环境变量；每个值都是文本，所以
+    GREETING: Hello                   # 数字和 yes/no 要加引号：LIMIT: "10"，ENABLED: "yes"
+
+cases:                                # 用例列表；每个用例以 "- name:" 开头
+  - name: 向世界问好                  # 必填，在本文件中不能重复
+    event: {}                         # 函数收到的事件；{} 是一个空事件
+    expect:                           # 必须满足的期望；没有 expect 时，只要调用成功即可
+      return: Hello World             # 函数的返回值必须与此完全相同
+      log:                            # 函数日志中必须出现的文本
+        - Received event
+
+  - name: 按名字问好
+    event:
+      name: Ada
+    expect:
+      return: Hello Ada
+
+  - name: 拒绝空名字
+    event:
+      name: ""                        # "" 是空文本
+    expect:
+      error:                          # 调用必须以异常失败 ……
+        type: ValueError              # …… 异常属于这个类 ……
+        message: '^name must not be empty'   # …… 且异常消息匹配这个正则；^ 表示“以……开头”
+
+  - name: 通过 API 网关应答
+    handler: index.api_handler        # 任何函数配置都可以只为一个用例修改
+    trigger: apigateway               # 从 SCF 的 API 网关触发器事件开始（"scftest events" 列出所有模板）……
+    event:                            # …… 只修改这个用例关心的部分
+      httpMethod: GET
+      path: /hello
+      queryString:                    # URL 中的 ?name=Ada
+        name: Ada
+    expect:
+      return_includes:                # 这些键必须匹配；响应中还可以有别的键
+        statusCode: 200
+        body: !json                   # body 是 JSON 文本：先解析，再比较
+          message: Hello Ada
+"""
+
+# What init writes, by language (i18n's current one); every other file is the same in both.
+HANDLER_TEXTS = {i18n.ENGLISH: HANDLER_TEXT, i18n.CHINESE: HANDLER_TEXT_ZH}
+SUITE_TEXTS = {i18n.ENGLISH: SUITE_TEXT, i18n.CHINESE: SUITE_TEXT_ZH}
+
 PYPROJECT_TEXT = """\
 # Makes this folder a project for scftest: "scftest run" without paths runs these suites.
 [tool.scftest]
@@ -162,8 +252,8 @@ def _vscode_settings() -> str:
 
 def _plan() -> List[_Planned]:
     return [
-        _Planned(HANDLER_FILE, HANDLER_TEXT),
-        _Planned(SUITE_FILE, SUITE_TEXT),
+        _Planned(HANDLER_FILE, HANDLER_TEXTS[i18n.current()]),
+        _Planned(SUITE_FILE, SUITE_TEXTS[i18n.current()]),
         _Planned(SCHEMA_COPY, SCHEMA_PATH.read_text(encoding="utf-8")),
         # An existing pyproject.toml already makes the folder a project root, and suites/ is
         # where scftest looks by default: leave the user's file alone.
@@ -180,12 +270,13 @@ def init_project(target: Path) -> List[Path]:
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
-        raise InitError(f"{target} is a file; give scftest init a folder (new or existing)")
+        raise InitError(i18n._("{target} is a file; give scftest init a folder (new or existing)").format(target=target))
     to_write, conflicts = _split(target, _plan())
     if conflicts:
         names = ", ".join(str(p) for p in conflicts)
-        raise InitError(f"scftest init did not change anything, because these files already exist "
-                        f"in {target}: {names}. Move them away, or choose another folder: scftest init NEW_FOLDER")
+        raise InitError(i18n._("scftest init did not change anything, because these files already exist in {target}: "
+                               "{names}. Move them away, or choose another folder: scftest init NEW_FOLDER").format(
+            target=target, names=names))
     created = []
     for item in to_write:
         path = target / item.path
@@ -213,21 +304,21 @@ def next_steps(target: Path) -> str:
     """What ``scftest init`` prints after scaffolding into ``target``."""
     shown = _shown(Path(target))
     go = f"  cd {shown}\n" if shown != "." else ""
-    return f"""\
-Created a function and a suite in {shown}:
+    return i18n._("""\
+Created a function and a suite in {folder}:
   functions/hello/index.py     the function: SCF's hello world, with an error path and an API Gateway handler
   suites/hello.yaml            four cases; the comments explain every key
   .scftest/suite.schema.json   lets your editor complete keys and underline typos (see docs/editors.md)
   .vscode/settings.json        VS Code settings for the suites (kept as it was if you had one)
 
 Next steps:
-{go}  scftest run                  run the suites: all four cases pass
+{cd}  scftest run                  run the suites: all four cases pass
   open suites/hello.yaml       copy a case (from "- name:" to the next one), change the event
   scftest run --update         write what the function returned into cases that have no expect yet
   scftest run -v               one line per case, with what the function returned
 
 The tutorial is docs/writing-cases.md in scftest's documentation.
-"""
+""").format(folder=shown, cd=go)
 
 
 def _shown(target: Path) -> str:

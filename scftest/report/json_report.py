@@ -26,6 +26,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from scftest import __version__
 from scftest.check.outcome import CaseOutcome, Gap, Mismatch, StepOutcome
+from scftest.i18n import N_
 from scftest.matchers import Matcher
 from scftest.model import Case, SuiteProblem
 from scftest.render import render_value, where
@@ -191,7 +192,7 @@ class JsonReporter(FileReporter):
     """The ``--json PATH`` reporter: writes the file when the run is over."""
 
     option = "--json"
-    help = "write a JSON report (schemas/report.schema.json)"
+    help = N_("write a JSON report (schemas/report.schema.json)")
 
     def finish(self, result: RunResult) -> None:
         write_json(self.path, result.outcomes, result.problems, exit_status=result.exit_code,

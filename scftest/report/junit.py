@@ -36,6 +36,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from junit_xml import TestCase, TestSuite
 
 from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.i18n import N_
 from scftest.model import SuiteProblem
 from scftest.render import without_ansi
 from scftest.report import FileReporter, count, explain, record_lines, short_message, write_report
@@ -282,7 +283,7 @@ class JunitReporter(FileReporter):
     """The ``--junit-xml PATH`` reporter: writes the file when the run is over."""
 
     option = "--junit-xml"
-    help = "write a JUnit XML report"
+    help = N_("write a JUnit XML report")
 
     def finish(self, result: RunResult) -> None:
         write_junit(self.path, result.outcomes, result.problems, elapsed=result.elapsed_s,

@@ -1,0 +1,65 @@
+"""The command line in Chinese (issue 18, area c): help, usage errors, and
+``scftest init --lang zh``, whose suite and function are commented in Chinese and pass
+at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import INTERPRETERS
+from scftest.authoring.scaffold import HANDLER_FILE, SUITE_FILE
+from scftest.cli import main
+
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_help_in_chinese(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help", "--lang", "zh"])
+    text = capsys.readouterr().out
+    assert "用法：scftest run" in text
+    assert "只运行带这个标签的用例（可重复：匹配其中任意一个）" in text
+    assert "写一份 JUnit XML 报告" in text and "显示本帮助并退出" in text
+    with pytest.raises(SystemExit):
+        main(["--help", "--lang", "zh"])
+    assert "腾讯云 SCF Python 函数的声明式测试运行器。" in capsys.readouterr().out
+
+
+def test_scftests_own_usage_errors_in_chinese(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "-j", "0", "--lang", "zh"]) == 4
+    assert capsys.readouterr().err == "scftest: -j '0'：请给出并发数（1 或更多）或 'auto'\n"
+    assert main(["run", "-j", "0", "--lang", "en"]) == 4
+    assert capsys.readouterr().err == "scftest: -j '0': give a number of workers (1 or more) or 'auto'\n"
+    assert main(["events", "show", "nosuch", "--lang", "zh"]) == 4
+    assert "未知的触发器模板 'nosuch'；已知的有：" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(INTERPRETERS["3.6"] is None, reason="the scaffold's suite runs on Python3.6, not on this machine")
+def test_init_in_chinese_passes_at_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--lang", "zh"]) == 0
+    steps = capsys.readouterr().out
+    assert steps.startswith("已在 . 中创建一个函数和一个测试套件：\n")
+    assert "scftest run                  运行测试套件：四个用例全部通过" in steps
+    suite = (tmp_path / SUITE_FILE).read_text(encoding="utf-8")
+    handler = (tmp_path / HANDLER_FILE).read_text(encoding="utf-8")
+    comments = [line.split("#", 1)[1] for line in suite.splitlines() if "#" in line and "$schema" not in line]
+    assert comments and all(_CHINESE.search(c) for c in comments), "every comment of the suite is in Chinese"
+    assert "# 一个 scftest 测试套件。" in suite and "- name: 向世界问好" in suite
+    assert handler.startswith("# -*- coding: utf8 -*-\n# SCF 的 hello world 函数")
+    assert main(["run", "--lang", "zh", "--color", "no"]) == 0
+    out = capsys.readouterr().out
+    assert "收集到 4 个用例" in out and re.search(r"= 4 个通过，用时 \d+\.\d\ds =", out)
+    assert main(["validate", "-v", "--lang", "zh"]) == 0
+    listing = capsys.readouterr().out
+    assert "hello::向世界问好" in listing and "1 个测试套件有效，共 4 个用例；0 个文件有问题" in listing
+
+
+def test_init_in_english_stays_english(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.startswith("Created a function and a suite in .:\n")
+    assert not _CHINESE.search((tmp_path / SUITE_FILE).read_text(encoding="utf-8"))
