@@ -45,11 +45,8 @@ class InitError(ScftestError, ValueError):
     """``scftest init`` cannot scaffold into the target; the message says why in plain words."""
 
 
-HANDLER_TEXT = '''\
-# -*- coding: utf8 -*-
-# SCF's hello-world function, as the console creates it, with two additions for the suite:
-# an error path (an empty name) and a handler for calls through API Gateway.
-# It runs on Python 2.7 and on every Python 3 runtime.
+# The function's code, the same in both languages; only its comments are translated.
+_HANDLER_CODE = '''\
 import json
 import os
 
@@ -64,7 +61,7 @@ def main_handler(event, context):
 
 
 def api_handler(event, context):
-    """Called by API Gateway: reads ?name=... and answers with an HTTP response."""
+    """API_DOC"""
     print("%s %s" % (event.get("httpMethod"), event.get("path")))
     name = (event.get("queryString") or {}).get("name", "World")
     return {
@@ -74,6 +71,13 @@ def api_handler(event, context):
         "body": json.dumps({"message": "Hello %s" % name}),
     }
 '''
+
+HANDLER_TEXT = '''\
+# -*- coding: utf8 -*-
+# SCF's hello-world function, as the console creates it, with two additions for the suite:
+# an error path (an empty name) and a handler for calls through API Gateway.
+# It runs on Python 2.7 and on every Python 3 runtime.
+''' + _HANDLER_CODE.replace("API_DOC", "Called by API Gateway: reads ?name=... and answers with an HTTP response.")
 
 # The schema line is relative to the suite file: suites/ -> ../.scftest/.
 SUITE_TEXT = """\
@@ -136,30 +140,7 @@ HANDLER_TEXT_ZH = '''\
 # SCF 的 hello world 函数（与控制台新建的示例函数相同），为测试套件加了两处：
 # 一个出错的分支（name 为空时），以及一个供 API 网关触发器调用的入口函数。
 # 它可以在 Python 2.7 和所有 Python 3 运行时上运行。
-import json
-import os
-
-
-def main_handler(event, context):
-    print("Received event: " + json.dumps(event, indent=2))
-    print("Received context: " + str(context))
-    name = event.get("name", "World")
-    if not name:
-        raise ValueError("name must not be empty")
-    return "%s %s" % (os.environ.get("GREETING", "Hello"), name)
-
-
-def api_handler(event, context):
-    """由 API 网关调用：读取 ?name=...，返回一个 HTTP 响应。"""
-    print("%s %s" % (event.get("httpMethod"), event.get("path")))
-    name = (event.get("queryString") or {}).get("name", "World")
-    return {
-        "isBase64Encoded": False,
-        "statusCode": 200,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"message": "Hello %s" % name}),
-    }
-'''
+''' + _HANDLER_CODE.replace("API_DOC", "由 API 网关调用：读取 ?name=...，返回一个 HTTP 响应。")
 
 SUITE_TEXT_ZH = """\
 # yaml-language-server: $schema=../.scftest/suite.schema.json
