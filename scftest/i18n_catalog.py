@@ -248,7 +248,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     stale = 0
     for po in catalogs():
-        entries = read_po(po)
+        try:
+            entries = read_po(po)
+        except CatalogError as exc:  # a broken .po is named with its line, not a traceback
+            print(f"python -m scftest.i18n_catalog: {exc}", file=sys.stderr)
+            return 2
         if args.extract:
             known = {entry.msgid for entry in entries}
             missing = [m for m in marked_messages() if m.msgid not in known]

@@ -5,6 +5,7 @@ at once."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,16 @@ def test_init_in_english_stays_english(tmp_path, capsys, monkeypatch):
     assert main(["init", "--lang", "en"]) == 0
     assert capsys.readouterr().out.startswith("Created a function and a suite in .:\n")
     assert not _CHINESE.search((tmp_path / SUITE_FILE).read_text(encoding="utf-8"))
+
+
+def test_the_chinese_tutorial_shows_what_init_prints(tmp_path, capsys, monkeypatch):
+    """docs/zh/writing-cases.md section 1 is init's real output (the tutorial's other outputs
+    come from runs of the same scaffold; this one has no times or ids in it)."""
+    tutorial = (Path(__file__).resolve().parents[1] / "docs" / "zh" / "writing-cases.md").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "my-function", "--lang", "zh"]) == 0
+    printed = capsys.readouterr().out
+    assert f"```console\n$ scftest init my-function\n{printed}```" in tutorial
+    suite = (tmp_path / "my-function" / SUITE_FILE).read_text(encoding="utf-8")
+    for name in ("向世界问好", "按名字问好", "拒绝空名字", "通过 API 网关应答"):
+        assert f"hello::{name}" in tutorial and f"- name: {name}" in suite
