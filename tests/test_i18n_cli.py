@@ -77,3 +77,22 @@ def test_the_chinese_tutorial_shows_what_init_prints(tmp_path, capsys, monkeypat
     suite = (tmp_path / "my-function" / SUITE_FILE).read_text(encoding="utf-8")
     for name in ("向世界问好", "按名字问好", "拒绝空名字", "通过 API 网关应答"):
         assert f"hello::{name}" in tutorial and f"- name: {name}" in suite
+
+
+@pytest.mark.skipif(INTERPRETERS["3.6"] is None, reason="the scaffold's suite runs on Python3.6, not on this machine")
+def test_update_reports_in_chinese(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CI", raising=False)
+    assert main(["init", "--lang", "zh"]) == 0
+    with (tmp_path / SUITE_FILE).open("a", encoding="utf-8") as suite:
+        suite.write("\n  - name: 向团队问好\n    event:\n      name: the team\n")
+    capsys.readouterr()
+    assert main(["run", "--update", "--lang", "zh", "--color", "no"]) == 0
+    out = capsys.readouterr().out
+    assert "--update：把 1 条期望写进了 1 个文件" in out
+    assert re.search(r"suites/hello\.yaml:\d+: 向团队问好: return: Hello the team", out)
+    assert "4 个用例已有期望且成立：保持原样。" in out
+    assert "请检查改动（git diff），然后再次运行 scftest run 验证。" in out
+    monkeypatch.setenv("CI", "true")
+    assert main(["run", "--update", "--lang", "zh"]) == 4
+    assert "设置了环境变量 CI（CI=true）时，--update 从不写测试套件文件" in capsys.readouterr().err

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.load.loader import load_suite
 from scftest.matchers import Matcher
 from scftest.model import UNSET, Case, Expectation, NodePath
@@ -63,10 +64,10 @@ def refuse_in_ci(environ: Optional[Mapping[str, str]] = None) -> None:
     value = env.get(CI_VARIABLE, "")
     if value.strip():
         raise UpdateRefused(
-            f"--update never writes suite files when the {CI_VARIABLE} environment variable is set "
-            f"({CI_VARIABLE}={value}): a CI job checks the suites, it must not rewrite them. Record on "
-            f"your own machine, review the change and commit it (or, if this is not CI, run: "
-            f"{CI_VARIABLE}= scftest run --update)")
+            _("--update never writes suite files when the {name} environment variable is set "
+              "({name}={value}): a CI job checks the suites, it must not rewrite them. Record on "
+              "your own machine, review the change and commit it (or, if this is not CI, run: "
+              "{name}= scftest run --update)").format(name=CI_VARIABLE, value=value))
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -87,7 +88,8 @@ class Change:
 
     def __str__(self) -> str:
         text = f"{_shown_path(self.file)}:{self.line}: {self.case}: {self.key}: {cut(render_flow(self.value), EDIT_WIDTH)}"
-        return f"{text}  (still failing: {', '.join(self.still_failing)})" if self.still_failing else text
+        return text + _("  (still failing: {places})").format(places=", ".join(self.still_failing)) if self.still_failing \
+            else text
 
 
 @dataclass(frozen=True)
@@ -136,17 +138,17 @@ class UpdateReport:
     def format(self) -> str:
         """Plain text for the terminal: every change, then every case left alone and why."""
         files = len(self.files_written)
-        lines = [f"--update: wrote {len(self.changes)} expectation(s) into {files} file(s)"]
+        lines = [_("--update: wrote {count} expectation(s) into {files} file(s)").format(count=len(self.changes), files=files)]
         lines += [f"  {change}" for change in self.changes]
         notable = [entry for entry in self.left_alone if not entry.held]
         if notable:
-            lines.append("Left alone:")
+            lines.append(_("Left alone:"))
             lines += [f"  {entry}" for entry in notable]
         held = len(self.left_alone) - len(notable)
         if held:
-            lines.append(f"{held} case(s) already expect an outcome, and it held: left as written.")
+            lines.append(_("{count} case(s) already expect an outcome, and it held: left as written.").format(count=held))
         if self.changes:
-            lines.append("Review the change (git diff), then run scftest run again to check it.")
+            lines.append(_("Review the change (git diff), then run scftest run again to check it."))
         return "\n".join(lines)
 
     __str__ = format
@@ -184,33 +186,33 @@ def propose(outcome: CaseOutcome) -> _Decision:
     """What --update would write for one run of a case, or why it leaves the case alone."""
     case, record = outcome.case, outcome.record
     if outcome.verdict is Verdict.SKIPPED:
-        return _Keep(f"skipped ({outcome.summary or case.skip or 'skip'})")
+        return _Keep(_("skipped ({reason})").format(reason=outcome.summary or case.skip or "skip"))
     if outcome.verdict is Verdict.ERROR:
-        return _Keep(f"scftest could not run it: {outcome.summary}")
+        return _Keep(_("scftest could not run it: {reason}").format(reason=outcome.summary))
     if case.xfail is not None or outcome.verdict in (Verdict.XFAILED, Verdict.XPASSED):
-        return _Keep("marked xfail: remove xfail first if the function now behaves as it should")
+        return _Keep(_("marked xfail: remove xfail first if the function now behaves as it should"))
     if record is None:
-        return _Keep("no invocation was recorded")
+        return _Keep(_("no invocation was recorded"))
     written = [key for key in OUTCOME_KEYS if getattr(case.expect, _EXPECT_ATTRS[key]) is not UNSET]
     if written and outcome.verdict is Verdict.PASSED:
-        return _Keep("already expects an outcome, and it held", held=True)
+        return _Keep(_("already expects an outcome, and it held"), held=True)
     if not written:
         decision = _observed(outcome)
     elif "return" in written and outcome.failed:
         decision = _rewrite_return(outcome)
     else:
-        decision = _Keep(f"already expects {', '.join(written)}; --update only rewrites a return that "
-                         f"did not hold ({outcome.summary})")
+        decision = _Keep(_("already expects {keys}; --update only rewrites a return that did not hold ({reason})").format(
+            keys=", ".join(written), reason=outcome.summary))
     if isinstance(decision, _Write) and outcome.masked:
         # The value has *** where a secret was: writing it would expect the mask, and
         # writing the secret itself would put it into the suite file.
-        return _Keep("what it shows holds a secret (a value passed with !env, or the role's), masked as ***; "
-                     "--update never writes secrets into a suite: write this expectation by hand, "
-                     "with !env where the secret goes")
+        return _Keep(_("what it shows holds a secret (a value passed with !env, or the role's), masked as ***; "
+                       "--update never writes secrets into a suite: write this expectation by hand, "
+                       "with !env where the secret goes"))
     tags = _matcher_tags(case.expect)
     if isinstance(decision, _Write) and tags:
-        return _Keep(f"its expectations hold matchers ({', '.join(tags)}), written by hand: "
-                     "scftest does not overwrite them; edit them yourself")
+        return _Keep(_("its expectations hold matchers ({tags}), written by hand: "
+                       "scftest does not overwrite them; edit them yourself").format(tags=", ".join(tags)))
     return decision
 
 
@@ -221,20 +223,20 @@ def _observed(outcome: CaseOutcome) -> _Decision:
     status = record.status
     if status == Status.SUCCESS:
         if case.invocation != SYNC:
-            return _Keep("async: the caller never receives the return value, and success is already "
-                         "what a case without expect checks")
+            return _Keep(_("async: the caller never receives the return value, and success is already "
+                           "what a case without expect checks"))
         if record.return_value is UNSET:
-            return _Keep("the invocation succeeded but returned no value to record")
+            return _Keep(_("the invocation succeeded but returned no value to record"))
         return _Write("return", record.return_value, _still_failing(outcome, _RETURN_PATHS))
     if record.status_code in [code.number for code in LOAD_FAILURES]:
         # A wrong handler name or a broken import is a problem of the set-up, not behaviour to keep.
-        return _Keep(f"the function could not be loaded ({outcome.summary}); --update does not record "
-                     "that: fix the handler or the code, or write the expectation by hand")
+        return _Keep(_("the function could not be loaded ({reason}); --update does not record "
+                       "that: fix the handler or the code, or write the expectation by hand").format(reason=outcome.summary))
     if status == Status.ERROR and record.error is not None:
         return _Write("error", error_expectation(record.error), _still_failing(outcome, _OUTCOME_PATHS))
     if status == Status.ERROR or status in FAILURE_STATUSES:
         return _Write("status", str(status), _still_failing(outcome, _OUTCOME_PATHS))
-    return _Keep(f"the invocation ended with a status scftest cannot record ({status})")
+    return _Keep(_("the invocation ended with a status scftest cannot record ({status})").format(status=status))
 
 
 def _rewrite_return(outcome: CaseOutcome) -> _Decision:
@@ -242,10 +244,11 @@ def _rewrite_return(outcome: CaseOutcome) -> _Decision:
     assert record is not None
     if record.status != Status.SUCCESS or record.return_value is UNSET:
         # Recording the failure would turn an expected value into an expected failure.
-        return _Keep(f"expects a return value, but the function ended with {record.status} "
-                     f"({outcome.summary}); fix the function, or change the case by hand")
+        return _Keep(_("expects a return value, but the function ended with {status} "
+                       "({reason}); fix the function, or change the case by hand").format(
+            status=record.status, reason=outcome.summary))
     if not any(m.root == "return" for m in outcome.mismatches):
-        return _Keep(f"its return held; something else failed ({outcome.summary})")
+        return _Keep(_("its return held; something else failed ({reason})").format(reason=outcome.summary))
     return _Write("return", record.return_value, _still_failing(outcome, _RETURN_PATHS))
 
 
@@ -351,8 +354,9 @@ def _label(case: Case) -> str:
 def decide(entry: _Entry, runs_in_file: int) -> _Decision:
     """One decision for the entry: every run must propose the same write."""
     if len(entry.outcomes) < runs_in_file:
-        return _Keep(f"only {len(entry.outcomes)} of its {runs_in_file} matrix runs ran; select them all "
-                     "(no -k, --tag or --shard that splits them) to record it")
+        return _Keep(_("only {ran} of its {runs} matrix runs ran; select them all "
+                       "(no -k, --tag or --shard that splits them) to record it").format(
+            ran=len(entry.outcomes), runs=runs_in_file))
     decisions = [propose(o) for o in entry.outcomes]
     first = decisions[0]
     if all(_same_decision(first, d) for d in decisions[1:]):
@@ -361,7 +365,7 @@ def decide(entry: _Entry, runs_in_file: int) -> _Decision:
             return _Write(first.key, first.value, tuple(failing))
         return first
     parts = [f"{_label(o.case)} {_describe(d)}" for o, d in zip(entry.outcomes, decisions)]
-    return _Keep("its matrix runs disagree, so nothing was written: " + "; ".join(parts))
+    return _Keep(_("its matrix runs disagree, so nothing was written: {runs}").format(runs="; ".join(parts)))
 
 
 def _same_decision(a: _Decision, b: _Decision) -> bool:
@@ -410,7 +414,7 @@ def _entries_by_file(outcomes: Iterable[CaseOutcome]) -> Dict[Path, List[_Entry]
         label = outcome.case.steps[0].label if outcome.case.steps else ""
         entries.setdefault(key, _Entry(file, key[1], step=label)).outcomes.append(outcome)
     by_file: Dict[Path, List[_Entry]] = {}
-    for (file, _), entry in entries.items():
+    for (file, _key), entry in entries.items():
         by_file.setdefault(file, []).append(entry)
     return by_file
 
@@ -458,10 +462,10 @@ def _apply(file: Path, original: str, decisions: List[Tuple[_Entry, _Decision]])
 
 def _runs_per_entry(file: Path) -> Union[Dict[NodePath, Tuple[int, set]], str]:
     """For each case entry of the file as it is now: (number of runs, their names); or why not."""
-    suite, problems, _ = load_suite(file, explicit=True)
+    suite, problems, _warnings = load_suite(file, explicit=True)
     if suite is None:
-        first = problems[0] if problems else "it is not a suite"
-        return f"the file no longer loads, so nothing was written to it: {first}"
+        first = problems[0] if problems else _("it is not a suite")
+        return _("the file no longer loads, so nothing was written to it: {problem}").format(problem=first)
     runs: Dict[NodePath, Tuple[int, set]] = {}
     for case in suite.cases:
         count, names = runs.get(tuple(case.path), (0, set()))
@@ -473,7 +477,7 @@ def _still_there(entry: _Entry, runs: Mapping[NodePath, Tuple[int, set]]) -> Opt
     """A reason to stop when the file changed under the run (the entry moved or was renamed)."""
     names = runs.get(tuple(entry.path[:2]), (0, set()))[1]
     if len(entry.path) not in (2, 4) or any(o.case.name not in names for o in entry.outcomes):
-        return _Keep("the case is no longer at its place in the file (edited during the run?)")
+        return _Keep(_("the case is no longer at its place in the file (edited during the run?)"))
     return None
 
 
