@@ -117,3 +117,11 @@ def test_an_error_case_in_both_languages(tmp_path, capsys):
     _, chinese = _run(suite, "zh", capsys)
     assert "status (suite line 4): expected success, got error: KeyError: 'id'" in english
     assert "status（测试套件第 4 行）：期望 success，实际是 error：KeyError: 'id'" in chinese
+
+
+def test_a_missing_interpreter_in_chinese(tmp_path, capsys):
+    suite = _suite(tmp_path)
+    runtime = "Python" + NEWEST_OFFERED
+    _, chinese = _run(suite, "zh", capsys, "-k", "passes", "--runtime", f"{runtime}=/nonexistent/python")
+    assert f"出错 words::passes - 没有 {runtime} 的解释器" in chinese
+    assert f"{runtime}：--runtime 指定的解释器无法使用：" in chinese

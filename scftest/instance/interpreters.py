@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.instance import Interpreter
 from scftest.load.project import read_tool_table
 from scftest.scf.profiles import offered
@@ -303,15 +304,17 @@ class RuntimeResolver:
             probe = self._probe(path)
             if probe.version is not None and _major_minor(probe.version) == wanted:
                 return _Found(Interpreter(name, probe.executable, probe.version), source)
-            problem = probe.problem or f"{path} is Python {probe.version}, not {wanted}"
-            where = "--runtime" if source == "--runtime" else "[tool.scftest.runtimes] in pyproject.toml"
-            return RuntimeNotFound(f"{name}: the interpreter given by {where} is unusable: {problem}")
+            problem = probe.problem or _("{path} is Python {version}, not {wanted}").format(
+                path=path, version=probe.version, wanted=wanted)
+            where = "--runtime" if source == "--runtime" else _("[tool.scftest.runtimes] in pyproject.toml")
+            return RuntimeNotFound(_("{runtime}: the interpreter given by {where} is unusable: {problem}").format(
+                runtime=name, where=where, problem=problem))
         passed_over = []
         for path, source in self._candidates(major, minor):
             probe = self._probe(path)
             if probe.version is not None and _major_minor(probe.version) == wanted:
                 return _Found(Interpreter(name, probe.executable, probe.version), source, tuple(passed_over))
-            passed_over.append(probe.problem or f"{path} is Python {probe.version}")
+            passed_over.append(probe.problem or _("{path} is Python {version}").format(path=path, version=probe.version))
         return RuntimeNotFound(self._advice(name, wanted, passed_over))
 
     def _candidates(self, major: int, minor: int) -> List[Tuple[str, str]]:
@@ -361,13 +364,13 @@ class RuntimeResolver:
         return [int(m.group(1)) for n in names if (m := pattern.match(n))]
 
     def _advice(self, name: str, wanted: str, passed_over: List[str]) -> str:
-        tried = f" (passed over: {'; '.join(passed_over)})" if passed_over else ""
-        return (
-            f"no interpreter for runtime {name}: no python{wanted} on PATH and none in "
-            f"{self._pyenv_versions}{tried}. Provide one with --runtime {name}=/path/to/python, "
-            f'or in pyproject.toml under [tool.scftest.runtimes]: "{name}" = "/path/to/python", '
-            f"or install it with `pyenv install {wanted}`"
-        )
+        tried = _(" (passed over: {paths})").format(paths="; ".join(passed_over)) if passed_over else ""
+        return _(
+            "no interpreter for runtime {runtime}: no python{wanted} on PATH and none in "
+            "{pyenv}{tried}. Provide one with --runtime {runtime}=/path/to/python, "
+            'or in pyproject.toml under [tool.scftest.runtimes]: "{runtime}" = "/path/to/python", '
+            "or install it with `pyenv install {wanted}`"
+        ).format(runtime=name, wanted=wanted, pyenv=self._pyenv_versions, tried=tried)
 
 
 def _major_minor(version: str) -> str:

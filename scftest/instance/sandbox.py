@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from scftest.i18n import _
 from scftest.instance import InstanceError
 from scftest.instance.keeper import Keeper
 from scftest.instance.proctree import (PAGE_SIZE, ProcessTree, children, read_file, read_stat,
@@ -605,9 +606,9 @@ class Sandbox:
         chosen = isolation_for(machine, self.requested)
         if chosen is None:
             raise InstanceError(
-                f"--isolation strict: this case cannot be contained here ({machine.why})",
-                hint="`scftest doctor` says what this machine gives; without --isolation strict "
-                     "the case runs as a plain process, labelled in every report")
+                _("--isolation strict: this case cannot be contained here ({why})").format(why=machine.why),
+                hint=_("`scftest doctor` says what this machine gives; without --isolation strict "
+                       "the case runs as a plain process, labelled in every report"))
         name = f"{CASE_PREFIX}{os.getpid()}-{next(self._counter)}"
         cgroups = CaseCgroups.make(machine.cgroup_bases, name, limits)
         if chosen == PROCESS:

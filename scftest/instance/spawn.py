@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
+from scftest.i18n import _
 from scftest.instance.bootstrap import BootstrapCache, Script, child_config, write_config
 from scftest.instance.channel import ChannelGarbled, Frame, FrameReader
 from scftest.instance.logcapture import LogCapture
@@ -118,9 +119,9 @@ class SpawnInstance(Instance):
             if process.ended:
                 process.close()
                 if process.cold and observed.returncode == EXIT_NO_INSTANCE and observed.ready_at is None:
-                    output, _ = log.text()
-                    raise InstanceError(f"the case's instance could not be made: {output.strip()}",
-                                        hint="`scftest doctor` says what this machine gives")
+                    output, _truncated = log.text()
+                    raise InstanceError(_("the case's instance could not be made: {output}").format(output=output.strip()),
+                                        hint=_("`scftest doctor` says what this machine gives"))
             else:
                 self.process = process
             return make_record(self.spec, request, observed, log, isolation=process.plan.isolation,
@@ -366,9 +367,10 @@ def _spawn(spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
         )
     except OSError as exc:
         raise InstanceError(
-            f"cannot start the interpreter {spec.interpreter.path}: {exc.strerror or exc}",
-            f"it answered when the run began; check that it is still an executable Python "
-            f"{spec.interpreter.version}, or name another with --runtime {spec.runtime}=PATH") from exc
+            _("cannot start the interpreter {path}: {error}").format(path=spec.interpreter.path, error=exc.strerror or exc),
+            _("it answered when the run began; check that it is still an executable Python "
+              "{version}, or name another with --runtime {runtime}=PATH").format(
+                version=spec.interpreter.version, runtime=spec.runtime)) from exc
 
 
 def _new_log(spec: InstanceSpec) -> LogCapture:
