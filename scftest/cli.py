@@ -486,9 +486,10 @@ def cmd_runtimes(args: argparse.Namespace) -> int:
     width = max(len(row.runtime) for row in rows)
     for row in rows:
         if row.interpreter:
-            line = f"{row.runtime:<{width}}  {row.version:<8}  {row.interpreter}  (from {row.source})"
+            line = f"{row.runtime:<{width}}  {row.version:<8}  {row.interpreter}  " + i18n._("(from {source})").format(
+                source=row.source)
         else:
-            line = f"{row.runtime:<{width}}  {'-':<8}  none: {row.problem}"
+            line = f"{row.runtime:<{width}}  {'-':<8}  " + i18n._("none: {problem}").format(problem=row.problem)
         print(line)
     return EXIT_OK
 

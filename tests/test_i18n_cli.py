@@ -96,3 +96,10 @@ def test_update_reports_in_chinese(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CI", "true")
     assert main(["run", "--update", "--lang", "zh"]) == 4
     assert "设置了环境变量 CI（CI=true）时，--update 从不写测试套件文件" in capsys.readouterr().err
+
+
+def test_runtimes_in_chinese(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["runtimes", "--runtime", "Python3.9=/nonexistent/python", "--lang", "zh"]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("Python3.9 "))
+    assert line.endswith("没有：Python3.9：--runtime 指定的解释器无法使用：/nonexistent/python 不存在")

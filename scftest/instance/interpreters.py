@@ -200,18 +200,19 @@ def probe_version(path: str) -> Probe:
             capture_output=True, timeout=PROBE_TIMEOUT_S,
         )
     except FileNotFoundError:
-        return Probe(None, problem=f"{path} does not exist")
+        return Probe(None, problem=_("{path} does not exist").format(path=path))
     except PermissionError:
-        return Probe(None, problem=f"{path} is not executable")
+        return Probe(None, problem=_("{path} is not executable").format(path=path))
     except subprocess.TimeoutExpired:
-        return Probe(None, problem=f"{path} did not answer within {PROBE_TIMEOUT_S:g} s")
+        return Probe(None, problem=_("{path} did not answer within {seconds} s").format(
+            path=path, seconds=f"{PROBE_TIMEOUT_S:g}"))
     except OSError as exc:
-        return Probe(None, problem=f"{path} cannot be run ({exc})")
-    version, _, executable = done.stdout.decode("utf-8", "surrogateescape").partition("\n")
+        return Probe(None, problem=_("{path} cannot be run ({error})").format(path=path, error=exc))
+    version, _sep, executable = done.stdout.decode("utf-8", "surrogateescape").partition("\n")
     version = version.strip()
     if done.returncode != 0 or not re.fullmatch(r"\d+\.\d+\.\d+", version):
         first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[0]
-        return Probe(None, problem=f"{path} fails ({first})")
+        return Probe(None, problem=_("{path} fails ({error})").format(path=path, error=first))
     real = executable.strip()
     # An embedded or odd build may leave sys.executable empty: then the path is all we have.
     return Probe(version, real if real and os.path.isabs(real) and os.access(real, os.X_OK) else path)
@@ -278,7 +279,7 @@ class RuntimeResolver:
                 problem = "; ".join(found.passed_over) or None
                 rows.append(RuntimeInfo(name, found.interpreter.path,
                                         found.interpreter.version, found.source,
-                                        f"passed over: {problem}" if problem else None))
+                                        _("passed over: {paths}").format(paths=problem) if problem else None))
             else:
                 rows.append(RuntimeInfo(name, None, None, None, str(found)))
         return rows
