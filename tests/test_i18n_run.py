@@ -125,3 +125,14 @@ def test_a_missing_interpreter_in_chinese(tmp_path, capsys):
     _, chinese = _run(suite, "zh", capsys, "-k", "passes", "--runtime", f"{runtime}=/nonexistent/python")
     assert f"出错 words::passes - 没有 {runtime} 的解释器" in chinese
     assert f"{runtime}：--runtime 指定的解释器无法使用：" in chinese
+
+
+def test_a_module_nobody_provides_in_chinese(tmp_path, capsys):
+    code = tmp_path / "fn"
+    code.mkdir()
+    (code / "index.py").write_text("import nosuchmodule_for_i18n\n\ndef main_handler(event, context):\n    return 1\n")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"function: {{code: fn, handler: index.main_handler, runtime: Python{NEWEST_OFFERED}}}\n"
+                     "cases:\n  - name: imports\n")
+    _, chinese = _run(suite, "zh", capsys)
+    assert f"`nosuchmodule_for_i18n` 不在 Python{NEWEST_OFFERED} 镜像中" in chinese

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from scftest.i18n import _
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.scf import images
 
@@ -50,14 +51,14 @@ def explain(outcome: CaseOutcome, runtime: str, cache: Optional[Path] = None) ->
     if images.read_manifest(image.runtime, cache).provisioned(library) is not None:
         return outcome  # provisioned, and still not found: the record says the rest
     version = f" {library.version}" if library.version else ""
-    summary = (f"`{module}` is in the {image.runtime} image ({library.name}{version}), "
-               f"but it is not provisioned on this machine")
+    summary = _("`{module}` is in the {runtime} image ({library}), but it is not provisioned on this machine").format(
+        module=module, runtime=image.runtime, library=library.name + version)
     if library.unavailable:
-        details = (f"scftest cannot provision {library.name}: {library.unavailable}; vendor a copy "
-                   f"into the code folder or a layer to run this case")
+        details = _("scftest cannot provision {library}: {why}; vendor a copy "
+                    "into the code folder or a layer to run this case").format(library=library.name, why=library.unavailable)
     else:
-        details = (f"run `scftest image install {image.runtime} {library.name}` (or without a name, "
-                   f"for the whole image), then run the case again")
+        details = _("run `scftest image install {runtime} {library}` (or without a name, "
+                    "for the whole image), then run the case again").format(runtime=image.runtime, library=library.name)
     return replace(outcome, verdict=Verdict.ERROR, summary=summary,
                    details="\n".join(part for part in (details, outcome.details) if part))
 
@@ -65,10 +66,10 @@ def explain(outcome: CaseOutcome, runtime: str, cache: Optional[Path] = None) ->
 def _not_in_image(module: str, image: images.Image) -> str:
     top = module.split(".")[0]
     if not image.libraries:
-        return (f"`{top}` is not in the {image.runtime} image (it has no pre-installed libraries): "
-                f"vendor it into the code folder or a layer")
-    return (f"`{top}` is not in the {image.runtime} image: vendor it into the code folder or a layer "
-            f"(`scftest image list {image.runtime}` shows what the image has)")
+        return _("`{module}` is not in the {runtime} image (it has no pre-installed libraries): "
+                 "vendor it into the code folder or a layer").format(module=top, runtime=image.runtime)
+    return _("`{module}` is not in the {runtime} image: vendor it into the code folder or a layer "
+             "(`scftest image list {runtime}` shows what the image has)").format(module=top, runtime=image.runtime)
 
 
 def _with_details(outcome: CaseOutcome, text: str) -> CaseOutcome:
