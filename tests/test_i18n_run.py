@@ -136,3 +136,12 @@ def test_a_module_nobody_provides_in_chinese(tmp_path, capsys):
                      "cases:\n  - name: imports\n")
     _, chinese = _run(suite, "zh", capsys)
     assert f"`nosuchmodule_for_i18n` 不在 Python{NEWEST_OFFERED} 镜像中" in chinese
+
+
+def test_the_record_lines_in_both_languages(tmp_path, capsys):
+    suite = _suite(tmp_path)
+    _, english = _run(suite, "en", capsys, "-v", "-k", "passes")
+    _, chinese = _run(suite, "zh", capsys, "-v", "-k", "passes")
+    assert re.search(r"duration: [\d.]+ ms \(billed \d+ ms; cold start, init [\d.]+ ms\), memory: ", english)
+    assert re.search(r"duration: [\d.]+ ms （计费 \d+ ms；冷启动，初始化 [\d.]+ ms）, memory: ", chinese)
+    assert "通过 words::passes (" in chinese and "status: success (200)" in chinese  # the record's fields stay

@@ -235,16 +235,17 @@ def log_tail(log: str, lines: int = render.LOG_TAIL_LINES) -> Tuple[str, int]:
 
 def interpreter_label(record: InvocationRecord) -> str:
     """``/usr/bin/python3.6 (3.6.15)``, with the fallback spelled out when it applied."""
-    label = f"{record.interpreter} ({record.interpreter_version})" if record.interpreter else "(none)"
+    label = f"{record.interpreter} ({record.interpreter_version})" if record.interpreter else _("(none)")
     if record.runtime_fallback:
-        label += f" [fallback: {record.runtime} ran on Python {record.interpreter_version}]"
+        label += _(" [fallback: {runtime} ran on Python {version}]").format(runtime=record.runtime,
+                                                                           version=record.interpreter_version)
     return label
 
 
 def record_lines(record: Optional[InvocationRecord]) -> List[str]:
     """The invocation record as ``key: value`` lines (no log): for -vv and JUnit system-out."""
     if record is None:
-        return ["record: (the case did not run)"]
+        return ["record: " + _("(the case did not run)")]
     lines = [
         f"request_id: {record.request_id}",
         f"invocation: {record.invocation}",
@@ -254,7 +255,7 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
         f"status: {record.status} ({record.status_code})",
     ]
     if not record.cold_start:  # a warm sequence's step served by the instance already running
-        lines.insert(4, "start: warm (the module was already imported)")
+        lines.insert(4, "start: " + _("warm (the module was already imported)"))
     if record.return_value is not UNSET:
         lines.append(f"return: {render.json_text(record.return_value)}")
     if record.ret_msg is not None:
@@ -262,10 +263,11 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
     if record.error is not None:
         error = record.error
         lines.append(f"error: {error.qualified_type or error.type}: {render.cut(error.message, render.RECORD_WIDTH)}")
-    start = f"cold start, init {record.init_ms:.1f} ms" if record.cold_start else "warm start"
+    start = (_("cold start, init {ms} ms").format(ms=f"{record.init_ms:.1f}") if record.cold_start
+             else _("warm start"))
     lines.append(
-        f"duration: {record.duration_ms:.1f} ms (billed {record.billed_duration_ms} ms; {start}), "
-        f"memory: {record.max_memory_mb:.1f} MB"
+        f"duration: {record.duration_ms:.1f} ms " + _("(billed {billed} ms; {start})").format(
+            billed=record.billed_duration_ms, start=start) + f", memory: {record.max_memory_mb:.1f} MB"
     )
     exit_line = f"exit_code: {record.exit_code if record.exit_code is not None else '-'}"
     if record.signal:
@@ -274,5 +276,5 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
     if record.imports:
         lines.append(f"imports: {render.imports_text(record.imports)}")
     if record.log_truncated_bytes:
-        lines.append(f"log: {record.log_truncated_bytes} bytes cut from the captured log")
+        lines.append("log: " + _("{count} bytes cut from the captured log").format(count=record.log_truncated_bytes))
     return lines
