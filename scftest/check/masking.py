@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from scftest.check.outcome import CaseOutcome, Mismatch, StepOutcome
+from scftest.i18n import _, ngettext
 from scftest.instance.logcapture import CUT_MARKER
 from scftest.model import UNSET, Case, EnvRef, SuiteWarning
 
@@ -40,7 +41,7 @@ def forms(secret: str) -> Set[str]:
     """The texts ``secret`` can appear as: itself, escaped once and twice as JSON (with and
     without ``ensure_ascii``), and Python's ``repr`` / ``ascii`` of it."""
     found = {secret}
-    for _ in range(2):  # once: context["environment"]; twice: that text dumped again
+    for _round in range(2):  # once: context["environment"]; twice: that text dumped again
         found |= {json.dumps(text, ensure_ascii=ascii_only)[1:-1]
                   for text in found for ascii_only in (False, True)}
     found |= {repr(secret)[1:-1], ascii(secret)[1:-1]}
@@ -220,12 +221,15 @@ def short_secret_warnings(cases: Sequence[Case], environ: Mapping[str, str]) -> 
             seen.add(place)
             warnings.append(SuiteWarning(
                 case.file, mark.line, mark.col,
-                f"the value of {value.name} (passed with !env) is {len(secret)} character"
-                f"{'s' if len(secret) != 1 else ''} long: secrets under {MIN_SECRET_LENGTH} "
-                f"characters are not masked as {MASK} (masking it would mangle every report), "
-                f"so the reports show it as it is",
-                f"use a secret of {MIN_SECRET_LENGTH} characters or more, or pass a value that "
-                f"is not secret without !env"))
+                ngettext("the value of {name} (passed with !env) is {length} character long: secrets under {minimum} "
+                         "characters are not masked as {mask} (masking it would mangle every report), "
+                         "so the reports show it as it is",
+                         "the value of {name} (passed with !env) is {length} characters long: secrets under {minimum} "
+                         "characters are not masked as {mask} (masking it would mangle every report), "
+                         "so the reports show it as it is", len(secret)).format(
+                    name=value.name, length=len(secret), minimum=MIN_SECRET_LENGTH, mask=MASK),
+                _("use a secret of {minimum} characters or more, or pass a value that "
+                  "is not secret without !env").format(minimum=MIN_SECRET_LENGTH)))
     return warnings
 
 
