@@ -25,6 +25,13 @@ from scftest.scf.profiles import profile_for
 
 HANDLERS = Path(__file__).parent / "handlers"
 
+# The tests assert scftest's English messages; on a machine whose locale is Chinese scftest
+# would speak Chinese (scftest/i18n.py). The tests of Chinese ask for it themselves
+# (--lang zh, or LANG in the environment they pass).
+for _variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    if os.environ.get(_variable, "").lower().startswith("zh"):
+        os.environ[_variable] = "C.UTF-8"
+
 VERSIONS = ("2.7",) + tuple(f"3.{minor}" for minor in range(6, 14))
 
 
