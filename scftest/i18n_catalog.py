@@ -210,6 +210,7 @@ def marked_messages(package: Path = PACKAGE) -> List[Marked]:
     """Every marked message under the package, each once (first place kept), plus the
     counted words of argparse that scftest's catalog provides."""
     from scftest.i18n import ARGPARSE_COUNTED
+    from scftest.load.validate import hint_descriptions, load_schema
 
     seen: Dict[str, Marked] = {}
     for path in sorted(package.rglob("*.py")):
@@ -220,6 +221,8 @@ def marked_messages(package: Path = PACKAGE) -> List[Marked]:
             seen.setdefault(message.msgid, message)
     for singular, plural in ARGPARSE_COUNTED:
         seen.setdefault(singular, Marked(singular, plural, "argparse"))
+    for description in hint_descriptions(load_schema()):  # quoted as hints by load/validate.py
+        seen.setdefault(description, Marked(description, None, "schemas/suite.schema.json"))
     return list(seen.values())
 
 

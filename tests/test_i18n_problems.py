@@ -42,6 +42,11 @@ EXPECTED = [
     ("twice.yaml", FN + "cases:\n  - name: same\n  - name: same\n",
      "the case name 'same' is used twice (first at line 3) — give every case its own name",
      "用例名 'same' 重复了（第一次出现在第 3 行） —— 请给每个用例起一个不同的名字"),
+    ("memory.yaml", "function: {code: ., handler: index.main_handler, memory: 100}\ncases:\n  - name: m\n",
+     "function.memory has a value that is not allowed: 100 — MB: 64, or 128 to 3072 in steps of 128 (SCF's "
+     "default is 128), e.g. memory: 128",
+     "function.memory 的值不允许：100 —— 单位为 MB：64，或 128 到 3072 之间 128 的倍数（SCF 的默认值为 128），"
+     "例如 memory: 128"),
     ("event.yaml", FN + "cases:\n  - name: e\n    event_file: nowhere.json\n",
      "the event file 'nowhere.json' does not exist", "事件文件 'nowhere.json' 不存在"),
 ]

@@ -41,6 +41,24 @@ _JSON_TYPES = {  # in English; shown as _(words)
 }
 
 
+# The schema keywords whose failure quotes the failing node's description as the hint.
+HINT_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "multipleOf", "anyOf", "oneOf", "pattern")
+
+
+def hint_descriptions(schema: Any) -> List[str]:
+    """The descriptions a problem can quote as its hint (the catalog translates them)."""
+    found: List[str] = []
+    if isinstance(schema, dict):
+        if isinstance(schema.get("description"), str) and any(k in schema for k in HINT_KEYWORDS):
+            found.append(schema["description"])
+        for value in schema.values():
+            found += hint_descriptions(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += hint_descriptions(value)
+    return found
+
+
 @lru_cache(maxsize=1)
 def load_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -104,13 +122,14 @@ def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProbl
     if kind in ("enum", "const"):
         return _bad_choice(error, where, mark, source)
     if kind in ("minimum", "maximum", "exclusiveMinimum", "multipleOf", "anyOf", "oneOf"):
-        text = error.schema.get("description") or error.message
+        text = _(error.schema["description"]) if error.schema.get("description") else error.message
         return _problem(source, mark, _("{where} has a value that is not allowed: {value}").format(
-            where=where, value=_short(error.instance)), _with_example(text.rstrip("."), _example(error)))
+            where=where, value=_short(error.instance)), _with_example(text.rstrip(".。"), _example(error)))
     if kind == "pattern":
-        text = error.schema.get("description") or _("it must match {pattern}").format(pattern=error.validator_value)
+        text = (_(error.schema["description"]) if error.schema.get("description")
+                else _("it must match {pattern}").format(pattern=error.validator_value))
         return _problem(source, mark, _("{where} is not valid: {value}").format(where=where, value=_short(error.instance)),
-                        _with_example(text.rstrip("."), _example(error)))
+                        _with_example(text.rstrip(".。"), _example(error)))
     if kind == "propertyNames":
         return _problem(source, mark, _("{where} has a variable name that is not allowed: {value}").format(
             where=where, value=_short(error.instance)), _("names are letters, digits and '_', not starting with a digit"))
