@@ -138,8 +138,9 @@ def _check_matrix_labels(matrix: Mapping[str, Any], out: _Collector) -> bool:
             label = matrix_label({key: value})
             first = seen.setdefault(label, index)
             if first != index:
-                out.add(("matrix", key, index), f"matrix {key} values {first + 1} and {index + 1} both show as "
-                        f"'[{label}]' in case names", "make every value of the axis differ in what it shows")
+                out.add(("matrix", key, index), _("matrix {key} values {first} and {second} both show as '[{label}]' in "
+                                                  "case names").format(key=key, first=first + 1, second=index + 1, label=label),
+                        _("make every value of the axis differ in what it shows"))
     return len(out.problems) > before
 
 
