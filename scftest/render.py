@@ -720,19 +720,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 def rerun_line(rerun) -> str:
     """The header line of ``--lf`` / ``--ff`` (a ``plan.Rerun``), in pytest's words."""
+    if rerun.previous and rerun.mode == "ff":
+        return "run-last-failure: " + ngettext("rerun previous {count} failure first", "rerun previous {count} failures first",
+                                               rerun.previous).format(count=rerun.previous)
     if rerun.previous:
-        first = " first" if rerun.mode == "ff" else ""
-        return f"run-last-failure: rerun previous {_plural(rerun.previous, 'failure')}{first}"
+        return "run-last-failure: " + ngettext("rerun previous {count} failure", "rerun previous {count} failures",
+                                               rerun.previous).format(count=rerun.previous)
     if rerun.known:
-        return (f"run-last-failure: {_plural(rerun.known, 'known failure')} not in the selected cases, "
-                f"running every selected case")
-    return "run-last-failure: no previously failed cases, not deselecting any"
+        return "run-last-failure: " + ngettext(
+            "{count} known failure not in the selected cases, running every selected case",
+            "{count} known failures not in the selected cases, running every selected case", rerun.known).format(
+                count=rerun.known)
+    return "run-last-failure: " + _("no previously failed cases, not deselecting any")
 
 
 def matrix_label(params: Mapping[str, Any]) -> str:
