@@ -162,7 +162,8 @@ def _durations(text: str) -> int:
     except ValueError:
         number = -1
     if number < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of cases, 0 or more (0: every case)")
+        raise argparse.ArgumentTypeError(i18n._("{value}: give a number of cases, 0 or more (0: every case)").format(
+            value=repr(text)))
     return number
 
 
