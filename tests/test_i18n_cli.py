@@ -103,3 +103,12 @@ def test_runtimes_in_chinese(capsys, tmp_path, monkeypatch):
     assert main(["runtimes", "--runtime", "Python3.9=/nonexistent/python", "--lang", "zh"]) == 0
     line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("Python3.9 "))
     assert line.endswith("没有：Python3.9：--runtime 指定的解释器无法使用：/nonexistent/python 不存在")
+
+
+def test_events_list_in_chinese(capsys):
+    assert main(["events", "--lang", "zh"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert "apigateway    API 网关集成请求（GET /orders/42）" in listing
+    assert "cos           cos_put 的别名：通过 PUT 创建的 COS 对象" in listing
+    assert main(["events", "--lang", "en"]) == 0
+    assert "cos           alias of cos_put: COS object created by PUT" in capsys.readouterr().out.splitlines()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
 from scftest.errors import ScftestError
+from scftest.i18n import N_, _
 from scftest.model import Replace
 
 _FOLDER = Path(__file__).resolve().parent
@@ -29,18 +30,18 @@ _FOLDER = Path(__file__).resolve().parent
 ALIASES: Mapping[str, str] = {"cos": "cos_put"}
 
 DESCRIPTIONS: Mapping[str, str] = {
-    "apigateway": "API Gateway integration request (GET /orders/42)",
-    "timer": "timer trigger firing",
-    "cos_put": "COS object created by PUT",
-    "cos_post": "COS object created by POST (form upload)",
-    "cos_delete": "COS object deleted",
-    "cmq": "CMQ topic message",
-    "ckafka": "CKafka messages (two records)",
-    "cls": "CLS log batch (event: holds the decoded records; delivered gzipped and base64-encoded)",
-    "clb": "CLB load balancer request (POST /orders)",
-    "mps": "MPS media processing: a finished WorkflowTask (one transcode)",
-    "eventbridge": "EventBridge event (CloudEvents 1.0, a TDMQ message)",
-    "function_url": "Function URL request to an event function (POST /orders)",
+    "apigateway": N_("API Gateway integration request (GET /orders/42)"),
+    "timer": N_("timer trigger firing"),
+    "cos_put": N_("COS object created by PUT"),
+    "cos_post": N_("COS object created by POST (form upload)"),
+    "cos_delete": N_("COS object deleted"),
+    "cmq": N_("CMQ topic message"),
+    "ckafka": N_("CKafka messages (two records)"),
+    "cls": N_("CLS log batch (event: holds the decoded records; delivered gzipped and base64-encoded)"),
+    "clb": N_("CLB load balancer request (POST /orders)"),
+    "mps": N_("MPS media processing: a finished WorkflowTask (one transcode)"),
+    "eventbridge": N_("EventBridge event (CloudEvents 1.0, a TDMQ message)"),
+    "function_url": N_("Function URL request to an event function (POST /orders)"),
 }
 
 _TRIGGER_DOCS = "tencentyun/qcloud-documents, product/计算与网络/无服务器云函数/开发指南/触发器/"
@@ -95,8 +96,10 @@ def names() -> List[str]:
 def describe(name: str) -> str:
     """A one-line description for listings (aliases say what they stand for)."""
     if name in ALIASES:
-        return f"alias of {ALIASES[name]}: {DESCRIPTIONS.get(ALIASES[name], '')}".rstrip(": ")
-    return DESCRIPTIONS.get(name, "")
+        target = ALIASES[name]
+        return _("alias of {name}: {description}").format(name=target, description=_(DESCRIPTIONS[target])) \
+            if target in DESCRIPTIONS else _("alias of {name}").format(name=target)
+    return _(DESCRIPTIONS[name]) if name in DESCRIPTIONS else ""
 
 
 def load(name: str) -> Dict[str, Any]:
