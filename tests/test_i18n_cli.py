@@ -21,7 +21,7 @@ def test_help_in_chinese(capsys):
         main(["run", "--help", "--lang", "zh"])
     text = capsys.readouterr().out
     assert "用法：scftest run" in text
-    assert "只运行带这个标签的用例（可重复：匹配其中任意一个）" in text
+    assert "只运行标签匹配 EXPR 的用例" in text and "（可重复：匹配其中任意一个）" in text
     assert "写一份 JUnit XML 报告" in text and "显示本帮助并退出" in text
     with pytest.raises(SystemExit):
         main(["--help", "--lang", "zh"])
