@@ -752,13 +752,13 @@ def _matrix_value(value: Any) -> str:
 
 # --- the HTML report's words (report/html.py lays them out) -----------------------------
 
-VERDICT_WORDS = {
-    "passed": "passed",
-    "failed": "failed",
-    "error": "could not run",
-    "skipped": "skipped",
-    "xfailed": "failed as expected",
-    "xpassed": "passed, but was expected to fail",
+VERDICT_WORDS = {  # in English; a report shows _(word)
+    "passed": N_("passed"),
+    "failed": N_("failed"),
+    "error": N_("could not run"),
+    "skipped": N_("skipped"),
+    "xfailed": N_("failed as expected"),
+    "xpassed": N_("passed, but was expected to fail"),
 }
 
 

@@ -145,3 +145,16 @@ def test_the_record_lines_in_both_languages(tmp_path, capsys):
     assert re.search(r"duration: [\d.]+ ms \(billed \d+ ms; cold start, init [\d.]+ ms\), memory: ", english)
     assert re.search(r"duration: [\d.]+ ms （计费 \d+ ms；冷启动，初始化 [\d.]+ ms）, memory: ", chinese)
     assert "通过 words::passes (" in chinese and "status: success (200)" in chinese  # the record's fields stay
+
+
+def test_the_html_report_in_chinese(tmp_path, capsys):
+    suite = _suite(tmp_path)
+    page = tmp_path / "report.html"
+    _run(suite, "zh", capsys, "--html", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in html
+    assert "<h1>scftest 报告</h1>" in html and "<h2>显示以下结果的用例</h2>" in html
+    assert '<span class="badge v-failed">失败</span>' in html and "<h3>不符合的地方</h3>" in html
+    assert "期望 字符串，实际是 整数（写在引号里的数字是文本：请去掉引号，写成 200）" in html
+    assert '显示 3 个用例中的 <span id="shown">3</span> 个' in html
+    assert 'data-verdict="failed"' in html  # the page's machine words stay English

@@ -18,8 +18,9 @@ from __future__ import annotations
 import html
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from scftest import __version__, render
+from scftest import __version__, i18n, render
 from scftest.check.outcome import CaseOutcome, Mismatch, StepOutcome, Verdict
+from scftest.i18n import N_, _
 from scftest.instance.record import InvocationRecord
 from scftest.model import Case, SuiteProblem
 from scftest.report import FileReporter, count, record_lines, short_message, summary_words, write_report
@@ -40,27 +41,29 @@ def html_report(result: RunResult, created: str) -> str:
     outcomes = result.outcomes
     totals = count(outcomes, result.problems)
     words = summary_words(totals, deselected=result.deselected)
-    title = "scftest report: " + (", ".join(text for text, _ in words) or "no cases")
+    title = _("scftest report: {totals}").format(totals=_(", ").join(text for text, _verdict in words) or _("no cases"))
     body = [
-        f"<header><h1>scftest report</h1><p class=\"meta\">{_e(created)} · scftest {_e(__version__)} · "
-        f"{_e(render.elapsed_words(result.elapsed_s))} · exit status {result.exit_code}</p>",
+        f"<header><h1>{_e(_('scftest report'))}</h1><p class=\"meta\">{_e(created)} · scftest {_e(__version__)} · "
+        f"{_e(render.elapsed_words(result.elapsed_s))} · "
+        f"{_e(_('exit status {status}').format(status=result.exit_code))}</p>",
         _summary(words, result),
         "</header>",
         "<main>",
-        _problems(result.problems, "Suite errors", "These suite files could not be loaded; their cases did not run."),
-        _problems(result.warnings, "Warnings", "Legal YAML that may not mean what it says; they never fail a run."),
+        _problems(result.problems, _("Suite errors"), _("These suite files could not be loaded; their cases did not run.")),
+        _problems(result.warnings, _("Warnings"), _("Legal YAML that may not mean what it says; they never fail a run.")),
         _filter(outcomes),
         _suites(outcomes),
         "</main>",
     ]
-    return PAGE.format(title=_e(title), style=STYLE, script=SCRIPT, body="\n".join(part for part in body if part))
+    return PAGE.format(title=_e(title), style=STYLE, script=SCRIPT, body="\n".join(part for part in body if part),
+                       lang="zh-CN" if i18n.current() == i18n.CHINESE else "en")
 
 
 def _summary(words: Sequence[Tuple[str, str]], result: RunResult) -> str:
     parts = "".join(f"<li class=\"v-{_e(verdict)}\">{_e(text)}</li>" for text, verdict in words)
-    lines = [f"<ul class=\"totals\" aria-label=\"totals\">{parts}</ul>" if parts else "<p>No case ran.</p>"]
+    lines = [f"<ul class=\"totals\" aria-label=\"totals\">{parts}</ul>" if parts else f"<p>{_e(_('No case ran.'))}</p>"]
     if result.interrupted:
-        lines.append("<p class=\"warn\">The run was interrupted: only the cases that finished are shown.</p>")
+        lines.append(f"<p class=\"warn\">{_e(_('The run was interrupted: only the cases that finished are shown.'))}</p>")
     ran = [o.record for o in result.outcomes if o.record is not None]
     plain = sum(1 for record in ran if record.isolation != "namespace")
     if plain:
@@ -81,15 +84,17 @@ def _filter(outcomes: Sequence[CaseOutcome]) -> str:
     tally = {verdict: sum(1 for o in outcomes if o.verdict is verdict) for verdict in VERDICT_ORDER}
     boxes = "".join(
         f"<label class=\"v-{verdict.value}\"><input type=\"checkbox\" data-verdict-filter value=\"{verdict.value}\" "
-        f"checked> {_e(render.VERDICT_WORDS[verdict.value])} ({number})</label>"
+        f"checked> {_e(_(render.VERDICT_WORDS[verdict.value]))} ({number})</label>"
         for verdict, number in tally.items() if number)
-    return (f"<section class=\"filter\" aria-label=\"filter by verdict\"><h2>Show cases that</h2>"
+    # the count is an element the script updates; a token no translation holds marks its place
+    shown = _("showing {shown} of {total} cases").format(shown="@@shown@@", total=len(outcomes))
+    return (f"<section class=\"filter\" aria-label=\"filter by verdict\"><h2>{_e(_('Show cases that'))}</h2>"
             f"<div class=\"boxes\">{boxes}</div>"
-            f"<p><button type=\"button\" data-only=\"problems\">only the ones that need attention</button> "
-            f"<button type=\"button\" data-only=\"all\">all</button> "
-            f"<button type=\"button\" data-open=\"failed\">open every failure</button> "
-            f"<span aria-live=\"polite\">showing <span id=\"shown\">{len(outcomes)}</span> of {len(outcomes)} "
-            f"cases</span></p></section>")
+            f"<p><button type=\"button\" data-only=\"problems\">{_e(_('only the ones that need attention'))}</button> "
+            f"<button type=\"button\" data-only=\"all\">{_e(_('all'))}</button> "
+            f"<button type=\"button\" data-open=\"failed\">{_e(_('open every failure'))}</button> "
+            f"<span aria-live=\"polite\">"
+            + _e(shown).replace("@@shown@@", f"<span id=\"shown\">{len(outcomes)}</span>") + "</span></p></section>")
 
 
 def _suites(outcomes: Sequence[CaseOutcome]) -> str:
@@ -98,8 +103,8 @@ def _suites(outcomes: Sequence[CaseOutcome]) -> str:
         groups.setdefault((outcome.case.suite, str(outcome.case.file)), []).append((index, outcome))
     sections = []
     for (suite, file), members in groups.items():
-        totals = summary_words(count(o for _, o in members))
-        words = ", ".join(text for text, _ in totals)
+        totals = summary_words(count(o for _index, o in members))
+        words = _(", ").join(text for text, _verdict in totals)
         cases = "\n".join(_case(index, outcome) for index, outcome in members)
         sections.append(f"<section class=\"suite\"><h2>{_e(suite)} <span class=\"meta\">{_e(file)} · {_e(words)}"
                         f"</span></h2>\n{cases}\n</section>")
@@ -111,10 +116,10 @@ def _case(index: int, outcome: CaseOutcome) -> str:
     verdict = outcome.verdict.value
     why = "" if outcome.verdict is Verdict.PASSED else f"<span class=\"why\">{_e(short_message(outcome))}</span>"
     meta = f"{case.function.runtime} · {render.elapsed_words(outcome.elapsed_s)}"
-    summary = (f"<summary><span class=\"badge v-{verdict}\">{_e(render.VERDICT_WORDS[verdict])}</span> "
+    summary = (f"<summary><span class=\"badge v-{verdict}\">{_e(_(render.VERDICT_WORDS[verdict]))}</span> "
                f"<span class=\"name\">{_e(case.name)}</span> <span class=\"meta\">{_e(meta)}</span> {why}</summary>")
-    parts = [f"<p class=\"where\">{_e(case.file)}, line {case.line}"
-             + (f" · tags: {_e(', '.join(case.tags))}" if case.tags else "") + "</p>"]
+    parts = [f"<p class=\"where\">{_e(_('{file}, line {line}').format(file=case.file, line=case.line))}"
+             + (f" · {_e(_('tags: {tags}').format(tags=', '.join(case.tags)))}" if case.tags else "") + "</p>"]
     if case.description:
         parts.append(f"<p>{_e(case.description)}</p>")
     if outcome.verdict is not Verdict.PASSED and not outcome.mismatches and outcome.summary:
@@ -122,7 +127,7 @@ def _case(index: int, outcome: CaseOutcome) -> str:
     if not outcome.steps:  # a warm sequence's are its failing step's: shown with the step
         parts.append(_mismatches(outcome.mismatches, outcome.record, case))
     if outcome.details.strip():
-        parts.append(f"<h3>Details</h3><pre>{_e(outcome.details.rstrip())}</pre>")
+        parts.append(f"<h3>{_e(_('Details'))}</h3><pre>{_e(outcome.details.rstrip())}</pre>")
     if outcome.steps:
         parts.append(_steps(outcome.steps, case))
     elif outcome.record is not None:
@@ -135,24 +140,24 @@ def _mismatches(mismatches: Sequence[Mismatch], record: Optional[InvocationRecor
     if not mismatches:
         return ""
     blocks = [_mismatch(m, record, case) for m in mismatches]
-    return "<h3>What did not match</h3>" + "".join(blocks)
+    return f"<h3>{_e(_('What did not match'))}</h3>" + "".join(blocks)
 
 
 def _mismatch(m: Mismatch, record: Optional[InvocationRecord], case: Case) -> str:
     expected, actual = render.sides(m, record)
     line = f"{case.file}:{m.line}" if m.line else ""
     head = (f"<p><code class=\"path\">{_e(render.where(m))}</code>: {_e(m.message)}"
-            + (f" <span class=\"meta\">(suite {_e(line)})</span>" if line else "") + "</p>")
+            + (f" <span class=\"meta\">{_e(_('(suite {place})').format(place=line))}</span>" if line else "") + "</p>")
     table = ""
     if expected or actual:
-        table = ("<table class=\"sides\"><thead><tr><th scope=\"col\">expected (the suite)</th>"
-                 "<th scope=\"col\">actual (the function)</th></tr></thead>"
+        table = (f"<table class=\"sides\"><thead><tr><th scope=\"col\">{_e(_('expected (the suite)'))}</th>"
+                 f"<th scope=\"col\">{_e(_('actual (the function)'))}</th></tr></thead>"
                  f"<tbody><tr><td><pre>{_e(expected)}</pre></td><td><pre>{_e(actual)}</pre></td></tr></tbody></table>")
     diff = ""
     if render.wants_diff(m):
         rows = "".join(_diff_row(mark, text) for mark, text in render.diff_lines(m.expected, m.actual))
-        diff = (f"<p class=\"meta\">line by line: <span class=\"d-del\">− expected only</span> "
-                f"<span class=\"d-ins\">+ actual only</span></p><pre class=\"diff\">{rows}</pre>")
+        diff = (f"<p class=\"meta\">{_e(_('line by line:'))} <span class=\"d-del\">− {_e(_('expected only'))}</span> "
+                f"<span class=\"d-ins\">+ {_e(_('actual only'))}</span></p><pre class=\"diff\">{rows}</pre>")
     return f"<div class=\"mismatch\">{head}{table}{diff}</div>"
 
 
@@ -169,7 +174,7 @@ def _steps(steps: Sequence[StepOutcome], case: Case) -> str:
         line = case.source.at(step.step.path).line
         cold = " · a new instance" if step.step.cold else ""
         blocks.append(f"<div class=\"step\"><h4><span class=\"badge v-{verdict}\">"
-                      f"{_e(render.VERDICT_WORDS[verdict])}</span> {_e(step.step.label)} "
+                      f"{_e(_(render.VERDICT_WORDS[verdict]))}</span> {_e(step.step.label)} "
                       f"<span class=\"meta\">line {line}{cold}</span></h4>")
         if step.summary and not step.mismatches:
             blocks.append(f"<p class=\"summary\">{_e(step.summary)}</p>")
@@ -181,18 +186,20 @@ def _steps(steps: Sequence[StepOutcome], case: Case) -> str:
 
 
 def _record(record: InvocationRecord) -> str:
-    log = (f"<h3>Log</h3><pre class=\"log\">{_e(record.log.rstrip())}</pre>" if record.log.strip()
-           else "<h3>Log</h3><p class=\"meta\">(the function wrote nothing)</p>")
+    heading = f"<h3>{_e(_('Log'))}</h3>"
+    log = (f"{heading}<pre class=\"log\">{_e(record.log.rstrip())}</pre>" if record.log.strip()
+           else f"{heading}<p class=\"meta\">{_e(_('(the function wrote nothing)'))}</p>")
     rows = "".join(f"<tr><th scope=\"row\">{_e(key)}</th><td>{_e(value)}</td></tr>"
-                   for key, _, value in (line.partition(": ") for line in record_lines(record))
+                   for key, _colon, value in (line.partition(": ") for line in record_lines(record))
                    if not (key == "imports" and record.imports))  # listed in full below
-    parts = [log, f"<h3>Invocation record</h3><table class=\"record\">{rows}</table>"]
+    parts = [log, f"<h3>{_e(_('Invocation record'))}</h3><table class=\"record\">{rows}</table>"]
     if record.imports:
         imports = "".join(f"<tr><td><code>{_e(name)}</code></td><td>{_e(origin)}</td></tr>"
                           for name, origin in record.imports)
-        parts.append(f"<details class=\"imports\"><summary>Imports ({len(record.imports)}): "
-                     f"{_e(render.imports_text(record.imports))}</summary><table><thead><tr><th scope=\"col\">module"
-                     f"</th><th scope=\"col\">from</th></tr></thead><tbody>{imports}</tbody></table></details>")
+        parts.append(f"<details class=\"imports\"><summary>{_e(_('Imports ({count}):').format(count=len(record.imports)))} "
+                     f"{_e(render.imports_text(record.imports))}</summary><table><thead><tr><th scope=\"col\">"
+                     f"{_e(_('module'))}</th><th scope=\"col\">{_e(_('from'))}</th></tr></thead><tbody>{imports}</tbody>"
+                     "</table></details>")
     return "".join(parts)
 
 
@@ -200,7 +207,7 @@ class HtmlReporter(FileReporter):
     """The ``--html PATH`` reporter: writes the page when the run is over."""
 
     option = "--html"
-    help = "write a self-contained HTML report (one file, no network) to open in a browser"
+    help = N_("write a self-contained HTML report (one file, no network) to open in a browser")
 
     def finish(self, result: RunResult) -> None:
         import datetime
@@ -210,7 +217,7 @@ class HtmlReporter(FileReporter):
 
 
 PAGE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
