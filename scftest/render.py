@@ -561,8 +561,9 @@ def unpainted(text: str) -> str:
 def image_table(table, manifest, site_packages) -> str:
     """``scftest image list`` for one runtime: name, cloud version, import names, provisioned."""
     if not table.libraries:
-        return f"{table.runtime}: no pre-installed libraries\nsource: {table.source}\n"
-    rows = [("library", "version", "imports", "provisioned")]
+        return _("{runtime}: no pre-installed libraries").format(runtime=table.runtime) + "\n" + _(
+            "source: {source}").format(source=table.source) + "\n"
+    rows = [(_("library"), _("version"), _("imports"), _("provisioned"))]
     notes = []
     for library in table.libraries:
         name = library.name
@@ -571,26 +572,28 @@ def image_table(table, manifest, site_packages) -> str:
             name += " *"
         rows.append((name, library.version or "-", ", ".join(library.imports), _provisioned(library, manifest)))
     have = sum(1 for library in table.libraries if manifest.provisioned(library))
-    lines = [f"{table.runtime}: {len(table.libraries)} libraries in the cloud image",
-             f"source: {table.source}",
-             f"{have} provisioned in {site_packages}"
-             + (f" with {manifest.interpreter} ({manifest.python_version})" if have and manifest.interpreter else "")]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = [_("{runtime}: {count} libraries in the cloud image").format(runtime=table.runtime, count=len(table.libraries)),
+             _("source: {source}").format(source=table.source),
+             _("{count} provisioned in {folder}").format(count=have, folder=site_packages)
+             + (_(" with {interpreter} ({version})").format(interpreter=manifest.interpreter,
+                                                          version=manifest.python_version)
+                if have and manifest.interpreter else "")]
+    widths = [max(display_width(row[column]) for row in rows) for column in range(3)]
     for row in rows:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+        lines.append("  ".join(pad(cell, width) for cell, width in zip(row, widths)) + "  " + row[3])
     if have < len(table.libraries):
-        lines.append(f"provision them with: scftest image install {table.runtime} [LIBRARY…]")
+        lines.append(_("provision them with: scftest image install {runtime} [LIBRARY…]").format(runtime=table.runtime))
     return "\n".join(lines + notes) + "\n"
 
 
 def _provisioned(library, manifest) -> str:
     if library.unavailable:
-        return f"cannot be: {library.unavailable}"
+        return _("cannot be: {why}").format(why=library.unavailable)
     found = manifest.provisioned(library)
     if found is not None:
-        return "yes" if found.version == library.version else f"yes ({found.version})"
+        return _("yes") if found.version == library.version else _("yes ({version})").format(version=found.version)
     last = manifest.failed.get(library.key)
-    return f"no (last try: {cut(last, LINE_WIDTH)})" if last else "no"
+    return _("no (last try: {error})").format(error=cut(last, LINE_WIDTH)) if last else _("no")
 
 
 def install_start(index: int, total: int, library) -> str:
@@ -600,27 +603,31 @@ def install_start(index: int, total: int, library) -> str:
 
 
 def install_end(outcome) -> str:
-    text = {
-        "installed": f"installed ({outcome.seconds:.1f} s)",
-        "already": "already provisioned",
-        "unavailable": f"skipped: {outcome.reason}",
-        "failed": f"FAILED: {outcome.reason}",
-    }[outcome.status]
-    return "\n".join([text] + [f"    warning: {warning}" for warning in outcome.warnings])
+    if outcome.status == "installed":
+        text = _("installed ({seconds} s)").format(seconds=f"{outcome.seconds:.1f}")
+    elif outcome.status == "already":
+        text = _("already provisioned")
+    elif outcome.status == "unavailable":
+        text = _("skipped: {reason}").format(reason=outcome.reason)
+    else:
+        text = _("FAILED: {reason}").format(reason=outcome.reason)
+    return "\n".join([text] + ["    " + _("warning: {message}").format(message=warning) for warning in outcome.warnings])
 
 
 def install_summary(runtime: str, outcomes, site_packages) -> str:
     counts = {status: sum(1 for o in outcomes if o.status == status)
               for status in ("installed", "already", "failed", "unavailable")}
-    parts = [f"{counts['installed']} installed", f"{counts['already']} already there"]
+    parts = [_("{count} installed").format(count=counts["installed"]),
+             _("{count} already there").format(count=counts["already"])]
     if counts["unavailable"]:
-        parts.append(f"{counts['unavailable']} cannot be provisioned")
+        parts.append(_("{count} cannot be provisioned").format(count=counts["unavailable"]))
     if counts["failed"]:
-        parts.append(f"{counts['failed']} FAILED")
-    lines = [f"{runtime}: {', '.join(parts)}; handlers import them from {site_packages}"]
+        parts.append(_("{count} FAILED").format(count=counts["failed"]))
+    lines = [_("{runtime}: {counts}; handlers import them from {folder}").format(
+        runtime=runtime, counts=_(", ").join(parts), folder=site_packages)]
     if counts["failed"]:
-        lines.append("what failed could not be installed on this machine (the reason is on its line): "
-                     "install what its build needs and run this again, or vendor it into the code folder")
+        lines.append(_("what failed could not be installed on this machine (the reason is on its line): "
+                       "install what its build needs and run this again, or vendor it into the code folder"))
     return "\n".join(lines) + "\n"
 
 

@@ -112,3 +112,14 @@ def test_events_list_in_chinese(capsys):
     assert "cos           cos_put 的别名：通过 PUT 创建的 COS 对象" in listing
     assert main(["events", "--lang", "en"]) == 0
     assert "cos           alias of cos_put: COS object created by PUT" in capsys.readouterr().out.splitlines()
+
+
+def test_image_list_in_chinese(capsys):
+    assert main(["image", "list", "Python3.6", "--lang", "zh"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Python3.6：云端镜像中有 43 个库"
+    header = next(line for line in lines if line.startswith("库 "))
+    row = next(line for line in lines if line.startswith("absl-py "))
+    # the columns line up in terminal columns (a Chinese character takes two)
+    from scftest.render import display_width
+    assert display_width(header[:header.index("版本")]) == row.index("0.2.2")
