@@ -259,19 +259,5 @@ def test_the_compiled_form_skips_untranslated_entries(tmp_path):
     assert (catalog.gettext("kept"), catalog.gettext("empty"), catalog.gettext("fuzzy")) == ("留", "empty", "fuzzy")
 
 
-def test_the_catalog_ships_in_the_wheel(tmp_path, monkeypatch):
-    """What setuptools' build_py puts into the wheel (the package data of pyproject.toml)."""
-    import warnings
-
-    from setuptools.config.pyprojecttoml import apply_configuration
-    from setuptools.dist import Distribution
-
-    monkeypatch.chdir(ROOT)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dist = apply_configuration(Distribution({"script_name": "setup.py"}), "pyproject.toml")
-        build = dist.get_command_obj("build_py")
-        build.build_lib = str(tmp_path)
-        build.ensure_finalized()
-        outputs = {Path(p).relative_to(tmp_path).as_posix() for p in build.get_outputs()}
-    assert "scftest/locale/zh_CN/LC_MESSAGES/scftest.mo" in outputs
+# That the .mo (and .po) ship in the wheel: tests/test_package.py builds the real wheel and
+# checks that every file of the package is in it.
