@@ -31,12 +31,14 @@ def init_report(record):
 def test_a_slow_import_does_not_count_against_the_calls_timeout(version):
     # The import sleeps longer than the call's whole time limit: in the cloud that is
     # the initialization phase's business (init_timeout), not the call's.
-    record = run(version, timeout_s=1, environment={"IMPORT_SECONDS": "1.5"})
+    record = run(version, timeout_s=1, environment={"IMPORT_SECONDS": "2.5"})
     assert (record.status, record.status_code) == ("success", 200), record.log
     assert record.cold_start is True
-    # Not a speed assertion: a lower bound that time.sleep guarantees (it never returns
-    # early), so a slow machine cannot fail it; only a span that missed the import can.
-    assert record.init_ms >= 1500  # the parent's span covers the whole sleep
+    # The import took longer than the call's whole limit, and the parent's span shows it.
+    # The span starts when the runner reads the "ready" frame, which under load can be
+    # late (1495.7 ms was seen for a 1.5 s sleep), so the bound is the limit, 1.5 s short of
+    # the sleep, not the sleep itself: load cannot fail it, a span that missed the import can.
+    assert record.init_ms > 1000
 
 
 @pytest.mark.parametrize("version", VERSIONS)
