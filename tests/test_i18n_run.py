@@ -106,13 +106,20 @@ def test_machine_fields_stay_english(tmp_path, capsys):
     assert "期望 字符串" in failure.text  # a person's words follow the language
 
 
-def test_an_error_case_in_both_languages(tmp_path, capsys):
+def _one_function(tmp_path, source, cases):
+    """A suite of ``cases`` (YAML text) for one function whose index.py is ``source``."""
     code = tmp_path / "fn"
     code.mkdir()
-    (code / "index.py").write_text("def main_handler(event, context):\n    raise KeyError('id')\n")
+    (code / "index.py").write_text(source)
     suite = tmp_path / "suite.yaml"
     suite.write_text(f"function: {{code: fn, handler: index.main_handler, runtime: Python{NEWEST_OFFERED}}}\n"
-                     "cases:\n  - name: raises\n    expect: {return: 1}\n")
+                     "cases:\n" + cases)
+    return suite
+
+
+def test_an_error_case_in_both_languages(tmp_path, capsys):
+    suite = _one_function(tmp_path, "def main_handler(event, context):\n    raise KeyError('id')\n",
+                          "  - name: raises\n    expect: {return: 1}\n")
     _, english = _run(suite, "en", capsys)
     _, chinese = _run(suite, "zh", capsys)
     assert "status (suite line 4): expected success, got error: KeyError: 'id'" in english
@@ -128,12 +135,8 @@ def test_a_missing_interpreter_in_chinese(tmp_path, capsys):
 
 
 def test_a_module_nobody_provides_in_chinese(tmp_path, capsys):
-    code = tmp_path / "fn"
-    code.mkdir()
-    (code / "index.py").write_text("import nosuchmodule_for_i18n\n\ndef main_handler(event, context):\n    return 1\n")
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(f"function: {{code: fn, handler: index.main_handler, runtime: Python{NEWEST_OFFERED}}}\n"
-                     "cases:\n  - name: imports\n")
+    suite = _one_function(tmp_path, "import nosuchmodule_for_i18n\n\ndef main_handler(event, context):\n    return 1\n",
+                          "  - name: imports\n")
     _, chinese = _run(suite, "zh", capsys)
     assert f"`nosuchmodule_for_i18n` 不在 Python{NEWEST_OFFERED} 镜像中" in chinese
 
