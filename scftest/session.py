@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from scftest import plan
 from scftest.check import imports
@@ -25,11 +25,11 @@ from scftest.check.judge import judge, judge_steps
 from scftest.check.masking import masked, short_secret_warnings
 from scftest.i18n import _
 from scftest.check.outcome import CaseOutcome, Verdict
-from scftest.instance import Backend, InstanceError, InstanceSpec, InvocationRequest
+from scftest.instance import Backend, InstanceError, InstanceSpec, Interpreter, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
 from scftest.instance.record import InvocationRecord
-from scftest.model import Case, EnvRef, Step
+from scftest.model import Case, EnvRef, FunctionSpec, Step
 from scftest.result import RunPlan, RunResult
 from scftest.scf import images
 from scftest.scf.environment import identity_from_context
@@ -177,6 +177,7 @@ class _Pool:
         self.cancel = threading.Event()  # kill running children (Ctrl-C)
         self.stop = threading.Event()  # start no new case (-x, Ctrl-C)
         self.backend = backend
+        self.preparer = Preparer(resolver, options.environ, measurement)
 
     def run(self) -> Tuple[List[CaseOutcome], bool]:
         finished: Dict[int, CaseOutcome] = {}
@@ -243,7 +244,7 @@ class _Pool:
         started = time.monotonic()
         try:
             outcome = run_case(case, self.resolver, self.options.environ, self.backend,
-                               self.cancel, self.measurement)
+                               self.cancel, self.measurement, preparer=self.preparer)
         except Exception:  # a fault of scftest: report it on the case, keep the others going
             return CaseOutcome(case, Verdict.ERROR, summary=_("internal error in scftest"),
                                details=traceback.format_exc(), elapsed_s=time.monotonic() - started,
@@ -257,11 +258,15 @@ class _Pool:
 
 def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
              backend: Backend, cancel: Optional[threading.Event] = None,
-             measurement=None) -> CaseOutcome:
-    """``measurement``: the run's coverage (coverage/sink.Measurement), or None."""
+             measurement=None, preparer: Optional["Preparer"] = None) -> CaseOutcome:
+    """``measurement``: the run's coverage (coverage/sink.Measurement), or None;
+    ``preparer``: the run's (made of ``resolver``, ``environ`` and ``measurement``), which
+    remembers each function's setup across its cases; None: one for this case alone."""
     if case.skip is not None:
         return CaseOutcome(case, Verdict.SKIPPED, summary=case.skip)
-    prepared = prepare(case, resolver, environ, measurement)
+    if preparer is None:
+        preparer = Preparer(resolver, environ, measurement)
+    prepared = preparer.prepare(case)
     if isinstance(prepared, CaseOutcome):
         return prepared
     spec, request = prepared
@@ -276,7 +281,7 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
             outcome = _not_run(case, exc, started)
         else:
             outcome = judge(case, record, elapsed_s=time.monotonic() - started)
-    outcome = imports.explain(outcome, case.function.runtime, images.cache_root(environ))
+    outcome = imports.explain(outcome, case.function.runtime, preparer.cache_root)
     # Judged on the real values; everything shown or written from here on is masked.
     return masked(outcome, spec.secrets)
 
@@ -320,56 +325,134 @@ def run_steps(case: Case, spec: InstanceSpec, backend: Backend,
 def prepare(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
             measurement=None) -> Union[Tuple[InstanceSpec, InvocationRequest], CaseOutcome]:
     """The fully resolved instance spec and request for ``case``, or the ERROR outcome
-    that prevents them."""
-    try:
-        interpreter = resolver.resolve(case.function.runtime)
-    except RuntimeNotFound as exc:
-        return CaseOutcome(case, Verdict.ERROR, summary=_("no interpreter for {runtime}").format(runtime=case.function.runtime),
-                           details=str(exc))
-    coverage = None
-    if measurement is not None:
-        from scftest.coverage.provision import CoverageError
+    that prevents them (a run prepares through one ``Preparer``, which remembers what
+    every case of a function shares)."""
+    return Preparer(resolver, environ, measurement).prepare(case)
 
+
+@dataclass(frozen=True)
+class _FunctionSetup:
+    """What a case's function resolves to, the same for every case of that function: its
+    interpreter, its environment with ``!env`` read, its role, its runtime's profile and
+    image libraries. ``problem``: the (summary, details) of the ERROR all its cases get."""
+
+    interpreter: Optional[Interpreter] = None
+    problem: Optional[Tuple[str, str]] = None
+    coverage: Any = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Tuple[str, ...] = ()
+    missing: Tuple[str, ...] = ()  # !env names the runner's environment lacks
+    profile: Any = None
+    image: Optional[Path] = None
+    credentials: Mapping[str, str] = field(default_factory=dict)
+
+
+class Preparer:
+    """Turns cases into instance specs and requests for one run (``prepare``).
+
+    A suite's cases share their function, and resolving it (the interpreter, the images
+    cache's folder on disk, the environment's ``!env`` values) gives the same answer for
+    each: it is done once per distinct function and remembered for the run, keyed by the
+    parts of the function it depends on. The per-case parts (the identity the context
+    names, the request) are made for every case. Workers share one Preparer: two of them
+    may resolve the same function at once, which only does the same work twice.
+    """
+
+    def __init__(self, resolver: RuntimeResolver, environ: Mapping[str, str], measurement=None) -> None:
+        self.resolver = resolver
+        self.environ = environ
+        self.measurement = measurement
+        self.cache_root = images.cache_root(environ)  # the images cache (scftest image install)
+        self._setups: Dict[Any, _FunctionSetup] = {}
+
+    def prepare(self, case: Case) -> Union[Tuple[InstanceSpec, InvocationRequest], CaseOutcome]:
+        """The fully resolved instance spec and request for ``case``, or the ERROR outcome
+        that prevents them."""
+        function = case.function
+        setup = self._setup(function)
+        if setup.problem is not None:
+            summary, details = setup.problem
+            return CaseOutcome(case, Verdict.ERROR, summary=summary, details=details)
+        if setup.missing:
+            names = ", ".join(setup.missing)
+            return CaseOutcome(case, Verdict.ERROR, summary=_("the runner has no environment variable {names}").format(
+                names=names), details=f"{case.file}:{case.line}: " + _(
+                    "the suite passes {names} with !env, but it is not set where scftest runs — set it (e.g. as a CI "
+                    "secret) or remove the !env entry").format(names=names))
+        spec = InstanceSpec(
+            code_root=function.code,
+            handler=function.handler,
+            runtime=function.runtime,
+            interpreter=setup.interpreter,
+            timeout_s=function.timeout,
+            init_timeout_s=function.init_timeout,
+            memory_mb=function.memory,
+            environment=setup.environment,
+            profile=setup.profile,
+            identity=identity_from_context(function.name, case.context),
+            secrets=setup.secrets,
+            layers=function.layers,
+            image=setup.image,
+            credentials=setup.credentials,
+            coverage=setup.coverage,
+        )
+        request = InvocationRequest(
+            request_id=str(uuid.uuid4()),
+            event=case.event,
+            context=dict(case.context),
+            invocation=case.invocation,
+            trigger=case.trigger,
+        )
+        return spec, request
+
+    def _setup(self, function: FunctionSpec) -> _FunctionSetup:
+        key = _setup_key(function)
+        if key is None:  # a value that cannot be a key (never from a loaded suite): no memory
+            return self._resolve(function)
+        found = self._setups.get(key)
+        if found is None:
+            found = self._setups.setdefault(key, self._resolve(function))
+        return found
+
+    def _resolve(self, function: FunctionSpec) -> _FunctionSetup:
         try:
-            coverage = measurement.setup(interpreter.path, interpreter.version)
-        except CoverageError as exc:
-            return CaseOutcome(case, Verdict.ERROR, summary="coverage.py could not be provided", details=str(exc))
-    environment, secrets, missing = resolve_environment(case.function.environment, environ)
-    role, role_secrets, role_missing = resolve_environment(case.function.role or {}, environ)
-    # A role's values are secrets however they are written, not only when passed with !env.
-    secrets += [value for value in role.values() if value] + role_secrets
-    missing += role_missing
-    if missing:
-        names = ", ".join(missing)
-        return CaseOutcome(case, Verdict.ERROR, summary=_("the runner has no environment variable {names}").format(
-            names=names), details=f"{case.file}:{case.line}: " + _(
-                "the suite passes {names} with !env, but it is not set where scftest runs — set it (e.g. as a CI "
-                "secret) or remove the !env entry").format(names=names))
-    spec = InstanceSpec(
-        code_root=case.function.code,
-        handler=case.function.handler,
-        runtime=case.function.runtime,
-        interpreter=interpreter,
-        timeout_s=case.function.timeout,
-        init_timeout_s=case.function.init_timeout,
-        memory_mb=case.function.memory,
-        environment=environment,
-        profile=profile_for(interpreter.runtime),
-        identity=identity_from_context(case.function.name, case.context),
-        secrets=tuple(dict.fromkeys(secrets)),
-        layers=case.function.layers,
-        image=image_libraries(case.function.runtime, environ),
-        credentials=role_environment(role),
-        coverage=coverage,
-    )
-    request = InvocationRequest(
-        request_id=str(uuid.uuid4()),
-        event=case.event,
-        context=dict(case.context),
-        invocation=case.invocation,
-        trigger=case.trigger,
-    )
-    return spec, request
+            interpreter = self.resolver.resolve(function.runtime)
+        except RuntimeNotFound as exc:
+            return _FunctionSetup(problem=(_("no interpreter for {runtime}").format(runtime=function.runtime),
+                                           str(exc)))
+        coverage = None
+        if self.measurement is not None:
+            from scftest.coverage.provision import CoverageError
+
+            try:
+                coverage = self.measurement.setup(interpreter.path, interpreter.version)
+            except CoverageError as exc:
+                return _FunctionSetup(problem=("coverage.py could not be provided", str(exc)))
+        environment, secrets, missing = resolve_environment(function.environment, self.environ)
+        role, role_secrets, role_missing = resolve_environment(function.role or {}, self.environ)
+        # A role's values are secrets however they are written, not only when passed with !env.
+        secrets += [value for value in role.values() if value] + role_secrets
+        return _FunctionSetup(
+            interpreter=interpreter,
+            coverage=coverage,
+            environment=environment,
+            secrets=tuple(dict.fromkeys(secrets)),
+            missing=tuple(missing + role_missing),
+            profile=profile_for(interpreter.runtime),
+            image=image_libraries(function.runtime, self.environ),
+            credentials=role_environment(role),
+        )
+
+
+def _setup_key(function: FunctionSpec) -> Optional[Tuple[Any, ...]]:
+    """The parts of ``function`` its setup depends on, as a key; None when unhashable."""
+    role = None if function.role is None else tuple(function.role.items())
+    key = (function.runtime, tuple(function.environment.items()), role)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def image_libraries(runtime: str, environ: Mapping[str, str]) -> Optional[Path]:

@@ -128,7 +128,7 @@ from scftest import session
 class Case:
     skip = None
 
-def busy_case(case, resolver, environ, backend, cancel):
+def busy_case(case, resolver, environ, backend, cancel, *more, **options):
     deadline = time.monotonic() + 0.001
     while time.monotonic() < deadline and not cancel.is_set():
         sum(range(200))  # holds the GIL, as a worker reading its pipes does

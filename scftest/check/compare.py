@@ -175,8 +175,44 @@ def compare(expected: Any, actual: Any, *, ignore: Iterable[Tuple[Any, ...]] = (
     """Every difference between ``expected`` (matchers allowed) and ``actual``, in the
     order the expected value is written. ``ignore`` holds parsed paths
     (``parse_ignore_path``); ``includes`` compares as a subset."""
+    if _identical(expected, actual):
+        return []  # equal plain data: nothing to list, whatever ignore and includes say
     rules = _Rules(includes=includes, ignore=tuple(ignore))
     return list(_diff(expected, actual, _At((), ()), rules))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _identical(expected: Any, actual: Any) -> bool:
+    """Whether two values are plain data (dicts with ``str`` keys, lists, ``str``, ``int``,
+    ``float``, ``bool``, None: exactly those types, no subclass, no matcher) equal with the
+    same type at every place. Then ``_diff`` would find no difference, and it is spared
+    (deepdiff builds a lot even for an equal pair: most of a passing case's checking).
+
+    Only a yes is trusted: any doubt (``1`` against ``1.0``, a tuple, NaN, a matcher)
+    answers False and the full comparison decides. A loop, not recursion: a deep value
+    needs no deep stack."""
+    stack = [(expected, actual)]
+    while stack:
+        want, got = stack.pop()
+        kind = type(want)
+        if kind is not type(got):
+            return False
+        if kind is dict:
+            if len(want) != len(got) or any(type(key) is not str for key in got):
+                return False
+            for key, value in want.items():
+                if key not in got:
+                    return False
+                stack.append((value, got[key]))
+        elif kind is list:
+            if len(want) != len(got):
+                return False
+            stack.extend(zip(want, got))
+        elif kind not in _SCALARS or want != got:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -691,6 +727,8 @@ _DEEPDIFF_MESSAGES = {  # in English; shown as _(message)
 
 
 def _deepdiff(expected: Any, actual: Any, at: _At, rules: _Rules) -> Iterator[Difference]:
+    if at.apath and _identical(expected, actual):  # (compare() has asked about the whole value)
+        return
     try:
         tree = _run_deepdiff(expected, actual)
         levels = [(kind, level) for kind, group in tree.items() for level in group]
