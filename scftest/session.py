@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, 
 from scftest import plan
 from scftest.check import imports
 from scftest.check.judge import judge, judge_steps
-from scftest.check.masking import masked, short_secret_warnings
+from scftest.check.masking import Masker, masked_with, masker, short_secret_warnings
 from scftest.i18n import _
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, Interpreter, InvocationRequest
@@ -283,7 +283,7 @@ def run_case(case: Case, resolver: RuntimeResolver, environ: Mapping[str, str],
             outcome = judge(case, record, elapsed_s=time.monotonic() - started)
     outcome = imports.explain(outcome, case.function.runtime, preparer.cache_root)
     # Judged on the real values; everything shown or written from here on is masked.
-    return masked(outcome, spec.secrets)
+    return masked_with(outcome, preparer.mask(case))
 
 
 def _not_run(case: Case, exc: InstanceError, started: float) -> CaseOutcome:
@@ -345,6 +345,7 @@ class _FunctionSetup:
     profile: Any = None
     image: Optional[Path] = None
     credentials: Mapping[str, str] = field(default_factory=dict)
+    mask: Masker = field(default_factory=Masker)  # hides ``secrets`` in the judged outcome
 
 
 class Preparer:
@@ -405,6 +406,10 @@ class Preparer:
         )
         return spec, request
 
+    def mask(self, case: Case) -> Masker:
+        """What hides the secrets of ``case``'s function in its outcome (check/masking.py)."""
+        return self._setup(case.function).mask
+
     def _setup(self, function: FunctionSpec) -> _FunctionSetup:
         key = _setup_key(function)
         if key is None:  # a value that cannot be a key (never from a loaded suite): no memory
@@ -432,11 +437,13 @@ class Preparer:
         role, role_secrets, role_missing = resolve_environment(function.role or {}, self.environ)
         # A role's values are secrets however they are written, not only when passed with !env.
         secrets += [value for value in role.values() if value] + role_secrets
+        unique = tuple(dict.fromkeys(secrets))
         return _FunctionSetup(
             interpreter=interpreter,
             coverage=coverage,
             environment=environment,
-            secrets=tuple(dict.fromkeys(secrets)),
+            secrets=unique,
+            mask=masker(unique),
             missing=tuple(missing + role_missing),
             profile=profile_for(interpreter.runtime),
             image=image_libraries(function.runtime, self.environ),

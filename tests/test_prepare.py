@@ -73,6 +73,9 @@ def test_the_cases_of_one_function_share_its_setup_and_keep_their_own_parts(tmp_
     assert [s.runtime for s in specs] == ["Python3.10"] * 4 + ["Python3.6", "Python3.10"]
     assert len({r.request_id for r in requests}) == 6  # a request of its own per case, each time
     assert preparer.cache_root == tmp_path / "cache" / "scftest" / "images"
+    # the secrets' mask is made once for the function too, and hides them
+    assert preparer.mask(a) is preparer.mask(b)
+    assert preparer.mask(b)("token=s3cret;") == "token=***;"
 
 
 def test_prepare_alone_gives_what_a_run_s_preparer_gives(tmp_path):

@@ -171,7 +171,11 @@ def _mask_record(record: Any, mask: Masker) -> Any:
 
 def masked(outcome: CaseOutcome, secrets: Iterable[str]) -> CaseOutcome:
     """``outcome`` with every secret replaced by ``MASK`` in all it shows."""
-    mask = masker(secrets)
+    return masked_with(outcome, masker(secrets))
+
+
+def masked_with(outcome: CaseOutcome, mask: Masker) -> CaseOutcome:
+    """``masked`` with a Masker made once (a run makes one per function, not per case)."""
     if not mask:
         return outcome
     records = [outcome.record] + [step.record for step in outcome.steps]
