@@ -25,7 +25,12 @@ DESCRIPTION = i18n.N_("Declarative test runner for Tencent Cloud SCF Python hand
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on bad usage; pytest's convention (and ours) is 4."""
+    """argparse exits 2 on bad usage; pytest's convention (and ours) is 4. Its help's
+    headings are translated on every Python (i18n.HelpFormatter)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", i18n.HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -71,15 +76,15 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     run.add_argument("--update", action="store_true",
                      help=i18n._("record mode: write observed outcomes into cases that lack them (never in CI)"))
     run.add_argument("--cov", action="store_true",
-                     help="measure which lines and branches of the handler code the cases ran (docs/ci.md)")
+                     help=i18n._("measure which lines and branches of the handler code the cases ran (docs/ci.md)"))
     run.add_argument("--cov-report", dest="cov_reports", action="append", default=[], metavar="TYPE",
-                     help="term (the default), xml[:PATH] (Cobertura) or html[:DIR]; repeatable; implies --cov")
+                     help=i18n._("term (the default), xml[:PATH] (Cobertura) or html[:DIR]; repeatable; implies --cov"))
     _add_runtime_options(run)
     _add_isolation_option(run)
     run.add_argument("--fresh", action="store_true",
-                     help="start every case's process as a fresh interpreter (the reference; "
-                          "default: forked from its runtime's pre-started zygote where that is "
-                          "equivalent, see README Speed)")
+                     help=i18n._("start every case's process as a fresh interpreter (the reference; "
+                                 "default: forked from its runtime's pre-started zygote where that is "
+                                 "equivalent, see README Speed)"))
 
     validate = commands.add_parser("validate", help=i18n._("check suites without running anything"))
     _add_paths(validate)
@@ -385,7 +390,7 @@ def _remember_failures(cache, result) -> None:
 
 def _warn(warning: Optional[str]) -> None:
     if warning:
-        print(f"scftest: warning: {warning}", file=sys.stderr)
+        print("scftest: " + i18n._("warning: {message}").format(message=warning), file=sys.stderr)
 
 
 def _coverage_notice(requirement: str, version: str, folder: Path) -> None:
@@ -510,8 +515,8 @@ def cmd_events(args: argparse.Namespace) -> int:
             name=repr(args.name), names=", ".join(triggers.names())))
     print(json.dumps(triggers.load(args.name), indent=2, ensure_ascii=False))
     if triggers.encoded(args.name):
-        print(f"scftest events: this is what event: merges into; the function receives it as "
-              f"{json.dumps(triggers.deliver(args.name, triggers.load(args.name)))}", file=sys.stderr)
+        print(render.event_delivery_note(json.dumps(triggers.deliver(args.name, triggers.load(args.name)))),
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -556,8 +561,7 @@ def _image_install(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeNotFound) as exc:
         raise UsageError(str(exc)) from None
     site = images.site_packages(table.runtime)
-    print(f"provisioning {len(chosen)} of the {table.runtime} image's libraries with {interpreter.path} "
-          f"({interpreter.version}) into {site}")
+    print(render.install_heading(len(chosen), table.runtime, interpreter, site))
     outcomes = provision(
         Target(table, interpreter.path, interpreter.version), chosen, force=args.force,
         on_start=lambda index, total, library: print(render.install_start(index, total, library),

@@ -127,6 +127,26 @@ def speaking(language: str) -> Iterator[None]:
         _active, _active_language, argparse._, argparse.ngettext = before  # type: ignore[attr-defined]
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, its section headings ending as the catalog's ``%(heading)s:`` says
+    (``选项：``, with the full-width colon the rest of the Chinese output uses).
+
+    Python 3.13's argparse looks that message up itself; 3.9-3.12 append an ASCII ":" to the
+    heading with no hook, so a section there replaces the heading line it made with the
+    catalog's (in English both are the same text)."""
+
+    class _Section(argparse.HelpFormatter._Section):  # type: ignore[name-defined]
+        def format_help(self) -> str:
+            text = super().format_help()
+            if not text or self.heading is argparse.SUPPRESS or self.heading is None:
+                return text
+            indent = " " * self.formatter._current_indent
+            made = f"\n{indent}{self.heading}:\n"
+            if not text.startswith(made):  # 3.13 already used the catalog's form
+                return text
+            return f"\n{indent}{_('%(heading)s:') % {'heading': self.heading}}\n" + text[len(made):]
+
+
 # argparse's built-in words that scftest's commands can show, as argparse 3.9-3.13 spells
 # them (its msgids are its English text; several changed between versions, so each
 # spelling is here). tests/test_i18n.py checks this list against the running Python's

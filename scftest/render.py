@@ -596,6 +596,18 @@ def _provisioned(library, manifest) -> str:
     return _("no (last try: {error})").format(error=cut(last, LINE_WIDTH)) if last else _("no")
 
 
+def install_heading(count: int, runtime: str, interpreter, site_packages) -> str:
+    """``scftest image install``'s first line: what is provisioned, with what, where."""
+    return _("provisioning {count} of the {runtime} image's libraries with {python} ({version}) into {folder}").format(
+        count=count, runtime=runtime, python=interpreter.path, version=interpreter.version, folder=site_packages)
+
+
+def event_delivery_note(delivered: str) -> str:
+    """``scftest events show``'s note (on stderr) for a template the function receives encoded."""
+    return "scftest events: " + _("this is what event: merges into; the function receives it as {delivered}").format(
+        delivered=delivered)
+
+
 def install_start(index: int, total: int, library) -> str:
     """The start of a progress line (its end is ``install_end``)."""
     width = len(str(total))
@@ -638,7 +650,7 @@ def findings_table(findings) -> str:
     """``scftest doctor``: one ``name: state`` line per finding, its reason under it."""
     lines = []
     for finding in findings:
-        lines.append(f"{finding.name}: {finding.state}")
+        lines.append(_("{name}: {state}").format(name=finding.name, state=finding.state))
         if finding.why:
             lines.append(f"    {finding.why}")
     return "\n".join(lines)

@@ -123,3 +123,78 @@ def test_image_list_in_chinese(capsys):
     # the columns line up in terminal columns (a Chinese character takes two)
     from scftest.render import display_width
     assert display_width(header[:header.index("版本")]) == row.index("0.2.2")
+
+
+def _help(argv, capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(argv)
+    return capsys.readouterr().out
+
+
+def test_every_option_help_is_chinese(capsys):
+    text = _help(["run", "--help", "--lang", "zh"], capsys)
+    assert "统计用例运行了函数代码的哪些行和分支（docs/ci.md）" in text
+    assert "隐含 --cov" in " ".join(text.split())
+    assert "每个用例的进程都启动一个全新的解释器" in text
+    for command in (["run"], ["validate"], ["doctor"], ["deps"], ["image", "install"], ["events"], ["init"]):
+        text = _help(command + ["--help", "--lang", "zh"], capsys)
+        for line in text.split("\n\n", 1)[1].splitlines():  # after the usage (its words are the options')
+            words = re.sub(r"\[[^]]*\]|\{[^}]*\}|--?[\w-]+|[A-Z][A-Z_/=.]+|scftest|Python[\d.]*", " ", line)
+            assert _CHINESE.search(line) or not re.search(r"[a-z]{4,}", words), f"{command}: English help: {line}"
+
+
+def test_help_headings_end_with_the_catalogs_colon(capsys):
+    """On the runner's Python too (3.9-3.12's argparse appends an ASCII colon itself)."""
+    chinese = _help(["run", "--help", "--lang", "zh"], capsys).splitlines()
+    english = _help(["run", "--help", "--lang", "en"], capsys).splitlines()
+    assert "位置参数：" in chinese and "选项：" in chinese and "位置参数:" not in chinese
+    assert "positional arguments:" in english and "options:" in english
+    def headings(lines):
+        return [line for line in lines if line.endswith(("：", ":")) and not line.startswith(" ")]
+
+    assert (headings(chinese), headings(english)) == (["位置参数：", "选项："], ["positional arguments:", "options:"])
+    commands = _help(["--help", "--lang", "zh"], capsys)
+    assert "\n选项：\n" in commands and not re.search(r"^[^\sA-Za-z][^:\n]*:$", commands, re.M)
+
+
+def test_events_show_notes_the_delivered_form_in_both_languages(capsys):
+    assert main(["events", "show", "cls", "--lang", "zh"]) == 0
+    chinese = capsys.readouterr()
+    assert main(["events", "show", "cls", "--lang", "en"]) == 0
+    english = capsys.readouterr()
+    assert chinese.out == english.out  # the template itself is data
+    assert english.err.startswith("scftest events: this is what event: merges into; the function receives it as {")
+    assert chinese.err.startswith("scftest events: 以上是 event: 所合并进的模板；函数实际收到的是 {")
+    assert chinese.err.split("{", 1)[1] == english.err.split("{", 1)[1]
+
+
+def test_image_installs_heading_in_both_languages():
+    from types import SimpleNamespace
+
+    from scftest import i18n
+    from scftest.render import install_heading
+
+    python = SimpleNamespace(path="/usr/bin/python3.6", version="3.6.15")
+    with i18n.speaking("zh"):
+        assert install_heading(2, "Python3.6", python, "/c/site-packages") == (
+            "正在用 /usr/bin/python3.6（3.6.15）把 Python3.6 镜像的 2 个库安装到 /c/site-packages")
+    assert install_heading(2, "Python3.6", python, "/c/site-packages") == (
+        "provisioning 2 of the Python3.6 image's libraries with /usr/bin/python3.6 (3.6.15) into /c/site-packages")
+
+
+def test_doctor_in_both_languages(capsys):
+    """The same findings in the same lines: the names, states and reasons a person reads
+    are translated; the isolation's name stays as --isolation spells it."""
+    assert main(["doctor", "--isolation", "process", "--lang", "en"]) == 0
+    english = capsys.readouterr().out.splitlines()
+    assert main(["doctor", "--isolation", "process", "--lang", "zh"]) == 0
+    chinese = capsys.readouterr().out.splitlines()
+    assert len(chinese) == len(english)
+    assert (english[0], chinese[0]) == ("isolation: process", "隔离：process")
+    pairs = dict(zip(english, chinese))
+    assert pairs["parent-death signal: on the function's process"] == "父进程退出信号：设在函数的进程上"
+    assert pairs["    labelled limit: no private /tmp"] == "    已标明的限制：没有私有的 /tmp"
+    assert pairs["sealed bootstrap: yes"] == "密封的引导程序：是"
+    for line in chinese:
+        if not line.startswith("    "):
+            assert "：" in line and ": " not in line, line

@@ -84,39 +84,42 @@ class MachineIsolation:
 
     def findings(self, requested: str = "auto") -> List[Finding]:
         chosen = isolation_for(self, requested)
-        findings = [Finding("isolation", chosen or "none (strict)", self.why)]
+        # What a person reads is translated (the isolation's own name stays as --isolation spells it).
+        findings = [Finding(_("isolation"), chosen or _("none (strict)"), self.why)]
         if self.namespaces:
-            who = ("root inside a user namespace, the runner's user outside"
-                   if self.userns else f"uid {self.function_user[0]} (nobody)"
-                   if self.function_user else "the runner's user")
-            findings.append(Finding("function user", who, "no capabilities, no_new_privs"))
+            who = (_("root inside a user namespace, the runner's user outside")
+                   if self.userns else _("uid {uid} (nobody)").format(uid=self.function_user[0])
+                   if self.function_user else _("the runner's user"))
+            findings.append(Finding(_("function user"), who, _("no capabilities, no_new_privs")))
         pids = self.cgroup_bases.get("pids")
         findings.append(Finding(
-            "processes and threads", f"{LIMITS.processes} per case" if pids else "not limited",
-            f"a pids cgroup per case under {pids}" if pids else self.cgroup_why.get("pids", "")))
+            _("processes and threads"),
+            _("{count} per case").format(count=LIMITS.processes) if pids else _("not limited"),
+            _("a pids cgroup per case under {folder}").format(folder=pids) if pids
+            else self.cgroup_why.get("pids", "")))
         if chosen == NAMESPACE:
             findings += [
-                Finding("code", "read-only at /var/user", "writing there fails with EROFS, as in the cloud"),
-                Finding("/tmp", "private, 512 MB", "a tmpfs of the instance's own, gone with it"),
-                Finding("the runner", "invisible", "its processes, environment, HOME and files: "
-                        "a private /proc, HOME hidden, the host read-only"),
-                Finding("network", "the host's", "not contained: handlers reach what the runner reaches")]
+                Finding(_("code"), _("read-only at /var/user"), _("writing there fails with EROFS, as in the cloud")),
+                Finding("/tmp", _("private, 512 MB"), _("a tmpfs of the instance's own, gone with it")),
+                Finding(_("the runner"), _("invisible"), _("its processes, environment, HOME and files: "
+                        "a private /proc, HOME hidden, the host read-only")),
+                Finding(_("network"), _("the host's"), _("not contained: handlers reach what the runner reaches"))]
         else:
             findings += [
-                Finding("code", "writable", "labelled limit: the code folder is the host's"),
-                Finding("/tmp", "the host's, not capped", "labelled limit: no private /tmp"),
-                Finding("the runner", "visible, can be signalled", "labelled limit: the function "
+                Finding(_("code"), _("writable"), _("labelled limit: the code folder is the host's")),
+                Finding("/tmp", _("the host's, not capped"), _("labelled limit: no private /tmp")),
+                Finding(_("the runner"), _("visible, can be signalled"), _("labelled limit: the function "
                         "runs as the runner's user (without capabilities; the runner is "
                         "non-dumpable, so its environment cannot be read, and a child subreaper, "
-                        "so orphans come back to it and are killed)"),
-                Finding("network", "the host's", "not contained")]
+                        "so orphans come back to it and are killed)")),
+                Finding(_("network"), _("the host's"), _("not contained"))]
         memory = self.cgroup_bases.get("memory")
         findings.append(Finding(
-            "memory", "memory cgroup" if memory else "per process",
-            (f"a memory cgroup per case under {memory}: the case's anonymous memory, "
-             f"counted once, plus the file pages of its largest process") if memory else
-            ("each process's resident memory from /proc, pages shared after a fork counted "
-             f"in every process ({self.cgroup_why.get('memory', '')})")))
+            _("memory"), _("memory cgroup") if memory else _("per process"),
+            _("a memory cgroup per case under {folder}: the case's anonymous memory, "
+              "counted once, plus the file pages of its largest process").format(folder=memory) if memory else
+            _("each process's resident memory from /proc, pages shared after a fork counted "
+              "in every process ({why})").format(why=self.cgroup_why.get("memory", ""))))
         return findings
 
 
@@ -134,7 +137,7 @@ def probe_machine(python: Optional[str] = None) -> MachineIsolation:
     the bootstrap itself under ``python`` (the runner's interpreter by default)."""
     bases, why = _cgroup_bases()
     if not sys.platform.startswith("linux"):
-        return MachineIsolation(False, "namespaces are a Linux feature", False, None,
+        return MachineIsolation(False, _("namespaces are a Linux feature"), False, None,
                                 bases, why)
     root = os.geteuid() == 0
     user = _nobody() if root else None
@@ -146,16 +149,16 @@ def probe_machine(python: Optional[str] = None) -> MachineIsolation:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if report is None:
-        return MachineIsolation(False, f"namespaces cannot be made here: {error}",
+        return MachineIsolation(False, _("namespaces cannot be made here: {error}").format(error=error),
                                 not root, user, bases, why)
     expected = {"capabilities": "0000000000000000", "var_user": "EROFS", "tmp": "yes",
                 "etc": "EROFS"}
     wrong = {k: report.get(k) for k, v in expected.items() if report.get(k) != v}
     if wrong:
-        return MachineIsolation(False, f"an instance was made but does not hold: {wrong}",
+        return MachineIsolation(False, _("an instance was made but does not hold: {wrong}").format(wrong=wrong),
                                 not root, user, bases, why)
-    how = ("unprivileged user, mount, pid, ipc and uts namespaces" if not root else
-           "mount, pid, ipc and uts namespaces (the runner is root)")
+    how = (_("unprivileged user, mount, pid, ipc and uts namespaces") if not root else
+           _("mount, pid, ipc and uts namespaces (the runner is root)"))
     return MachineIsolation(True, how, not root, user, bases, why)
 
 
@@ -273,10 +276,10 @@ def _cgroup_bases() -> Tuple[Dict[str, str], Dict[str, str]]:
             os.rmdir(test)
             found[controller] = folder
         except OSError as exc:
-            why[controller] = f"cannot make a cgroup in {folder}: {exc.strerror}"
+            why[controller] = _("cannot make a cgroup in {folder}: {error}").format(folder=folder, error=exc.strerror)
     for controller in CONTROLLERS:
         if controller not in found and controller not in why:
-            why[controller] = f"no cgroup v1 {controller} controller is mounted"
+            why[controller] = _("no cgroup v1 {controller} controller is mounted").format(controller=controller)
     return found, why
 
 
@@ -699,7 +702,7 @@ def harden_runner() -> Dict[str, str]:
         libc = ctypes.CDLL(None, use_errno=True)
         prctl = libc.prctl
     except (ImportError, OSError, AttributeError) as exc:
-        reason = f"prctl(2) cannot be called here ({exc})"
+        reason = _("prctl(2) cannot be called here ({error})").format(error=exc)
         return {"child subreaper": reason, "non-dumpable": reason}
     missing = {}
     subreaper = ctypes.c_int(0)
@@ -725,30 +728,31 @@ def mitigations(machine: MachineIsolation, requested: str = "auto",
     python = python or sys.executable
     chosen = isolation_for(machine, requested)
     kinds = "mount, pid, ipc, uts" + (", user" if machine.userns else "")
-    findings = [Finding("namespaces", kinds if machine.namespaces else "none",
-                        "an instance was made and held: code read-only, /tmp private, no "
-                        "capabilities" if machine.namespaces else machine.why)]
+    findings = [Finding(_("namespaces"), kinds if machine.namespaces else _("none"),
+                        _("an instance was made and held: code read-only, /tmp private, no "
+                          "capabilities") if machine.namespaces else machine.why)]
     given = [c for c in CONTROLLERS if c in machine.cgroup_bases]
-    why = "; ".join([f"{c} under {machine.cgroup_bases[c]}" for c in given]
-                    + [f"no {c}: {machine.cgroup_why.get(c, 'not looked for')}"
-                       for c in CONTROLLERS if c not in given])
-    findings.append(Finding("cgroups", ", ".join(given) or "none", why))
+    why = _("; ").join([_("{controller} under {folder}").format(controller=c, folder=machine.cgroup_bases[c])
+                        for c in given]
+                       + [_("no {controller}: {why}").format(controller=c, why=machine.cgroup_why.get(
+                           c, _("not looked for"))) for c in CONTROLLERS if c not in given])
+    findings.append(Finding("cgroups", ", ".join(given) or _("none"), why))
     problem = seal_problem(python)
     findings.append(Finding(
-        "sealed bootstrap", "no" if problem else "yes",
-        f"the bootstrap file is run from disk: {problem}" if problem else
-        "compiled once per run by each interpreter, handed to every case as a sealed "
-        "in-memory file (memfd): nothing a handler writes changes what later cases run"))
+        _("sealed bootstrap"), _("no") if problem else _("yes"),
+        _("the bootstrap file is run from disk: {problem}").format(problem=problem) if problem else
+        _("compiled once per run by each interpreter, handed to every case as a sealed "
+          "in-memory file (memfd): nothing a handler writes changes what later cases run")))
     if chosen == NAMESPACE:
         findings += [
-            Finding("parent-death signal", "on the instance's init",
-                    "when the bootstrap ends, init dies and the kernel ends every process "
-                    "of the namespace (the instance is not made without it)"),
-            Finding("child subreaper", "not needed",
-                    "orphans stay in the case's pid namespace: its init reaps them, and they end with it"),
-            Finding("non-dumpable", "the instance's init",
-                    "the function cannot open init's /proc entries, and the runner is not in "
-                    "the function's /proc at all")]
+            Finding(_("parent-death signal"), _("on the instance's init"),
+                    _("when the bootstrap ends, init dies and the kernel ends every process "
+                      "of the namespace (the instance is not made without it)")),
+            Finding(_("child subreaper"), _("not needed"),
+                    _("orphans stay in the case's pid namespace: its init reaps them, and they end with it")),
+            Finding(_("non-dumpable"), _("the instance's init"),
+                    _("the function cannot open init's /proc entries, and the runner is not in "
+                      "the function's /proc at all"))]
     else:
         findings += _process_mitigations(python)
     return findings
@@ -762,23 +766,25 @@ def _process_mitigations(python: str) -> List[Finding]:
 
     def child(name: str, key: str, wanted: int) -> str:
         if report is None:
-            return f"the bootstrap could not set it: {error}"
-        return "" if settings.get(key) == wanted else f"the bootstrap reports {key} = {settings.get(key)}"
+            return _("the bootstrap could not set it: {error}").format(error=error)
+        return "" if settings.get(key) == wanted else _("the bootstrap reports {key} = {value}").format(
+            key=key, value=settings.get(key))
 
     def finding(name: str, state: str, why: str, problems: Sequence[str]) -> Finding:
         problems = [p for p in problems if p]
-        return Finding(name, "no" if problems else state, "; ".join(problems) or why)
+        return Finding(name, _("no") if problems else state, _("; ").join(problems) or why)
 
+    # ``runner``'s keys ("child subreaper", "non-dumpable") are harden_runner's own: never shown.
     return [
-        finding("parent-death signal", "on the function's process",
-                "SIGKILL when the runner dies", [child("pdeathsig", "pdeathsig", signal.SIGKILL)]),
-        finding("child subreaper", "the runner and the bootstrap",
-                "orphans come back to them, and are killed after the case",
+        finding(_("parent-death signal"), _("on the function's process"),
+                _("SIGKILL when the runner dies"), [child("pdeathsig", "pdeathsig", signal.SIGKILL)]),
+        finding(_("child subreaper"), _("the runner and the bootstrap"),
+                _("orphans come back to them, and are killed after the case"),
                 [runner.get("child subreaper", ""), child("subreaper", "subreaper", 1)]),
-        finding("non-dumpable", "the runner and the function's process",
-                "their /proc entries (the environment) are closed to processes without "
-                "CAP_SYS_PTRACE", [runner.get("non-dumpable", ""), child("dumpable", "dumpable", 0)]),
-        finding("no_new_privs", "on the function's process",
-                "no setuid program or file capability gives privileges back",
+        finding(_("non-dumpable"), _("the runner and the function's process"),
+                _("their /proc entries (the environment) are closed to processes without "
+                  "CAP_SYS_PTRACE"), [runner.get("non-dumpable", ""), child("dumpable", "dumpable", 0)]),
+        finding("no_new_privs", _("on the function's process"),
+                _("no setuid program or file capability gives privileges back"),
                 [child("no_new_privs", "no_new_privs", 1)]),
     ]

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from scftest.errors import ScftestError
+from scftest.i18n import _
 
 _DATA = Path(__file__).resolve().parent / "images.json"
 MANIFEST_NAME = "manifest.json"
@@ -112,13 +113,15 @@ class Image:
 
     def _not_here(self, name: str) -> str:
         if not self.libraries:
-            return (f"the {self.runtime} image has no pre-installed libraries: vendor {name!r} into "
-                    f"the code folder or a layer (`scftest image list {self.runtime}` says where this comes from)")
+            return _("the {runtime} image has no pre-installed libraries: vendor {name} into the code folder "
+                     "or a layer (`scftest image list {runtime}` says where this comes from)").format(
+                runtime=self.runtime, name=repr(name))
         known = [library.name for library in self.libraries]
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        return (f"{name!r} is not in the {self.runtime} image: {hint}`scftest image list {self.runtime}` "
-                f"shows its libraries; anything else is yours to vendor into the code folder or a layer")
+        hint = _("did you mean '{name}'? ").format(name=close[0]) if close else ""
+        return _("{name} is not in the {runtime} image: {hint}`scftest image list {runtime}` shows its "
+                 "libraries; anything else is yours to vendor into the code folder or a layer").format(
+            name=repr(name), runtime=self.runtime, hint=hint)
 
     def provider(self, module: str) -> Optional[Library]:
         """The library that provides ``module`` (``google.protobuf.json_format`` -> protobuf).
@@ -212,8 +215,8 @@ def canonical(runtime: str) -> str:
     for name in runtimes():
         if name.lower() == runtime.strip().lower():
             return name
-    raise UnknownRuntime(f"{runtime!r} is not a runtime SCF offers; the runtimes are: "
-                         + ", ".join(runtimes()))
+    raise UnknownRuntime(_("{runtime} is not a runtime SCF offers; the runtimes are: {runtimes}").format(
+        runtime=repr(runtime), runtimes=", ".join(runtimes())))
 
 
 def image(runtime: str) -> Image:

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from scftest.i18n import _
 from scftest.scf.images import (
     MANIFEST_NAME,
     SITE_PACKAGES,
@@ -149,7 +150,8 @@ def _one(target: Target, library: Library, manifest: Manifest, force: bool) -> O
         problem = _keep_only_renamed(staging, *library.rename) if library.rename else ""
         if problem:
             return Outcome(library, "failed", reason=problem, seconds=time.monotonic() - started)
-        warnings = tuple(f"it has no module {name!r}: scftest's table may be wrong (please report it)"
+        warnings = tuple(_("it has no module {name}: scftest's table may be wrong (please report it)").format(
+                             name=repr(name))
                          for name in library.imports if not _provides(staging, name))
         _remove(kept)
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +185,7 @@ def _pip_install(target: Target, library: Library, staging: Path) -> str:
                               env=pip_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
     except OSError as exc:
-        return f"cannot run {target.interpreter}: {exc.strerror or exc}"
+        return _("cannot run {python}: {error}").format(python=target.interpreter, error=exc.strerror or exc)
     if done.returncode == 0:
         return ""
     return pip_reason(done.stdout.decode("utf-8", "replace"), done.returncode)
@@ -199,7 +201,7 @@ def pip_reason(output: str, returncode: int = 1) -> str:
     """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     if "No module named pip" in output:
-        return "this interpreter has no pip: install it with `python -m ensurepip` (or your system's python3-pip)"
+        return _("this interpreter has no pip: install it with `python -m ensurepip` (or your system's python3-pip)")
     exceptions = [line for line in lines if _EXCEPTION_LINE.match(line)]
     if exceptions:
         return _short(exceptions[-1])
@@ -214,7 +216,8 @@ def pip_reason(output: str, returncode: int = 1) -> str:
         return _short(versions[-1])
     if errors:
         return _short(errors[-1])
-    return _short(lines[-1]) if lines else f"pip exited with status {returncode} and printed nothing"
+    return _short(lines[-1]) if lines else _("pip exited with status {status} and printed nothing").format(
+        status=returncode)
 
 
 def _strip_error(line: str) -> str:
@@ -267,9 +270,10 @@ def _check_version(library: Library, staging: Path) -> Tuple[str, str]:
     project = library.requirement.split("==", 1)[0]
     version = installed_version(staging, project)
     if version is None:
-        return "", f"pip reported success but installed no metadata for {project}"
+        return "", _("pip reported success but installed no metadata for {project}").format(project=project)
     if not same_version(version, library.pinned_version):
-        return "", f"pip installed {project} {version}, not the cloud's {library.pinned_version}"
+        return "", _("pip installed {project} {version}, not the cloud's {cloud}").format(
+            project=project, version=version, cloud=library.pinned_version)
     return version, ""
 
 
@@ -278,7 +282,8 @@ def _keep_only_renamed(staging: Path, installed: str, name: str) -> str:
     '' when done, else why not."""
     source = staging / installed
     if not source.is_dir():
-        return f"the distribution has no package {installed!r} to provide {name!r}"
+        return _("the distribution has no package {package} to provide {name}").format(
+            package=repr(installed), name=repr(name))
     holder = staging.parent / f"{staging.name}.renamed"
     _remove(holder)
     holder.mkdir()
