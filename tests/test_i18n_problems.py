@@ -66,7 +66,7 @@ def _problems(folder, language):
 
 
 def _position(line):
-    return re.match(r"^(.*?\.yaml(?::\d+:\d+)?): ", line).group(1)
+    return re.match(r"^(.*?\.ya?ml(?::\d+:\d+)?): ", line).group(1)
 
 
 def test_the_same_problems_at_the_same_places(suites):
@@ -91,3 +91,41 @@ def test_validate_in_chinese_through_the_command(suites, capsys, monkeypatch):
     assert main(["validate", str(suites / "typos.yaml"), "--lang", "en"]) == 4
     assert f"{suites / 'typos.yaml'}:4:3: unknown key 'runtim' in function — did you mean 'runtime'?" in \
         capsys.readouterr().out
+
+
+# function.from's problems are reported at their line in the from-file (scftest/load/from_file.py).
+FROM_FILES = {
+    "sls.yml": "component: scf\ninputs:\n  src: {bucket: b, object: c.zip}\n  layers: [{name: common, version: 2}]\n",
+    "template.yaml": "Resources:\n  default:\n    Type: TencentCloud::Serverless::Namespace\n    f:\n"
+                     "      Type: TencentCloud::Serverless::Function\n      Properties:\n        CodeUri: ./nowhere\n",
+    "other.yml": "component: express\ninputs: {}\n",
+}
+FROM_EXPECTED = [  # (from-file, English, Chinese)
+    ("sls.yml", "inputs has no runtime, and the SCF component then deploys Nodejs10.15 (function.from of",
+     "inputs 中没有 runtime，这时 SCF 组件会部署 Nodejs10.15（"),
+    ("sls.yml", "the code is not a local folder (a COS bucket or object?)", "代码不是本地文件夹（是 COS 存储桶或对象？）"),
+    ("sls.yml", "the function uses the cloud layers common (version 2), whose contents scftest does not have",
+     "函数使用了云端的层 common（版本 2），scftest 没有这些层的内容"),
+    ("template.yaml", "Properties has no Handler, which TCSAM requires", "Properties 中没有 TCSAM 要求的 Handler"),
+    ("template.yaml", "the code folder './nowhere' does not exist", "代码文件夹 './nowhere' 不存在"),
+    ("other.yml", "component 'express' is not the SCF component", "组件 'express' 不是 SCF 组件"),
+    ("missing.yml", "function.from: the file 'missing.yml' does not exist", "function.from：文件 'missing.yml' 不存在"),
+]
+
+
+def test_function_from_problems_in_both_languages(tmp_path):
+    for name, text in FROM_FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    for index, name in enumerate(sorted({file for file, _, _ in FROM_EXPECTED})):
+        (tmp_path / f"s{index}.yaml").write_text(f"function: {{from: {name}}}\ncases: [{{name: c}}]\n", encoding="utf-8")
+    english, chinese = _problems(tmp_path, "en"), _problems(tmp_path, "zh")
+    assert len(english) == len(chinese) >= len(FROM_EXPECTED)
+    assert [_position(line) for line in english] == [_position(line) for line in chinese]
+    for file, in_english, in_chinese in FROM_EXPECTED:
+        at = [i for i, line in enumerate(english) if in_english in line]
+        assert at and in_chinese in chinese[at[0]], (in_english, english, chinese)
+        if file != "missing.yml":  # at its line in the from-file, naming the suite's from:
+            assert english[at[0]].startswith(f"{tmp_path / file}:")
+            assert re.search(r"（\S+s\d\.yaml:1 的 function\.from）", chinese[at[0]]), chinese[at[0]]
+    hinted = [line for line in chinese if "Properties 中没有 TCSAM 要求的 Handler" in line]
+    assert hinted and hinted[0].endswith("—— 请添加 Handler: index.main_handler，或在测试套件中写 handler:")

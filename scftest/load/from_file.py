@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from scftest.i18n import N_, _
 from scftest.load.validate import schema_problems
 from scftest.load.yamlio import NotARegularFile, YamlError, read_document
 from scftest.model import EnvRef, Mark, NodePath, SourceMap, SuiteProblem
@@ -91,7 +92,8 @@ class _Report:
         self.problems.append(SuiteProblem(self.file, mark.line, mark.col, self.suffixed(message), hint))
 
     def suffixed(self, message: str) -> str:
-        return f"{message} (function.from of {self.written.suite}:{self.written.line})"
+        return _("{message} (function.from of {suite}:{line})").format(
+            message=message, suite=self.written.suite, line=self.written.line)
 
 
 def read_function(written: Written, name: Optional[str], overridden: Tuple[str, ...] = (),
@@ -102,23 +104,26 @@ def read_function(written: Written, name: Optional[str], overridden: Tuple[str, 
     values for them are neither used nor checked (the caller merges ``environment``
     variable by variable, so it is never among them)."""
     file = Path(os.path.realpath(written.suite.parent / written.text))
-    suite_line = f"{written.suite}:{written.line}"
     try:
         document = read_document(file, {})
     except FileNotFoundError:
         return {}, [SuiteProblem(written.suite, written.line, 1,
-                                 f"function.from: the file '{written.text}' does not exist (looked for {file})",
-                                 "from is relative to the suite file; point it at a serverless.yml or template.yaml")]
+                                 _("function.from: the file '{path}' does not exist (looked for {file})").format(
+                                     path=written.text, file=file),
+                                 _("from is relative to the suite file; point it at a serverless.yml or template.yaml"))]
     except (NotARegularFile, IsADirectoryError):
-        return {}, [SuiteProblem(written.suite, written.line, 1, f"function.from: '{written.text}' is not a file",
-                                 "point it at a serverless.yml or template.yaml")]
+        return {}, [SuiteProblem(written.suite, written.line, 1,
+                                 _("function.from: '{path}' is not a file").format(path=written.text),
+                                 _("point it at a serverless.yml or template.yaml"))]
     except OSError as exc:
         return {}, [SuiteProblem(written.suite, written.line, 1,
-                                 f"function.from: cannot read '{written.text}': {exc.strerror or exc}",
-                                 "check its permissions")]
+                                 _("function.from: cannot read '{path}': {error}").format(
+                                     path=written.text, error=exc.strerror or exc),
+                                 _("check its permissions"))]
     except YamlError as exc:
         return {}, [SuiteProblem(file, exc.mark.line, exc.mark.col,
-                                 f"{exc.message} (function.from of {suite_line})", exc.hint)]
+                                 _("{message} (function.from of {suite}:{line})").format(
+                                     message=exc.message, suite=written.suite, line=written.line), exc.hint)]
     report = _Report(file, document.source, written)
     found = _functions(document.data, report)
     if report.problems and not found:
@@ -148,9 +153,9 @@ def _functions(data: Any, report: _Report) -> List[_Found]:
         if instances:
             return [_component(value, (key,), report, default_name=key) for key, value in instances
                     if _is_scf(value, (key,), report)]
-    report.add((), "this file is neither a Serverless Framework serverless.yml (no component:) nor an scf CLI "
-                   "template.yaml (no Resources:)",
-               "point function.from at the serverless.yml of a 'component: scf' or at the template.yaml of scf init")
+    report.add((), _("this file is neither a Serverless Framework serverless.yml (no component:) nor an scf CLI "
+                     "template.yaml (no Resources:)"),
+               _("point function.from at the serverless.yml of a 'component: scf' or at the template.yaml of scf init"))
     return []
 
 
@@ -158,9 +163,9 @@ def _is_scf(data: Mapping[str, Any], path: NodePath, report: _Report) -> bool:
     component = str(data.get("component", ""))
     if component and component[0] + component[1:].split("@")[0] in SCF_COMPONENTS:  # scf@1.2: the version
         return True
-    report.add(path + ("component",), f"component '{component}' is not the SCF component",
-               "function.from reads a serverless.yml whose component is scf (a single function); "
-               "write the function's keys in the suite instead")
+    report.add(path + ("component",), _("component '{component}' is not the SCF component").format(component=component),
+               _("function.from reads a serverless.yml whose component is scf (a single function); "
+                 "write the function's keys in the suite instead"))
     return False
 
 
@@ -176,8 +181,8 @@ def _component(data: Mapping[str, Any], path: NodePath, report: _Report, default
     inputs = data.get("inputs")
     where = path + ("inputs",)
     if not isinstance(inputs, dict):
-        report.add(where if "inputs" in data else path, "the SCF component has no inputs: mapping",
-                   "add inputs: with src, handler and runtime, as the SCF component's documentation shows")
+        report.add(where if "inputs" in data else path, _("the SCF component has no inputs: mapping"),
+                   _("add inputs: with src, handler and runtime, as the SCF component's documentation shows"))
         return _Found(default_name, "serverless.yml")
     instance = str(data.get("name") or default_name or report.file.parent.name)
     variables = {"name": instance, "stage": str(data.get("stage") or "dev"),
@@ -202,8 +207,9 @@ def _component(data: Mapping[str, Any], path: NodePath, report: _Report, default
 def _template(data: Mapping[str, Any], report: _Report) -> List[_Found]:
     resources = data.get("Resources")
     if not isinstance(resources, dict):
-        report.add(("Resources",), "Resources: must be a mapping of namespaces",
-                   "write Resources: with a namespace of Type TencentCloud::Serverless::Namespace holding the functions")
+        report.add(("Resources",), _("Resources: must be a mapping of namespaces"),
+                   _("write Resources: with a namespace of Type {type} holding the functions").format(
+                       type=NAMESPACE_TYPE))
         return []
     defaults = (data.get("Globals") or {}).get("Function") if isinstance(data.get("Globals"), dict) else None
     found: List[_Found] = []
@@ -220,8 +226,8 @@ def _template_function(name: str, function: Mapping[str, Any], path: NodePath, d
                        report: _Report) -> _Found:
     properties = function.get("Properties") or {}
     if not isinstance(properties, dict):
-        report.add(path + ("Properties",), "Properties: must be a mapping", "write Properties: with CodeUri, "
-                   "Handler and Runtime")
+        report.add(path + ("Properties",), _("Properties: must be a mapping"),
+                   _("write Properties: with CodeUri, Handler and Runtime"))
         properties = {}
     found = _Found(name, "template.yaml", path=path, identity=_identity(name, path[1], None))
     sources = [(defaults, ("Globals", "Function"))] if isinstance(defaults, dict) else []
@@ -241,8 +247,8 @@ def _variables(environment: Any, key: str, path: NodePath, what: str, variables:
                report: _Report, over: Any = None) -> Tuple[Any, NodePath, str]:
     """``environment: {variables: {...}}`` (or ``Environment: {Variables: ...}``) as text values."""
     if not isinstance(environment, dict) or not isinstance(environment.get(key, {}), dict):
-        report.add(path, f"{what} must be a mapping with {key}: NAME: value",
-                   f"write it like {what.split('.')[-1]}: {{{key}: {{STAGE: test}}}}")
+        report.add(path, _("{what} must be a mapping with {key}: NAME: value").format(what=what, key=key),
+                   _("write it like {example}").format(example=f"{what.split('.')[-1]}: {{{key}: {{STAGE: test}}}}"))
         return ({}, path, what)
     merged = dict(over[0]) if over else {}
     for name, value in (environment.get(key) or {}).items():
@@ -284,10 +290,11 @@ def _substituted(value: Any, path: NodePath, variables: Mapping[str, str], repor
         inner = match.group(1).strip()
         if inner in variables:
             return variables[inner]
-        report.add(path, f"scftest cannot know the value of ${{{inner}}} without deploying",
-                   "write this key in the suite's function: (it wins over the from-file), or write the value "
-                   "itself; only ${name}, ${stage}, ${app}, ${org} and an environment value that is exactly "
-                   "${env.NAME} are understood")
+        report.add(path, _("scftest cannot know the value of {variable} without deploying").format(
+                       variable=f"${{{inner}}}"),
+                   _("write this key in the suite's function: (it wins over the from-file), or write the value "
+                     "itself; only {known} and an environment value that is exactly {env} are understood").format(
+                       known="${name}, ${stage}, ${app}, ${org}", env="${env.NAME}"))
         return match.group(0)
 
     return VARIABLE.sub(replace, value)
@@ -302,17 +309,20 @@ def _choose(found: List[_Found], name: Optional[str], report: _Report) -> Option
         for function in found:
             if name == function.name or name in function.aliases:
                 return function
-        report.add((), f"no function named '{name}' here" + (f"; it holds {_listed(names)}" if names else ""),
-                   "write one of those names under function: as name:")
+        report.add((), _("no function named '{name}' here; it holds {names}").format(name=name, names=_listed(names))
+                   if names else _("no function named '{name}' here").format(name=name),
+                   _("write one of those names under function: as name:"))
         return None
     if not found:
         report.add(("Resources",) if report.source.marks.get(("Resources",)) else (),
-                   f"no SCF function here (no Type: {FUNCTION_TYPE} inside a {NAMESPACE_TYPE})",
-                   "point function.from at the file that describes the function")
+                   _("no SCF function here (no Type: {function} inside a {namespace})").format(
+                       function=FUNCTION_TYPE, namespace=NAMESPACE_TYPE),
+                   _("point function.from at the file that describes the function"))
         return None
     if len(found) > 1:
-        report.add(found[1].path, f"this file holds {len(found)} functions ({_listed(names)}) and the suite does not "
-                                  "say which", f"write name: {names[0]} under function: beside from:")
+        report.add(found[1].path, _("this file holds {count} functions ({names}) and the suite does not say which")
+                   .format(count=len(found), names=_listed(names)),
+                   _("write name: {name} under function: beside from:").format(name=names[0]))
         return None
     return found[0]
 
@@ -326,17 +336,18 @@ def _listed(names: List[str]) -> str:
 
 # What each format says when a key is missing: SCF component defaults (its documentation), or
 # a key TCSAM requires. A missing runtime matters most: the component would deploy Node.js.
+# (Marked only: _check_required translates them when it reports, in the command's language.)
 SERVERLESS_MISSING = {
-    "code": ("inputs has no src", "add src: ./ (the code folder) to inputs, or write code: in the suite"),
-    "runtime": ("inputs has no runtime, and the SCF component then deploys Nodejs10.15",
-                "add runtime: Python3.9 (or the Python you deploy) to inputs, or write runtime: in the suite"),
+    "code": (N_("inputs has no src"), N_("add src: ./ (the code folder) to inputs, or write code: in the suite")),
+    "runtime": (N_("inputs has no runtime, and the SCF component then deploys Nodejs10.15"),
+                N_("add runtime: Python3.9 (or the Python you deploy) to inputs, or write runtime: in the suite")),
 }
 TEMPLATE_MISSING = {
-    "code": ("Properties has no CodeUri, which TCSAM requires", "add CodeUri: ./ or write code: in the suite"),
-    "handler": ("Properties has no Handler, which TCSAM requires",
-                "add Handler: index.main_handler or write handler: in the suite"),
-    "runtime": ("Properties has no Runtime, which TCSAM requires",
-                "add Runtime: Python3.9 (or the Python you deploy) or write runtime: in the suite"),
+    "code": (N_("Properties has no CodeUri, which TCSAM requires"), N_("add CodeUri: ./ or write code: in the suite")),
+    "handler": (N_("Properties has no Handler, which TCSAM requires"),
+                N_("add Handler: index.main_handler or write handler: in the suite")),
+    "runtime": (N_("Properties has no Runtime, which TCSAM requires"),
+                N_("add Runtime: Python3.9 (or the Python you deploy) or write runtime: in the suite")),
 }
 
 
@@ -345,7 +356,7 @@ def _check_required(found: _Found, overridden: Tuple[str, ...], report: _Report)
     where = found.path + (("inputs",) if found.kind == "serverless.yml" else ("Properties",))
     for key, (message, hint) in missing.items():
         if key not in found.settings and key not in overridden:
-            report.add(where, message, hint)
+            report.add(where, _(message), _(hint))
     if found.kind == "serverless.yml" and "handler" not in found.settings and "handler" not in overridden:
         # the component's documented default for Python
         found.settings["handler"] = ("index.main_handler", where, "inputs.handler")
@@ -376,8 +387,8 @@ def _as_function(found: _Found, report: _Report) -> Dict[str, Any]:
     handler = function.get("handler")
     if isinstance(handler, str) and not HANDLER_FORM.match(handler):
         path = found.settings["handler"][1]
-        report.add(path, f"handler '{handler}' is not of the form <file>.<function>",
-                   "write the file without .py and the function after a dot, e.g. index.main_handler")
+        report.add(path, _("handler '{handler}' is not of the form <file>.<function>").format(handler=handler),
+                   _("write the file without .py and the function after a dot, e.g. index.main_handler"))
     return function
 
 
@@ -393,19 +404,21 @@ def _code(value: Any, found: _Found, report: _Report) -> Any:
     path = found.settings["code"][1]
     folder = value.get("src") if isinstance(value, dict) else value
     if not isinstance(folder, str) or not folder:
-        report.add(path, "the code is not a local folder (a COS bucket or object?)",
-                   "scftest runs the code from a folder: write code: in the suite's function: (it wins)")
+        report.add(path, _("the code is not a local folder (a COS bucket or object?)"),
+                   _("scftest runs the code from a folder: write code: in the suite's function: (it wins)"))
         return None
     where = Path(os.path.realpath(report.file.parent / folder))
     try:
         mode = os.stat(where).st_mode
     except OSError:
-        report.add(path, f"the code folder '{folder}' does not exist (looked for {where})",
-                   "it is relative to the from-file; or write code: in the suite's function: (it wins)")
+        report.add(path, _("the code folder '{folder}' does not exist (looked for {where})").format(
+                       folder=folder, where=where),
+                   _("it is relative to the from-file; or write code: in the suite's function: (it wins)"))
         return None
     if not stat.S_ISDIR(mode):
-        report.add(path, f"the code '{folder}' is not a folder ({where}): scftest runs a folder, not a zip file",
-                   "unpack it and point code: in the suite's function: at the folder (it wins)")
+        report.add(path, _("the code '{folder}' is not a folder ({where}): scftest runs a folder, not a zip file")
+                   .format(folder=folder, where=where),
+                   _("unpack it and point code: in the suite's function: at the folder (it wins)"))
         return None
     return str(where)
 
@@ -416,9 +429,10 @@ def _layers(value: Any, found: _Found, report: _Report) -> Any:
     if not value:
         return []
     shown = ", ".join(_layer_name(layer) for layer in value) if isinstance(value, list) else str(value)
-    report.add(path, f"the function uses the cloud layers {shown}, whose contents scftest does not have",
-               "write layers: in the suite's function: with the folders those layers unpack to "
-               "(it wins over the from-file), e.g. layers: [../layers/common]")
+    report.add(path, _("the function uses the cloud layers {layers}, whose contents scftest does not have").format(
+                   layers=shown),
+               _("write layers: in the suite's function: with the folders those layers unpack to "
+                 "(it wins over the from-file), e.g. layers: [../layers/common]"))
     return None
 
 
@@ -426,5 +440,5 @@ def _layer_name(layer: Any) -> str:
     if isinstance(layer, dict):
         name = layer.get("name") or layer.get("Name") or "?"
         version = layer.get("version") or layer.get("Version")
-        return f"{name} (version {version})" if version is not None else str(name)
+        return _("{name} (version {version})").format(name=name, version=version) if version is not None else str(name)
     return str(layer)
