@@ -18,6 +18,7 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 from scftest.deps import binaries, reach, scan, stdlib
 from scftest.deps.targets import Target
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.model import SuiteProblem
 from scftest.result import EXIT_FAILED, EXIT_NO_CASES, EXIT_OK, EXIT_USAGE
 from scftest.scf import images
@@ -305,18 +306,19 @@ def _relative(item: scan.Import, places: Places) -> Tuple[str, Path]:
     root = places.code[0]
     base = item.file.parent
     if base == root or not _is_below(item.file, root):
-        return "a relative import in a file that is not inside a package of the code folder", base
-    for _ in range(item.level - 1):
+        return _("a relative import in a file that is not inside a package of the code folder"), base
+    for _level in range(item.level - 1):
         base = base.parent
     if not _is_below(base / "x", root) or base == root:
-        return f"it goes {item.level} package level(s) up, above the code folder's packages", base
+        return _("it goes {count} package level(s) up, above the code folder's packages").format(count=item.level), base
     if item.module:
         if exists(base, item.module.split("."), places.version):
             return "", base
-        return f"there is no module {item.module} in the package {_package(base, root)}", base
+        return _("there is no module {module} in the package {package}").format(
+            module=item.module, package=_package(base, root)), base
     if (base / "__init__.py").is_file() or all(exists(base, [n], places.version) for n in item.names):
         return "", base
-    return f"{_package(base, root)} is not a package (no __init__.py)", base
+    return _("{package} is not a package (no __init__.py)").format(package=_package(base, root)), base
 
 
 def _package(folder: Path, root: Path) -> str:

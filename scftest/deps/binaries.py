@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from scftest.scf.extensions import CLOUD_MACHINE, CLOUD_PLATFORM, extension_suffixes
+from scftest.i18n import N_, _
 
 _TAGGED = re.compile(r"^(?P<module>[^.]+)\.(?P<tag>[^/]+)\.so$")
 _CPYTHON = re.compile(r"^cpython-(?P<major>\d)(?P<minor>\d+)(?P<flags>[a-z]*)-(?P<platform>.+)$")
-_PLATFORMS = {"darwin": "macOS", "aarch64-linux-gnu": "Linux on ARM64 (aarch64)",
-              "arm-linux-gnueabihf": "Linux on 32-bit ARM", "i386-linux-gnu": "32-bit Linux (i386)",
+# Marked English (N_): the reasons translate them when they are made, in the command's language
+# (product names are the same in every language).
+_PLATFORMS = {"darwin": "macOS", "aarch64-linux-gnu": N_("Linux on ARM64 (aarch64)"),
+              "arm-linux-gnueabihf": N_("Linux on 32-bit ARM"), "i386-linux-gnu": N_("32-bit Linux (i386)"),
               "x86_64-linux-musl": "Alpine Linux (musl)"}
-_MACHINES = {0x03: "32-bit x86", 0x28: "32-bit ARM", 0xB7: "ARM64 (aarch64)"}
+_MACHINES = {0x03: N_("32-bit x86"), 0x28: N_("32-bit ARM"), 0xB7: "ARM64 (aarch64)"}
 _MACH_O = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 _SCAN_LIMIT = 64 * 1024 * 1024  # read no more of a file to tell Python 2 from Python 3 builds
 
@@ -42,8 +45,8 @@ def unloadable(files: Sequence[Path], version: Tuple[int, int]) -> List[Unloadab
     for file in files:
         groups.setdefault((file.parent, module_name(file)), []).append((file, why_not(file, version)))
     found = []
-    for (_, module), checked in groups.items():
-        if all(reason is not None for _, reason in checked):
+    for (_folder, module), checked in groups.items():
+        if all(reason is not None for _file, reason in checked):
             found.extend(Unloadable(file, module, reason) for file, reason in checked)
     return found
 
@@ -62,25 +65,33 @@ def why_not(file: Path, version: Tuple[int, int]) -> Optional[str]:
     return _wrong_header(file, version, bare=not tag)
 
 
+def _platform(platform: str) -> str:
+    """A platform tag as a person reads it (``darwin`` -> macOS); an unknown one as it is."""
+    return _(_PLATFORMS[platform]) if platform in _PLATFORMS else platform
+
+
 def _wrong_tag(tag: str, version: Tuple[int, int]) -> Optional[str]:
     major, minor = version
     if tag == "abi3":
-        return "a build for Python 3's stable ABI (abi3), which Python 2 cannot load" if major == 2 else None
+        return _("a build for Python 3's stable ABI (abi3), which Python 2 cannot load") if major == 2 else None
     cpython = _CPYTHON.match(tag)
     if not cpython:
         if tag.startswith("pypy"):
-            return f"a build for PyPy ({tag})"
+            return _("a build for PyPy ({tag})").format(tag=tag)
         return None  # a dotted name that is no ABI tag: judged by its header alone
     built = (int(cpython.group("major")), int(cpython.group("minor")))
     platform = cpython.group("platform")
     if built != version:
-        where = "" if platform == CLOUD_PLATFORM else f" on {_PLATFORMS.get(platform, platform)}"
-        return f"built for Python {built[0]}.{built[1]}{where} (cpython-{tag[len('cpython-'):]})"
+        python = f"{built[0]}.{built[1]}"
+        if platform == CLOUD_PLATFORM:
+            return _("built for Python {version} ({tag})").format(version=python, tag=tag)
+        return _("built for Python {version} on {platform} ({tag})").format(
+            version=python, platform=_platform(platform), tag=tag)
     if platform != CLOUD_PLATFORM:
-        return f"built for {_PLATFORMS.get(platform, platform)}, not Linux x86-64"
+        return _("built for {platform}, not Linux x86-64").format(platform=_platform(platform))
     if f".{tag}.so" not in extension_suffixes(version):
-        return f"built for a CPython {major}.{minor} with other ABI flags ({tag}); the cloud's is " \
-               f"{extension_suffixes(version)[0][1:-3]}"
+        return _("built for a CPython {version} with other ABI flags ({tag}); the cloud's is {cloud}").format(
+            version=f"{major}.{minor}", tag=tag, cloud=extension_suffixes(version)[0][1:-3])
     return None
 
 
@@ -92,18 +103,20 @@ def _wrong_header(file: Path, version: Tuple[int, int], bare: bool) -> Optional[
                 handle.seek(0)
                 return _wrong_python(handle.read(_SCAN_LIMIT), module_name(file), version)
     except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
+        return _("cannot be read ({error})").format(error=exc.strerror or exc)
     if head[:4] in _MACH_O:
-        return "a macOS build (Mach-O)"
+        return _("a macOS build (Mach-O)")
     if head[:2] == b"MZ":
-        return "a Windows build (PE)"
+        return _("a Windows build (PE)")
     if head[:4] != b"\x7fELF":
-        return "not a compiled library (no ELF header)"
+        return _("not a compiled library (no ELF header)")
     if head[4] != 2:
-        return "a 32-bit build"
+        return _("a 32-bit build")
     machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
     if machine != CLOUD_MACHINE:
-        return f"built for {_MACHINES.get(machine, f'machine type {machine:#x}')}, not x86-64"
+        named = _(_MACHINES[machine]) if machine in _MACHINES else _("machine type {number}").format(
+            number=f"{machine:#x}")
+        return _("built for {machine}, not x86-64").format(machine=named)
     return None
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence
 
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.scf.images import cache_root
 
 _SCRIPT = Path(__file__).resolve().parent / "_imports.py"
@@ -33,9 +34,11 @@ def ask(interpreter: str, request: Mapping[str, Any]) -> Dict[str, Any]:
         done = subprocess.run([interpreter, *_FLAGS, str(_SCRIPT)], input=json.dumps(request).encode("utf-8"),
                               capture_output=True, timeout=timeout, env=_plain_env())
     except subprocess.TimeoutExpired:
-        raise ProbeFailed(f"{interpreter} did not answer within {timeout:g} s") from None
+        raise ProbeFailed(_("{python} did not answer within {seconds} s").format(
+            python=interpreter, seconds=f"{timeout:g}")) from None
     except OSError as exc:
-        raise ProbeFailed(f"{interpreter} cannot be run ({exc.strerror or exc})") from None
+        raise ProbeFailed(_("{python} cannot be run ({error})").format(
+            python=interpreter, error=exc.strerror or exc)) from None
     try:
         answer = json.loads(done.stdout.decode("utf-8"))
         if done.returncode != 0 or not isinstance(answer, dict) or not isinstance(answer.get("files"), dict) \
@@ -43,7 +46,7 @@ def ask(interpreter: str, request: Mapping[str, Any]) -> Dict[str, Any]:
             raise ValueError("no answer")
     except ValueError:
         last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
-        raise ProbeFailed(f"{interpreter} could not list imports ({last})") from None
+        raise ProbeFailed(_("{python} could not list imports ({last})").format(python=interpreter, last=last)) from None
     return answer
 
 

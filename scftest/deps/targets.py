@@ -10,6 +10,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 
 from scftest.deps.scan import SKIPPED_DIRS
 from scftest.errors import UsageError
+from scftest.i18n import _
 from scftest.model import RUNTIME_DEFAULT, Suite
 
 CODE_RUNTIME_DEFAULT = RUNTIME_DEFAULT  # the runtime of a code folder given without --for, as of a suite
@@ -89,8 +90,8 @@ def refuse_python_files(paths: Sequence[Path]) -> None:
     folder is the code root only the user knows."""
     for path in paths:
         if path.suffix == ".py" and path.is_file():
-            raise UsageError(f"{path} is a Python file: give its code folder (what the zip's root would be), "
-                             f"e.g. scftest deps {path.parent}")
+            raise UsageError(_("{path} is a Python file: give its code folder (what the zip's root would be), "
+                               "e.g. scftest deps {folder}").format(path=path, folder=path.parent))
 
 
 def code_folders(paths: Sequence[Path], suites: Sequence[Suite]) -> List[Path]:

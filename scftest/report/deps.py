@@ -13,19 +13,27 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from scftest.deps import audit as deps
 from scftest.deps.audit import DepsReport, Finding, FunctionReport
+from scftest.i18n import N_, _
+from scftest.render import display_width
 
 FORMAT_VERSION = 1
 _ORIGINS = (deps.STDLIB, deps.CODE, deps.LAYER, deps.IMAGE, deps.MISSING)
+# The origins and kinds are the JSON's words (English in every language); the table names them so.
+_ORIGIN_WORDS = {deps.STDLIB: N_("stdlib"), deps.CODE: N_("code"), deps.LAYER: N_("layer"),
+                 deps.IMAGE: N_("image"), deps.MISSING: N_("missing")}
+_KIND_WORDS = {deps.MISSING: N_("missing"), deps.RELATIVE: N_("relative"), deps.BINARY: N_("binary"),
+               deps.SYNTAX: N_("syntax")}
 
+# The tables hold marked English (N_); what shows them translates (_) in the command's language.
 _HINTS = {
-    deps.MISSING: "vendor it into the code folder with the runtime's own Python "
-                  "(pip install --target), or put it in a layer",
-    deps.RELATIVE: "fix the import: a relative import needs the module it names inside a package "
-                   "(a folder with __init__.py) of the code folder",
-    deps.BINARY: "vendor the package with the runtime's own Python (pip install --target), or with "
-                 "pip install --python-version X.Y --only-binary=:all: --platform manylinux2014_x86_64 --target",
-    deps.SYNTAX: "the runtime's Python cannot read this file: fix the line, or remove the file "
-                 "if the function never imports it",
+    deps.MISSING: N_("vendor it into the code folder with the runtime's own Python "
+                     "(pip install --target), or put it in a layer"),
+    deps.RELATIVE: N_("fix the import: a relative import needs the module it names inside a package "
+                      "(a folder with __init__.py) of the code folder"),
+    deps.BINARY: N_("vendor the package with the runtime's own Python (pip install --target), or with "
+                    "pip install --python-version X.Y --only-binary=:all: --platform manylinux2014_x86_64 --target"),
+    deps.SYNTAX: N_("the runtime's Python cannot read this file: fix the line, or remove the file "
+                    "if the function never imports it"),
 }
 
 
@@ -39,14 +47,14 @@ def shown(path: Path, base: Optional[Path] = None) -> str:
 
 
 _EXCUSES = {
-    deps.TRY: "the import is inside try/except ImportError, so the code goes on without it "
-              "(check that is what you want)",
-    deps.IF: "the import is under an `if` on the Python version or platform: most likely for another Python",
-    deps.VENDORED: "it is imported inside a function of the vendored {owner}: most likely an optional feature of it",
-    deps.GUARDED_FILE: "the handlers import this file only under try/except ImportError, a Python version check "
-                       "or inside a function of a vendored package, so the code goes on without it",
-    deps.UNREACHED: "no handler imports this file (directly or through other files of the code folder), "
-                    "so it does not matter unless something imports it in a way scftest cannot see",
+    deps.TRY: N_("the import is inside try/except ImportError, so the code goes on without it "
+                 "(check that is what you want)"),
+    deps.IF: N_("the import is under an `if` on the Python version or platform: most likely for another Python"),
+    deps.VENDORED: N_("it is imported inside a function of the vendored {owner}: most likely an optional feature of it"),
+    deps.GUARDED_FILE: N_("the handlers import this file only under try/except ImportError, a Python version check "
+                          "or inside a function of a vendored package, so the code goes on without it"),
+    deps.UNREACHED: N_("no handler imports this file (directly or through other files of the code folder), "
+                       "so it does not matter unless something imports it in a way scftest cannot see"),
 }
 
 
@@ -54,26 +62,32 @@ def message(finding: Finding, runtime: str) -> str:
     """What a finding means, in one sentence."""
     module = f"`{finding.module}`"
     if finding.kind == deps.MISSING:
-        text = (f"{module} cannot be imported in the cloud: it is not in {runtime}'s standard library, "
-                f"the code folder, a layer or the {runtime} image")
-        text += f" (the {finding.expected} image has it)" if finding.expected else ""
+        text = _("{module} cannot be imported in the cloud: it is not in {runtime}'s standard library, "
+                 "the code folder, a layer or the {runtime} image").format(module=module, runtime=runtime)
+        text += _(" (the {runtime} image has it)").format(runtime=finding.expected) if finding.expected else ""
         return _excused(text, finding)
     if finding.kind == deps.RELATIVE:
-        return _excused(f"relative import `{finding.module}` finds nothing: {finding.detail}", finding)
+        return _excused(_("relative import {module} finds nothing: {why}").format(module=module, why=finding.detail),
+                        finding)
     if finding.kind == deps.BINARY:
-        return f"compiled module {module} is {finding.detail}: {runtime} cannot load it"
+        return _("compiled module {module} is {why}: {runtime} cannot load it").format(
+            module=module, why=finding.detail, runtime=runtime)
     if finding.kind == deps.VERSION:
-        return (f"vendored {finding.module} {finding.detail}; the {runtime} image has {finding.expected}: "
-                f"your copy is the one imported (the code folder comes first)")
+        return _("vendored {package} {version}; the {runtime} image has {expected}: "
+                 "your copy is the one imported (the code folder comes first)").format(
+            package=finding.module, version=finding.detail, runtime=runtime, expected=finding.expected)
     if finding.kind == deps.SYNTAX:
-        return f"{runtime}'s Python cannot parse this file ({finding.detail}): importing it fails in the cloud"
+        return _("{runtime}'s Python cannot parse this file ({why}): importing it fails in the cloud").format(
+            runtime=runtime, why=finding.detail)
     return finding.detail
 
 
 def _excused(text: str, finding: Finding) -> str:
     if finding.excused:
-        return f"{text}; {_EXCUSES[finding.excused].format(owner=finding.owner)}"
-    return f"{text} (imported by the vendored {finding.owner})" if finding.owner else text
+        return _("{finding}; {excuse}").format(finding=text, excuse=_(_EXCUSES[finding.excused]).format(
+            owner=finding.owner))
+    return _("{finding} (imported by the vendored {owner})").format(finding=text, owner=finding.owner) \
+        if finding.owner else text
 
 
 def where(finding: Finding, base: Optional[Path] = None) -> str:
@@ -88,31 +102,41 @@ def table(report: DepsReport, base: Optional[Path] = None, verbose: bool = False
     for function in report.functions:
         lines.extend(_function_lines(function, base, verbose))
     if not report.functions and not report.problems:
-        lines.append("nothing to check: no suite with cases and no folder of Python code under the paths given")
+        lines.append(_("nothing to check: no suite with cases and no folder of Python code under the paths given"))
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
 
 def _function_lines(function: FunctionReport, base: Optional[Path], verbose: bool) -> List[str]:
     target = function.target
-    layers = f", layers {', '.join(shown(layer, base) for layer in target.layers)}" if target.layers else ""
-    head = f"{shown(target.code_root, base)} on {target.runtime}{layers}"
+    head = _("{code} on {runtime}").format(code=shown(target.code_root, base), runtime=target.runtime)
+    if target.layers:
+        head += _(", layers {layers}").format(layers=", ".join(shown(layer, base) for layer in target.layers))
     if function.unchecked:
-        return [head, f"  NOT CHECKED: {function.unchecked}"]
-    counts = Counter(origin for _, origin in function.modules)
-    found = ", ".join(f"{counts[o]} {o}" for o in _ORIGINS if counts[o])
-    lines = [f"{head} (Python {function.python_version}): {function.files} file(s), "
-             f"{function.imports} import(s) of {len(function.modules)} module(s)" + (f": {found}" if found else "")]
+        return [head, "  " + _("NOT CHECKED: {why}").format(why=function.unchecked)]
+    counts = Counter(origin for _module, origin in function.modules)
+    found = _(", ").join(_("{count} {origin}").format(count=counts[o], origin=_(_ORIGIN_WORDS[o]))
+                         for o in _ORIGINS if counts[o])
+    lines = [_("{head} (Python {version}): {files} file(s), {imports} import(s) of {modules} module(s)").format(
+        head=head, version=function.python_version, files=function.files, imports=function.imports,
+        modules=len(function.modules)) + (_(": {origins}").format(origins=found) if found else "")]
     rows = _rows(function, base, verbose)
     if rows:
         width = max(len(row[1]) for row in rows)
-        lines.extend(f"  {severity:<7}  {place:<{width}}  {text}" for severity, place, text in rows)
-    hints = [f"  what to do ({kind}): {_HINTS[kind]}" for kind in _HINTS
+        severity_width = max(7, max(display_width(row[0]) for row in rows))
+        lines.extend(f"  {_padded(severity, severity_width)}  {place:<{width}}  {text}" for severity, place, text in rows)
+    hints = ["  " + _("what to do ({kind}): {hint}").format(kind=_(_KIND_WORDS[kind]), hint=_(_HINTS[kind]))
+             for kind in _HINTS
              if any(f.kind == kind and f.severity == deps.PROBLEM for f in function.findings)]
     if hints:
         return lines + hints
-    return lines + ["  no problems, only warnings" if function.findings
-                    else "  ok: the cloud can import everything this code imports"]
+    return lines + ["  " + (_("no problems, only warnings") if function.findings
+                            else _("ok: the cloud can import everything this code imports"))]
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` filled to ``width`` terminal columns (a Chinese character takes two)."""
+    return text + " " * (width - display_width(text))
 
 
 def _rows(function: FunctionReport, base: Optional[Path], verbose: bool) -> List[Tuple[str, str, str]]:
@@ -123,15 +147,15 @@ def _rows(function: FunctionReport, base: Optional[Path], verbose: bool) -> List
         if finding.severity == deps.WARNING and finding.owner and not verbose:
             collapsed.setdefault(finding.owner, []).append(finding)
             continue
-        severity = "PROBLEM" if finding.severity == deps.PROBLEM else "warning"
+        severity = _("PROBLEM") if finding.severity == deps.PROBLEM else _("warning")
         rows.append((severity, where(finding, base), message(finding, runtime)))
     for owner, findings in collapsed.items():
         modules = ", ".join(dict.fromkeys(f.module for f in findings))
         folder = Path(os.path.commonpath([str(f.file.parent) for f in findings]))
-        rows.append(("warning", shown(folder, base),
-                     f"{len(findings)} import(s) inside the vendored {owner} that the cloud cannot make, none of them "
-                     f"on the handlers' way without a guard: most likely optional or for another Python "
-                     f"({modules}); -v lists them"))
+        rows.append((_("warning"), shown(folder, base),
+                     _("{count} import(s) inside the vendored {owner} that the cloud cannot make, none of them "
+                       "on the handlers' way without a guard: most likely optional or for another Python "
+                       "({modules}); -v lists them").format(count=len(findings), owner=owner, modules=modules)))
     return rows
 
 
@@ -139,12 +163,13 @@ def summary(report: DepsReport) -> str:
     problems = sum(len(f.problems) for f in report.functions)
     warnings = sum(len(f.warnings) for f in report.functions)
     unchecked = sum(1 for f in report.functions if f.unchecked)
-    parts = [f"{problems} problem(s)", f"{warnings} warning(s)"]
+    parts = [_("{count} problem(s)").format(count=problems), _("{count} warning(s)").format(count=warnings)]
     if unchecked:
-        parts.append(f"{unchecked} not checked")
+        parts.append(_("{count} not checked").format(count=unchecked))
     if report.problems:
-        parts.append(f"{len({p.file for p in report.problems})} file(s) with problems")
-    return f"deps: {len(report.functions)} function(s) checked: {', '.join(parts)} ({report.elapsed_s:.2f} s)"
+        parts.append(_("{count} file(s) with problems").format(count=len({p.file for p in report.problems})))
+    return "deps: " + _("{count} function(s) checked: {parts} ({seconds} s)").format(
+        count=len(report.functions), parts=_(", ").join(parts), seconds=f"{report.elapsed_s:.2f}")
 
 
 def to_dict(report: DepsReport, base: Optional[Path] = None) -> Dict[str, Any]:
@@ -180,6 +205,6 @@ def _function(function: FunctionReport, base: Optional[Path]) -> Dict[str, Any]:
         "findings": [{"severity": f.severity, "kind": f.kind, "file": shown(f.file, base),
                       "line": f.line, "module": f.module, "excused": f.excused or None,
                       "vendored_in": f.owner or None, "message": message(f, target.runtime),
-                      "hint": "" if f.severity == deps.WARNING else _HINTS.get(f.kind, "")}
+                      "hint": "" if f.severity == deps.WARNING else _(_HINTS[f.kind]) if f.kind in _HINTS else ""}
                      for f in function.findings],
     }
