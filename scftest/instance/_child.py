@@ -189,10 +189,22 @@ def parse_json(text):
 
 
 def read_config(path):
+    """The config, from an in-memory file the runner handed over as /proc/self/fd/N
+    (the descriptor closed once read), or from a file (deleted once read)."""
     with open(path, "rb") as handle:
         data = handle.read()
-    os.unlink(path)
+    if handed_fd(path) is not None:
+        os.close(handed_fd(path))
+    else:
+        os.unlink(path)
     return parse_json(data.decode("utf-8"))
+
+
+def handed_fd(path):
+    """N for a path /proc/self/fd/N (what the runner hands over in memory), else None."""
+    prefix = "/proc/self/fd/"
+    number = path[len(prefix):] if path.startswith(prefix) else ""
+    return int(number) if number.isdigit() else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -1760,10 +1772,9 @@ def coverage_files(cov, root):
 def close_script(path):
     """The runner hands the bootstrap over as a sealed in-memory file (/proc/self/fd/N);
     the interpreter has read it, so the descriptor goes."""
-    prefix = "/proc/self/fd/"
-    if path.startswith(prefix) and path[len(prefix):].isdigit():
+    if handed_fd(path) is not None:
         try:
-            os.close(int(path[len(prefix):]))
+            os.close(handed_fd(path))
         except OSError:
             pass
         sys.argv[0] = THIS_FILE  # the bootstrap's own name, not a descriptor's

@@ -1,5 +1,5 @@
-"""The bootstrap (``_child.py``) as the function's process runs it, and the config file it
-reads (child_config, write_config).
+"""The bootstrap (``_child.py``) as the function's process runs it, and the config it
+reads (child_config; config_in_memory, else write_config).
 
 Per run (BootstrapCache), the bootstrap's source is read once and compiled once per
 interpreter, by that interpreter, and the compiled bytes are handed to every case as a
@@ -68,14 +68,14 @@ def compile_bootstrap(interpreter: str, source: bytes) -> Optional[bytes]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def sealed_file(data: bytes) -> Optional[int]:
+def sealed_file(data: bytes, name: str = "scftest-bootstrap") -> Optional[int]:
     """A descriptor of an in-memory file holding ``data`` that nobody can change any
     more (sealed against writes, growing and shrinking); None where there is no memfd."""
     if not hasattr(os, "memfd_create") or not all(hasattr(_fcntl(), n) for n in SEALS):
         return None
     fcntl = _fcntl()
     try:
-        fd = os.memfd_create("scftest-bootstrap", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     except OSError:
         return None
     try:
@@ -197,14 +197,28 @@ def child_config(*, handler: str, code_root: str, event: Any, context: Mapping[s
     return config
 
 
-def write_config(config: Mapping[str, Any], folder: str) -> str:
-    """``config`` as ``folder/config.json``, readable by its owner only; its path."""
-    path = os.path.join(folder, "config.json")
+def encode_config(config: Mapping[str, Any]) -> bytes:
     try:
-        data = json.dumps(config, ensure_ascii=False).encode("utf-8")
+        return json.dumps(config, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in the event: keep it as an escape
-        data = json.dumps(config).encode("ascii")
+        return json.dumps(config).encode("ascii")
+
+
+def config_in_memory(config: Mapping[str, Any]) -> Optional[Script]:
+    """``config`` as a sealed in-memory file the bootstrap opens as ``path`` (its
+    descriptor in ``fds``, passed on), reads, and closes: no file on disk to make and
+    remove per case (on a busy machine each of those calls can take milliseconds, and a
+    case in an instance then needs no folder on the host at all). None where there is
+    no memfd; the caller closes its own descriptor once the process has started."""
+    fd = sealed_file(encode_config(config), "scftest-config")
+    return None if fd is None else Script(f"/proc/self/fd/{fd}", (fd,))
+
+
+def write_config(config: Mapping[str, Any], folder: str) -> Script:
+    """``config`` as ``folder/config.json``, readable by its owner only (the bootstrap
+    deletes it once read)."""
+    path = os.path.join(folder, "config.json")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return path
+        handle.write(encode_config(config))
+    return Script(path)

@@ -88,7 +88,9 @@ class Refusal:
 
 
 class Zygote:
-    """One zygote process and its control socket. Not thread-safe: one worker uses it."""
+    """One zygote process and its control socket. One worker uses it; its requests are
+    serialised all the same, as the sandbox's reaper reaps a finished case's process
+    while the worker asks for the next fork."""
 
     def __init__(self, interpreter: str, script: Script, environment: Mapping[str, str]):
         self.interpreter = interpreter
@@ -99,6 +101,7 @@ class Zygote:
         self.pid: Optional[int] = None
         self.startup_additions: Dict[str, str] = {}
         self._ready = False
+        self._io = threading.Lock()  # one request and its answer at a time
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
         try:
@@ -183,6 +186,10 @@ class Zygote:
         raise ZygoteLost(f"unexpected answer {reply[:200]!r}")
 
     def _request(self, message: bytes, fds: Sequence[int] = ()) -> bytes:
+        with self._io:
+            return self._exchange(message, fds)
+
+    def _exchange(self, message: bytes, fds: Sequence[int]) -> bytes:
         if self.lost or not self.ready():
             raise ZygoteLost("the zygote is gone")
         try:

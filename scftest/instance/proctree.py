@@ -8,6 +8,7 @@ group plus every descendant seen, even one that left both with setsid. Without p
 from __future__ import annotations
 
 import os
+import select
 import signal
 import time
 from dataclasses import dataclass
@@ -261,6 +262,48 @@ class ProcessTree:
                 os.kill(stat.pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+EXIT_ROUND_S = 0.05  # the longest wait for killed processes before looking again
+POLL_FALLBACK_S = 0.0005  # without pidfds: the pause between looks
+
+
+def wait_for_exits(pids: Iterable[int], timeout: float) -> None:
+    """Returns as soon as every one of ``pids`` has exited (a zombie, or gone), or after
+    ``timeout`` seconds; the caller looks again either way.
+
+    A process's pidfd becomes readable when it exits (Linux 5.3+), so the wait ends the
+    moment the kernel is done, not at the next tick of a doubling sleep. Without pidfds:
+    one short sleep."""
+    fds: List[int] = []
+    try:
+        for pid in pids:
+            try:
+                fds.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                pass  # already gone (reaped)
+        _poll_all(fds, timeout)
+    except (AttributeError, OSError):  # no pidfd_open (kernel, platform): sleep a little
+        time.sleep(min(timeout, POLL_FALLBACK_S))
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _poll_all(fds: List[int], timeout: float) -> None:
+    if not fds:
+        return
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    waiting, deadline = len(fds), time.monotonic() + timeout
+    while waiting:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        for fd, _ in poller.poll(left * 1000):
+            poller.unregister(fd)
+            waiting -= 1
 
 
 def _alive(processes: Iterable[Tuple[int, int]]) -> List[ProcStat]:

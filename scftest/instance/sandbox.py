@@ -39,8 +39,9 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from scftest.i18n import _
 from scftest.instance import InstanceError
 from scftest.instance.keeper import Keeper
-from scftest.instance.proctree import (PAGE_SIZE, ProcessTree, children, read_file, read_stat,
-                                      scan_processes)
+from scftest.instance.proctree import (EXIT_ROUND_S, PAGE_SIZE, ProcessTree, children, read_file,
+                                      read_stat, scan_processes, wait_for_exits)
+from scftest.instance.reaper import Reaper
 from scftest.scf.limits import LIMITS, Limits
 
 CHILD_SCRIPT = Path(__file__).with_name("_child.py")
@@ -328,8 +329,9 @@ def _own_cgroup_folders() -> Dict[str, str]:
 class CaseCgroups:
     """The cgroups of one case (those that could be made)."""
 
-    def __init__(self, folders: Mapping[str, str]):
+    def __init__(self, folders: Mapping[str, str], processes_limit: Optional[int] = None):
         self.folders = dict(folders)
+        self.processes_limit = processes_limit  # what pids.max says (None: not known)
 
     @classmethod
     def make(cls, bases: Mapping[str, str], name: str, limits: Limits = LIMITS) -> "CaseCgroups":
@@ -343,7 +345,7 @@ class CaseCgroups:
                 folders[controller] = folder
             except OSError:
                 _rmdir(folder)
-        return cls(folders)
+        return cls(folders, limits.processes)
 
     @property
     def procs_files(self) -> List[str]:
@@ -506,13 +508,27 @@ class CaseProcesses:
         self.peak_rss = max([self.peak_rss] + [_high_water(pid) for pid in members])
         return self.peak_rss
 
-    def kill(self) -> List[int]:
+    @property
+    def deferrable(self) -> bool:
+        """Whether the end can be split (``kill(wait=False)``, then ``wait_gone``): in a
+        namespace with a cgroup that lists the case's processes, where SIGKILL to every
+        one of them and to init (whose death ends any process forked meanwhile) leaves
+        nothing of the case that can run again; only the kernel's teardown remains."""
+        return self.isolation == NAMESPACE and self.cgroups.members() is not None
+
+    def kill(self, wait: bool = True) -> List[int]:
         """Measures one last time, then ends every process of the case; returns the
-        pids still alive afterwards (none, unless the kernel refuses)."""
+        pids still alive afterwards (none, unless the kernel refuses). ``wait=False``
+        (only where ``deferrable``): send the signals and return at once; ``wait_gone``
+        then waits for the kernel's teardown."""
         self.measure()
         if self.isolation == NAMESPACE:
             _signal(self.root)  # init's parent-death signal: the namespace ends with it
         listed = self.cgroups.members() is not None
+        if not wait and self.deferrable:
+            for pid in self.cgroups.members() or ():
+                _signal(pid)  # side by side, not one after the other through init
+            return []
         leftovers = self._end_members() if listed else []
         if self.isolation == PROCESS or not listed:  # a plain process may leave its cgroup
             leftovers += [pid for pid in self.tree.kill() if pid not in leftovers]
@@ -520,21 +536,25 @@ class CaseProcesses:
             self.sandbox.sweep()
         return leftovers
 
+    def wait_gone(self) -> List[int]:
+        """After ``kill(wait=False)``: kills again and waits (at most KILL_WAIT_S) until
+        the cgroup lists nothing; returns what it still lists."""
+        return self._end_members() if self.cgroups.members() is not None else []
+
     def _end_members(self) -> List[int]:
-        """SIGKILL what the cgroup lists until it lists nothing."""
+        """SIGKILL what the cgroup lists until it lists nothing. In a namespace too: init's
+        death would end the rest, but one after the other (the bootstrap, then init, then
+        the function); killed together, they exit side by side."""
         deadline = time.monotonic() + KILL_WAIT_S
-        pause = 0.0005
         while True:
             members = self.cgroups.members() or []
             if not members:
                 return []
             if time.monotonic() > deadline:
                 return members
-            if self.isolation == PROCESS:  # in a namespace, init's death ends the rest
-                for pid in members:
-                    _signal(pid)
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            for pid in members:
+                _signal(pid)
+            wait_for_exits(members, EXIT_ROUND_S)
 
 
 def _signal(pid: int) -> None:
@@ -565,7 +585,12 @@ class CasePlan:
         return CaseProcesses(root, self.isolation, self.cgroups, self.sandbox)
 
     def close(self) -> None:
-        self.cgroups.remove()
+        """The case is over and its processes are gone: its cgroups serve a later case
+        of the run (or are removed)."""
+        if self.sandbox is not None:
+            self.sandbox.recycle(self.cgroups)
+        else:
+            self.cgroups.remove()
 
 
 class Sandbox:
@@ -583,6 +608,10 @@ class Sandbox:
         self._bootstraps: Set[int] = set()  # the runner's own children (see sweep)
         self._hardened = False
         self._keeper = Keeper()  # ends the cases' processes if the runner is killed outright
+        self.reaper = Reaper()  # the kernel's end of a case, off the next case's way
+        # Empty case cgroups, by their process limit, for later cases: making one and
+        # removing it again (mkdir, rmdir) takes a millisecond or more each per case.
+        self._free: Dict[int, List[CaseCgroups]] = {}
 
     def machine(self) -> MachineIsolation:
         with self._lock:
@@ -612,8 +641,7 @@ class Sandbox:
                 _("--isolation strict: this case cannot be contained here ({why})").format(why=machine.why),
                 hint=_("`scftest doctor` says what this machine gives; without --isolation strict "
                        "the case runs as a plain process, labelled in every report"))
-        name = f"{CASE_PREFIX}{os.getpid()}-{next(self._counter)}"
-        cgroups = CaseCgroups.make(machine.cgroup_bases, name, limits)
+        cgroups = self._cgroups(machine, limits)
         if chosen == PROCESS:
             self._harden_runner()
             instance = {"isolation": PROCESS, "cgroups": cgroups.procs_files}
@@ -629,6 +657,26 @@ class Sandbox:
         environment = {"TMPDIR": TMP}  # HOME is /home/qcloud, as in the cloud (scf/environment.py)
         return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT],
                         IMAGE if image else None)
+
+    def _cgroups(self, machine: MachineIsolation, limits: Limits) -> CaseCgroups:
+        with self._lock:
+            free = self._free.get(limits.processes)
+            if free:
+                return free.pop()
+        name = f"{CASE_PREFIX}{os.getpid()}-{next(self._counter)}"
+        return CaseCgroups.make(machine.cgroup_bases, name, limits)
+
+    def recycle(self, cgroups: CaseCgroups) -> None:
+        """An ended case's cgroups: kept for a later case if they are all there and list
+        no process (a fresh cgroup's state: the memory figures read are the processes'
+        own, which are gone), else removed."""
+        limit = cgroups.processes_limit
+        if (limit is None or self._machine is None
+                or set(cgroups.folders) != set(self._machine.cgroup_bases) or cgroups.members()):
+            cgroups.remove()
+            return
+        with self._lock:
+            self._free.setdefault(limit, []).append(cgroups)
 
     def _harden_runner(self) -> None:
         """For plain processes (see harden_runner), once per run."""
@@ -650,8 +698,17 @@ class Sandbox:
         self._keeper.release(pid)
 
     def close(self) -> None:
-        """The run is over: the keeper ends (it has nothing left to watch)."""
-        self._keeper.close()
+        """The run is over: every case's end is waited for, the kept cgroups go, and the
+        keeper ends (it has nothing left to watch)."""
+        try:
+            self.reaper.close()
+            with self._lock:
+                kept = [cgroups for free in self._free.values() for cgroups in free]
+                self._free.clear()
+            for cgroups in kept:
+                cgroups.remove()
+        finally:
+            self._keeper.close()
 
     def sweep(self) -> List[int]:
         """Kills and reaps the orphans that came back to the runner (a child subreaper):

@@ -21,7 +21,11 @@ cloud's figure for a warm instance). On a timeout, a memory overrun, a crash, an
 failure, a garbled channel, a cancel, or after the last invocation announced, every process
 of the instance is ended, including those that left the process group with setsid; the next
 invoke is a cold start. ``close`` ends whatever is still running: nothing outlives the
-instance, and no instance sees another's module state or files.
+instance, and no instance sees another's module state or files. In a namespace the end is
+split: every process gets SIGKILL before the record is made, and the kernel's teardown (the
+exits, the bootstrap's reaping, the cgroups emptied and handed to a later case) is the
+sandbox's reaper's (reaper.py), off the next case's way. An instance's config comes in
+memory (bootstrap.config_in_memory) and it makes no folder on the host.
 
 The pieces it uses: bootstrap.py (the compiled bootstrap and its config), channel.py (the
 frames), logcapture.py (the capped log), sandbox.py (the containment, the case's
@@ -38,6 +42,7 @@ import json
 import os
 import selectors
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -47,12 +52,12 @@ from typing import Dict, List, Optional, Tuple
 
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
 from scftest.i18n import _
-from scftest.instance.bootstrap import BootstrapCache, Script, child_config, write_config
+from scftest.instance.bootstrap import BootstrapCache, Script, child_config, config_in_memory, write_config
 from scftest.instance.channel import ChannelGarbled, Frame, FrameReader
 from scftest.instance.logcapture import LogCapture
 from scftest.instance.observed import STARTUP_ALLOWANCE_S, Observed, is_async, make_record, refusal
 from scftest.instance.record import InvocationRecord
-from scftest.instance.sandbox import EXIT_NO_INSTANCE, Sandbox
+from scftest.instance.sandbox import EXIT_NO_INSTANCE, KILL_WAIT_S, NAMESPACE, Sandbox
 from scftest.scf.environment import TIMER_TRIGGER, Host, build_context, build_environment
 
 MIB = 1024 * 1024
@@ -159,6 +164,7 @@ class _Process:
         self.cold = True  # the next step is the cold start (its request is in the config)
         self.ended = False  # the process is done (nothing more can be asked of it)
         self.closed = False
+        self.deferred = False  # the kernel's end of it is left to the sandbox's reaper
         self.log_fd = proc.stdout.fileno()
         self.observed: Optional[Observed] = None  # of the step that ended the process
         self.log: Optional[LogCapture] = None
@@ -168,11 +174,17 @@ class _Process:
               code_root: str, request: InvocationRequest, invocations: int, host: Host,
               starter=None) -> "_Process":
         plan = sandbox.plan(code_root, spec.profile.limits, spec.layers, spec.image)
-        folder = tempfile.mkdtemp(prefix="scftest-")
-        home = os.path.join(folder, "home")
+        folder = home = None
         pipes: List[Tuple[int, int]] = []
+        child_ends: List[int] = []
         try:
-            os.mkdir(home, 0o700)
+            # A plain process's TMPDIR is a folder of the case's own on the host; an
+            # instance has its private /tmp, and its config comes in memory: nothing of
+            # it is made on the host's disk.
+            if plan.isolation != NAMESPACE:
+                folder = tempfile.mkdtemp(prefix="scftest-")
+                home = os.path.join(folder, "home")
+                os.mkdir(home, 0o700)
             config = child_config(
                 handler=spec.handler, code_root=code_root, event=request.event,
                 context=_context(spec, request), asynchronous=is_async(request),
@@ -191,7 +203,8 @@ class _Process:
             # the variable is the instance's too).
             env = build_environment(spec.identity, runtime=spec.runtime,
                                     environment=spec.environment, code_root=plan.code_root,
-                                    tmp=home, pythonpath=spec.profile.pythonpath,
+                                    tmp=plan.environment.get("TMPDIR", home),
+                                    pythonpath=spec.profile.pythonpath,
                                     timer=request.trigger == TIMER_TRIGGER,
                                     lc_all=host.utf8_locale(),
                                     local_time_is_utc=host.local_time_is_utc())
@@ -206,12 +219,18 @@ class _Process:
             if spec.coverage is not None:  # --cov: the instance writes what it measured there
                 child_ends.append(spec.coverage.sink.open(Path(code_root)))
                 config["coverage"] = {"lib": str(spec.coverage.folder), "fd": child_ends[-1]}
+            handed = config_in_memory(config)
+            if handed is None:  # no memfd here: a file in the case's folder
+                if folder is None:
+                    folder = tempfile.mkdtemp(prefix="scftest-")
+                handed = write_config(config, folder)
+            child_ends += handed.fds
             spawned_at = time.monotonic()
-            proc = (starter or _spawn)(spec, script, write_config(config, folder), env, code_root,
-                                       child_ends)
+            proc = (starter or _spawn)(spec, script, handed.path, env, code_root, child_ends)
         except BaseException:
             for read_end, write_end in pipes:
                 _close_fds(read_end, write_end)
+            _close_fds(*child_ends)  # those that are not pipes too: coverage's, the config's
             _remove_folder(folder, home)
             plan.close()
             raise
@@ -262,11 +281,22 @@ class _Process:
         if self.requests is not None:
             _close_fds(self.requests)
             self.requests = None
+        # A bootstrap still running means the case was answered or stopped; in a namespace
+        # ending it all is then a matter of signals (CaseProcesses.deferrable), and the
+        # kernel's teardown is the reaper's (close). One that exited by itself has a
+        # status to read, and its namespace ended already.
+        self.deferred = self.tree.deferrable and not _exited(proc)
         # The bootstrap lingers after its result: the handler's processes are still its
         # descendants now, so the scan in kill() finds even those that called setsid (and
         # measures the tree's memory one last time).
-        observed.leftovers = self.tree.kill()
+        observed.leftovers = self.tree.kill(wait=not self.deferred)
         observed.tree_peak = self.tree.peak_rss
+        if self.deferred:
+            # SIGKILL is pending for the bootstrap: nothing can change how it ends. The
+            # log is what the pipe holds now; the dying processes can add nothing to it.
+            observed.returncode = -signal.SIGKILL
+            _pump_log(self.log_fd, log)
+            return
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -289,11 +319,30 @@ class _Process:
             if self.go is not None:
                 _close_fds(self.go)
                 self.go = None
+            if self.deferred and self.plan.sandbox is not None:
+                self.plan.sandbox.reaper.hold(self._teardown, self.spec.identity.name)
+            else:
+                self._teardown()
+
+    def _teardown(self) -> List[int]:
+        """What is left once every process was killed: the wait for the kernel to end
+        them (deferred: the reaper's thread), the bootstrap reaped, the pipe, the folder
+        and the cgroups. Returns the pids still alive after the wait."""
+        leftovers: List[int] = []
+        try:
+            if self.deferred:
+                leftovers = self.tree.wait_gone()
+                try:
+                    self.proc.wait(KILL_WAIT_S)
+                except subprocess.TimeoutExpired:
+                    leftovers.append(self.proc.pid)
+        finally:
             self.proc.stdout.close()
             if self.plan.sandbox is not None:
                 self.plan.sandbox.reaped(self.proc.pid)
             _remove_folder(self.folder, self.home)
             self.plan.close()
+        return leftovers
 
 
 def _goes_on(observed: Observed) -> bool:
@@ -328,11 +377,15 @@ def _close_fds(*fds: int) -> None:
             pass
 
 
-def _remove_folder(folder: str, home: str) -> None:
-    """The per-case folder: usually just the empty HOME (the bootstrap deleted the
-    config), removed with two rmdir calls; anything else goes through rmtree."""
+def _remove_folder(folder: Optional[str], home: Optional[str]) -> None:
+    """The per-case folder of a plain process (an instance has none): usually just the
+    empty HOME (the bootstrap deleted any config), removed with two rmdir calls; anything
+    else goes through rmtree."""
+    if folder is None:
+        return
     try:
-        os.rmdir(home)
+        if home is not None:
+            os.rmdir(home)
         os.rmdir(folder)
     except OSError:
         _remove_tree(folder)

@@ -7,15 +7,21 @@ those are the fallback's labelled limits, asserted as such, so a change that clo
 opens one is seen. Namespace tests skip, saying why, where the machine cannot make them.
 """
 
+import io
 import os
 import shutil
 import threading
+import time
 import uuid
 
 import pytest
 from conftest import (CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, end_processes, invoke_once,
                       make_call, namespaces_or_skip, processes_of, python_params, shared_sandbox)
 
+from scftest.instance import spawn
+from scftest.instance.reaper import Reaper
+from scftest.instance.sandbox import CASE_PREFIX, Sandbox
+from scftest.instance.forkserver import ForkServerBackend
 from scftest.instance.spawn import SpawnBackend
 from scftest.model import UNSET
 
@@ -37,6 +43,8 @@ def attack(isolation, version, handler, root="hostile", backend=None, **override
     finally:
         if backend is None:
             own.close()
+        else:  # the case's end, which its verdict did not wait for (reaper.py)
+            own.sandbox.reaper.close()
     left = processes_of(marker)
     end_processes(left)
     assert left == [], "processes of the case are still running"
@@ -118,6 +126,167 @@ def test_another_case_cannot_be_spied_on_or_forged_at_j2(isolation, version):
 def test_a_double_forked_daemon_does_not_outlive_its_case(isolation, version):
     record = attack(isolation, version, "index.daemon")
     assert (record.status, record.return_value) == ("success", "daemonized")
+
+
+def _case_cgroups(sandbox):
+    """This runner's case cgroups that exist now (any controller)."""
+    own = f"{CASE_PREFIX}{os.getpid()}-"
+    return sorted(os.path.join(base, name) for base in sandbox.machine().cgroup_bases.values()
+                  for name in os.listdir(base) if name.startswith(own))
+
+
+@pytest.mark.parametrize("start", ["spawn", "fork"])
+@pytest.mark.parametrize("version", python_params([NEWEST]))
+def test_a_case_ends_off_the_next_cases_way_and_nothing_is_left_at_the_end(
+        isolation, version, start, monkeypatch):
+    # In a namespace the verdict does not wait for the kernel's teardown (every process
+    # has SIGKILL by then): the sandbox's reaper finishes it while the next case runs,
+    # and the run's end waits for all. Each case's processes were killed before the next
+    # one started; an ended case's empty cgroups serve the next case.
+    sandbox = Sandbox("strict" if isolation == "namespace" else "process")
+    backend = SpawnBackend(sandbox=sandbox)
+    if start == "fork":
+        backend = ForkServerBackend(backend)
+    markers = [f"scftest-teardown-{uuid.uuid4().hex}" for _ in range(3)]
+    at_start, bootstraps = [], []
+    real_plan, real_spawned = sandbox.plan, sandbox.spawned
+
+    def plan_and_look(*args, **kwargs):
+        at_start.append([processes_of(m) for m in markers])
+        return real_plan(*args, **kwargs)
+
+    def spawned(pid, *args):
+        bootstraps.append(pid)
+        return real_spawned(pid, *args)
+
+    monkeypatch.setattr(sandbox, "plan", plan_and_look)
+    monkeypatch.setattr(sandbox, "spawned", spawned)
+    deferred = isolation == "namespace" and bool(sandbox.machine().cgroup_bases)
+    seen = []
+    try:
+        for marker in markers:
+            spec, request = make_call(version, "hostile", "index.daemon_in_cgroups",
+                                      environment={"SCFTEST_MARKER": marker})
+            with backend.start(spec) as instance:
+                record = instance.invoke(request)
+            assert record.status == "success", record.log
+            seen.append(tuple(record.return_value))
+            assert sandbox.reaper.pending + sandbox.reaper.done >= (1 if deferred else 0)
+            sandbox.reaper.close()  # done: the next case gets the emptied cgroups
+    finally:
+        backend.close()
+    left = [pid for m in markers for pid in processes_of(m)]
+    end_processes(left)
+    assert left == [], "processes of the cases are still running after the run"
+    assert sandbox.reaper.pending == 0 and _case_cgroups(sandbox) == []
+    assert sandbox.reaper.done == (3 if deferred else 0)
+    for pid in bootstraps if start == "spawn" else ():  # reaped, not zombies of the runner
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    assert len(at_start) == 3
+    for index, running in enumerate(at_start):
+        assert running == [[]] * len(markers), f"case {index + 1} started beside others' processes"
+    if sandbox.machine().cgroup_bases:
+        assert len(set(seen)) == 1, f"each case made cgroups of its own: {seen}"
+        assert all(CASE_PREFIX in path for path in seen[0])
+
+
+FREEZER = "/sys/fs/cgroup/freezer"
+
+
+@pytest.mark.parametrize("version", python_params([NEWEST]))
+def test_a_case_whose_processes_cannot_be_ended_is_reported_when_its_teardown_gives_up(version):
+    # A process in a frozen (cgroup v1 freezer) group survives SIGKILL until it is thawed:
+    # the case's teardown waits its bounded time, then says so on the runner's stderr.
+    namespaces_or_skip()
+    sandbox = Sandbox("strict")
+    if not sandbox.machine().cgroup_bases or not os.access(FREEZER, os.W_OK):
+        pytest.skip("needs the case cgroups and a writable cgroup v1 freezer to hold a process")
+    marker = f"scftest-frozen-{uuid.uuid4().hex}"
+    report = io.StringIO()
+    sandbox.reaper = Reaper(report=report)
+    backend = SpawnBackend(sandbox=sandbox)
+    freezer = os.path.join(FREEZER, f"scftest-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    os.mkdir(freezer)
+    spec, request = make_call(version, "hostile", "index.spawn_and_wait", event={"marker": marker, "sleep": 30})
+    records, cancel = [], threading.Event()
+    case = threading.Thread(target=lambda: records.append(
+        invoke_once(spec, request, cancel=cancel, backend=backend)))
+    try:
+        case.start()
+        while not processes_of(marker):  # until the handler's child is up
+            assert case.is_alive()
+            time.sleep(0.01)
+        [child] = processes_of(marker)
+        with open(os.path.join(freezer, "cgroup.procs"), "w") as handle:
+            handle.write(str(child))
+        with open(os.path.join(freezer, "freezer.state"), "w") as handle:
+            handle.write("FROZEN")
+        while _read(os.path.join(freezer, "freezer.state")) != "FROZEN":
+            time.sleep(0.01)
+        cancel.set()  # the case ends now: everything gets SIGKILL, the child stays
+        case.join()
+        sandbox.reaper.close()  # the teardown gives up after its bounded wait
+        warning = report.getvalue()
+        assert f"of a case of function {spec.identity.name}" in warning
+        assert str(child) in warning and "still running after SIGKILL" in warning
+    finally:
+        with open(os.path.join(freezer, "freezer.state"), "w") as handle:
+            handle.write("THAWED")
+        case.join()
+        backend.close()
+        while processes_of(marker):  # thawed, it dies of the SIGKILL it has pending
+            time.sleep(0.01)
+        for folder in [freezer] + _case_cgroups(sandbox):
+            while os.path.isdir(folder):
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    time.sleep(0.01)
+    [record] = records
+    assert record.status == "crash" and record.error.type == "Cancelled"
+
+
+def _read(path):
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", NEWEST]))
+def test_the_config_is_handed_over_in_memory_and_an_instance_makes_no_folder(
+        isolation, version, monkeypatch):
+    made = []
+    real_mkdtemp = spawn.tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):  # a case's folder (not the bootstrap's compile or a probe)
+        folder = real_mkdtemp(*args, **kwargs)
+        if kwargs.get("prefix") == "scftest-":
+            made.append(folder)
+        return folder
+
+    monkeypatch.setattr(spawn.tempfile, "mkdtemp", mkdtemp)
+    record = attack(isolation, version, "index.echo", root="basic", event={"x": [1, "é"]})
+    assert (record.status, record.return_value) == ("success", {"x": [1, "é"]})
+    # A plain process's HOME is a folder of the case's own; an instance's is its /tmp.
+    assert len(made) == (0 if isolation == "namespace" else 1)
+    assert not any(os.path.exists(folder) for folder in made)
+
+
+@pytest.mark.parametrize("version", python_params([NEWEST]))
+def test_without_memfd_the_config_goes_through_a_file_that_is_removed(isolation, version, monkeypatch):
+    made = []
+    real_mkdtemp = spawn.tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        folder = real_mkdtemp(*args, **kwargs)
+        made.append(folder)
+        return folder
+
+    monkeypatch.setattr(spawn, "config_in_memory", lambda config: None)  # a kernel without memfd
+    monkeypatch.setattr(spawn.tempfile, "mkdtemp", mkdtemp)
+    record = attack(isolation, version, "index.echo", root="basic", event={"y": 2})
+    assert (record.status, record.return_value) == ("success", {"y": 2})
+    assert made and not any(os.path.exists(folder) for folder in made)
 
 
 @pytest.mark.parametrize("version", python_params([NEWEST]))

@@ -265,6 +265,22 @@ def daemon(event, context):
     return "daemonized"
 
 
+def daemon_in_cgroups(event, context):
+    """A daemon, and the case cgroups this process is in (pids and memory)."""
+    daemon(event, context)
+    with open("/proc/self/cgroup") as handle:
+        lines = handle.read().splitlines()
+    return sorted(line.split(":", 2)[2] for line in lines
+                  if line.split(":")[1] in ("pids", "memory"))
+
+
+def spawn_and_wait(event, context):
+    """A child with the marker, then a pause (for a test to reach the child), then the answer."""
+    _spawn(SLEEPER, event["marker"])
+    time.sleep(event["sleep"])
+    return "spawned"
+
+
 def daemon_unreaped(event, context):
     """A daemon after undoing what the bootstrap set up for its orphans (a plain
     process's bootstrap is their subreaper): they would go to init, escaping."""
