@@ -38,7 +38,7 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.scf.profiles import offered
@@ -294,7 +294,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept (default 3)")
     parser.add_argument("--quick", action="store_true", help="smaller suites: a rough look, not figures to publish")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--only", metavar="SECTIONS", type=_sections, default=SECTIONS,
+                        help="the sections to run, e.g. --only e,f (default: all of " + ",".join(SECTIONS) + ")")
     options = parser.parse_args(argv)
+    want = set(options.only)
 
     interpreter = options.interpreter or _default_interpreter()
     runtime = runtime_name(interpreter)
@@ -322,88 +325,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"isolation: {isolation} (scftest doctor says why)")
         print()
 
-        # (a) per-case cost at -j 1 against a bare interpreter start
-        bare = bare_start(used or interpreter, runs=20 if options.quick else 50)
-        t_small = median_of(options.repeat, lambda: runner.timed(suites[small], 1))
-        t_large = median_of(options.repeat, lambda: runner.timed(suites[small + extra], 1))
-        per_case = (t_large - t_small) / extra
-        start_ratio = per_case / bare
-        print(f"(a) per trivial case at -j 1: {per_case * 1000:.1f} ms (marginal, {small} vs {small + extra} cases)")
-        print(f"    bare `{Path(used or interpreter).name} -I -c pass`: {bare * 1000:.1f} ms")
-        print(f"    ratio {start_ratio:.2f}x (target <= {TARGET_START_RATIO:g}x): {verdict(start_ratio <= TARGET_START_RATIO)}")
-        print()
-
-        # (b) -j 1 against -j 2
-        t_j1 = median_of(options.repeat, lambda: runner.timed(suites[parallel], 1))
-        t_j2 = median_of(options.repeat, lambda: runner.timed(suites[parallel], 2))
-        speedup = t_j1 / t_j2
-        cpu = runner.resources(runner.args(suites[parallel], 1))
-        runner_cpu_ms = cpu["cpu_s"] / parallel * 1000
-        child_cpu_ms = (total_cpu_s(cpu) - cpu["cpu_s"]) / parallel * 1000
-        cores_note = "" if cpu_count() >= 2 else " (only 1 CPU here: the target assumes 2)"
-        print(f"(b) {parallel} cases: -j 1 {t_j1:.2f} s, -j 2 {t_j2:.2f} s")
-        print(f"    speed-up {speedup:.2f}x (target >= {TARGET_SPEEDUP:g}x on 2 cores): "
-              f"{verdict(speedup >= TARGET_SPEEDUP)}{cores_note}")
-        print(f"    CPU per case: runner {runner_cpu_ms:.1f} ms, handler process {child_cpu_ms:.1f} ms "
-              f"(ideal -j 2 speed-up on 2 idle cores: {_ideal_speedup(runner_cpu_ms, child_cpu_ms):.2f}x)")
-        print()
-
-        # (c) a big suite: total time, and the runner's memory as the suite grows
-        jobs = min(2, cpu_count())
-        t_big = runner.timed(suites[big], jobs)
-        rss_small = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[memory_small], jobs))
-        rss_big = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[big], jobs))
-        load_small = median_of(options.repeat, lambda: runner.load_rss_mb(suites[memory_small]))
-        load_big = median_of(options.repeat, lambda: runner.load_rss_mb(suites[big]))
-        memory_ratio = rss_big / rss_small
-        print(f"(c) {big} cases at -j {jobs}: {t_big:.2f} s total, {t_big / big * 1000:.1f} ms per case")
-        print(f"    runner peak RSS: {rss_small:.1f} MB at {memory_small} cases, {rss_big:.1f} MB at {big} cases")
-        print(f"    ratio {memory_ratio:.2f}x (target: flat, <= {TARGET_MEMORY_RATIO:g}x): "
-              f"{verdict(memory_ratio <= TARGET_MEMORY_RATIO)}")
-        print(f"    of which loading the suite alone (scftest validate): {load_small:.1f} MB at {memory_small}, "
-              f"{load_big:.1f} MB at {big} cases")
-        print(f"    running on top of loading: {rss_small - load_small:+.1f} MB at {memory_small}, "
-              f"{rss_big - load_big:+.1f} MB at {big} cases")
-
-        # (d) the instance's own cost: contained against plain, in turns
-        instance = None
-        if isolation == "namespace":
-            contained, plain = [], []
-            for _ in range(options.repeat):  # in turns: the machine's load drifts alike
-                contained.append((runner.timed(suites[small + extra], 1) - runner.timed(suites[small], 1)) / extra)
-                plain.append((runner.timed(suites[small + extra], 1, PLAIN)
-                              - runner.timed(suites[small], 1, PLAIN)) / extra)
-            t_contained, t_plain = statistics.median(contained), statistics.median(plain)
-            cpu_contained = median_of(options.repeat, lambda: runner.cpu_ms_per_case(suites[small + extra], small + extra))
-            cpu_plain = median_of(options.repeat, lambda: runner.cpu_ms_per_case(suites[small + extra], small + extra, PLAIN))
-            added = (t_contained - t_plain) * 1000
-            instance = {"contained_ms": t_contained * 1000, "plain_ms": t_plain * 1000, "added_ms": added,
-                        "ratio": t_contained / t_plain, "cpu_contained_ms": cpu_contained,
-                        "cpu_plain_ms": cpu_plain}
+        per_case = bare = start_ratio = t_j1 = t_j2 = speedup = None
+        runner_cpu_ms = child_cpu_ms = t_big = rss_small = rss_big = load_small = load_big = None
+        memory_ratio = instance = forks = scale = None
+        if "a" in want:
+            per_case, bare, start_ratio = section_a(runner, suites, small, extra, used or interpreter, options)
+        if "b" in want:
+            t_j1, t_j2, speedup, runner_cpu_ms, child_cpu_ms = section_b(runner, suites[parallel], parallel, options)
+        if "c" in want:
+            t_big, rss_small, rss_big, load_small, load_big, memory_ratio = section_c(
+                runner, suites, big, memory_small, options)
+        if "d" in want:
+            instance = section_d(runner, suites, small, extra, isolation, options)
+        if "e" in want:
             print()
-            print(f"(d) per trivial case at -j 1: {t_contained * 1000:.1f} ms in an instance, "
-                  f"{t_plain * 1000:.1f} ms as a plain process: {added:+.1f} ms, "
-                  f"ratio {t_contained / t_plain:.2f}x")
-            print(f"    CPU per case (runner + case): {cpu_contained:.1f} ms in an instance, "
-                  f"{cpu_plain:.1f} ms plain: {cpu_contained - cpu_plain:+.1f} ms")
-            print(f"    target: the instance adds <= {TARGET_INSTANCE_MS:g} ms: "
-                  f"{verdict(added <= TARGET_INSTANCE_MS)}")
-        else:
+            forks = fork_server_section(root, options)
+        if "f" in want:
             print()
-            print("(d) skipped: the cases ran as plain processes (no namespaces here)")
-
-        print()
-        forks = fork_server_section(root, options)
-        print()
-        scale = scale_section(root, runner, runtime, options)
+            scale = scale_section(root, runner, runtime, options)
 
     figures = {
         "fork_server": forks,
         "scale": scale,
         "machine": {"system": platform.system(), "machine": platform.machine(), "cpus": cpu_count()},
         "interpreter": used or interpreter,
-        "per_case_ms": per_case * 1000,
-        "bare_start_ms": bare * 1000,
+        "per_case_ms": per_case * 1000 if per_case is not None else None,
+        "bare_start_ms": bare * 1000 if bare is not None else None,
         "start_ratio": start_ratio,
         "j1_s": t_j1,
         "j2_s": t_j2,
@@ -418,10 +365,106 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "quick": options.quick,
         "isolation": isolation,
         "instance": instance,
+        "sections": sorted(want),
     }
     if options.json:
         Path(options.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+SECTIONS = ("a", "b", "c", "d", "e", "f")
+
+
+def _sections(text: str) -> Tuple[str, ...]:
+    chosen = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in SECTIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"sections are {', '.join(SECTIONS)} (got {text!r})")
+    return chosen
+
+
+def section_a(runner, suites, small, extra, interpreter, options):
+    """(a) per-case cost at -j 1 against a bare interpreter start."""
+    bare = bare_start(interpreter, runs=20 if options.quick else 50)
+    t_small = median_of(options.repeat, lambda: runner.timed(suites[small], 1))
+    t_large = median_of(options.repeat, lambda: runner.timed(suites[small + extra], 1))
+    per_case = (t_large - t_small) / extra
+    start_ratio = per_case / bare
+    print(f"(a) per trivial case at -j 1: {per_case * 1000:.1f} ms (marginal, {small} vs {small + extra} cases)")
+    print(f"    bare `{Path(interpreter).name} -I -c pass`: {bare * 1000:.1f} ms")
+    print(f"    ratio {start_ratio:.2f}x (target <= {TARGET_START_RATIO:g}x): {verdict(start_ratio <= TARGET_START_RATIO)}")
+    print()
+    return per_case, bare, start_ratio
+
+
+def section_b(runner, suite, parallel, options):
+    """(b) -j 1 against -j 2."""
+    t_j1 = median_of(options.repeat, lambda: runner.timed(suite, 1))
+    t_j2 = median_of(options.repeat, lambda: runner.timed(suite, 2))
+    speedup = t_j1 / t_j2
+    cpu = runner.resources(runner.args(suite, 1))
+    runner_cpu_ms = cpu["cpu_s"] / parallel * 1000
+    child_cpu_ms = (total_cpu_s(cpu) - cpu["cpu_s"]) / parallel * 1000
+    cores_note = "" if cpu_count() >= 2 else " (only 1 CPU here: the target assumes 2)"
+    print(f"(b) {parallel} cases: -j 1 {t_j1:.2f} s, -j 2 {t_j2:.2f} s")
+    print(f"    speed-up {speedup:.2f}x (target >= {TARGET_SPEEDUP:g}x on 2 cores): "
+          f"{verdict(speedup >= TARGET_SPEEDUP)}{cores_note}")
+    print(f"    CPU per case: runner {runner_cpu_ms:.1f} ms, handler process {child_cpu_ms:.1f} ms "
+          f"(ideal -j 2 speed-up on 2 idle cores: {_ideal_speedup(runner_cpu_ms, child_cpu_ms):.2f}x)")
+    print()
+    return t_j1, t_j2, speedup, runner_cpu_ms, child_cpu_ms
+
+
+def section_c(runner, suites, big, memory_small, options):
+    """(c) a big suite: total time, and the runner's memory as the suite grows."""
+    jobs = min(2, cpu_count())
+    t_big = runner.timed(suites[big], jobs)
+    rss_small = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[memory_small], jobs))
+    rss_big = median_of(options.repeat, lambda: runner.peak_rss_mb(suites[big], jobs))
+    load_small = median_of(options.repeat, lambda: runner.load_rss_mb(suites[memory_small]))
+    load_big = median_of(options.repeat, lambda: runner.load_rss_mb(suites[big]))
+    memory_ratio = rss_big / rss_small
+    print(f"(c) {big} cases at -j {jobs}: {t_big:.2f} s total, {t_big / big * 1000:.1f} ms per case")
+    print(f"    runner peak RSS: {rss_small:.1f} MB at {memory_small} cases, {rss_big:.1f} MB at {big} cases")
+    print(f"    ratio {memory_ratio:.2f}x (target: flat, <= {TARGET_MEMORY_RATIO:g}x): "
+          f"{verdict(memory_ratio <= TARGET_MEMORY_RATIO)}")
+    print(f"    of which loading the suite alone (scftest validate): {load_small:.1f} MB at {memory_small}, "
+          f"{load_big:.1f} MB at {big} cases")
+    print(f"    running on top of loading: {rss_small - load_small:+.1f} MB at {memory_small}, "
+          f"{rss_big - load_big:+.1f} MB at {big} cases")
+
+    return t_big, rss_small, rss_big, load_small, load_big, memory_ratio
+
+
+def section_d(runner, suites, small, extra, isolation, options):
+    """(d) the instance's own cost: contained against plain, in turns."""
+    instance = None
+    if isolation == "namespace":
+        contained, plain = [], []
+        for _ in range(options.repeat):  # in turns: the machine's load drifts alike
+            contained.append((runner.timed(suites[small + extra], 1) - runner.timed(suites[small], 1)) / extra)
+            plain.append((runner.timed(suites[small + extra], 1, PLAIN)
+                          - runner.timed(suites[small], 1, PLAIN)) / extra)
+        t_contained, t_plain = statistics.median(contained), statistics.median(plain)
+        cpu_contained = median_of(options.repeat, lambda: runner.cpu_ms_per_case(suites[small + extra], small + extra))
+        cpu_plain = median_of(options.repeat, lambda: runner.cpu_ms_per_case(suites[small + extra], small + extra, PLAIN))
+        added = (t_contained - t_plain) * 1000
+        instance = {"contained_ms": t_contained * 1000, "plain_ms": t_plain * 1000, "added_ms": added,
+                    "ratio": t_contained / t_plain, "cpu_contained_ms": cpu_contained,
+                    "cpu_plain_ms": cpu_plain}
+        print()
+        print(f"(d) per trivial case at -j 1: {t_contained * 1000:.1f} ms in an instance, "
+              f"{t_plain * 1000:.1f} ms as a plain process: {added:+.1f} ms, "
+              f"ratio {t_contained / t_plain:.2f}x")
+        print(f"    CPU per case (runner + case): {cpu_contained:.1f} ms in an instance, "
+              f"{cpu_plain:.1f} ms plain: {cpu_contained - cpu_plain:+.1f} ms")
+        print(f"    target: the instance adds <= {TARGET_INSTANCE_MS:g} ms: "
+              f"{verdict(added <= TARGET_INSTANCE_MS)}")
+    else:
+        print()
+        print("(d) skipped: the cases ran as plain processes (no namespaces here)")
+
+    return instance
 
 
 def marginal(runner: Runner, small: Path, large: Path, extra: int, repeat: int,
