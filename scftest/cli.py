@@ -476,8 +476,40 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     sandbox = Sandbox(args.isolation)
     machine = sandbox.machine()
-    print(findings_table(machine.findings(args.isolation) + mitigations(machine, args.isolation)))
+    print(findings_table(machine.findings(args.isolation) + mitigations(machine, args.isolation)
+                         + _fork_server_findings()))
     return EXIT_OK if sandbox.isolation() is not None else EXIT_USAGE
+
+
+def _fork_server_findings():
+    """Per runtime found here: whether its cases are forked from a zygote (the default,
+    issue 15) or spawned, and why; tried for real."""
+    from scftest.instance.bootstrap import BootstrapCache
+    from scftest.instance.forkserver import zygote_problem
+    from scftest.instance.interpreters import RuntimeResolver
+    from scftest.instance.sandbox import Finding
+
+    try:
+        rows = RuntimeResolver({}, _project().root).describe()
+    except ValueError:
+        return []
+    bootstrap = BootstrapCache()
+    findings = []
+    try:
+        for row in rows:
+            if not row.interpreter:
+                continue
+            problem = zygote_problem(row.interpreter, bootstrap)
+            name = i18n._("fork-server ({runtime})").format(runtime=row.runtime)
+            if problem is None:
+                findings.append(Finding(name, i18n._("forks each case from a zygote"), i18n._(
+                    "spawned instead: a function that sets a start-up variable (PYTHON*, LANG, LC_*, TZ...), "
+                    "warm sequences, and every case under --fresh")))
+            else:
+                findings.append(Finding(name, i18n._("spawns every case"), problem))
+    finally:
+        bootstrap.close()
+    return findings
 
 
 def cmd_runtimes(args: argparse.Namespace) -> int:

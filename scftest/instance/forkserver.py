@@ -34,7 +34,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from scftest.errors import ScftestError
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
-from scftest.instance.bootstrap import Script
+from scftest.i18n import _
+from scftest.instance.bootstrap import BootstrapCache, Script
 from scftest.instance.record import InvocationRecord
 from scftest.instance.spawn import SpawnBackend, SpawnInstance
 from scftest.instance.spawn import _spawn as spawn_process
@@ -440,6 +441,21 @@ class ForkServerBackend(Backend):
                 self._retire(zygote)
         finally:
             self.spawn.close()  # then the sandbox (its keeper) and the bootstraps
+
+
+def zygote_problem(interpreter: str, bootstrap: BootstrapCache) -> Optional[str]:
+    """Why ``interpreter`` cannot serve as a zygote (its cases are spawned), or None when
+    it can; found by starting one and asking it, as a run does (``scftest doctor``)."""
+    try:
+        zygote = Zygote(interpreter, bootstrap.script(interpreter), {"PATH": os.defpath})
+    except OSError as exc:
+        return _("cannot start it: {error}").format(error=exc.strerror or exc)
+    try:
+        if zygote.ready():
+            return None
+        return zygote.refused or _("its zygote did not start")
+    finally:
+        zygote.close()
 
 
 def startup_declared(spec: InstanceSpec) -> bool:

@@ -87,3 +87,20 @@ def test_doctor_exits_4_under_strict_where_cases_cannot_be_contained(monkeypatch
     assert "\nnamespaces: none\n" in out
     assert main(["doctor"]) == 0
     assert capsys.readouterr().out.startswith("isolation: process\n")
+
+
+def test_doctor_says_which_runtimes_fork_their_cases_and_why_the_others_spawn(capsys):
+    # Tried for real: a zygote is started for each runtime found, as a run starts one.
+    from conftest import INTERPRETERS
+
+    from scftest.cli import main
+
+    if "2.7" not in INTERPRETERS and "3.10" not in INTERPRETERS:
+        pytest.skip("needs Python 2.7 or 3.10 under pyenv")
+    main(["doctor"])
+    out = capsys.readouterr().out
+    if "2.7" in INTERPRETERS:  # no socket.recvmsg: it cannot take a case's descriptors
+        assert ("fork-server (Python2.7): spawns every case\n"
+                "    this Python cannot receive file descriptors (socket.recvmsg with SCM_RIGHTS)\n") in out
+    if "3.10" in INTERPRETERS:
+        assert "fork-server (Python3.10): forks each case from a zygote\n" in out
