@@ -425,10 +425,13 @@ class Libc(object):
         self._ctypes, self._long, self._function = _ctypes, Long, Function
         self._handle = _ctypes.dlopen(None, RTLD_NOW)  # what Function looks names up in
         self._integers = (int, long) if PY2 else (int,)  # noqa: F821 (long: Python 2)
+        self._found = {}  # name -> its function: looked up once (drop_privileges calls prctl ~45 times)
 
     def __call__(self, name, *args):
         """Calls ``name``; -1 raises OSError with errno (bytes go as char *)."""
-        function = self._function((name, self))
+        function = self._found.get(name)
+        if function is None:
+            function = self._found[name] = self._function((name, self))
         self._ctypes.set_errno(0)
         result = function(*[self._long(a) if isinstance(a, self._integers) else a
                             for a in args])
