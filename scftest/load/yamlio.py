@@ -28,6 +28,7 @@ import yaml
 
 from scftest.errors import ScftestError
 from scftest.i18n import N_, _
+from scftest.load.marks import MarkRecorder
 from scftest.model import EnvRef, Mark, NodePath, Replace, SourceMap
 from scftest.render import cut
 
@@ -163,16 +164,16 @@ def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
         raise YamlError(Mark(1, 1), _("YAML syntax error: {error}").format(error=exc), _("fix the YAML syntax")) from None
     except RecursionError:  # the pure-Python composer, when libyaml is missing
         raise _too_deep(Mark(1, 1)) from None
-    marks: Dict[NodePath, Mark] = {}
     if root is None:
-        return Document(None, SourceMap(path, marks))
+        return Document(None, SourceMap(path, {}))
     _refuse_expansion(root)
+    marks = MarkRecorder()
     builder = _Builder(tags, marks)
     try:
         data = builder.build(root, ())
     except RecursionError:  # a chain of merge keys (<<: *a) longer than the stack
         raise _too_deep(_mark(root)) from None
-    return Document(data, SourceMap(path, marks), _comma_warnings(root, composed))
+    return Document(data, SourceMap(path, marks.packed()), _comma_warnings(root, composed))
 
 
 def _refuse_expansion(root: yaml.Node) -> None:
@@ -364,7 +365,7 @@ def _leading_tab(text: str, upto: int) -> Optional[Mark]:
 class _Builder:
     """Turns composed nodes into plain data, recording each node's mark by path."""
 
-    def __init__(self, tags: Dict[str, TagBuilder], marks: Dict[NodePath, Mark]):
+    def __init__(self, tags: Dict[str, TagBuilder], marks: MarkRecorder):
         self.tags = tags
         self.marks = marks
         self.count = 0
@@ -380,7 +381,8 @@ class _Builder:
                             _("remove the recursive alias"))
         if len(path) > MAX_DEPTH:
             raise _too_deep(_mark(node))
-        self.marks[path] = _mark(node)
+        start = node.start_mark
+        self.marks.record(path, start.line + 1, start.column + 1)
         self.active.append(id(node))
         try:
             return self._build(node, path)
@@ -412,7 +414,8 @@ class _Builder:
                 raise YamlError(_mark(key_node), _("the key '{key}' is written twice in this mapping").format(key=key),
                                 _("keep one of them"))
             # The key's own line, so "unknown key" points at the key, not the mapping.
-            self.marks[path + (key, "<key>")] = _mark(key_node)
+            start = key_node.start_mark
+            self.marks.record(path + (key, "<key>"), start.line + 1, start.column + 1)
             result[key] = self.build(value_node, path + (key,))
         return result
 

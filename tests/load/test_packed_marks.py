@@ -1,0 +1,99 @@
+"""The line and column of every node, kept compactly (scftest/load/marks.py).
+
+The golden file data/rich_marks.json holds every mark the loader recorded for
+data/rich_marks.yaml before the marks were packed (commit c2fc985, a dict of path tuples
+to Mark objects): the packed marks must give each path the same Mark, and no other path.
+"""
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from scftest.load.loader import load_paths, suite_tags
+from scftest.load.marks import MarkRecorder, PackedMarks
+from scftest.load.yamlio import parse_text, read_document
+from scftest.model import Mark, SourceMap
+
+DATA = Path(__file__).parent / "data"
+
+
+def golden():
+    entries = json.loads((DATA / "rich_marks.json").read_text(encoding="utf-8"))
+    return {tuple(path): Mark(line, col) for path, line, col in entries}
+
+
+def test_every_mark_is_the_one_the_dict_held():
+    marks = read_document(DATA / "rich_marks.yaml", suite_tags()).source.marks
+    assert isinstance(marks, PackedMarks)
+    expected = golden()
+    assert dict(marks) == expected
+    assert len(marks) == len(expected)
+    for path, mark in expected.items():  # the lookup of each path, not only the iteration
+        assert marks.get(path) == mark and marks[path] == mark and path in marks
+
+
+def test_at_falls_back_to_the_nearest_ancestor_inside_a_case():
+    source = read_document(DATA / "rich_marks.yaml", suite_tags()).source
+    expected = golden()
+    # a mismatch deep in a returned value the suite did not write: the expectation's line
+    assert source.at(("cases", 0, "expect", "return", "n", "deeper", 3)) == expected[("cases", 0, "expect", "return", "n")]
+    assert source.at(("cases", 0, "nowhere")) == expected[("cases", 0)]
+    assert source.at(("cases", 99, "name")) == expected[("cases",)]  # past the last case
+    assert source.at(("other_list", 2, "k")) == expected[("other_list", 2, "k")]
+    assert source.at(("no such key",)) == expected[()]
+    assert ("cases", 99) not in source.marks and source.marks.get(("cases", 99)) is None
+    with pytest.raises(KeyError):
+        source.marks[("cases", 99)]
+
+
+def test_a_path_outside_the_parts_order_is_kept_too():
+    recorder = MarkRecorder()
+    recorder.record(("cases", 0), 2, 3)
+    recorder.record(("cases", 1), 5, 3)
+    recorder.record(("cases", 0, "name"), 9, 9)  # back to a part already packed
+    recorder.record(("cases", 5), 7, 1)  # not the next item
+    marks = recorder.packed()
+    assert dict(marks) == {("cases", 0): Mark(2, 3), ("cases", 1): Mark(5, 3),
+                           ("cases", 0, "name"): Mark(9, 9), ("cases", 5): Mark(7, 1)}
+    assert SourceMap(Path("s.yaml"), marks).at(("cases", 0, "name", "x")) == Mark(9, 9)
+
+
+def _bench_like(cases: int) -> str:
+    lines = ["name: bench", "function:", "  code: fn", "  handler: index.main_handler", "cases:"]
+    for i in range(cases):
+        lines += [f"  - name: case {i}", f"    event: {{n: {i}, items: [a, b]}}", "    expect:",
+                  f"      return: {{n: {i}, ok: true}}"]
+    return "\n".join(lines) + "\n"
+
+
+def _kept_bytes(text: str) -> int:
+    """What the parsed document keeps (its data and its marks), measured by tracemalloc."""
+    tracemalloc.start()
+    try:
+        document = parse_text(text, Path("bench.yaml"), suite_tags())
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(document.data["cases"]) > 0
+    return kept
+
+
+def test_cases_written_alike_share_their_shape():
+    # Per case: 17 marks. Kept as a dict of path tuples to Mark objects, the document
+    # kept about 5,600 bytes a case; packed, about 1,400 (eight bytes a mark, the rest is
+    # the case's own data). Measured as the growth between two sizes, so what is made once
+    # (the arrays' headers, the one shape) does not count.
+    small, large = _kept_bytes(_bench_like(100)), _kept_bytes(_bench_like(1100))
+    per_case = (large - small) / 1000
+    assert per_case < 2500, per_case
+
+
+def test_cases_share_one_source_map(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text("def main_handler(event, context):\n    return 1\n")
+    (tmp_path / "bench.yaml").write_text(_bench_like(3))
+    suite, = load_paths([tmp_path]).suites
+    assert all(case.source is suite.source for case in suite.cases)
+    assert [case.line for case in suite.cases] == [6, 10, 14]
