@@ -18,6 +18,7 @@ it the way it reads a dict.
 
 from __future__ import annotations
 
+import collections.abc
 from array import array
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -107,7 +108,7 @@ class PackedMarks(Mapping[NodePath, Mark]):
 
     def __eq__(self, other) -> bool:
         # Cases compare their SourceMap: the one they share is equal at once.
-        return self is other or Mapping.__eq__(self, other)
+        return self is other or collections.abc.Mapping.__eq__(self, other)
 
     __hash__ = None  # type: ignore[assignment]  # a mapping, like the dict it replaces
 

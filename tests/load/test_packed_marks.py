@@ -29,7 +29,8 @@ def test_every_mark_is_the_one_the_dict_held():
     assert isinstance(marks, PackedMarks)
     expected = golden()
     assert dict(marks) == expected
-    assert len(marks) == len(expected)
+    assert marks == expected and marks == read_document(DATA / "rich_marks.yaml", suite_tags()).source.marks
+    assert marks != {} and len(marks) == len(expected)
     for path, mark in expected.items():  # the lookup of each path, not only the iteration
         assert marks.get(path) == mark and marks[path] == mark and path in marks
 
