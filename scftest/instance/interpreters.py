@@ -21,6 +21,9 @@ results are cached per resolver, which is safe to share between threads. The int
 used (and named in the record) is ``sys.executable``: a wrapper (a pyenv shim, a shell
 script that execs python) is resolved once to the real interpreter, so the wrapper's
 choices (PYENV_* variables, a ``.python-version`` in the code root) never reach a case.
+The path is then taken without symlinked folders (``PYENV_ROOT`` or ``--runtime`` through a
+link: the instance sees only real folders), keeping the file's name where it links within its
+folder (``bin/python`` -> ``python3.10``) and following a link to another folder to its file.
 A virtualenv's python counts as the interpreter it was made from: activating a virtualenv
 (its ``bin/`` first on PATH) does not change which interpreter a runtime resolves to.
 
@@ -215,7 +218,22 @@ def probe_version(path: str) -> Probe:
         return Probe(None, problem=_("{path} fails ({error})").format(path=path, error=first))
     real = executable.strip()
     # An embedded or odd build may leave sys.executable empty: then the path is all we have.
-    return Probe(version, real if real and os.path.isabs(real) and os.access(real, os.X_OK) else path)
+    real = real if real and os.path.isabs(real) and os.access(real, os.X_OK) else path
+    return Probe(version, real_interpreter(real))
+
+
+def real_interpreter(path: str) -> str:
+    """``path`` reached without a symlinked folder: the interpreter's library path is computed
+    from the path it is started by, and a case's instance sees only real folders (the sandbox
+    mounts them back, a link under the covered /tmp or HOME is gone), so an interpreter started
+    through ``/tmp/pyenv-link/versions/...`` could import nothing once isolated. The file's name is
+    kept where it links within its folder (``python`` -> ``python3.10``); a link elsewhere is
+    followed to the real file."""
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    within = os.path.join(folder, os.path.basename(path))
+    if os.path.dirname(os.path.realpath(within)) == folder:
+        return within
+    return os.path.realpath(path)
 
 
 class RuntimeResolver:

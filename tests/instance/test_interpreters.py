@@ -5,8 +5,10 @@ import subprocess
 import threading
 from pathlib import Path
 
+import json
+
 import pytest
-from conftest import INTERPRETERS
+from conftest import INTERPRETERS, NEWEST_OFFERED, namespaces_or_skip, python_params, run_scftest
 
 import scftest.instance.interpreters as runtimes
 from scftest.instance.interpreters import (
@@ -101,7 +103,8 @@ def test_path_comes_before_pyenv(tmp_path):
     (bin_dir / "python3.6").symlink_to(PY36)
     resolver = RuntimeResolver({}, None, path_env=str(bin_dir),
                                pyenv_root=fake_pyenv(tmp_path, {"3.6.15": PY36}))
-    assert resolver.resolve("Python3.6").path == str(bin_dir / "python3.6")
+    # bin/python3.6 links to another folder: the interpreter is the file it links to
+    assert resolver.resolve("Python3.6").path == os.path.realpath(bin_dir / "python3.6")
     assert resolver.describe(["Python3.6"])[0].source == "PATH"
 
 
@@ -254,3 +257,57 @@ def test_an_activated_virtualenv_does_not_change_the_interpreter(tmp_path):
     explicit = RuntimeResolver({f"Python{version}": str(venv / "bin" / "python")}, None, path_env="",
                                pyenv_root=tmp_path / "no-pyenv").resolve(f"Python{version}")
     assert os.path.realpath(explicit.path) == os.path.realpath(base)
+
+
+def test_an_interpreter_path_is_taken_without_symlinked_folders(tmp_path):
+    real = tmp_path / "real" / "bin"
+    real.mkdir(parents=True)
+    (real / "python3.10").write_text("")
+    (real / "python").symlink_to("python3.10")  # as pyenv and CPython's install make it
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "python").symlink_to(real / "python3.10")
+    assert runtimes.real_interpreter(str(tmp_path / "link" / "bin" / "python")) == str(real / "python")
+    assert runtimes.real_interpreter(str(real / "python")) == str(real / "python")
+    assert runtimes.real_interpreter(str(other / "python")) == str(real / "python3.10")
+
+
+SYMLINK_HANDLER = """\
+import decimal, json, struct, sys, traceback
+
+
+def main_handler(event, context):
+    return {"version": "%d.%d" % sys.version_info[:2], "one": str(decimal.Decimal(1))}
+"""
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", NEWEST_OFFERED or "3.10"]))
+@pytest.mark.parametrize("how", ["PYENV_ROOT", "--runtime"])
+def test_a_pyenv_root_reached_through_a_symlink_runs_cases_in_the_sandbox(tmp_path, version, how):
+    # /tmp is the instance's own: a link there is gone inside it, the interpreter's real folder
+    # is mounted back. Started through the link, the instance could not import its library.
+    namespaces_or_skip()
+    interpreter, full = INTERPRETERS[version]
+    pyenv = Path(interpreter).parents[3]  # ~/.pyenv/versions/X.Y.Z/bin/python -> ~/.pyenv
+    link = tmp_path / "pyenv-link"
+    link.symlink_to(pyenv)
+    runtime = f"Python{version}"
+    (tmp_path / "fn").mkdir()  # pytest's tmp_path is the runner's own (0700)
+    (tmp_path / "fn" / "index.py").write_text(SYMLINK_HANDLER)
+    (tmp_path / "t.yaml").write_text(
+        f"function: {{code: fn, handler: index.main_handler, runtime: {runtime}}}\n"
+        f"cases:\n  - name: one\n    event: {{}}\n"
+        f"    expect: {{return: {{version: '{version}', one: '1'}}}}\n")
+    args = ["run", "t.yaml", "--isolation", "strict", "--fresh", "--json", "r.json"]
+    env = {"PATH": "/usr/bin:/bin"}
+    if how == "PYENV_ROOT":
+        env["PYENV_ROOT"] = str(link)
+    else:
+        env["PYENV_ROOT"] = str(tmp_path / "no-pyenv")
+        args += ["--runtime", f"{runtime}={link}/versions/{full}/bin/python"]
+    result = run_scftest(tmp_path, *args, env_extra=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    case = json.loads((tmp_path / "r.json").read_text())["cases"][0]
+    assert case["verdict"] == "passed" and case["record"]["isolation"] == "namespace"
+    assert case["record"]["interpreter"] == str(Path(interpreter).resolve().parent / "python")
