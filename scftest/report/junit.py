@@ -13,8 +13,8 @@ Layout:
   ``<skipped>``. Each has ``type`` (the verdict word), a short one-line ``message``
   (always set), and the full explanation (mismatches, traceback) as its text.
 - junit-10.xsd allows no properties on a testcase, so the per-case facts (id, file and
-  line, runtime, interpreter, the invocation record) open the case's ``<system-out>``,
-  followed by the captured log.
+  line, the matrix values, runtime, interpreter, the invocation record) open the case's
+  ``<system-out>``, followed by the captured log.
 - A suite file the loader rejected still appears: a testsuite for that file with an
   ``<error>`` testcase per problem, named after its ``file:line``, so CI shows it.
 
@@ -38,7 +38,7 @@ from junit_xml import TestCase, TestSuite
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.i18n import N_
 from scftest.model import SuiteProblem
-from scftest.render import without_ansi
+from scftest.render import matrix_line, without_ansi
 from scftest.report import FileReporter, count, explain, record_lines, short_message, write_report
 from scftest.result import RunResult
 
@@ -104,7 +104,7 @@ def _system_out(outcome: CaseOutcome) -> str:
         f"verdict: {outcome.verdict.value}",
     ]
     if case.params:
-        lines.append("matrix: " + ", ".join(f"{k}={v}" for k, v in case.params.items()))
+        lines.append("matrix: " + matrix_line(case.params))
     if outcome.record is None:
         lines.append(f"runtime: {case.function.runtime}")
     if outcome.steps:  # a warm sequence: each step's verdict, record and log in turn

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from conftest import NEWEST_OFFERED, run_scftest
 
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.render import format_mismatch
@@ -286,3 +287,37 @@ def test_warnings_are_the_standard_error_of_their_file_and_fail_nothing(xsd):
     assert "warning: 'b' has no value" in only.find("system-err").text
     plain = ET.fromstring(junit_xml_string(all_outcomes(), problems()).encode("utf-8"))
     assert root.get("errors") == plain.get("errors") and root.get("failures") == plain.get("failures")
+
+
+# --------------------------------------------------------------------- matrix values
+
+
+def test_matrix_values_are_written_for_a_ci_reader_and_secrets_stay_hidden(tmp_path, xsd):
+    # A real run: the loader's own values (an !env pass-through is an EnvRef) reach the report.
+    if NEWEST_OFFERED is None:
+        pytest.skip("needs an SCF Python runtime under pyenv")
+    (tmp_path / "index.py").write_text(
+        "import os\n\ndef main_handler(event, context):\n    return os.environ.get('DB')\n")
+    (tmp_path / "t.yaml").write_text(f"""\
+function: {{handler: index.main_handler}}
+matrix:
+  runtime: [Python{NEWEST_OFFERED}]
+  environment:
+    - {{DB: mysql, LOG: debug}}
+    - {{DB: !env SCFTEST_JUNIT_SECRET}}
+    - {{}}
+cases:
+  - name: one
+""")
+    result = run_scftest(tmp_path, "run", "t.yaml", "--isolation", "process", "--junit-xml", "r.xml",
+                         env_extra={"SCFTEST_JUNIT_SECRET": "hunter2-secret"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (tmp_path / "r.xml").read_text()
+    xsd.validate(text)
+    lines = [line for tc in ET.fromstring(text).iter("testcase")
+             for line in tc.find("system-out").text.splitlines() if line.startswith("matrix: ")]
+    runtime = f"runtime: Python{NEWEST_OFFERED}"
+    assert lines == [f"matrix: {runtime}; environment: DB=mysql, LOG=debug",
+                     f"matrix: {runtime}; environment: DB=!env SCFTEST_JUNIT_SECRET",
+                     f"matrix: {runtime}; environment: (none)"]
+    assert "hunter2-secret" not in text and "{'" not in text
