@@ -79,6 +79,9 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
                      help=i18n._("measure which lines and branches of the handler code the cases ran (docs/ci.md)"))
     run.add_argument("--cov-report", dest="cov_reports", action="append", default=[], metavar="TYPE",
                      help=i18n._("term (the default), xml[:PATH] (Cobertura) or html[:DIR]; repeatable; implies --cov"))
+    run.add_argument("--cov-fail-under", type=_fail_under, metavar="N",
+                     help=i18n._("exit with status 1 when the total coverage is below N percent "
+                                 "(pytest-cov's option); implies --cov"))
     _add_runtime_options(run)
     _add_isolation_option(run)
     run.add_argument("--fresh", action="store_true",
@@ -169,6 +172,16 @@ def _durations(text: str) -> int:
     if number < 0:
         raise argparse.ArgumentTypeError(i18n._("{value}: give a number of cases, 0 or more (0: every case)").format(
             value=repr(text)))
+    return number
+
+
+def _fail_under(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 100:  # NaN too
+        raise argparse.ArgumentTypeError(i18n._("{value}: give a percentage from 0 to 100").format(value=repr(text)))
     return number
 
 
@@ -327,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         project_root=project.root,
         last_failed=_last_failed(args, cache),
-        coverage=bool(args.cov or args.cov_reports),
+        coverage=bool(args.cov or args.cov_reports or args.cov_fail_under is not None),
         coverage_notice=_coverage_notice,
     )
     settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
@@ -336,6 +349,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     terminal = create("terminal", console, settings)
     reporters = Group([terminal] + [create(name, path, settings) for name, path in _report_paths(args).items()])
     result = run(options, reporters)
+    result.coverage_fail_under = args.cov_fail_under  # the reports' exit status counts it
     if args.update and not result.interrupted:
         result.outcomes = _record(result.outcomes, console)
     _remember_failures(cache, result)
@@ -345,6 +359,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         failures += coverage_report.write(cov_reports or [coverage_report.CoverageReport("term")],
                                           result.coverage, Path.cwd(), console)
+        if args.cov_fail_under is not None:
+            from scftest.render import coverage_gate
+
+            console.write(coverage_gate(result.coverage, args.cov_fail_under) + "\n")
     if getattr(terminal, "gone", False):
         os.dup2(os.open(os.devnull, os.O_WRONLY), console.fileno())  # no noise at exit
     for failure in failures:  # a path that cannot be written costs that report, not the others

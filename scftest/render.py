@@ -890,6 +890,19 @@ def coverage_install(requirement: str, version: str, folder) -> str:
     return f"scftest: installing {requirement} for Python {version} into {folder} (once: later runs reuse it)"
 
 
+def coverage_gate(result, minimum: float) -> str:
+    """The line ``--cov-fail-under`` adds after the coverage report (a ``CoverageResult``)."""
+    if not result.files:
+        return _("coverage: no handler code was measured, so --cov-fail-under {minimum} is not reached: "
+                 "the run fails").format(minimum=f"{minimum:g}%")
+    total = f"{result.total_percent:.2f}%"
+    if result.fails_under(minimum):
+        return _("coverage: the total {total} is below --cov-fail-under {minimum}: the run fails").format(
+            total=total, minimum=f"{minimum:g}%")
+    return _("coverage: the total {total} reaches --cov-fail-under {minimum}").format(
+        total=total, minimum=f"{minimum:g}%")
+
+
 def no_coverage(problems: Sequence[str]) -> str:
     lines = ["coverage: no handler code was measured (no case ran its function)"]
     return "\n".join(lines + [f"coverage: {problem}" for problem in problems]) + "\n"

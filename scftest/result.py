@@ -50,6 +50,7 @@ class RunResult:
     interrupted: bool = False
     elapsed_s: float = 0.0
     coverage: Optional["CoverageResult"] = None  # --cov: what the instances measured
+    coverage_fail_under: Optional[float] = None  # --cov-fail-under N: the run fails below N percent
 
     @property
     def exit_code(self) -> int:
@@ -64,4 +65,11 @@ class RunResult:
             return EXIT_FAILED
         if self.selected == 0:
             return EXIT_NO_CASES
+        if self.coverage_failed:
+            return EXIT_FAILED  # pytest-cov's --cov-fail-under: every case passed, too little was run
         return EXIT_OK
+
+    @property
+    def coverage_failed(self) -> bool:
+        return (self.coverage is not None and self.coverage_fail_under is not None
+                and self.coverage.fails_under(self.coverage_fail_under))

@@ -56,3 +56,20 @@ class CoverageResult:
     def branch_counts(self) -> Tuple[int, int]:
         counts = [f.branch_counts for f in self.files]
         return sum(total for total, _ in counts), sum(taken for _, taken in counts)
+
+    @property
+    def total_percent(self) -> float:
+        """The TOTAL row's cover, unrounded: (statements run + branch exits taken) over
+        (statements + branch exits), as coverage.py counts with branches; 100 for nothing."""
+        (statements, run), (exits, taken) = self.line_counts, self.branch_counts
+        return 100.0 if statements + exits == 0 else 100.0 * (run + taken) / (statements + exits)
+
+    def fails_under(self, minimum: float) -> bool:
+        """``--cov-fail-under``, as coverage.py's ``fail_under`` decides it: the total rounded
+        to a whole percent is below ``minimum`` (100 asks for all of it, unrounded). A run that
+        measured no file fails: a gate must not pass on nothing."""
+        if not self.files:
+            return True
+        if minimum >= 100.0:
+            return self.total_percent < 100.0
+        return round(self.total_percent) < minimum

@@ -1383,8 +1383,7 @@ def main(argv):
         channel.send("loaded", [])
         wait_for_go(go)  # the parent has read the import's output; the call starts
         fields = call(handler, config, pid, before, config)
-    coverage_save(config)
-    answer(channel, fields, held)
+    answer(channel, fields, held, config)
     if handler is not None and requests is not None:
         serve(handler, RequestReader(requests), channels[1:], pid, held, config)
     linger(parent)
@@ -1606,12 +1605,15 @@ def show_as_spawned(libc, argv, environ):
         pass
 
 
-def answer(channel, fields, held):
+def answer(channel, fields, held, config):
     """Sends the result and closes the channel: the end of the answer (the parent waits
-    for this close, so a frame the handler forged before the result garbles it)."""
+    for this close, so a frame the handler forged before the result garbles it). Under
+    --cov what was measured is saved in between: the call's duration, which the parent
+    ends at the result frame, does not include coverage's analysis."""
     flush_stdio()
     try:
         channel.send("result", fields)
+        coverage_save(config)
         os.close(channel.fd)
     except OSError:
         os.write(2, b"scftest: the result channel was closed by the function\n")
@@ -1633,8 +1635,7 @@ def serve(handler, requests, channels, pid, held, config):
         channel = Channel(fd)
         channel.send("loaded", [])
         fields = call(handler, request, pid, before, config)
-        coverage_save(config)
-        answer(channel, fields, held)
+        answer(channel, fields, held, config)
 
 
 class RequestReader(object):
@@ -1679,8 +1680,10 @@ class RequestReader(object):
 # handler cannot import it; its package keeps a descriptor of its folder for the modules
 # it loads later. It measures the code root from before the import to the last call. The
 # process is killed after its answer (os._exit or SIGKILL: coverage's own save never
-# runs), so after each call, before the answer, the lines and arcs so far are analysed
-# here, by this interpreter's coverage.py, and written whole over the descriptor as JSON.
+# runs), so after each call, between the result frame and the close of the channel (the
+# parent waits for that close; the call's duration ends at the frame), the lines and arcs
+# so far are analysed here, by this interpreter's coverage.py, and written whole over the
+# descriptor as JSON.
 
 def coverage_import(config, held):
     settings = config.get("coverage")

@@ -66,6 +66,9 @@ MEMORY_POLL_S = 0.015  # RSS of the known processes
 DISCOVERY_EVERY = 3  # scan /proc for new descendants every 3rd memory poll (~45 ms)
 DRAIN_S = 0.3  # reading what is left in the log pipe once the case is over
 ANSWER_CLOSE_S = 2.0  # between the result frame and the function's close of the channel
+# --cov: the bootstrap analyses what coverage measured after the result frame (the call's
+# duration ends at the frame), before it closes the channel; a large code folder takes seconds.
+COVERAGE_SAVE_S = 60.0
 
 
 class SpawnBackend(Backend):
@@ -447,6 +450,7 @@ class _Watch:
         self.request_fd, self.outgoing = request_fd, memoryview(outgoing)
         self.frames = FrameReader()
         self.channel_open = True
+        self.close_allowance = ANSWER_CLOSE_S if spec.coverage is None else COVERAGE_SAVE_S
         self.started = time.monotonic()
         self.next_poll, self.polls = self.started, 0
 
@@ -498,7 +502,7 @@ class _Watch:
         if observed.stop is None and observed.result is not None:
             # The result came, but the channel is still open: the bootstrap closes it at
             # once; only a process of the handler's (holding a copy) keeps it open.
-            if time.monotonic() - observed.ended_at > ANSWER_CLOSE_S:
+            if time.monotonic() - observed.ended_at > self.close_allowance:
                 observed.stop, observed.garbled = "garbled", (
                     "a process of the function kept the result channel open after the result")
             return observed.stop is not None
@@ -547,7 +551,7 @@ class _Watch:
         wait = self.next_poll - now
         deadline = self._deadline()
         if self.observed.result is not None:
-            wait = min(wait, self.observed.ended_at + ANSWER_CLOSE_S - now)
+            wait = min(wait, self.observed.ended_at + self.close_allowance - now)
         elif deadline is not None:
             wait = min(wait, deadline - now)
         return max(wait, 0.0)

@@ -5,19 +5,25 @@ and HTML."""
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from conftest import INTERPRETERS, needs, run_scftest
+from conftest import INTERPRETERS, invoke_once, make_call, needs, run_scftest, shared_sandbox
 from scftest import render
 from scftest.coverage.model import CoverageResult, FileCoverage
 from scftest.coverage.provision import CoverageError, Provider
+from scftest.coverage.sink import CoverageSetup, Sink
 from scftest.coverage.releases import release_for
 from scftest.errors import UsageError
+from scftest.instance.bootstrap import BootstrapCache
+from scftest.instance.spawn import SpawnInstance
 from scftest.report.coverage_report import cobertura, parse_report, term
 
 HANDLER = textwrap.dedent('''\
@@ -234,8 +240,6 @@ def test_python_two_source_reports_without_the_runner_parsing_it(tmp_path):
 
 
 def test_the_sink_maps_each_instance_to_its_code_folder_and_counts_the_silent_ones(tmp_path):
-    from scftest.coverage.sink import Sink
-
     sink = Sink()
     try:
         first = sink.open(tmp_path / "fn")
@@ -256,3 +260,149 @@ def test_the_sink_maps_each_instance_to_its_code_folder_and_counts_the_silent_on
     assert only.path == tmp_path / "fn" / "index.py" and only.executed == {1, 2} and result.instances == 2
     assert result.problems == (f"{tmp_path / 'fn'}: an instance wrote no coverage data: it ended before its first "
                                "answer (a crash, a timeout, or the handler called os._exit) (2 instances)",)
+
+
+# ------------------------------------------------------------ the instance's descriptor and clock
+
+FIFO_HANDLER = textwrap.dedent('''\
+    import os
+
+
+    def main(event, context):
+        # code whose file is a FIFO the test holds: coverage's analysis of it waits for the test
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "held.py")
+        exec(compile("def held():\\n    return 1\\n\\n\\nheld()\\n", path, "exec"), {})
+        return "answered"
+    ''')
+
+
+def cov_spec(tmp_path, cache, version, code, **overrides):
+    folder = Provider(cache / "scftest" / "coverage").folder(*INTERPRETERS[version])
+    spec, request = make_call(version, "hello", "index.main", code_root=code, **overrides)
+    sink = Sink()
+    return spec.__class__(**dict(vars(spec), coverage=CoverageSetup(folder, sink))), request, sink
+
+
+def sink_descriptors(sink):
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}").startswith(str(sink.folder)):
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+@needs("3.10")
+def test_a_process_start_that_fails_leaves_no_coverage_descriptor_open(tmp_path, cache):
+    def refuse(*args):
+        raise OSError(24, "Too many open files")
+
+    code = project(tmp_path) / "fn"
+    spec, request, sink = cov_spec(tmp_path, cache, "3.10", code)
+    bootstrap = BootstrapCache()
+    try:
+        instance = SpawnInstance(spec, bootstrap, shared_sandbox(), 1, starter=refuse)
+        for _ in range(3):
+            with pytest.raises(OSError, match="Too many open files"):
+                instance.invoke(request)
+        assert sink_descriptors(sink) == []
+        assert len(list(sink.folder.iterdir())) == 3  # each start had its file; none is held
+    finally:
+        bootstrap.close()
+        sink.close()
+
+
+@pytest.mark.parametrize("version", [pytest.param(v, marks=needs(v), id=f"py{v}") for v in ("2.7", "3.10")])
+def test_saving_coverage_is_not_the_calls_time(tmp_path, cache, version):
+    # The save waits on a file the test holds until the call's time limit has passed: had it
+    # been part of the call (before the result), the case would time out; it is after the
+    # result, so the case answered, its duration within the limit, and the data still came.
+    code = tmp_path / "fn"
+    code.mkdir()
+    (code / "index.py").write_text(FIFO_HANDLER)
+    held = code / "held.py"
+    os.mkfifo(held)
+    spec, request, sink = cov_spec(tmp_path, cache, version, code, timeout_s=1)
+    done = threading.Event()
+
+    def hold():
+        while not done.is_set():
+            try:  # fails (ENXIO) until the instance opens the FIFO to read it
+                fd = os.open(held, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                done.wait(0.01)
+        else:
+            return
+        deadline = time.monotonic() + spec.timeout_s + 1.0  # the call's limit, and some
+        while time.monotonic() < deadline and not done.is_set():
+            done.wait(0.05)
+        try:
+            os.write(fd, b"def held():\n    return 1\n\n\nheld()\n")
+        except OSError:
+            pass  # the instance is gone (it was timed out): the verdict says so
+        os.close(fd)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        record = invoke_once(spec, request)
+        result = sink.combine()
+    finally:
+        done.set()
+        holder.join()
+        sink.close()
+    assert record.status == "success" and record.return_value == "answered", record.log
+    assert record.duration_ms <= spec.timeout_s * 1000
+    measured = {f.path.name: f for f in result.files}
+    assert measured["held.py"].executed == {1, 2, 5} and not result.problems
+
+
+GATED = textwrap.dedent('''\
+    def main(event, context):
+        if event.get("a"):
+            return 1
+        return 2
+    ''')
+
+
+@needs("3.10")
+def test_cov_fail_under_fails_the_run_below_the_total_and_says_so(tmp_path, cache):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text(GATED)
+    (tmp_path / "suite.yaml").write_text(
+        "function: {code: fn, handler: index.main, runtime: Python3.10}\ncases:\n  - name: a\n    event: {a: 1}\n")
+    env = {"XDG_CACHE_HOME": str(cache)}
+    # (3 statements run + 1 branch exit taken) / (4 + 2): 66.67%, shown as 67%
+    below = run_scftest(tmp_path, "run", "suite.yaml", "--cov-fail-under", "67.5", "--json", "r.json", env_extra=env)
+    assert below.returncode == 1, below.stdout + below.stderr
+    assert "1 passed" in below.stdout and "TOTAL            4      1      2      1    67%" in below.stdout
+    assert below.stdout.rstrip().endswith("coverage: the total 66.67% is below --cov-fail-under 67.5%: the run fails")
+    assert json.loads((tmp_path / "r.json").read_text())["exit_status"] == 1  # the reports agree
+    # as coverage.py's fail_under: the total rounded to a whole percent (67) is what is compared
+    reached = run_scftest(tmp_path, "run", "suite.yaml", "--cov-fail-under", "67", "--cov-report", "xml:c.xml",
+                          env_extra=env)
+    assert reached.returncode == 0, reached.stdout + reached.stderr
+    assert reached.stdout.rstrip().endswith("coverage: the total 66.67% reaches --cov-fail-under 67%")
+    assert (tmp_path / "c.xml").is_file()
+    # 100 means every line and branch; a run of nothing measured fails the gate
+    assert run_scftest(tmp_path, "run", "suite.yaml", "--cov-fail-under", "100", env_extra=env).returncode == 1
+    nothing = run_scftest(tmp_path, "run", "suite.yaml", "-k", "nothing-matches", "--cov-fail-under", "10",
+                          env_extra=env)
+    assert nothing.returncode == 5  # no case selected: pytest's 5, as without the gate
+    for bad in ("101", "x", "nan", "-1"):
+        refused = run_scftest(tmp_path, "run", "suite.yaml", "--cov-fail-under", bad, env_extra=env)
+        assert refused.returncode == 4 and f"'{bad}': give a percentage from 0 to 100" in refused.stderr
+        assert "Traceback" not in refused.stderr
+
+
+def test_the_gate_follows_coverage_py_fail_under():
+    result = CoverageResult(files=(FileCoverage(Path("/c/i.py"), frozenset(range(1, 201)), frozenset(range(1, 200))),))
+    assert result.total_percent == 99.5
+    assert not result.fails_under(99.5) and not result.fails_under(90)
+    assert result.fails_under(100)  # 100 is every statement: 99.5 is not rounded up to it
+    assert CoverageResult().fails_under(0)  # nothing measured never passes a gate
+    assert render.coverage_gate(CoverageResult(), 80) == (
+        "coverage: no handler code was measured, so --cov-fail-under 80% is not reached: the run fails")
