@@ -253,7 +253,8 @@ def test_the_gitlab_image_job_runs_here(project: Path) -> None:
 @needs(*(".".join(v.split(".")[:2]) for v in VERSIONS))
 def test_the_gitlab_pyenv_job_runs_here(project: Path) -> None:
     job = yaml_blocks("GitLab CI")[1]["scftest"]
-    assert job["cache"]["paths"] == [".pyenv/"] and job["variables"]["PYENV_ROOT"] == "$CI_PROJECT_DIR/.pyenv"
+    (pythons,) = [cache for cache in job["cache"] if cache["key"].startswith("scf-pythons-")]
+    assert pythons["paths"] == [".pyenv/"] and job["variables"]["PYENV_ROOT"] == "$CI_PROJECT_DIR/.pyenv"
     if PYENV_ROOT.name != ".pyenv":
         pytest.skip(f"the recipe's pyenv root is CI_PROJECT_DIR/.pyenv; here it is {PYENV_ROOT}")
     # The job runs in the project; CI_PROJECT_DIR names the folder whose .pyenv is this machine's
@@ -381,3 +382,62 @@ def test_the_dockerfile_pyenv_lines_run_here(tmp_path: Path) -> None:
                             text=True, timeout=120).stdout.split()
     assert set(VERSIONS) <= set(listed)
 
+
+
+# --- the last-failed cache between jobs ----------------------------------------------------------
+
+FAILING_SUITE = """\
+name: failing
+function: {code: functions/hello, handler: index.main_handler, runtime: Python3.6}
+cases:
+  - name: expects another greeting
+    event: {key: value}
+    expect: {return: Goodbye}
+"""
+
+
+def _cache_paths() -> Dict[str, List[str]]:
+    """Each recipe's paths for the last-failed cache, as the CI system reads them."""
+    steps = _github_steps()
+    restore, save = steps["Restore the last-failed cache"], steps["Save the last-failed cache"]
+    assert restore["uses"] == "actions/cache/restore@v4" and save["uses"] == "actions/cache/save@v4"
+    assert save["if"] == "always()"  # plain actions/cache saves only when the job succeeded
+    assert restore["with"]["key"] == save["with"]["key"] and "${{ github.run_id }}" in save["with"]["key"]
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])
+    found = {"GitHub": restore["with"]["path"].split()}
+    assert save["with"]["path"].split() == found["GitHub"]
+    for index, config in enumerate(yaml_blocks("GitLab CI")):
+        (cache,) = [c for c in config["scftest"]["cache"] if c["key"].startswith("scftest-lastfailed-")]
+        assert cache["when"] == "always" and "$CI_NODE_INDEX" in cache["key"]
+        found[f"GitLab {index + 1}"] = [path.rstrip("/") for path in cache["paths"]]
+    return found
+
+
+def test_every_recipe_that_can_keeps_the_last_failed_cache_and_runs_failures_first() -> None:
+    recipes = _cache_paths()
+    assert len(recipes) == 3
+    assert "--ff" in _github_steps()["Run suites"]["run"]
+    for config in yaml_blocks("GitLab CI"):
+        assert "scftest run suites/ -j auto --ff" in " ".join(config["scftest"]["script"])
+
+
+@needs("2.7", "3.6")
+@pytest.mark.parametrize("layout", ["pyproject", "plain"])
+def test_the_recipes_cache_the_folder_scftest_writes(project: Path, layout: str) -> None:
+    # A failing run writes the cache; in each layout exactly one of the recipes' paths holds it.
+    if layout == "pyproject":
+        (project / "pyproject.toml").write_text('[project]\nname = "functions"\nversion = "1"\n')
+    (project / "suites" / "failing.yaml").write_text(FAILING_SUITE)
+    done = _shell("scftest run suites/ -j auto", project, {})
+    assert done.returncode == 1, done.stdout + done.stderr
+    written = [path for path in ("suites/.scftest_cache", ".scftest_cache")
+               if (project / path / "lastfailed.json").is_file()]
+    assert written == [".scftest_cache" if layout == "pyproject" else "suites/.scftest_cache"]
+    failed = json.loads((project / written[0] / "lastfailed.json").read_text(encoding="utf-8"))
+    file = "suites/failing.yaml" if layout == "pyproject" else "failing.yaml"  # relative to its folder
+    assert list(failed) == [f"{file}::expects another greeting"]
+    for recipe, paths in _cache_paths().items():
+        assert written[0] in paths, recipe
+    # and the next job, having restored it, runs that failure first
+    again = _shell("scftest run suites/ -j auto --ff", project, {})
+    assert "run-last-failure: rerun previous 1 failure first" in again.stdout, again.stdout
