@@ -1011,7 +1011,9 @@ def default_encoder(value):
 
 
 def scf_dumps(value):
-    """``json.dumps(value, ensure_ascii=False)`` as SCF's runtime calls it.
+    """The return value's JSON as SCF's runtime writes it: ``json.dumps(value,
+    ensure_ascii=False)`` on Python 3; on Python 2.7 ``json.dumps(value)``, ASCII-escaped
+    (``"\u00e9"``), as Tencent's 2.7 bootstrap calls it (S1, python2.7/bootstrap.py).
 
     Like Tencent's runtime, a returned Decimal becomes its str (a JSON string); a Decimal
     nested inside a dict or list is not serializable there, nor here. On Python 3, plain
@@ -1024,10 +1026,9 @@ def scf_dumps(value):
         parts = []
         if plain_encode(value, parts, 0):
             return "".join(parts)
-    text = stdlib("json").dumps(value, ensure_ascii=False)
-    if isinstance(text, bytes):  # Python 2 returns str when every input was str
-        text = text.decode("utf-8")
-    return text
+    if PY2:
+        return stdlib("json").dumps(value).decode("ascii")
+    return stdlib("json").dumps(value, ensure_ascii=False)
 
 
 def plain_text(text):
@@ -1082,17 +1083,10 @@ def plain_encode(value, out, depth):
 
 
 def ret_msg_length(text):
-    """The length Tencent's runtime compares with the cap: ``len()`` of its JSON text.
-    Python 3's runtime writes the text as ``text`` is (ensure_ascii=False). Python 2.7's
-    writes it ASCII-escaped (``json.dumps(ret)``), where DEL and a character outside ASCII
-    count 6 (``\u00e9``) and one outside the BMP 12 (a surrogate pair): counted here
-    without writing that text."""
-    if not PY2:
-        return len(text)
-    ascii_count = len(text.encode("ascii", "ignore"))
-    outside_bmp = len(text.encode("utf-16-le")) // 2 - len(text)  # 0 on a narrow build
-    return (ascii_count + 5 * text.count(u"\x7f") + 6 * (len(text) - ascii_count)
-            + 6 * outside_bmp)
+    """The length Tencent's runtime compares with the cap: ``len()`` of its JSON text, as
+    ``scf_dumps`` writes it (Python 2.7's ASCII-escaped: a character outside ASCII counts 6,
+    ``\u00e9``, one outside the BMP 12, a surrogate pair)."""
+    return len(text)
 
 
 # ---------------------------------------------------------------------------------------

@@ -100,6 +100,11 @@ NEWER_LOADING = (
          "no source shows 3.7+ with a sub-folder handler; both import styles keep working"),
     Fact("PYTHONPATH", "/var/user:/opt (in a plain process: the code root:/opt)", CONFIRMED, "S8, S20"),
 )
+# The return value's JSON text (RetMsg), which the 6 MB cap counts in characters.
+RET_MSG_ESCAPED = Fact("RetMsg", "json.dumps(ret): ASCII-escaped, é is \\u00e9 (6 characters for the cap) and "
+                       "an emoji a surrogate pair (12)", CONFIRMED, S1 + ": python2.7/bootstrap.py")
+RET_MSG_TEXT = Fact("RetMsg", "json.dumps(ret, ensure_ascii=False): é is one character", CONFIRMED,
+                    S1 + ": python3.6/bootstrap.py; I for 3.7+")
 COMMON = (
     Fact("runtimes", "Python2.7, Python3.6, Python3.7, Python3.9 and Python3.10; any other runtime is a "
          "suite error", CONFIRMED, "S10 (docs 583/11061, 583/40323)"),
@@ -134,18 +139,19 @@ def _profile(runtime: str, version: Tuple[int, int], classic: bool, **values) ->
     if classic:
         behaviour = dict(root_logger_stream="stdout", root_logger_level="DEBUG", module_name=EMPTY_NAME,
                          module_in_sys_modules=False, subfolder=ENTRY_FOLDER, pythonpath=None,
-                         facts=COMMON + CLASSIC_LOADING)
+                         facts=COMMON + CLASSIC_LOADING + (RET_MSG_TEXT,))
     else:
         behaviour = dict(root_logger_stream=None, root_logger_level="WARNING", module_name=FILE_NAME,
                          module_in_sys_modules=True, subfolder=CODE_ROOT, pythonpath="{code}:/opt",
-                         facts=COMMON + NEWER_LOADING)
+                         facts=COMMON + NEWER_LOADING + (RET_MSG_TEXT,))
     behaviour.update(values)
     return RuntimeProfile(runtime, version, **behaviour)
 
 
 PROFILES: Dict[str, RuntimeProfile] = {
     profile.runtime: profile for profile in (
-        _profile("Python2.7", (2, 7), classic=True, module_in_sys_modules=True),
+        _profile("Python2.7", (2, 7), classic=True, module_in_sys_modules=True,
+                 facts=COMMON + CLASSIC_LOADING + (RET_MSG_ESCAPED,)),
         _profile("Python3.6", (3, 6), classic=True),
         _profile("Python3.7", (3, 7), classic=False),
         _profile("Python3.9", (3, 9), classic=False),
