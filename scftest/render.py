@@ -762,6 +762,16 @@ def matrix_label(params: Mapping[str, Any]) -> str:
     return ", ".join(_matrix_value(value) for value in params.values())
 
 
+def exit_line(exit_code, signal) -> str:
+    """The record's exit line: the code, or the signal that ended the process; neither while
+    it still runs (a warm step's: the instance went on to serve the next step)."""
+    if exit_code is not None:
+        return f"exit_code: {exit_code}"
+    if signal:
+        return f"exit_code: -, signal: {signal}"
+    return "exit_code: " + _("none, the process still runs: the instance stayed warm for the next step")
+
+
 def matrix_line(params: Mapping[str, Any]) -> str:
     """A case's matrix values for a CI reader (the JUnit report's ``matrix:`` line): each axis
     named, an ``environment`` value as its variables, ``environment: DB=mysql, LOG=debug``

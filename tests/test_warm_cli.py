@@ -100,6 +100,8 @@ def test_the_json_report_carries_every_step_record(tmp_path: Path, suite: Path) 
     steps = case["steps"]
     assert [s["label"] for s in steps] == ["step 1", "step 2 (warm)", "step 3 (a new instance)"]
     assert [s["record"]["cold_start"] for s in steps] == [True, False, True]
+    # step 1's process serves step 2: no exit status yet, and no signal ended it
+    assert (steps[0]["record"]["exit_code"], steps[0]["record"]["signal"]) == (None, None)
     assert [s["cold"] for s in steps] == [False, False, True]
     assert [s["line"] for s in steps] == [12, 16, 21]
     assert len({s["record"]["request_id"] for s in steps}) == 3
@@ -132,6 +134,9 @@ def test_verbose_shows_every_step_with_its_record(tmp_path: Path, suite: Path) -
     for label in ("step 1: PASSED", "step 2 (warm): PASSED", "step 3 (a new instance): PASSED"):
         assert f"    {label}\n      request_id: " in block
     assert block.count("start: warm (the module was already imported)") == 1  # step 2 only
+    step_1 = block.split("step 2 (warm): PASSED")[0]
+    assert "      exit_code: none, the process still runs: the instance stayed warm for the next step\n" in step_1
+    assert "exit_code: -" not in block
 
 
 def test_the_tutorial_bug_passes_a_single_case_and_fails_the_warm_sequence(tmp_path: Path) -> None:

@@ -101,9 +101,15 @@ class LeftAlone:
     case: str
     reason: str
     held: bool = False  # it already expects an outcome and the outcome held: nothing to do
+    place: Place = -1  # the case's index in the file, or (case, step) for a step of a sequence
 
     def __str__(self) -> str:
         return f"{_shown_path(self.file)}:{self.line}: {self.case}: {self.reason}"
+
+    @property
+    def case_key(self) -> Tuple[Path, int]:
+        """The case this entry belongs to (a step's: its sequence's)."""
+        return self.file, self.place[0] if isinstance(self.place, tuple) else self.place
 
 
 @dataclass(frozen=True)
@@ -144,9 +150,14 @@ class UpdateReport:
         if notable:
             lines.append(_("Left alone:"))
             lines += [f"  {entry}" for entry in notable]
-        held = len(self.left_alone) - len(notable)
-        if held:
-            lines.append(_("{count} case(s) already expect an outcome, and it held: left as written.").format(count=held))
+        held = [entry for entry in self.left_alone if entry.held]
+        cases = len({entry.case_key for entry in held})  # a warm sequence is one case, however many steps
+        steps = sum(1 for entry in held if isinstance(entry.place, tuple))
+        if steps:
+            lines.append(_("{count} case(s) already expect an outcome, and it held: left as written "
+                           "({steps} step(s) of warm sequences among them).").format(count=cases, steps=steps))
+        elif held:
+            lines.append(_("{count} case(s) already expect an outcome, and it held: left as written.").format(count=cases))
         if self.changes:
             lines.append(_("Review the change (git diff), then run scftest run again to check it."))
         return "\n".join(lines)
@@ -436,7 +447,7 @@ def _per_step(outcome: CaseOutcome) -> List[CaseOutcome]:
 def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[LeftAlone], bool]:
     runs = _runs_per_entry(file)
     if isinstance(runs, str):
-        return [], [LeftAlone(file, e.line, e.name, runs) for e in entries], False
+        return [], [LeftAlone(file, e.line, e.name, runs, place=e.index) for e in entries], False
     decisions = [(e, _still_there(e, runs) or decide(e, runs[e.path[:2]][0])) for e in entries]
     original = _read(file)
     text, done, kept = _apply(file, original, decisions)
@@ -446,7 +457,7 @@ def _update_file(file: Path, entries: List[_Entry]) -> Tuple[List[Change], List[
     changes = [Change(file, key_line(root, e.index, w.key, e.line), e.name, w.key, w.value,
                       tuple(o.case.id for o in e.outcomes), w.still_failing,
                       e.index[1] if isinstance(e.index, tuple) else None) for e, w in done]
-    left = [LeftAlone(file, case_line(root, e.index, e.line), e.name, k.reason, k.held) for e, k in kept]
+    left = [LeftAlone(file, case_line(root, e.index, e.line), e.name, k.reason, k.held, e.index) for e, k in kept]
     return sorted(changes, key=lambda c: c.line), sorted(left, key=lambda entry: entry.line), text != original
 
 

@@ -269,10 +269,7 @@ def record_lines(record: Optional[InvocationRecord]) -> List[str]:
         f"duration: {record.duration_ms:.1f} ms " + _("(billed {billed} ms; {start})").format(
             billed=record.billed_duration_ms, start=start) + f", memory: {record.max_memory_mb:.1f} MB"
     )
-    exit_line = f"exit_code: {record.exit_code if record.exit_code is not None else '-'}"
-    if record.signal:
-        exit_line += f", signal: {record.signal}"
-    lines.append(exit_line)
+    lines.append(render.exit_line(record.exit_code, record.signal))
     if record.imports:
         lines.append(f"imports: {render.imports_text(record.imports)}")
     if record.log_truncated_bytes:

@@ -83,3 +83,32 @@ def test_a_step_whose_return_did_not_hold_is_rewritten_and_the_case_then_passes(
         file.read_text(encoding="utf-8"))
     again = run_scftest(tmp_path, "run", "suite.yaml")
     assert again.returncode == 0, again.stdout
+
+
+HELD = """\
+function:
+  code: {code}
+  handler: index.count
+  runtime: Python3.10
+cases:
+  - name: alone
+    event: {{key: a}}
+    expect: {{return: {{calls: 1, keys: [a]}}}}
+  - name: counts its calls
+    invocations:
+      - event: {{key: a}}
+        expect: {{return_includes: {{calls: 1}}}}
+      - event: {{key: b}}
+        expect: {{return_includes: {{calls: 2}}}}
+      - event: {{key: c}}
+"""
+
+
+def test_the_summary_counts_a_warm_sequence_as_one_case_and_names_its_steps(tmp_path: Path) -> None:
+    file = tmp_path / "suite.yaml"
+    file.write_text(HELD.format(code=HANDLERS / "warm"), encoding="utf-8")
+    done = run_scftest(tmp_path, "run", "suite.yaml", "--update", env_extra={"CI": ""})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "--update: wrote 1 expectation(s) into 1 file(s)\n  suite.yaml:17: counts its calls, step 3: return:" in done.stdout
+    assert ("2 case(s) already expect an outcome, and it held: left as written "
+            "(2 step(s) of warm sequences among them).") in done.stdout
