@@ -20,6 +20,7 @@ import pytest
 from scftest.instance import Backend, InstanceSpec, Interpreter, InvocationRequest
 from scftest.instance.bootstrap import CHILD_SCRIPT
 from scftest.instance.record import InvocationRecord
+from scftest.load.loader import load_suite
 from scftest.scf.environment import FunctionIdentity
 from scftest.scf.profiles import profile_for
 
@@ -84,6 +85,12 @@ def needs(*versions: str):
     """Skip a test (or a module, as ``pytestmark``) when any of ``versions`` is missing."""
     missing = [v for v in versions if not INTERPRETERS.get(v)]
     return pytest.mark.skipif(bool(missing), reason=f"needs Python {', '.join(missing)} under {_pyenv_versions()}")
+
+
+def suite_and_problems(path: Path):
+    """The suite a file loads to (None when it cannot be) and its problems as the user reads them."""
+    suite, problems, _ = load_suite(path)
+    return suite, [str(p) for p in problems]
 
 
 def run_scftest(cwd: Path, *args: str, env_extra=None, **kwargs) -> subprocess.CompletedProcess:

@@ -10,9 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import needs, run_scftest
+from conftest import needs, run_scftest, suite_and_problems
 
-from scftest.load.loader import load_suite
 from scftest.model import EnvRef
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "from"
@@ -31,13 +30,8 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def load(path: Path):
-    suite, problems, _ = load_suite(path)
-    return suite, [str(p) for p in problems]
-
-
 def test_a_serverless_yml_gives_the_function_and_the_suite_wins(project: Path) -> None:
-    suite, problems = load(write(project / "tests", "orders.yaml", """\
+    suite, problems = suite_and_problems(write(project / "tests", "orders.yaml", """\
         function:
           from: ../serverless.yml
           timeout: 5
@@ -60,7 +54,7 @@ def test_a_serverless_yml_gives_the_function_and_the_suite_wins(project: Path) -
 
 
 def test_a_template_yaml_function_picked_by_name_with_its_globals(project: Path) -> None:
-    suite, problems = load(write(project / "tests", "t.yaml", """\
+    suite, problems = suite_and_problems(write(project / "tests", "t.yaml", """\
         function: {from: ../template.yaml, name: orders}
         cases: [{name: c}]
     """))
@@ -72,7 +66,7 @@ def test_a_template_yaml_function_picked_by_name_with_its_globals(project: Path)
     assert function.environment == {"DB_NAME": "mydb", "STAGE": "prod"}  # Globals' under the function's
     assert suite.cases[0].context == {"function_name": "orders", "namespace": "default"}
 
-    reports, problems = load(write(project / "tests", "r.yaml", """\
+    reports, problems = suite_and_problems(write(project / "tests", "r.yaml", """\
         function: {from: ../template.yaml, name: reports, runtime: Python3.6}
         cases: [{name: c, context: {function_name: mine}}]
     """))
@@ -83,13 +77,13 @@ def test_a_template_yaml_function_picked_by_name_with_its_globals(project: Path)
 
 
 def test_the_older_multi_instance_serverless_yml(project: Path) -> None:
-    suite, problems = load(write(project / "tests", "old.yaml", """\
+    suite, problems = suite_and_problems(write(project / "tests", "old.yaml", """\
         function: {from: ../old-serverless.yml, name: reports}
         cases: [{name: c}]
     """))
     assert problems == []
     assert (suite.cases[0].function.code.name, suite.cases[0].function.runtime) == ("reports", "Python2.7")
-    _, problems = load(write(project / "tests", "which.yaml", """\
+    _, problems = suite_and_problems(write(project / "tests", "which.yaml", """\
         function: {from: ../old-serverless.yml}
         cases: [{name: c}]
     """))
@@ -103,7 +97,7 @@ def suite_problems(folder: Path, from_text: str, name: str = "", **files: str):
     for file, text in files.items():
         write(folder, file, text)
     extra = f"\n  name: {name}" if name else ""
-    return load(write(folder, "s.yaml", f"function:\n  from: {from_text}{extra}\ncases:\n  - name: c\n"))[1]
+    return suite_and_problems(write(folder, "s.yaml", f"function:\n  from: {from_text}{extra}\ncases:\n  - name: c\n"))[1]
 
 
 def test_problems_name_the_from_file_line_and_the_suite_line(tmp_path: Path) -> None:
@@ -168,7 +162,7 @@ def test_missing_keys_the_formats_need_and_code_that_is_no_folder(tmp_path: Path
     # what the suite writes itself is neither taken nor checked
     (tmp_path / "fn").mkdir()
     (tmp_path / "fn" / "index.py").write_text("def main_handler(e, c):\n    return 1\n")
-    suite, problems = load(write(tmp_path, "own.yaml", """\
+    suite, problems = suite_and_problems(write(tmp_path, "own.yaml", """\
         function: {from: template.yaml, code: fn, handler: index.main_handler, runtime: Python2.7}
         cases: [{name: c}]
     """))
@@ -189,7 +183,7 @@ def test_choosing_a_function_by_name(project: Path) -> None:
 
 def test_name_without_from_and_bad_yaml_in_the_from_file(tmp_path: Path) -> None:
     (tmp_path / "fn").mkdir()
-    _, problems = load(write(tmp_path, "s.yaml", """\
+    _, problems = suite_and_problems(write(tmp_path, "s.yaml", """\
         function: {code: fn, handler: index.main_handler, name: orders}
         cases: [{name: c}]
     """))

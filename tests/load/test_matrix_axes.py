@@ -8,9 +8,8 @@ import textwrap
 from pathlib import Path
 
 import jsonschema
-from conftest import needs, run_scftest
+from conftest import needs, run_scftest, suite_and_problems
 
-from scftest.load.loader import load_suite
 from scftest.model import EnvRef
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,13 +28,8 @@ def suite(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def load(path: Path):
-    loaded, problems, _ = load_suite(path)
-    return loaded, [str(p) for p in problems]
-
-
 def test_code_and_environment_axes_expand_with_readable_unique_names(tmp_path: Path) -> None:
-    loaded, problems = load(suite(tmp_path, """\
+    loaded, problems = suite_and_problems(suite(tmp_path, """\
         name: m
         function:
           handler: index.main
@@ -75,7 +69,7 @@ def test_code_and_environment_axes_expand_with_readable_unique_names(tmp_path: P
 
 
 def test_env_pass_through_and_an_empty_set_in_the_matrix(tmp_path: Path) -> None:
-    loaded, problems = load(suite(tmp_path, """\
+    loaded, problems = suite_and_problems(suite(tmp_path, """\
         function: {code: build/py36, handler: index.main}
         matrix:
           environment:
@@ -101,7 +95,7 @@ def test_problems_in_matrix_values_name_their_line(tmp_path: Path) -> None:
         cases:
           - name: c
     """)
-    _, problems = load(path)
+    _, problems = suite_and_problems(path)
     assert problems == [
         f"{path}:3:22: the code folder 'build/missing' does not exist (looked for {tmp_path / 'build' / 'missing'}) "
         "— code is relative to the suite file; point it at the folder that holds the handler file",
@@ -120,7 +114,7 @@ def test_the_schema_takes_the_new_axes_and_refuses_wrong_shapes(tmp_path: Path) 
                 {"environment": {"A": "1"}}):
         errors = list(jsonschema.Draft202012Validator(schema).iter_errors({"cases": [{"name": "c"}], "matrix": bad}))
         assert errors, bad
-    _, problems = load(suite(tmp_path, """\
+    _, problems = suite_and_problems(suite(tmp_path, """\
         function: {code: build/py36, handler: index.main}
         matrix:
           environment: {DB: mysql}
