@@ -231,9 +231,12 @@ class _Process:
             spawned_at = time.monotonic()
             proc = (starter or _spawn)(spec, script, handed.path, env, code_root, child_ends)
         except BaseException:
+            piped = {fd for pipe in pipes for fd in pipe}
             for read_end, write_end in pipes:
                 _close_fds(read_end, write_end)
-            _close_fds(*child_ends)  # those that are not pipes too: coverage's, the config's
+            # Then the ends that are not pipes (coverage's, the config's), once each: a
+            # number closed twice may be another thread's descriptor by then.
+            _close_fds(*[fd for fd in child_ends if fd not in piped])
             _remove_folder(folder, home)
             plan.close()
             raise
