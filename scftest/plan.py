@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
+from scftest.i18n import N_, _
 from scftest.errors import ScftestError
 from scftest.model import Case
 
@@ -134,10 +135,8 @@ def parse_shard(text: str) -> Tuple[int, int]:
     """``"2/4"`` -> ``(2, 4)``. K is 1-based: ``1/4`` .. ``4/4``."""
     parts = str(text).strip().split("/")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise PlanError(
-            f'--shard "{text}": expected K/N with whole numbers, e.g. --shard 1/4 '
-            "(shard K of N, counting from 1)"
-        )
+        raise PlanError(_('--shard "{text}": expected K/N with whole numbers, e.g. --shard 1/4 '
+                          "(shard K of N, counting from 1)").format(text=text))
     k, n = int(parts[0]), int(parts[1])
     _check_shard(k, n, text=text)
     return k, n
@@ -145,9 +144,10 @@ def parse_shard(text: str) -> Tuple[int, int]:
 
 def _check_shard(k: int, n: int, *, text: str) -> None:
     if n < 1:
-        raise PlanError(f'--shard "{text}": the number of shards N must be at least 1')
+        raise PlanError(_('--shard "{text}": the number of shards N must be at least 1').format(text=text))
     if not 1 <= k <= n:
-        raise PlanError(f'--shard "{text}": K must be between 1 and {n} (shards count from 1)')
+        raise PlanError(_('--shard "{text}": K must be between 1 and {n} (shards count from 1)').format(
+            text=text, n=n))
 
 
 # ------------------------------------------------------------- -k and --tag expressions
@@ -193,8 +193,9 @@ def _tokenize(expr: str, syntax: _Syntax) -> List[_Token]:
         elif char in "\"'":
             end = expr.find(char, i + 1)
             if end < 0:
-                raise PlanError(f"{syntax.option} {expr!r}: the quote at column {i + 1} is never closed "
-                                f"— add the closing {char}")
+                raise PlanError(_("{option} {expr}: the quote at column {column} is never closed "
+                                  "— add the closing {char}").format(option=syntax.option, expr=repr(expr),
+                                                                    column=i + 1, char=char))
             tokens.append(_Token("word", expr[i + 1 : end], i + 1))
             i = end + 1
         else:
@@ -263,7 +264,7 @@ class _Parser:
             inner = self._or()
             closing = self._peek()
             if closing.kind != ")":
-                self.fail(closing, "expected ')' to close the '(' at column %d" % token.column)
+                self.fail(closing, _("expected ')' to close the '(' at column {column}").format(column=token.column))
             self.pos += 1
             return inner
         if token.kind == "word":
@@ -272,13 +273,14 @@ class _Parser:
                 words.append(self._peek())
                 self.pos += 1
             return self.syntax.leaf(words, self)
-        self.fail(token, "expected a name or '('")
+        self.fail(token, _("expected a name or '('"))
         raise AssertionError("unreachable")  # fail always raises
 
     def fail(self, token: _Token, what: str) -> None:
-        found = "the end" if token.kind == "end" else repr(token.text)
-        raise PlanError(f"{self.syntax.option} {self.expr!r}: {what}, found {found} at column {token.column} "
-                        f"— {self.syntax.example}")
+        found = _("the end") if token.kind == "end" else repr(token.text)
+        raise PlanError(_("{option} {expr}: {what}, found {found} at column {column} — {example}").format(
+            option=self.syntax.option, expr=repr(self.expr), what=what, found=found, column=token.column,
+            example=_(self.syntax.example)))
 
 
 def _phrase(words: List[_Token], parser: _Parser) -> Predicate:
@@ -289,14 +291,14 @@ def _phrase(words: List[_Token], parser: _Parser) -> Predicate:
 
 def _one_tag(words: List[_Token], parser: _Parser) -> Callable[[FrozenSet[str]], bool]:
     if len(words) > 1:
-        parser.fail(words[1], "two tags side by side")
+        parser.fail(words[1], _("two tags side by side"))
     tag = words[0].text.lower()
     return lambda tags: tag in tags
 
 
-KEYWORD = _Syntax("-k", 'write names joined by and / or / not, with ( ) to group, e.g. -k "greeting and not slow"; '
-                        'quote a name that is and / or / not', _phrase)
-TAGS = _Syntax("--tag", 'join tags with and / or / not, with ( ) to group, e.g. --tag "smoke and not network"',
+KEYWORD = _Syntax("-k", N_('write names joined by and / or / not, with ( ) to group, e.g. -k "greeting and not slow"; '
+                           'quote a name that is and / or / not'), _phrase)
+TAGS = _Syntax("--tag", N_('join tags with and / or / not, with ( ) to group, e.g. --tag "smoke and not network"'),
                _one_tag)
 
 
@@ -315,7 +317,7 @@ def compile_tags(exprs: Sequence[str]) -> Callable[[Iterable[str]], bool]:
     predicates = []
     for expr in exprs:
         if not expr.strip():
-            raise PlanError(f"--tag {expr!r}: no tag given — {TAGS.example}")
+            raise PlanError(_("--tag {expr}: no tag given — {example}").format(expr=repr(expr), example=_(TAGS.example)))
         predicates.append(_Parser(expr, TAGS).parse())
 
     def holds(tags: Iterable[str]) -> bool:

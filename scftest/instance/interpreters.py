@@ -100,8 +100,8 @@ def offered_runtime(name: str) -> str:
     except ValueError:
         runtime = None
     if runtime not in KNOWN_RUNTIMES:
-        raise ValueError(f"{name!r} is not a runtime SCF offers; the runtimes are: "
-                         f"{', '.join(KNOWN_RUNTIMES)}")
+        raise ValueError(_("{runtime} is not a runtime SCF offers; the runtimes are: {runtimes}").format(
+            runtime=repr(name), runtimes=", ".join(KNOWN_RUNTIMES)))
     return runtime
 
 

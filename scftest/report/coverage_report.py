@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from scftest import __version__, render
+from scftest import __version__, i18n, render
 from scftest.coverage.model import CoverageResult, FileCoverage
 from scftest.errors import UsageError
 from scftest.report import ReportError, write_report
@@ -46,8 +46,8 @@ def parse_report(text: str) -> CoverageReport:
         return CoverageReport("term")
     if kind in DEFAULT_PATHS:
         return CoverageReport(kind, Path(path or DEFAULT_PATHS[kind]))
-    raise UsageError(f"--cov-report {text!r}: give term, xml[:PATH] or html[:DIR] "
-                     f"(e.g. --cov-report xml:coverage.xml)")
+    raise UsageError(i18n._("--cov-report {text}: give term, xml[:PATH] or html[:DIR] "
+                            "(e.g. --cov-report xml:coverage.xml)").format(text=repr(text)))
 
 
 def _name(path: Path, base: Path) -> str:

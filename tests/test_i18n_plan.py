@@ -1,0 +1,35 @@
+"""The run's selection options speak both languages (issue 18): --shard, -k and --tag
+problems, with the same positions and examples (scftest/plan.py)."""
+
+import pytest
+
+from scftest import plan
+from scftest.i18n import speaking
+from scftest.report.coverage_report import parse_report
+from scftest.errors import UsageError
+
+
+def _message(call, *args):
+    with pytest.raises((plan.PlanError, UsageError)) as caught:
+        call(*args)
+    return str(caught.value)
+
+
+def test_a_shard_out_of_range_in_both_languages():
+    assert _message(plan.parse_shard, "5/4") == '--shard "5/4": K must be between 1 and 4 (shards count from 1)'
+    with speaking("zh"):
+        assert _message(plan.parse_shard, "5/4") == '--shard "5/4"：K 必须在 1 到 4 之间（分片从 1 数起）'
+
+
+def test_a_tag_expression_problem_names_the_same_column_in_both_languages():
+    english = _message(plan.compile_tags, ["smoke and (network"])
+    assert english.startswith("--tag 'smoke and (network': expected ')' to close the '(' at column 11, "
+                              "found the end at column 19 — join tags")
+    with speaking("zh"):
+        chinese = _message(plan.compile_tags, ["smoke and (network"])
+        quote = _message(plan.compile_keyword, 'a and "b')
+        report = _message(parse_report, "pdf")
+    assert chinese.startswith("--tag 'smoke and (network'：应有 ')' 来闭合第 11 列的 '('，但在第 19 列遇到 结尾")
+    assert "用 and / or / not 连接标签" in chinese
+    assert quote.startswith("-k 'a and \"b'：第 7 列的引号没有闭合")
+    assert report.startswith("--cov-report 'pdf'：请给出 term")
