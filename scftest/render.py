@@ -685,7 +685,8 @@ def imports_text(imports: Sequence[Tuple[str, str]]) -> str:
     parts = []
     for origin, names in groups.items():
         if names and origin == "stdlib":
-            parts.append(f"stdlib: {len(names)} module{'s' if len(names) != 1 else ''}")
+            parts.append("stdlib: " + ngettext("{count} module", "{count} modules", len(names)).format(
+                count=len(names)))
         elif names:
             parts.append(f"{origin}: {', '.join(names)}")
     return "; ".join(parts)

@@ -198,3 +198,31 @@ def test_doctor_in_both_languages(capsys):
     for line in chinese:
         if not line.startswith("    "):
             assert "：" in line and ": " not in line, line
+
+
+def test_pyproject_problems_in_both_languages(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.scftest.runtimes]\n"Python3.8" = "/usr/bin/python3.8"\n',
+                                             encoding="utf-8")
+    assert main(["validate", "--lang", "zh"]) == 4
+    assert capsys.readouterr().err == (
+        f'scftest: {tmp_path / "pyproject.toml"}：[tool.scftest.runtimes] 的 "Python3.8" 不是 SCF 提供的运行时；'
+        "可用的运行时有：Python2.7, Python3.6, Python3.7, Python3.9, Python3.10\n")
+    assert main(["validate", "--lang", "en"]) == 4
+    assert capsys.readouterr().err == (
+        f'scftest: {tmp_path / "pyproject.toml"}: [tool.scftest.runtimes] "Python3.8" is not a runtime SCF offers; '
+        "the runtimes are: Python2.7, Python3.6, Python3.7, Python3.9, Python3.10\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.scftest]\nsuites = 3\n", encoding="utf-8")
+    assert main(["validate", "--lang", "zh"]) == 4
+    assert capsys.readouterr().err.endswith(
+        "：[tool.scftest] 的 suites 必须是一个文件夹或文件夹列表，而不是 3 —— 例如 suites = [\"suites\", \"more/suites\"]\n")
+
+
+def test_the_records_imports_line_in_both_languages():
+    from scftest import i18n
+    from scftest.render import imports_text
+
+    imports = [("index", "code"), ("json", "stdlib"), ("re", "stdlib")]
+    assert imports_text(imports) == "code: index; stdlib: 2 modules"
+    with i18n.speaking("zh"):
+        assert imports_text(imports) == "code: index; stdlib: 2 个模块"

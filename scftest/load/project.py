@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.scf.profiles import offered
 
 try:
@@ -56,55 +57,60 @@ def read_tool_table(pyproject: Path) -> Dict[str, Any]:
     try:
         text = pyproject.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ProjectError(f"{pyproject}: not UTF-8 text ({exc.reason}) — save it as UTF-8") from None
+        raise ProjectError(_("{file}: not UTF-8 text ({reason}) — save it as UTF-8").format(
+            file=pyproject, reason=exc.reason)) from None
     except OSError as exc:
-        raise ProjectError(f"{pyproject}: cannot read it: {exc.strerror or exc}") from None
+        raise ProjectError(_("{file}: cannot read it: {error}").format(file=pyproject, error=exc.strerror or exc)) from None
     if "[tool.scftest" not in text:
         return {}
     try:
         data = _toml.loads(text)
     except _toml.TOMLDecodeError as exc:
-        raise ProjectError(f"{pyproject}: not valid TOML: {exc}") from None
+        raise ProjectError(_("{file}: not valid TOML: {error}").format(file=pyproject, error=exc)) from None
     tool = data.get("tool", {})
     table = tool.get("scftest", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
-        raise ProjectError(f"{pyproject}: tool.scftest must be a table ([tool.scftest]), not {table!r}")
+        raise ProjectError(_("{file}: tool.scftest must be a table ([tool.scftest]), not {value}").format(
+            file=pyproject, value=repr(table)))
     _check_suites(table.get("suites"), pyproject)
     _check_runtimes(table.get("runtimes"), pyproject)
     return table
 
 
 def _check_suites(listed: Any, pyproject: Path) -> None:
-    example = 'e.g. suites = ["suites", "more/suites"]'
+    example = _("e.g. {example}").format(example='suites = ["suites", "more/suites"]')
     if listed is None:
         return
     items = [listed] if isinstance(listed, str) else listed
     if not isinstance(items, list):
-        raise ProjectError(f"{pyproject}: [tool.scftest] suites must be a folder or a list of folders, "
-                           f"not {listed!r} — {example}")
+        raise ProjectError(_("{file}: [tool.scftest] suites must be a folder or a list of folders, not {value} — "
+                             "{example}").format(file=pyproject, value=repr(listed), example=example))
     for item in items:
         if not isinstance(item, str) or not item or "\x00" in item:
-            raise ProjectError(f"{pyproject}: [tool.scftest] suites holds {item!r}, which is not a path — "
-                               f"each entry is a folder or file relative to the project, {example}")
+            raise ProjectError(_("{file}: [tool.scftest] suites holds {value}, which is not a path — each entry is "
+                                 "a folder or file relative to the project, {example}").format(
+                file=pyproject, value=repr(item), example=example))
 
 
 OFFERED_LOWER = tuple(name.lower() for name in offered())
 
 
 def _check_runtimes(table: Any, pyproject: Path, prefix: str = "") -> None:
-    example = 'e.g. [tool.scftest.runtimes] followed by "Python3.6" = "/opt/py36/bin/python"'
+    example = _("e.g. {table} followed by {line}").format(table="[tool.scftest.runtimes]",
+                                                          line='"Python3.6" = "/opt/py36/bin/python"')
     if table is None:
         return
     if not isinstance(table, dict):
-        raise ProjectError(f"{pyproject}: [tool.scftest.runtimes] must be a table of runtime = path, "
-                           f"not {table!r} — {example}")
+        raise ProjectError(_("{file}: [tool.scftest.runtimes] must be a table of runtime = path, not {value} — "
+                             "{example}").format(file=pyproject, value=repr(table), example=example))
     for key, value in table.items():
         key = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):  # Python3.6 = ... without quotes is the table Python3 with a key 6
             _check_runtimes(value, pyproject, key)
         elif not isinstance(value, str) or not value or "\x00" in value:
-            raise ProjectError(f'{pyproject}: [tool.scftest.runtimes] "{key}" must be a path (a string), '
-                               f"not {value!r} — {example}")
+            raise ProjectError(_('{file}: [tool.scftest.runtimes] "{key}" must be a path (a string), not {value} — '
+                                 '{example}').format(file=pyproject, key=key, value=repr(value), example=example))
         elif key.lower().startswith("python") and key.lower() not in OFFERED_LOWER:
-            raise ProjectError(f'{pyproject}: [tool.scftest.runtimes] "{key}" is not a runtime SCF offers; '
-                               f"the runtimes are: {', '.join(offered())}")
+            raise ProjectError(_('{file}: [tool.scftest.runtimes] "{key}" is not a runtime SCF offers; '
+                                 'the runtimes are: {runtimes}').format(file=pyproject, key=key,
+                                                                        runtimes=", ".join(offered())))
