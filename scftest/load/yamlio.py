@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import yaml
+import yaml.composer
 
 from scftest.errors import ScftestError
 from scftest.i18n import N_, _
@@ -154,6 +155,9 @@ def file_kind(mode: int) -> str:
 
 
 def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
+    streamed = _in_parts(text, path, tags)
+    if streamed is not None:
+        return streamed
     try:
         root, composed = _compose(text, tags)
     except yaml.MarkedYAMLError as exc:
@@ -176,27 +180,127 @@ def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
     return Document(data, SourceMap(path, marks.packed()), _comma_warnings(root, composed))
 
 
+# Reading a document a part at a time. Composed whole, a 10,000-case suite's nodes (each
+# with two marks) weigh about 5 KB a case, all held at once before the first value is
+# built: most of loading's peak. Read in parts, only one case's nodes are held at a time.
+# Only a successful read is done this way: a document that has any problem, or whose top
+# level is unusual (an anchor or tag on it, a merge key, a { } mapping), is read whole
+# again, so every problem and warning is the one the whole read gives.
+
+
+class _PartLoader(yaml.composer.Composer, SafeComposer):
+    """libyaml's events (SafeComposer's parser) composed by PyYAML's own composer, which,
+    unlike libyaml's, can compose one node of a document at a time."""
+
+    def __init__(self, text: str):
+        SafeComposer.__init__(self, text)
+        yaml.composer.Composer.__init__(self)
+
+
+_PartLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+
+class _Whole(Exception):
+    """This document is read whole (see above)."""
+
+
+def _in_parts(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Optional[Document]:
+    """The document read a part at a time: each top-level value, and each item of a
+    top-level list (a case); None when it has to be read whole."""
+    for attempt in (text, None):
+        if attempt is None:  # `{id: !any}`, read as `{id: !any }` (see _compose)
+            attempt = _tag_before_flow_end(tags).sub(r"\1 \2", text) if tags else text
+            if attempt == text:
+                return None
+        loader = _PartLoader(attempt)
+        try:
+            return _PartReader(loader, attempt, tags).document(path)
+        except yaml.MarkedYAMLError as exc:
+            if "scanning a tag" not in str(exc.context):
+                return None
+        except (_Whole, YamlError, yaml.YAMLError, RecursionError):
+            return None
+        finally:
+            loader.dispose()
+    return None
+
+
+class _PartReader:
+    """Builds a document's top-level mapping from its parts, as _Builder would have
+    built it from the whole tree: the same data, marks and warnings."""
+
+    def __init__(self, loader: _PartLoader, text: str, tags: Dict[str, TagBuilder]):
+        self.loader = loader
+        self.text = text
+        self.marks = MarkRecorder()
+        self.builder = _Builder(tags, self.marks)
+        self.size = 1  # the document's values, counted as _refuse_expansion counts them
+        self.warnings: List[YamlWarning] = []
+
+    def document(self, path: Path) -> Document:
+        loader = self.loader
+        loader.get_event()  # the stream's start
+        if loader.check_event(yaml.StreamEndEvent):
+            raise _Whole  # no document at all
+        loader.get_event()  # the document's start
+        start = loader.peek_event()
+        if not isinstance(start, yaml.MappingStartEvent) or start.anchor is not None or start.tag is not None \
+                or start.flow_style:
+            raise _Whole
+        loader.get_event()
+        self._started(start, ())
+        data: Dict[str, Any] = {}
+        while not loader.check_event(yaml.MappingEndEvent):
+            key_node = loader.compose_node(None, None)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Whole
+            key = _json_key(_scalar(key_node))
+            if key in data:
+                raise _Whole
+            self.marks.record((key, "<key>"), key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            value = loader.peek_event()
+            if isinstance(value, yaml.SequenceStartEvent) and value.anchor is None and value.tag is None:
+                data[key] = self._list(key)
+            else:
+                data[key] = self._part(loader.compose_node(None, None), (key,))
+        loader.get_event()  # the mapping's end
+        loader.get_event()  # the document's end
+        if not loader.check_event(yaml.StreamEndEvent):
+            raise _Whole  # a second document: the whole read says so
+        warnings = {(w.mark.line, w.mark.col, w.message): w for w in self.warnings}  # an alias repeats a node's
+        return Document(data, SourceMap(path, self.marks.packed()),
+                        tuple(sorted(warnings.values(), key=lambda w: (w.mark.line, w.mark.col))))
+
+    def _started(self, event: yaml.Event, path: NodePath) -> None:
+        """A mapping or list that is not composed into a node, counted and marked as the
+        builder would have done it."""
+        self.builder.count += 1
+        self.marks.record(path, event.start_mark.line + 1, event.start_mark.column + 1)
+
+    def _list(self, key: str) -> List[Any]:
+        self._started(self.loader.get_event(), (key,))
+        self.size += 1
+        items: List[Any] = []
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            items.append(self._part(self.loader.compose_node(None, None), (key, len(items))))
+        self.loader.get_event()
+        return items
+
+    def _part(self, node: yaml.Node, path: NodePath) -> Any:
+        self.size += _size(node, len(path), {})
+        if self.size > MAX_NODES:
+            raise _Whole  # the whole read finds the part that repeats
+        value = self.builder.build(node, path)
+        self.warnings.extend(_comma_warnings(node, self.text))
+        return value
+
+
 def _refuse_expansion(root: yaml.Node) -> None:
     """Refuse, before building anything, a document whose aliases expand it past
     MAX_NODES values ("billion laughs"). Counted over the nodes, each node once, so a few
     lines that would expand to 10**9 values are refused at once, not after a million."""
     sizes: Dict[int, int] = {}
-
-    def size(node: yaml.Node, depth: int) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        if depth > MAX_DEPTH:  # the builder reports it as too deep
-            return 1
-        sizes[id(node)] = 1  # while its children are counted: an alias to itself counts once
-        total = 1
-        for child in _children(node):
-            total += size(child, depth + 1)
-            if total > MAX_NODES:
-                break
-        sizes[id(node)] = total
-        return total
-
-    if size(root, 0) <= MAX_NODES:
+    if _size(root, 0, sizes) <= MAX_NODES:
         return
     node, seen = root, {id(root)}
     while True:  # down to the innermost node that alone is too large: the repeated part
@@ -207,6 +311,23 @@ def _refuse_expansion(root: yaml.Node) -> None:
         seen.add(id(node))
     raise YamlError(_mark(node), _("the document expands to more than {count} values").format(count=f"{MAX_NODES:,}"),
                     _("check for aliases (*name) that repeat large parts"))
+
+
+def _size(node: yaml.Node, depth: int, sizes: Dict[int, int]) -> int:
+    """How many values ``node`` expands to, its aliases repeated (past MAX_NODES, a count
+    just past it); ``sizes`` keeps each node's, by id."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if depth > MAX_DEPTH:  # the builder reports it as too deep
+        return 1
+    sizes[id(node)] = 1  # while its children are counted: an alias to itself counts once
+    total = 1
+    for child in _children(node):
+        total += _size(child, depth + 1, sizes)
+        if total > MAX_NODES:
+            break
+    sizes[id(node)] = total
+    return total
 
 
 def _children(node: yaml.Node) -> List[yaml.Node]:

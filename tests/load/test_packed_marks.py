@@ -10,7 +10,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_fuzz_suites import FUZZ, suite_files
 
+from scftest.load import yamlio
 from scftest.load.loader import load_paths, suite_tags
 from scftest.load.marks import MarkRecorder, PackedMarks
 from scftest.load.yamlio import parse_text, read_document
@@ -98,3 +102,85 @@ def test_cases_share_one_source_map(tmp_path):
     suite, = load_paths([tmp_path]).suites
     assert all(case.source is suite.source for case in suite.cases)
     assert [case.line for case in suite.cases] == [6, 10, 14]
+
+
+# ------------------------------------------------------- reading a document in parts
+
+
+def _whole(text: str, path: Path):
+    """The document as the whole read gives it (the node tree composed at once)."""
+    saved = yamlio._in_parts
+    yamlio._in_parts = lambda *args: None
+    try:
+        return yamlio.parse_text(text, path, suite_tags())
+    finally:
+        yamlio._in_parts = saved
+
+
+def _same(parts, whole) -> None:
+    assert parts.data == whole.data
+    assert dict(parts.source.marks) == dict(whole.source.marks)
+    assert parts.warnings == whole.warnings
+
+
+WARNED = """\
+name: warned
+shared: &shared {msg: 你好, 张三}
+cases:
+  - name: a
+    event: *shared
+    expect: {return: {id: !any}}
+  - name: b
+    event: {greeting: *shared, other: {note: one, two}}
+  - name: c
+    event: [1, *shared]
+"""
+
+
+def _texts(name: str):
+    """(text, path) of the documents a test reads."""
+    if name == "bundled":
+        return [(file.read_text(encoding="utf-8"), file)
+                for file in sorted((Path(__file__).parents[2] / "suites").glob("*.yaml"))]
+    if name == "rich":
+        return [((DATA / "rich_marks.yaml").read_text(encoding="utf-8"), DATA / "rich_marks.yaml")]
+    return [({"warned": WARNED, "bench": _bench_like(50)}[name], Path(name + ".yaml"))]
+
+
+@pytest.mark.parametrize("name", ["rich", "bundled", "warned", "bench"])
+def test_a_document_read_in_parts_is_the_one_read_whole(name):
+    texts = _texts(name)
+    assert texts
+    for text, path in texts:
+        parts = yamlio._in_parts(text, path, suite_tags())
+        assert parts is not None, f"{path} was read whole"
+        _same(parts, _whole(text, path))
+    if name == "warned":  # the alias repeats the { } mapping: its warning is given once
+        assert [(w.mark.line, w.mark.col) for w in parts.warnings] == [(2, 27), (8, 51)]
+
+
+@pytest.mark.parametrize("text", [
+    "",  # no document
+    "just text\n",  # not a mapping
+    "&top {name: x, cases: []}\n",  # an anchor and { } at the top
+    "<<: {name: x}\ncases: []\n",  # a merge key at the top
+    "cases: []\ncases: []\n",  # a key written twice: the whole read reports it
+    "cases:\n  - {name: a, event: !nosuch 1}\n",  # a problem inside a case
+    "cases:\n  - name: a\n---\nname: b\n",  # a second document
+    "cases: [" + "[" * 120 + "]" * 120 + "]\n",  # too deep
+])
+def test_what_is_not_read_in_parts_is_read_whole(text):
+    assert yamlio._in_parts(text, Path("odd.yaml"), suite_tags()) is None
+
+
+@FUZZ
+@given(data=st.data())
+def test_generated_suites_read_in_parts_equal_the_whole_read(tmp_path_factory, data):
+    content = data.draw(suite_files(str(tmp_path_factory.getbasetemp())))
+    try:
+        text = yamlio.decode_text(content)
+    except yamlio.YamlError:
+        return
+    parts = yamlio._in_parts(text, Path("suite.yaml"), suite_tags())
+    if parts is not None:
+        _same(parts, _whole(text, Path("suite.yaml")))
