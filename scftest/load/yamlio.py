@@ -188,19 +188,19 @@ def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
 # again, so every problem and warning is the one the whole read gives.
 
 
-class _PartLoader(yaml.composer.Composer, SafeComposer):
-    """libyaml's events (SafeComposer's parser) composed by PyYAML's own composer, which,
-    unlike libyaml's, can compose one node of a document at a time."""
+if issubclass(_Loader, yaml.composer.Composer):  # the pure-Python loader (libyaml missing) composes so already
+    _PartLoader = _Loader
+else:
+    class _PartLoader(yaml.composer.Composer, _Loader):  # type: ignore[no-redef]
+        """libyaml's events (_Loader's parser) composed by PyYAML's own composer, which,
+        unlike libyaml's, can compose one node of a document at a time."""
 
-    def __init__(self, text: str):
-        SafeComposer.__init__(self, text)
-        yaml.composer.Composer.__init__(self)
+        def __init__(self, text: str):
+            _Loader.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
 
 
-_PartLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
-
-
-class _Whole(Exception):
+class _Whole(ScftestError):
     """This document is read whole (see above)."""
 
 

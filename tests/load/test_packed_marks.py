@@ -104,6 +104,7 @@ def test_cases_share_one_source_map(tmp_path):
     assert [case.line for case in suite.cases] == [6, 10, 14]
 
 
+
 # ------------------------------------------------------- reading a document in parts
 
 
