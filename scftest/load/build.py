@@ -54,6 +54,11 @@ RETURN_KEYS = ("return", "return_includes", "return_schema")
 class _Collector:
     source: SourceMap
     problems: List[SuiteProblem] = field(default_factory=list)
+    # Made once per suite, not once per case: cases that run the same function share one
+    # FunctionSpec, and a folder written once is looked up once (a 10,000-case suite kept
+    # 10,000 equal specs and paths otherwise).
+    specs: Dict[Tuple[Any, ...], FunctionSpec] = field(default_factory=dict)
+    folders: Dict[Tuple[str, NodePath, str], Optional[Path]] = field(default_factory=dict)
 
     def add(self, path: NodePath, message: str, hint: str = "") -> None:
         mark = self.source.at(path)
@@ -298,7 +303,7 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
             _check_no_nul(str(raw["context"][key]), origins.case_path + ("context", key), f"context.{key}", out)
     if code is None or layers is None:
         return None
-    return FunctionSpec(
+    return _shared_spec(FunctionSpec(
         code=code,
         handler=handler,
         runtime=merged.get("runtime", RUNTIME_DEFAULT),
@@ -308,7 +313,17 @@ def _function_spec(merged: Mapping[str, Any], function: Mapping[str, Any], raw: 
         environment=environment,
         layers=layers,
         role=dict(role) if role else None,
-    )
+    ), out)
+
+
+def _shared_spec(spec: FunctionSpec, out: _Collector) -> FunctionSpec:
+    """The suite's FunctionSpec equal to ``spec`` when an earlier case made one, else ``spec``."""
+    try:
+        key = (spec.code, spec.handler, spec.runtime, spec.timeout, spec.init_timeout, spec.memory,
+               tuple(spec.environment.items()), spec.layers, tuple(spec.role.items()) if spec.role else None)
+        return out.specs.setdefault(key, spec)
+    except TypeError:  # a value that cannot be a key (the schema lets none through): not shared
+        return spec
 
 
 def _code_root(written: Optional[str], where: NodePath, out: _Collector) -> Optional[Path]:
@@ -332,7 +347,16 @@ def _layers(written: List[str], where: NodePath, out: _Collector) -> Optional[Tu
 
 def _folder(written: str, where: NodePath, what: str, out: _Collector, missing_hint: str,
             not_folder_hint: str) -> Optional[Path]:
-    """An existing folder named beside the suite, or None with a problem at ``where``."""
+    """An existing folder named beside the suite, or None with a problem at ``where`` (added
+    once: the problems of a suite are reported once each anyway)."""
+    key = (written, where, what)
+    if key not in out.folders:
+        out.folders[key] = _existing_folder(written, where, what, out, missing_hint, not_folder_hint)
+    return out.folders[key]
+
+
+def _existing_folder(written: str, where: NodePath, what: str, out: _Collector, missing_hint: str,
+                     not_folder_hint: str) -> Optional[Path]:
     folder = _beside_suite(written, where, what, out)
     if folder is None:
         return None

@@ -104,6 +104,25 @@ def test_cases_share_one_source_map(tmp_path):
     assert [case.line for case in suite.cases] == [6, 10, 14]
 
 
+def test_cases_that_run_the_same_function_share_its_spec(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text("def main_handler(event, context):\n    return 1\n")
+    (tmp_path / "s.yaml").write_text(
+        "function: {code: fn, handler: index.main_handler, environment: {A: '1'}}\n"
+        "matrix: {runtime: [Python3.6, Python3.10]}\n"
+        "cases:\n"
+        "  - {name: a}\n"
+        "  - {name: b}\n"
+        "  - {name: c, environment: {A: '2'}}\n")
+    suite, = load_paths([tmp_path]).suites
+    by_name = {case.name: case.function for case in suite.cases}
+    assert by_name["a [Python3.6]"] is by_name["b [Python3.6]"]
+    assert by_name["a [Python3.10]"] is by_name["b [Python3.10]"]
+    assert by_name["a [Python3.6]"] is not by_name["a [Python3.10]"]
+    assert by_name["a [Python3.6]"].runtime == "Python3.6" and by_name["a [Python3.10]"].runtime == "Python3.10"
+    assert dict(by_name["c [Python3.6]"].environment) == {"A": "2"}
+    assert dict(by_name["a [Python3.6]"].environment) == {"A": "1"}
+
 
 # ------------------------------------------------------- reading a document in parts
 
