@@ -898,7 +898,8 @@ def percent(done: int, total: int) -> str:
 
 def coverage_install(requirement: str, version: str, folder) -> str:
     """Said once per interpreter and cache, before its coverage.py is installed."""
-    return f"scftest: installing {requirement} for Python {version} into {folder} (once: later runs reuse it)"
+    return _("scftest: installing {requirement} for Python {version} into {folder} (once: later runs reuse it)").format(
+        requirement=requirement, version=version, folder=folder)
 
 
 def coverage_gate(result, minimum: float) -> str:

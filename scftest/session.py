@@ -432,7 +432,7 @@ class Preparer:
             try:
                 coverage = self.measurement.setup(interpreter.path, interpreter.version)
             except CoverageError as exc:
-                return _FunctionSetup(problem=("coverage.py could not be provided", str(exc)))
+                return _FunctionSetup(problem=(_("coverage.py could not be provided"), str(exc)))
         environment, secrets, missing = resolve_environment(function.environment, self.environ)
         role, role_secrets, role_missing = resolve_environment(function.role or {}, self.environ)
         # A role's values are secrets however they are written, not only when passed with !env.

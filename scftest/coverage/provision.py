@@ -20,6 +20,7 @@ from typing import Callable, Dict, Mapping, Optional
 
 from scftest.coverage.releases import python_version, release_for
 from scftest.errors import ScftestError
+from scftest.i18n import _
 from scftest.scf.images_install import pip_environment, pip_reason
 
 
@@ -70,12 +71,14 @@ def _install(interpreter: str, version: str, folder: Path) -> None:
         done = subprocess.run(command, env=pip_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
     except OSError as exc:
-        raise CoverageError(f"cannot run {interpreter} to install {requirement}: {exc.strerror or exc}") from None
+        raise CoverageError(_("cannot run {interpreter} to install {requirement}: {error}").format(
+            interpreter=interpreter, requirement=requirement, error=exc.strerror or exc)) from None
     if done.returncode != 0 or not installed(staging):
         shutil.rmtree(staging, ignore_errors=True)
         reason = pip_reason(done.stdout.decode("utf-8", "replace"), done.returncode)
-        raise CoverageError(f"--cov needs {requirement} for Python {version} ({interpreter}), and pip could not "
-                            f"install it: {reason} — check the interpreter's pip and its package index")
+        raise CoverageError(_("--cov needs {requirement} for Python {version} ({interpreter}), and pip could not "
+                              "install it: {reason} — check the interpreter's pip and its package index").format(
+            requirement=requirement, version=version, interpreter=interpreter, reason=reason))
     os.replace(staging, folder)
 
 

@@ -33,3 +33,13 @@ def test_a_tag_expression_problem_names_the_same_column_in_both_languages():
     assert "用 and / or / not 连接标签" in chinese
     assert quote.startswith("-k 'a and \"b'：第 7 列的引号没有闭合")
     assert report.startswith("--cov-report 'pdf'：请给出 term")
+
+
+def test_coverage_provisioning_says_what_it_does_in_both_languages(tmp_path):
+    from scftest.render import coverage_install
+
+    english = coverage_install("coverage==7.6.1", "3.10.13", tmp_path)
+    assert english == f"scftest: installing coverage==7.6.1 for Python 3.10.13 into {tmp_path} (once: later runs reuse it)"
+    with speaking("zh"):
+        chinese = coverage_install("coverage==7.6.1", "3.10.13", tmp_path)
+    assert chinese == f"scftest：正在为 Python 3.10.13 安装 coverage==7.6.1 到 {tmp_path}（只装一次：之后的运行会复用它）"
