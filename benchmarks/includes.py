@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from against import figures_of  # --against: the same script on another checkout (run as a script: its folder is on sys.path)
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -61,10 +62,7 @@ def main() -> int:
         return 0
     other = None
     if args.against:
-        tree = str(Path(args.against).resolve())
-        out = subprocess.run([sys.executable, __file__, "--size", str(args.size), "--emit-json"],
-                             env=dict(os.environ, PYTHONPATH=tree), capture_output=True, text=True, check=True)
-        other = json.loads(out.stdout)
+        other = figures_of(args.against, __file__, ["--size", str(args.size), "--emit-json"])
     print(f"load average before: {load:.2f}; {args.size} items")
     for index, (name, seconds, verdict) in enumerate(figures):
         line = f"{name:24s} {seconds:7.2f} s CPU ({verdict})"

@@ -26,13 +26,13 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from against import figures_of  # noqa: E402  (--against: the same script on another checkout)
 from bench import write_suite  # noqa: E402  (the same trivial suite as bench.py)
 
 RUNTIME = "Python3.10"
@@ -125,12 +125,9 @@ def main() -> int:
         return 0
     other = None
     if args.against:
-        tree = str(Path(args.against).resolve())
-        command = [sys.executable, __file__, "--emit-json", "--interpreter", args.interpreter,
-                   "--small", str(args.small), "--big", str(args.big), "--repeat", str(args.repeat)]
-        out = subprocess.run(command, env=dict(os.environ, PYTHONPATH=tree), capture_output=True, text=True,
-                             check=True)
-        other = json.loads(out.stdout)
+        other = figures_of(args.against, __file__, [
+            "--emit-json", "--interpreter", args.interpreter, "--small", str(args.small),
+            "--big", str(args.big), "--repeat", str(args.repeat)])
     print(f"load average before: {load:.2f}; {args.small} and {args.big} cases; CPU ms per case, "
           f"median of {args.repeat}")
     for name, words in (("loading", "loading (marginal)"), ("running", f"running {args.big} cases"),
