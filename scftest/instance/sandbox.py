@@ -524,9 +524,10 @@ class CaseProcesses:
         self.measure()
         if self.isolation == NAMESPACE:
             _signal(self.root)  # init's parent-death signal: the namespace ends with it
-        listed = self.cgroups.members() is not None
-        if not wait and self.deferrable:
-            for pid in self.cgroups.members() or ():
+        members = self.cgroups.members()  # read once: it is a read of cgroup.procs
+        listed = members is not None
+        if not wait and self.isolation == NAMESPACE and listed:  # deferrable
+            for pid in members:
                 _signal(pid)  # side by side, not one after the other through init
             return []
         leftovers = self._end_members() if listed else []
