@@ -30,6 +30,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from scftest.errors import ScftestError
@@ -98,6 +99,7 @@ class Zygote:
         self.environment = dict(environment)
         self.served = 0
         self.lost = False
+        self.closed = False
         self.refused: Optional[str] = None
         self.pid: Optional[int] = None
         self.startup_additions: Dict[str, str] = {}
@@ -191,7 +193,7 @@ class Zygote:
             return self._exchange(message, fds)
 
     def _exchange(self, message: bytes, fds: Sequence[int]) -> bytes:
-        if self.lost or not self.ready():
+        if self.lost or self.closed or not self.ready():
             raise ZygoteLost("the zygote is gone")
         try:
             if fds:
@@ -207,7 +209,12 @@ class Zygote:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+            try:
+                readable = left > 0 and select.select([self.sock], [], [], left)[0]
+            except (OSError, ValueError) as exc:  # closed meanwhile (ValueError: fd -1)
+                self._lose()
+                raise ZygoteLost("the zygote is gone") from exc
+            if not readable:
                 if left <= 0:
                     self._lose()
                     raise ZygoteLost(f"the zygote did not answer within {timeout:g} s")
@@ -230,6 +237,7 @@ class Zygote:
 
     def close(self) -> None:
         """Ends the zygote (its forked processes are ended by their cases)."""
+        self.closed = True
         try:
             self.sock.close()
             self.proc.stdout.close()
@@ -368,20 +376,23 @@ class ForkServerBackend(Backend):
         when the interpreter cannot serve (it is remembered: its cases spawn)."""
         key = (threading.get_ident(), interpreter, startup_items(environment))
         for _attempt in range(2):  # a zygote that fails to start is tried once more
+            retiring: List[Zygote] = []
             with self._lock:
                 if interpreter in self._refused:
                     return None
                 zygote = self._zygotes.get(key)
                 if zygote is not None and (zygote.lost or zygote.served >= self.recycle_every):
-                    self._retire(zygote)
+                    retiring.append(zygote)
                     zygote = self._zygotes[key] = self._successors.pop(key, None)
+            self._retire(*retiring)
             if zygote is None:
                 zygote = self._new_zygote(interpreter, script, environment)
                 if zygote is None:
                     return None
                 with self._lock:
                     self._zygotes[key] = zygote
-                    self._keep_few(key[0])
+                    retiring = self._fewer(key[0])
+                self._retire(*retiring)
             with self._lock:
                 self._zygotes[key] = self._zygotes.pop(key)  # the most recently used last
             if zygote.ready():
@@ -392,7 +403,7 @@ class ForkServerBackend(Backend):
                 if zygote.refused:
                     self._refused[interpreter] = zygote.refused
                 self._zygotes.pop(key, None)
-                self._retire(zygote)
+            self._retire(zygote)
         with self._lock:
             self._refused.setdefault(interpreter, "its zygote did not start twice in a row")
         return None
@@ -421,15 +432,23 @@ class ForkServerBackend(Backend):
             with self._lock:
                 self._successors[key] = successor
 
-    def _keep_few(self, worker: int) -> None:
-        """At most ZYGOTES_PER_WORKER zygotes of one worker: the least recently used go."""
+    def _fewer(self, worker: int) -> List[Zygote]:
+        """At most ZYGOTES_PER_WORKER zygotes of one worker: the least recently used are
+        taken out (and returned, to be retired). Called with the lock held."""
         mine = [key for key in self._zygotes if key[0] == worker]
-        for key in mine[:max(0, len(mine) - ZYGOTES_PER_WORKER)]:
-            self._retire(self._zygotes.pop(key))
+        return [self._zygotes.pop(key) for key in mine[:max(0, len(mine) - ZYGOTES_PER_WORKER)]]
 
-    def _retire(self, zygote: Zygote) -> None:
+    def _retire(self, *zygotes: Zygote) -> None:
+        """Ends zygotes no case will ask for again, once the teardowns the sandbox's reaper
+        holds so far are done: those of their last cases reap through them (a zygote
+        closed before would leave its forks' exit statuses unread)."""
+        for zygote in zygotes:
+            self.spawn.sandbox.reaper.hold(partial(self._end, zygote), "(fork-server)")
+
+    def _end(self, zygote: Zygote) -> List[int]:
         zygote.close()
         self.spawn.sandbox.reaped(zygote.pid)
+        return []
 
     def close(self) -> None:
         try:
@@ -437,8 +456,7 @@ class ForkServerBackend(Backend):
                 zygotes = list(self._zygotes.values()) + list(self._successors.values())
                 self._zygotes.clear()
                 self._successors.clear()
-            for zygote in zygotes:
-                self._retire(zygote)
+            self._retire(*zygotes)
         finally:
             self.spawn.close()  # then the sandbox (its keeper) and the bootstraps
 

@@ -160,6 +160,28 @@ def test_no_zygote_outlives_its_backend(version):
     assert not any(os.path.exists(f"/proc/{p}") for p in pids)
 
 
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_a_recycled_zygote_outlives_the_teardowns_held_before_it(version, capsys):
+    """A case's teardown (in the sandbox's reaper, after its verdict) reaps the case's
+    process through its zygote; recycling the zygote at the next case must not pull it
+    away first (a request in flight on a closed socket failed the teardown)."""
+    sandbox = shared_sandbox()
+    release = threading.Event()
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox), recycle_every=1) as forks:
+        first = observe(version, sandbox.isolation(), forks)
+        retired = _zygotes(forks)
+        sandbox.reaper.hold(lambda: [] if release.wait(30) else [], "a slow teardown")
+        try:
+            second = observe(version, sandbox.isolation(), forks)  # recycles the first zygote
+            assert _zygotes(forks) != retired
+            assert all(os.path.exists(f"/proc/{pid}") for pid in retired)
+        finally:
+            release.set()
+    assert (first.start, second.start) == ("fork", "fork")
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in retired)
+    assert "scftest: warning" not in capsys.readouterr().err
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
