@@ -483,7 +483,10 @@ def close_all(fds):
 
 
 def enter_namespaces(libc, plan, channel_fds):
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    # Forked by a zygote into a PID namespace of its own (see fork_case), this process is
+    # its pid 1 already: it becomes the instance's init itself, one process fewer per case.
+    made = STATUS_FD is not None and os.getpid() == 1
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (0 if made else CLONE_NEWPID)
     uid, gid = os.getuid(), os.getgid()
     try:
         libc("unshare", flags | (CLONE_NEWUSER if plan.get("userns") else 0))
@@ -495,6 +498,10 @@ def enter_namespaces(libc, plan, channel_fds):
             with open("/proc/self/" + name, "w") as handle:
                 handle.write(text)
     build_file_system(libc, plan)
+    if made:  # the zygote reads the function's end from the status pipe, as mirror() shows it
+        run_init(libc, STATUS_FD, channel_fds, own_session=True)  # returns in the function's process
+        os.close(STATUS_FD)
+        return
     relay_read, relay_write = os.pipe()
     init = os.fork()
     if init:  # the bootstrap, outside: wait for the function's end, then mirror it
@@ -506,15 +513,18 @@ def enter_namespaces(libc, plan, channel_fds):
     os.close(relay_write)
 
 
-def run_init(libc, relay, channel_fds):
+def run_init(libc, relay, channel_fds, own_session=False):
     """Pid 1 of the new namespace: mounts its /proc, starts the function's process,
-    reaps every orphan, and reports how the function's process ended."""
+    reaps every orphan, and reports how the function's process ended on ``relay`` (to
+    the bootstrap outside, or to the zygote: its parent, reading the status pipe).
+    ``own_session``: it has a session of its own already."""
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     try:
-        os.write(relay, b"+")  # the bootstrap is still there (else: EPIPE, and leave)
+        os.write(relay, b"+")  # the parent is still there (else: EPIPE, and leave)
     except OSError:
         os._exit(EXIT_NO_INSTANCE)
-    os.setsid()  # out of the bootstrap's group: a kill(0, sig) inside stays inside
+    if not own_session:
+        os.setsid()  # out of the bootstrap's group: a kill(0, sig) inside stays inside
     libc.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     function = os.fork()
     if function == 0:
@@ -1418,6 +1428,7 @@ def main(argv):
 # and the end of the control socket).
 
 ZYGOTE_MAX_FDS = 64
+STATUS_FD = None  # see fork_case: set in a case's process that is its namespace's init
 
 
 # What every case's bootstrap imports before the handler's import, whatever the case
@@ -1441,7 +1452,11 @@ def zygote(control):
     libc = Libc()
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     libc("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
-    del libc
+    try:
+        own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)  # to come back to after each fork
+    except OSError:
+        own_pids = None
+    statuses = {}  # pid -> [read end of its status pipe, what it said so far] (see fork_case)
     zygote_pid = os.getpid()
     with open("/proc/self/cmdline", "rb") as handle:  # a fork shows it with its own argv
         pristine_cmdline = handle.read().split(b"\0")[:-3]  # without --zygote FD
@@ -1460,15 +1475,19 @@ def zygote(control):
                 request = parse_json(body.decode("utf-8"))
                 if len(fds) != len(request["fds"]) or flags & _socket.MSG_CTRUNC:
                     raise ValueError("%d descriptors for %d numbers" % (len(fds), len(request["fds"])))
-                pid = os.fork()
+                pid, status = fork_case(libc, own_pids if request.get("pid_namespace") else None)
             except Exception as exc:
                 close_all(fds)
                 sock.sendall(b"error " + to_bytes(exc))
                 continue
             if pid == 0:
                 control = sock.detach()
-                return become_case(request, fds, control, pristine, zygote_pid, pristine_cmdline)
+                for entry in statuses.values():
+                    os.close(entry[0])
+                return become_case(request, fds, control, pristine, zygote_pid, pristine_cmdline, status)
             close_all(fds)
+            if status is not None:
+                statuses[pid] = [status, b""]
             sock.sendall(b"forked " + str(pid).encode("ascii"))
             continue
         close_all(fds)
@@ -1476,14 +1495,79 @@ def zygote(control):
             pid = int(body)
             if kind == b"poll":
                 done = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-                reply = b"running" if done is None else b"exited %d" % returncode_of(done)
+                reply = b"running" if done is None else b"exited %d" % reported(
+                    statuses.get(pid), returncode_of(done))
             elif kind == b"reap":
-                reply = b"reaped %d" % popen_returncode(os.waitpid(pid, 0)[1])
+                code = popen_returncode(os.waitpid(pid, 0)[1])
+                entry = statuses.pop(pid, None)
+                reply = b"reaped %d" % reported(entry, code)
+                if entry is not None:
+                    os.close(entry[0])
             else:
                 reply = b"error unknown request " + kind[:40]
         except Exception as exc:
             reply = b"error " + to_bytes(exc)
         sock.sendall(reply)
+
+
+def fork_case(libc, own_pids):
+    """os.fork() for a case; with ``own_pids`` (this process's PID namespace, open), into
+    a new PID namespace where the kernel allows it (root, outside a user namespace): the
+    child is its pid 1 and becomes the instance's init itself (enter_namespaces), instead
+    of a bootstrap outside that forks one. Returns (pid, status): in the parent, the read
+    end of the pipe on which that init reports how the function's process ended (its
+    waitpid status, after a "+"), else None; in the child, the write end."""
+    pipe = None
+    if own_pids is not None:
+        pipe = os.pipe()
+        try:
+            libc("unshare", CLONE_NEWPID)  # for this process's next child only
+        except OSError:  # not allowed here: the case makes its namespace itself
+            close_all(pipe)
+            pipe = None
+    try:
+        pid = os.fork()
+    except BaseException:
+        if pipe is not None:
+            close_all(pipe)
+            come_back(libc, own_pids)
+        raise
+    if pipe is None:
+        return pid, None
+    if pid == 0:
+        os.close(pipe[0])
+        return 0, pipe[1]
+    come_back(libc, own_pids)
+    os.close(pipe[1])
+    os.set_blocking(pipe[0], False)
+    return pid, pipe[0]
+
+
+def come_back(libc, own_pids):
+    """This process's later children in its own PID namespace again; a zygote that
+    cannot come back cannot serve (its runner replaces it)."""
+    try:
+        libc("setns", own_pids, CLONE_NEWPID)
+    except OSError:
+        os._exit(EXIT_NO_INSTANCE)
+
+
+def reported(entry, own):
+    """The returncode the runner is given for a forked process that exited with ``own``:
+    where it was the init of its case's PID namespace (``entry``: its status pipe and what
+    was read of it), the function's, as the bootstrap outside would have mirrored it."""
+    if entry is None:
+        return own
+    while True:
+        try:
+            chunk = os.read(entry[0], 64)
+        except OSError:  # EAGAIN: nothing more for now
+            break
+        if not chunk:
+            break
+        entry[1] += chunk
+    text = entry[1].replace(b"+", b"").strip()
+    return popen_returncode(int(text)) if text.isdigit() else own
 
 
 def received_fds(_socket, ancillary):
@@ -1506,20 +1590,32 @@ def popen_returncode(status):
     return os.WEXITSTATUS(status)
 
 
-def become_case(request, fds, control, pristine, zygote_pid, cmdline):
+def become_case(request, fds, control, pristine, zygote_pid, cmdline, status=None):
     """In the forked process: what a freshly spawned bootstrap is before it reads its
-    config. Returns the argv main() goes on with."""
+    config. Returns the argv main() goes on with. ``status``: the write end of the status
+    pipe, when this process is pid 1 of a PID namespace of its own (fork_case)."""
+    global STATUS_FD
     # Dies with the zygote: one the runner gave up on takes its forks along.
     libc = Libc()
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
-    if os.getppid() != zygote_pid:
+    if status is not None:  # its parent is outside its namespace (getppid() is 0)
+        try:
+            os.write(status, b"+")  # EPIPE: the zygote is gone already
+        except OSError:
+            os._exit(EXIT_NO_INSTANCE)
+    elif os.getppid() != zygote_pid:
         os._exit(EXIT_NO_INSTANCE)
     os.setsid()  # a session and group of its own, as the spawn path's start_new_session
     targets = request["fds"]
-    staged = 1 + max([2, control] + fds + targets)
+    staged = 1 + max([2, control] + fds + targets + ([status] if status is not None else []))
     for index, fd in enumerate(fds):  # out of the way first: numbers may collide
         os.dup2(fd, staged + index)
     keep = set(range(staged, staged + len(fds))) | set([0])
+    if status is not None:  # above every target number: it stays where it is put
+        STATUS_FD = staged + len(fds)
+        os.dup2(status, STATUS_FD)
+        close_on_exec(STATUS_FD)
+        keep.add(STATUS_FD)
     for name in os.listdir("/proc/self/fd"):
         if int(name) not in keep:
             try:

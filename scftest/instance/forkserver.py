@@ -38,6 +38,7 @@ from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, Inv
 from scftest.i18n import _
 from scftest.instance.bootstrap import BootstrapCache, Script
 from scftest.instance.record import InvocationRecord
+from scftest.instance.sandbox import NAMESPACE
 from scftest.instance.spawn import SpawnBackend, SpawnInstance
 from scftest.instance.spawn import _spawn as spawn_process
 
@@ -153,13 +154,15 @@ class Zygote:
     # ------------------------------------------------------------------ requests
 
     def fork(self, fds: Sequence[int], stdout: int, argv: Sequence[str], cwd: Optional[str],
-             environment: Mapping[str, str]) -> int:
+             environment: Mapping[str, str], pid_namespace: bool = False) -> int:
         """Forks a case's process; ``fds`` are the parent's descriptors it gets, at the same
-        numbers (``stdout``: the one that also becomes its 1 and 2). Returns its pid."""
+        numbers (``stdout``: the one that also becomes its 1 and 2). Returns its pid.
+        ``pid_namespace``: into a PID namespace of its own, where the zygote can make one
+        (the process is then the instance's init itself: _child.py, fork_case)."""
         environ = dict(environment)
         environ.update(self.startup_additions)
         body = {"fds": list(fds), "stdout": list(fds).index(stdout), "argv": list(argv),
-                "cwd": cwd, "environ": environ}
+                "cwd": cwd, "environ": environ, "pid_namespace": pid_namespace}
         if environ != environment:  # what /proc/PID/environ shows: the one given, as at exec
             body["exec_environ"] = dict(environment)
         try:
@@ -516,6 +519,13 @@ class ForkInstance(Instance):
     def close(self) -> None:
         self.instance.close()
 
+    def _own_pid_namespace(self) -> bool:
+        """Whether the case's process is forked into its PID namespace by the zygote: in a
+        namespace instance made without a user namespace (the zygote, outside one, could
+        not make a PID namespace the case's user namespace owns)."""
+        sandbox = self.backend.spawn.sandbox
+        return sandbox.isolation() == NAMESPACE and not sandbox.machine().userns
+
     def _start(self, spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
                code_root: str, child_ends: List[int]):
         """The starter of the case's process (spawn.py calls it): forked, or spawned."""
@@ -531,7 +541,8 @@ class ForkInstance(Instance):
         try:
             pid = zygote.fork(list(child_ends) + [log_write], log_write,
                               [config] + [str(fd) for fd in child_ends[:2]],
-                              code_root if os.path.isdir(code_root) else None, env)
+                              code_root if os.path.isdir(code_root) else None, env,
+                              pid_namespace=self._own_pid_namespace())
         except ZygoteLost:
             # A fork may have happened all the same (it dies with its zygote, which is
             # ended now): the case starts over with pipes of its own (invoke).
