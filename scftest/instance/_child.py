@@ -174,7 +174,15 @@ def parse_json(text):
     nesting), go to the json module. Importing json costs several milliseconds per case
     on Python 3; this costs a fraction of one.
     """
-    if len(text) <= JSON_AS_LITERAL_MAX and "\\ud" not in text and "\\/" not in text:
+    scan = json_scanner()
+    if scan is not None:
+        try:
+            value, end = scan(text, 0)
+        except (StopIteration, ValueError):
+            value, end = None, -1
+        if end >= 0 and not text[end:].strip(" \t\n\r"):
+            return value
+    elif len(text) <= JSON_AS_LITERAL_MAX and "\\ud" not in text and "\\/" not in text:
         flags = 0
         if PY2:  # string literals must be unicode, as json.loads makes them
             flags = __import__("__future__").unicode_literals.compiler_flag
@@ -186,6 +194,39 @@ def parse_json(text):
         except Exception:
             pass
     return stdlib("json").loads(text)
+
+
+_SCANNER = []  # json's C scanner, made once per process (a fork inherits its zygote's)
+
+
+class _ScanContext(object):
+    """What json's C scanner reads of a JSONDecoder: json.loads's defaults."""
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float, parse_int = float, int
+
+    def __init__(self):
+        self.parse_constant = {"NaN": float("nan"), "Infinity": float("inf"),
+                               "-Infinity": float("-inf")}.__getitem__
+
+
+def json_scanner():
+    """json.loads's own C scanner (``_json.make_scanner``) on Python 3, without importing
+    the json package (several milliseconds per case); ``_json`` leaves sys.modules again,
+    so what a handler finds imported is as before. None where there is none (Python 2's
+    needs an encoding; a build without _json): parse_json has another way."""
+    if not _SCANNER:
+        scan = None
+        if not PY2:
+            had = "_json" in sys.modules
+            try:
+                scan = __import__("_json").make_scanner(_ScanContext())
+            except (ImportError, AttributeError, TypeError):
+                scan = None
+            if not had:
+                sys.modules.pop("_json", None)
+        _SCANNER.append(scan)
+    return _SCANNER[0]
 
 
 def read_config(path):
@@ -454,6 +495,15 @@ class Libc(object):
         self("syscall", SYS_MOUNT_SETATTR, AT_FDCWD, fs_bytes(path), flags, attr, len(attr))
 
 
+_LIBC = []  # this process's Libc, made once (a forked case's is its zygote's: already made)
+
+
+def libc_once():
+    if not _LIBC:
+        _LIBC.append(Libc())
+    return _LIBC[0]
+
+
 def fs_bytes(value):
     if value is None or isinstance(value, bytes):
         return value
@@ -463,7 +513,7 @@ def fs_bytes(value):
 def enter_instance(plan, channel_fds):
     """Contain this process as ``plan`` says; returns in the function's process only.
     ``channel_fds``: the descriptors to the parent only the function's process keeps."""
-    libc = Libc()
+    libc = libc_once()
     for procs in plan.get("cgroups") or ():
         with open(procs, "w") as handle:  # "0": this process; children follow it
             handle.write("0")
@@ -755,14 +805,26 @@ def last_capability():
         return 63
 
 
-def drop_privileges(libc, plan, dumpable=True):
-    """No way back: no capabilities (even through exec: the bounding set is empty and
-    no_new_privs is set), the plan's unprivileged user if it names one."""
+_BOUNDING_DROPPED = []  # [True] once this process's bounding set is empty (forks inherit it)
+
+
+def drop_bounding_set(libc):
+    """Empties the capability bounding set (what exec can ever give back). A zygote does
+    it once: its forks inherit the empty set, so their drop_privileges skips ~40 calls."""
+    if _BOUNDING_DROPPED:
+        return
     for capability in range(last_capability() + 1):
         try:
             libc("prctl", PR_CAPBSET_DROP, capability, 0, 0, 0)
         except OSError:
-            break  # not allowed (no CAP_SETPCAP): there is nothing to drop
+            return  # not allowed (no CAP_SETPCAP): there is nothing to drop
+    _BOUNDING_DROPPED.append(True)
+
+
+def drop_privileges(libc, plan, dumpable=True):
+    """No way back: no capabilities (even through exec: the bounding set is empty and
+    no_new_privs is set), the plan's unprivileged user if it names one."""
+    drop_bounding_set(libc)
     try:
         libc("prctl", PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     except OSError:
@@ -1449,9 +1511,11 @@ def zygote(control):
         os.write(control, b"unable this Python cannot receive file descriptors "
                           b"(socket.recvmsg with SCM_RIGHTS)")
         os._exit(0)
-    libc = Libc()
+    libc = libc_once()
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     libc("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    drop_bounding_set(libc)  # its own capabilities stay: the forks still make instances
+    json_scanner()
     try:
         own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)  # to come back to after each fork
     except OSError:
@@ -1596,7 +1660,7 @@ def become_case(request, fds, control, pristine, zygote_pid, cmdline, status=Non
     pipe, when this process is pid 1 of a PID namespace of its own (fork_case)."""
     global STATUS_FD
     # Dies with the zygote: one the runner gave up on takes its forks along.
-    libc = Libc()
+    libc = libc_once()
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     if status is not None:  # its parent is outside its namespace (getppid() is 0)
         try:
@@ -1669,14 +1733,6 @@ def show_as_spawned(libc, argv, environ):
     class Char(_ctypes._SimpleCData):
         _type_ = "c"
 
-    def block(data):
-        class Block(_ctypes.Array):
-            _type_ = Char
-            _length_ = max(len(data), 1)
-        made = Block.from_buffer_copy(data.ljust(1, b"\0"))
-        SHOWN.append(made)
-        return _ctypes.addressof(made)
-
     try:
         with open("/proc/self/stat", "rb") as handle:
             data = handle.read()
@@ -1686,10 +1742,17 @@ def show_as_spawned(libc, argv, environ):
             auxv = handle.read()
         args = b"".join(a + b"\0" for a in argv)
         env = b"".join(e + b"\0" for e in environ)
-        arg_start, env_start = block(args), block(env)
+
+        class Block(_ctypes.Array):  # the three, one after the other: one allocation
+            _type_ = Char
+            _length_ = len(args) + len(env) + len(auxv)
+        made = Block.from_buffer_copy(args + env + auxv)
+        SHOWN.append(made)
+        arg_start = _ctypes.addressof(made)
+        env_start = arg_start + len(args)
         mm = struct.pack("=12QIi", field(26), field(27), field(45), field(46), field(47),
-                         libc("sbrk", 0), field(28), arg_start, arg_start + len(args),
-                         env_start, env_start + len(env), block(auxv), len(auxv), -1)
+                         libc("sbrk", 0), field(28), arg_start, env_start,
+                         env_start, env_start + len(env), env_start + len(env), len(auxv), -1)
         libc("prctl", PR_SET_MM, PR_SET_MM_MAP, mm, len(mm), 0)
     except (OSError, ValueError, IndexError):
         pass

@@ -468,14 +468,45 @@ def test_channel_frames_and_config_removal(version, tmp_path):
 
 # --- pure functions of the bootstrap, in-process -----------------------------------------
 
-@pytest.mark.parametrize("text", [
+JSON_TEXTS = [
     '{"a": [1, 2.5, -0.0, 1e400, true, false, null], "b": "\\u0000\\n\\"\\\\ é"}',
     '"\\ud83d\\ude00"', '["\\u2028", "\\/"]', "[" * 500 + "]" * 500, "NaN", "-Infinity",
-])
+    '"\\ud800 lone"', ' [12345678901234567890123, {"k": {"k": []}}] \n', '{"a": 1, "a": 2}',
+]
+
+
+@pytest.mark.parametrize("text", JSON_TEXTS)
 def test_parse_json_matches_json_loads(child, text):
     expected = json.loads(text)
     got = child.parse_json(text)
     assert json.dumps(got) == json.dumps(expected)
+
+
+@pytest.mark.parametrize("text", ['{"a": 1} x', "[1,", "", "{'a': 1}", "[1] [2]"])
+def test_parse_json_refuses_what_json_loads_refuses(child, text):
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        child.parse_json(text)
+
+
+@pytest.mark.parametrize("version", python_params(["2.7", "3.6", NEWEST]))
+def test_parse_json_matches_json_loads_on_each_interpreter(version):
+    """The bootstrap's parser (json's C scanner on Python 3, without importing json) on
+    the real interpreters, which also leave sys.modules as they found it."""
+    code = ("import json, sys\n"
+            "texts = json.loads(sys.stdin.read())\n"
+            "sys.modules.pop('_json', None)\n"
+            "path = sys.argv[1]\n"
+            "names = {'__name__': 'scftest_bootstrap', '__file__': path}\n"
+            "exec(compile(open(path).read(), path, 'exec'), names)\n"
+            "same = [json.dumps(names['parse_json'](t)) == json.dumps(json.loads(t)) for t in texts]\n"
+            "print(json.dumps([same, '_json' in sys.modules]))\n")
+    done = subprocess.run([INTERPRETERS[version][0], "-S", "-c", code, str(CHILD_SCRIPT)],
+                          input=json.dumps(JSON_TEXTS), capture_output=True, text=True, check=True)
+    same, imported = json.loads(done.stdout)
+    assert not imported
+    assert same == [True] * len(JSON_TEXTS)
 
 
 def test_frame_round_trip(child):

@@ -54,6 +54,50 @@ def test_a_forked_process_shows_what_a_spawned_one_shows(isolation, version):
     for key in seen[0]:
         assert seen[2][key] == seen[0][key], key
     assert seen[3] == seen[2]
+    if isolation == "namespace":  # pid 1 (its parent outside), and the function, pid 2
+        assert seen[0]["processes"] == [[1, 0], [2, 1]]
+    assert "CapBnd:\t0000000000000000" in seen[0]["capabilities"]
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_a_forked_instance_is_two_processes_where_a_spawned_one_is_three(version):
+    """Forked into a PID namespace of its own, the case's process is the instance's init
+    itself: init and the function. Spawned, a bootstrap outside starts the init."""
+    sandbox = shared_sandbox()
+    if sandbox.isolation() != "namespace" or sandbox.machine().userns or not sandbox.machine().cgroup_bases:
+        pytest.skip("needs namespaces made as root, and cgroups (the case's processes are counted there)")
+    counts = {}
+    for start, backend in (("spawn", SpawnBackend(sandbox=sandbox)),
+                           ("fork", ForkServerBackend(SpawnBackend(sandbox=sandbox)))):
+        files, real = [], sandbox.spawned
+
+        def spawned(pid, procs=(), _files=files, _real=real):
+            _files.extend(procs)
+            return _real(pid, procs)
+
+        spec, request = make_call(version, "observe", "index.linger", event={"s": 1.0})
+        seen = []
+        with backend:
+            sandbox.spawned = spawned
+            try:
+                with backend.start(spec) as instance:
+                    runner = threading.Thread(target=lambda i=instance, r=request, out=seen: out.append(i.invoke(r)))
+                    runner.start()
+                    most = 0
+                    while runner.is_alive():
+                        for path in list(files):
+                            try:
+                                with open(path) as handle:
+                                    most = max(most, len(handle.read().split()))
+                            except OSError:
+                                pass
+                        time.sleep(0.01)
+                    runner.join()
+            finally:
+                del sandbox.spawned
+        assert seen[0].status == "success" and seen[0].start == start, seen[0].log
+        counts[start] = most
+    assert counts == {"spawn": 3, "fork": 2}
 
 
 @pytest.mark.parametrize("version", python_params(["3.10"]))

@@ -60,6 +60,28 @@ def _shown():
             "orig_argv": _script(orig[:6]) + [len(orig)] if orig else None}
 
 
+def _processes():
+    """In an instance (its own PID namespace: the function is pid 2 under its init), the
+    processes it sees, and what each is (its parent, its /proc/N/cmdline's length); None
+    as a plain process, whose pids are the host's."""
+    if os.getpid() != 2:
+        return None
+    seen = []
+    for name in sorted(os.listdir("/proc"), key=lambda n: int(n) if n.isdigit() else 0):
+        if name.isdigit():
+            with open("/proc/%s/stat" % name) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            seen.append([int(name), ppid])
+    return seen
+
+
+def _capabilities():
+    """This process's capability sets and no_new_privs (all empty, set)."""
+    with open("/proc/self/status") as handle:
+        return sorted(line.strip() for line in handle
+                      if line.startswith(("Cap", "NoNewPrivs")))
+
+
 def _script(argv):
     """The bootstrap's /proc/self/fd/N: N is the runner's, which differs between two
     backends of one test (one run has one)."""
@@ -97,5 +119,13 @@ def main_handler(event, context):
         "ids": [os.getuid(), os.getgid(), os.getpid() == os.getpgrp(), os.getpid() == os.getsid(0)],
         "name": __name__,
         "shown": _shown(),
+        "processes": _processes(),
+        "capabilities": _capabilities(),
         "main": sorted(k for k in vars(sys.modules["__main__"]) if not k.startswith("__"))[:5],
     }
+
+
+def linger(event, context):
+    """Runs for event["s"] seconds (a case whose processes a test counts meanwhile)."""
+    time.sleep(event["s"])
+    return "done"
