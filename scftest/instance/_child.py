@@ -421,6 +421,17 @@ def preload_shadowed(folders):
 # so the whole namespace goes with it. Nothing of this is reachable from the function:
 # the bootstrap is outside its pid namespace, init is root-owned, non-dumpable and, as
 # pid 1, ignores the signals the function may send.
+#
+# A case forked by a zygote (forkserver.py) that can make PID namespaces (root, no user
+# namespace) saves the bootstrap outside: the zygote forks it straight into a new PID
+# namespace (fork_case), so the case's process is pid 1 and becomes init itself, and
+# reports the function's wait status on a status pipe to the zygote (its parent), which
+# gives the runner the returncode the bootstrap outside would have mirrored:
+#
+#   init (pid 1, the zygote's child)          as above; the zygote reads its status pipe
+#     function (pid 2)                        the handler runs here, unprivileged
+#
+# What the function can observe is the same both ways (tests/instance/test_forkserver.py).
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -1477,8 +1488,11 @@ def main(argv):
 #                     JSON: fds (the number each descriptor takes in the case, in the
 #                     order attached), stdout (the index of the one that becomes 1 and
 #                     2, at no number of its own), argv,
-#                     cwd, environ
-#                     -> "forked PID" | "error REASON"
+#                     cwd, environ, pid_namespace (fork it into a PID namespace of its
+#                     own where this process may: it is then its instance's init; poll
+#                     and reap answer with its function's returncode, see fork_case)
+#                     -> "forked PID" | "forked PID init" (it is, in its own
+#                     namespace) | "error REASON"
 #                     "poll PID" -> "running" | "exited RETURNCODE" (not reaped: until
 #                     the parent says so, the pid stays taken)
 #                     "reap PID" -> "reaped RETURNCODE" (sent once the process exited)
@@ -1552,7 +1566,7 @@ def zygote(control):
             close_all(fds)
             if status is not None:
                 statuses[pid] = [status, b""]
-            sock.sendall(b"forked " + str(pid).encode("ascii"))
+            sock.sendall(b"forked " + str(pid).encode("ascii") + (b" init" if status is not None else b""))
             continue
         close_all(fds)
         try:

@@ -154,11 +154,12 @@ class Zygote:
     # ------------------------------------------------------------------ requests
 
     def fork(self, fds: Sequence[int], stdout: int, argv: Sequence[str], cwd: Optional[str],
-             environment: Mapping[str, str], pid_namespace: bool = False) -> int:
+             environment: Mapping[str, str], pid_namespace: bool = False) -> Tuple[int, bool]:
         """Forks a case's process; ``fds`` are the parent's descriptors it gets, at the same
         numbers (``stdout``: the one that also becomes its 1 and 2). Returns its pid.
         ``pid_namespace``: into a PID namespace of its own, where the zygote can make one
-        (the process is then the instance's init itself: _child.py, fork_case)."""
+        (the process is then the instance's init itself: _child.py, fork_case). Returns
+        its pid, and whether it is its namespace's init."""
         environ = dict(environment)
         environ.update(self.startup_additions)
         body = {"fds": list(fds), "stdout": list(fds).index(stdout), "argv": list(argv),
@@ -173,7 +174,8 @@ class Zygote:
         if not reply.startswith(b"forked "):
             raise ZygoteLost(f"the zygote could not fork: {reply[:200]!r}")
         self.served += 1
-        return int(reply.split()[1])
+        words = reply.split()
+        return int(words[1]), words[2:3] == [b"init"]
 
     def poll(self, pid: int) -> Optional[int]:
         """The forked process's returncode once it exited (it is not reaped), else None."""
@@ -267,9 +269,10 @@ class ForkedProcess:
     zygote. If the zygote is lost meanwhile, the status is unknowable: ``lost`` is set
     (the case is run again on the spawn path) and the returncode is -SIGKILL."""
 
-    def __init__(self, zygote: Zygote, pid: int, stdout_fd: int):
+    def __init__(self, zygote: Zygote, pid: int, stdout_fd: int, is_init: bool = False):
         self.zygote = zygote
         self.pid = pid
+        self.is_init = is_init  # pid 1 of the case's PID namespace (spawn.py reads it)
         self.stdout = os.fdopen(stdout_fd, "rb", buffering=0)
         self.returncode: Optional[int] = None
         self.reaped = False
@@ -539,7 +542,7 @@ class ForkInstance(Instance):
             return spawn_process(spec, script, config, env, code_root, child_ends)
         log_read, log_write = os.pipe()
         try:
-            pid = zygote.fork(list(child_ends) + [log_write], log_write,
+            pid, is_init = zygote.fork(list(child_ends) + [log_write], log_write,
                               [config] + [str(fd) for fd in child_ends[:2]],
                               code_root if os.path.isdir(code_root) else None, env,
                               pid_namespace=self._own_pid_namespace())
@@ -550,5 +553,5 @@ class ForkInstance(Instance):
             raise
         finally:
             os.close(log_write)
-        self.forked = ForkedProcess(zygote, pid, log_read)
+        self.forked = ForkedProcess(zygote, pid, log_read, is_init)
         return self.forked

@@ -444,13 +444,14 @@ class CaseProcesses:
     anonymous memory (from its memory cgroup, each page once; else summed over its
     processes) plus the file-backed pages of its largest process (the interpreter and
     the libraries every process maps), never the runner's pages, and never scftest's own
-    two processes of a namespace (the bootstrap outside, init inside). At the end, each
+    processes of a namespace (the bootstrap outside and init inside, or init alone where
+    a zygote forked the case into its PID namespace). At the end, each
     process's own high-water mark since its exec is a floor, so a peak between two polls
     still counts.
     """
 
     def __init__(self, root: int, isolation: str, cgroups: CaseCgroups,
-                 sandbox: Optional["Sandbox"] = None):
+                 sandbox: Optional["Sandbox"] = None, root_is_init: bool = False):
         self.root = root
         self.isolation = isolation
         self.cgroups = cgroups
@@ -458,6 +459,9 @@ class CaseProcesses:
         self.tree = ProcessTree(root)
         self.peak_rss = 0
         self._own: Set[int] = {root} if isolation == NAMESPACE else set()
+        # scftest's own processes of a namespace: the bootstrap and init, found as its
+        # child; or init alone, where the case's process is init (a fork's: forkserver.py).
+        self._own_count = 1 if root_is_init else 2
 
     @property
     def known(self) -> Dict[int, int]:
@@ -475,7 +479,7 @@ class CaseProcesses:
 
     def _measured(self, members: Iterable[int]) -> List[int]:
         """The members that are the function's (not scftest's bootstrap and init)."""
-        if self.isolation == NAMESPACE and len(self._own) < 2:
+        if self.isolation == NAMESPACE and len(self._own) < self._own_count:
             for pid in members:
                 stat = read_stat(pid)
                 if stat is not None and stat.ppid == self.root:
@@ -582,8 +586,10 @@ class CasePlan:
     layer_path: List[str] = field(default_factory=list)  # sys.path entries of the layers
     image_path: Optional[str] = None  # the image libraries as the function sees them
 
-    def processes(self, root: int) -> CaseProcesses:
-        return CaseProcesses(root, self.isolation, self.cgroups, self.sandbox)
+    def processes(self, root: int, root_is_init: bool = False) -> CaseProcesses:
+        """``root_is_init``: the case's process is its namespace's init itself (forked
+        into its PID namespace by a zygote), not a bootstrap outside that started one."""
+        return CaseProcesses(root, self.isolation, self.cgroups, self.sandbox, root_is_init)
 
     def close(self) -> None:
         """The case is over and its processes are gone: its cgroups serve a later case

@@ -243,7 +243,8 @@ class _Process:
         _close_fds(*child_ends)
         if plan.sandbox is not None:
             plan.sandbox.spawned(proc.pid, plan.cgroups.procs_files)
-        return cls(spec, plan, folder, home, proc, plan.processes(proc.pid),
+        tree = plan.processes(proc.pid, root_is_init=getattr(proc, "is_init", False))
+        return cls(spec, plan, folder, home, proc, tree,
                    [r for r, _ in pipes[:invocations]], requests[1] if requests else None,
                    go[1], spawned_at)
 

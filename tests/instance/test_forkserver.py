@@ -100,6 +100,25 @@ def test_a_forked_instance_is_two_processes_where_a_spawned_one_is_three(version
     assert counts == {"spawn": 3, "fork": 2}
 
 
+@pytest.mark.parametrize("version", python_params(FORKABLE))
+def test_a_forked_case_reports_the_memory_a_spawned_one_does(isolation, version):
+    """The record's memory figure counts the function's process (its anonymous memory
+    and file-backed pages), never scftest's own (bootstrap, init): forked, where init is
+    the case's process itself, as spawned. The pages a fork shares with its zygote are
+    counted a little differently (README: within about 1 MB)."""
+    sandbox = sandbox_for(isolation)
+    figures = {}
+    for start, backend in (("spawn", SpawnBackend(sandbox=sandbox)),
+                           ("fork", ForkServerBackend(SpawnBackend(sandbox=sandbox)))):
+        with backend:
+            spec, request = make_call(version, "observe", "index.hold", event={"mb": 40}, memory_mb=256)
+            record = invoke_once(spec, request, backend=backend)
+        assert record.status == "success" and record.start == start, record.log
+        figures[start] = record.max_memory_mb
+    assert figures["spawn"] > 40
+    assert abs(figures["fork"] - figures["spawn"]) <= 2, figures
+
+
 @pytest.mark.parametrize("version", python_params(["3.10"]))
 def test_the_hash_seed_changes_with_each_zygote_generation(version):
     with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox()), recycle_every=2) as forks:

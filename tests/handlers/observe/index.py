@@ -129,3 +129,11 @@ def linger(event, context):
     """Runs for event["s"] seconds (a case whose processes a test counts meanwhile)."""
     time.sleep(event["s"])
     return "done"
+
+
+def hold(event, context):
+    """Holds event["mb"] MB while it returns (a memory figure to compare)."""
+    data = bytearray(event["mb"] * 1024 * 1024)
+    for i in range(0, len(data), 4096):
+        data[i] = 1
+    return len(data)
