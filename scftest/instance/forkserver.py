@@ -96,6 +96,7 @@ class Zygote:
     while the worker asks for the next fork."""
 
     def __init__(self, interpreter: str, script: Script, environment: Mapping[str, str]):
+        self.worker = threading.get_ident()  # the thread whose cases it serves
         self.interpreter = interpreter
         self.environment = dict(environment)
         self.served = 0
@@ -445,11 +446,12 @@ class ForkServerBackend(Backend):
         return [self._zygotes.pop(key) for key in mine[:max(0, len(mine) - ZYGOTES_PER_WORKER)]]
 
     def _retire(self, *zygotes: Zygote) -> None:
-        """Ends zygotes no case will ask for again, once the teardowns the sandbox's reaper
-        holds so far are done: those of their last cases reap through them (a zygote
-        closed before would leave its forks' exit statuses unread)."""
+        """Ends zygotes no case will ask for again, once the teardowns their worker's lane
+        of the sandbox's reaper holds so far are done: those of their last cases reap
+        through them (a zygote closed before would leave its forks' exit statuses unread)."""
         for zygote in zygotes:
-            self.spawn.sandbox.reaper.hold(partial(self._end, zygote), "(fork-server)")
+            self.spawn.sandbox.reaper.hold(partial(self._end, zygote), "(fork-server)",
+                                           lane=zygote.worker)
 
     def _end(self, zygote: Zygote) -> List[int]:
         zygote.close()

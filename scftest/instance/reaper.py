@@ -13,8 +13,10 @@ A teardown that finds processes still there once its wait is over (a process fro
 cgroup freezer survives SIGKILL) is reported on the runner's stderr: the case's verdict
 was given by then.
 
-At most ``backlog`` teardowns wait at any time: a worker that would add one more waits
-for the oldest (the kernel's teardown cannot fall behind without bound).
+At most ``backlog`` teardowns wait in a lane at any time: a worker that would add one
+more waits for the oldest (the kernel's teardown cannot fall behind without bound). Each
+worker has a lane (a thread) of its own: a teardown is mostly waiting for the kernel, and
+at -j 2 one thread waiting for both workers' teardowns in turn fell behind.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
-from typing import Callable, Deque, List, Optional, TextIO
+from typing import Callable, Deque, Dict, Hashable, List, Optional, TextIO
 
 from scftest.i18n import _
 
@@ -33,31 +35,48 @@ Teardown = Callable[[], List[int]]
 BACKLOG = 8
 
 
+class _Lane:
+    """One lane's teardowns: those waiting, how many run, its thread."""
+
+    def __init__(self) -> None:
+        self.waiting: Deque[tuple] = deque()
+        self.busy = 0
+        self.thread: Optional[threading.Thread] = None
+
+
 class Reaper:
+    """Teardowns run in lanes, one thread each: by default a lane per thread that holds
+    them (per worker), so one worker's slow teardowns never queue behind another's; a
+    lane's teardowns run in the order held (a zygote's end is held in its worker's lane
+    after its cases' teardowns, which reap through it: forkserver.py)."""
+
     def __init__(self, backlog: int = BACKLOG, report: Optional[TextIO] = None):
-        self.backlog = max(1, backlog)
+        self.backlog = max(1, backlog)  # per lane
         self._report = report
         self._cond = threading.Condition()
-        self._queue: Deque[tuple] = deque()
-        self._busy = 0  # teardowns taken by the thread and not done yet
-        self._thread: Optional[threading.Thread] = None
+        self._lanes: Dict[Hashable, _Lane] = {}
         self._closing = False
         self.done = 0  # teardowns finished (tests read it)
 
-    def hold(self, teardown: Teardown, function: str) -> None:
-        """Runs ``teardown`` in the reaper's thread (in this one once the reaper is
-        closing: the run's end waits anyway)."""
+    def hold(self, teardown: Teardown, function: str, lane: Optional[Hashable] = None) -> None:
+        """Runs ``teardown`` in ``lane``'s thread (the calling thread's lane by default;
+        in this thread once the reaper is closing: the run's end waits anyway)."""
+        key = threading.get_ident() if lane is None else lane
         with self._cond:
             if self._closing:
                 run_now = True
             else:
                 run_now = False
-                while len(self._queue) + self._busy >= self.backlog:
+                queue = self._lanes.get(key)
+                if queue is None:
+                    queue = self._lanes[key] = _Lane()
+                while len(queue.waiting) + queue.busy >= self.backlog:
                     self._cond.wait()
-                self._queue.append((teardown, function))
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._serve, name="scftest-reaper", daemon=True)
-                    self._thread.start()
+                queue.waiting.append((teardown, function))
+                if queue.thread is None:
+                    queue.thread = threading.Thread(target=self._serve, args=(queue,),
+                                                    name="scftest-reaper", daemon=True)
+                    queue.thread.start()
                 self._cond.notify_all()
         if run_now:
             self._run(teardown, function)
@@ -65,36 +84,37 @@ class Reaper:
     @property
     def pending(self) -> int:
         with self._cond:
-            return len(self._queue) + self._busy
+            return sum(len(q.waiting) + q.busy for q in self._lanes.values())
 
     def close(self) -> None:
         """Waits until every teardown held so far is done (those held meanwhile run in
-        their caller). The reaper can serve again afterwards: a new thread starts with
-        the next teardown held."""
+        their caller). The reaper can serve again afterwards: new threads start with the
+        next teardowns held."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
+            threads = [q.thread for q in self._lanes.values() if q.thread is not None]
+        for thread in threads:
             thread.join()
         with self._cond:
             self._closing = False
-            self._thread = None
+            self._lanes.clear()
 
-    def _serve(self) -> None:
+    def _serve(self, lane: "_Lane") -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
+                while not lane.waiting and not self._closing:
                     self._cond.wait()
-                if not self._queue:
+                if not lane.waiting:
+                    lane.thread = None
                     return  # closing, and nothing left
-                teardown, function = self._queue.popleft()
-                self._busy += 1
+                teardown, function = lane.waiting.popleft()
+                lane.busy += 1
             try:
                 self._run(teardown, function)
             finally:
                 with self._cond:
-                    self._busy -= 1
+                    lane.busy -= 1
                     self.done += 1
                     self._cond.notify_all()
 
