@@ -1542,6 +1542,7 @@ def zygote(control):
     space = _socket.CMSG_SPACE(ZYGOTE_MAX_FDS * 4)
     environ = b"\0".join(k + b"=" + v for k, v in sorted(os.environb.items()))
     sock.sendall(b"ready " + str(os.getpid()).encode("ascii") + b"\n" + environ)
+    standby = None  # the process forked ahead for the next case (see Standby)
     while True:
         message, ancillary, flags, _ = sock.recvmsg(1 << 18, space)
         fds = received_fds(_socket, ancillary)
@@ -1553,7 +1554,16 @@ def zygote(control):
                 request = parse_json(body.decode("utf-8"))
                 if len(fds) != len(request["fds"]) or flags & _socket.MSG_CTRUNC:
                     raise ValueError("%d descriptors for %d numbers" % (len(fds), len(request["fds"])))
-                pid, status = fork_case(libc, own_pids if request.get("pid_namespace") else None)
+                wanted = bool(request.get("pid_namespace"))
+                pid, status = None, None
+                if standby is not None:
+                    taken, standby = standby, None
+                    if taken.pid_namespace == wanted and taken.hand_over(_socket, message, fds):
+                        pid, status = taken.pid, taken.status
+                    else:
+                        taken.discard()
+                if pid is None:
+                    pid, status = fork_case(libc, own_pids if wanted else None)
             except Exception as exc:
                 close_all(fds)
                 sock.sendall(b"error " + to_bytes(exc))
@@ -1567,6 +1577,17 @@ def zygote(control):
             if status is not None:
                 statuses[pid] = [status, b""]
             sock.sendall(b"forked " + str(pid).encode("ascii") + (b" init" if status is not None else b""))
+            # The next case's process, forked now, while this one starts: the fork and
+            # the first steps of a process are off the next case's way.
+            request = body = message = None  # nothing of this case's request in it
+            standby = Standby.fork(libc, own_pids if wanted else None, _socket)
+            if standby is not None and standby.pid == 0:
+                os.close(sock.detach())
+                for entry in statuses.values():
+                    os.close(entry[0])
+                request, fds = standby.wait(_socket, space)
+                return become_case(request, fds, standby.sock.detach(), pristine, zygote_pid,
+                                   pristine_cmdline, standby.status)
             continue
         close_all(fds)
         try:
@@ -1586,6 +1607,67 @@ def zygote(control):
         except Exception as exc:
             reply = b"error " + to_bytes(exc)
         sock.sendall(reply)
+
+
+class Standby(object):
+    """A case's process forked ahead of its request (fork_case, into its PID namespace
+    where asked), waiting on a socket of its own for the request and its descriptors,
+    which the zygote hands over when the runner asks for a fork: then it goes on exactly
+    as a process forked at that moment does (become_case). It dies with the zygote, and
+    is ended when the next request wants another kind (a PID namespace or not)."""
+
+    def __init__(self, pid, status, sock, pid_namespace):
+        self.pid, self.status, self.sock, self.pid_namespace = pid, status, sock, pid_namespace
+
+    @classmethod
+    def fork(cls, libc, own_pids, _socket):
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        try:
+            pid, status = fork_case(libc, own_pids)
+        except Exception:
+            ours.close()
+            theirs.close()
+            return None
+        if pid == 0:
+            ours.close()
+            libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)  # as become_case does, before waiting
+            return cls(0, status, theirs, own_pids is not None)
+        theirs.close()
+        return cls(pid, status, ours, own_pids is not None)
+
+    def hand_over(self, _socket, message, fds):
+        """Sends the request and its descriptors; False if the standby is gone."""
+        try:
+            data = fds_bytes(fds)
+            self.sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, data)] if fds else [])
+            return True
+        except OSError:
+            return False
+        finally:
+            self.sock.close()
+
+    def discard(self):
+        self.sock.close()
+        try:
+            os.kill(self.pid, SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        if self.status is not None:
+            os.close(self.status)
+
+    def wait(self, _socket, space):
+        """In the standby: its request and descriptors (it leaves if the zygote ends it)."""
+        message, ancillary, flags, _ = self.sock.recvmsg(1 << 18, space)
+        fds = received_fds(_socket, ancillary)
+        if not message or flags & _socket.MSG_CTRUNC:
+            os._exit(0)
+        return parse_json(message.partition(b" ")[2].decode("utf-8")), fds
+
+
+def fds_bytes(fds):
+    import struct
+    return struct.pack("%di" % len(fds), *fds)
 
 
 def fork_case(libc, own_pids):

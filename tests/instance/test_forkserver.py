@@ -120,6 +120,42 @@ def test_a_forked_case_reports_the_memory_a_spawned_one_does(isolation, version)
 
 
 @pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_the_next_cases_process_is_forked_ahead_and_serves_it(isolation, version):
+    """After a fork the zygote forks the next case's process at once (a standby, waiting
+    for its request); the next case is that process, and it shows what a fork made at
+    request time shows (the first test compares those)."""
+    sandbox = sandbox_for(isolation)
+    started, real = [], sandbox.spawned
+
+    def spawned(pid, procs=()):
+        started.append(pid)
+        return real(pid, procs)
+
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        sandbox.spawned = spawned
+        try:
+            first = observe(version, isolation, forks)
+            zygotes = _zygotes(forks)
+            sandbox.reaper.close()  # the first case's process reaped: the standby is left
+            standby = _children(zygotes[0])
+            second = observe(version, isolation, forks)
+        finally:
+            del sandbox.spawned
+    assert (first.start, second.start) == ("fork", "fork")
+    case_pids = [pid for pid in started if pid not in zygotes]
+    assert len(standby) == 1 and case_pids[1] == standby[0]
+    first_seen, second_seen = dict(first.return_value), dict(second.return_value)
+    for varying in ("random",):
+        first_seen.pop(varying), second_seen.pop(varying)
+    assert first_seen == second_seen
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(p) for p in handle.read().split()]
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
 def test_the_hash_seed_changes_with_each_zygote_generation(version):
     with ForkServerBackend(SpawnBackend(sandbox=shared_sandbox()), recycle_every=2) as forks:
         records = [observe(version, shared_sandbox().isolation(), forks) for _ in range(6)]
