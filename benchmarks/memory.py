@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/memory.py                       # validate, 1,000 and 10,000 cases
     .venv/bin/python benchmarks/memory.py --run --sizes 1000     # and `run -j 2 -q`
+    .venv/bin/python benchmarks/memory.py --run --sizes 100 1000 10000   # (c) and (f) at once
 
 Peak RSS is memory, not time: a machine busy with other work changes it little, so this
 can be measured while others run (bench.py's timings cannot). Each figure is the median
@@ -41,8 +42,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             run = [runner.peak_rss_mb(suite, 2) for _ in range(options.repeat)] if options.run else []
             figures[n] = (load, run)
             print(f"{n} cases: validate {_shown(load)}" + (f"; run -j 2 {_shown(run)}" if run else ""), flush=True)
-        if len(options.sizes) > 1:
-            few, many = min(options.sizes), max(options.sizes)
+        sizes = sorted(figures)
+        for few, many in zip(sizes, sizes[1:]):  # each size against the next smaller: (c) and (f)
             for index, what in enumerate(("validate", "run -j 2")):
                 if figures[few][index]:
                     ratio = statistics.median(figures[many][index]) / statistics.median(figures[few][index])

@@ -327,6 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan.compile_tags(args.tags)
     paths = _paths(args, project)
     cache = _cache(args, project, paths)
+    reports = _report_paths(args)
     options = RunOptions(
         paths=paths,
         keyword=args.keyword,
@@ -342,12 +343,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         last_failed=_last_failed(args, cache),
         coverage=bool(args.cov or args.cov_reports or args.cov_fail_under is not None),
         coverage_notice=_coverage_notice,
+        # The file reports and --update read every outcome whole at the end; the terminal does
+        # not (it shows the failures whole, and only counts and times of the others).
+        compact=not (reports or args.update),
     )
     settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
                               color={"auto": None, "yes": True, "no": False}[args.color],
                               durations=args.durations)
     terminal = create("terminal", console, settings)
-    reporters = Group([terminal] + [create(name, path, settings) for name, path in _report_paths(args).items()])
+    reporters = Group([terminal] + [create(name, path, settings) for name, path in reports.items()])
     result = run(options, reporters)
     result.coverage_fail_under = args.cov_fail_under  # the reports' exit status counts it
     if args.update and not result.interrupted:

@@ -24,7 +24,7 @@ from scftest.check import imports
 from scftest.check.judge import judge, judge_steps
 from scftest.check.masking import Masker, masked_with, masker, short_secret_warnings
 from scftest.i18n import _
-from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.check.outcome import CaseOutcome, Compactor, Verdict
 from scftest.instance import Backend, InstanceError, InstanceSpec, Interpreter, InvocationRequest
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
@@ -57,6 +57,10 @@ class RunOptions:
     fresh: bool = False  # --fresh: every case spawned, none forked from a zygote (instance/forkserver.py)
     coverage: bool = False  # --cov: measure the handler code in every instance (scftest/coverage/)
     coverage_notice: Optional[Callable[[str, str, Path], None]] = None  # told before coverage.py is installed
+    # Keep of a case that passed, was skipped or xfailed only what the terminal's summary, the
+    # exit status and the last-failed cache read (check/outcome.Compactor): for a run whose
+    # reports are told each outcome whole as it ends and need no more of it afterwards.
+    compact: bool = False
 
 
 def run(options: RunOptions, reporter: Optional["Reporter"] = None,
@@ -178,6 +182,7 @@ class _Pool:
         self.stop = threading.Event()  # start no new case (-x, Ctrl-C)
         self.backend = backend
         self.preparer = Preparer(resolver, options.environ, measurement)
+        self.compactor = Compactor() if options.compact else None
 
     def run(self) -> Tuple[List[CaseOutcome], bool]:
         finished: Dict[int, CaseOutcome] = {}
@@ -234,7 +239,9 @@ class _Pool:
         outcome = future.result()
         if outcome is None:
             return
-        finished[index] = outcome
+        # What is kept until the run's end: at 10,000 cases, every record whole (its log,
+        # value, imports) would be most of the runner's memory. The reporter sees it whole.
+        finished[index] = self.compactor.compacted(outcome) if self.compactor else outcome
         if report and self.reporter:
             self.reporter.case_finished(outcome)
 

@@ -3,6 +3,7 @@ closed) and its pool under Ctrl-C."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -10,12 +11,17 @@ import threading
 from pathlib import Path
 from typing import List, Optional
 
+import pytest
 from conftest import INTERPRETERS, NEWEST_OFFERED, needs
 
+from scftest import session
+
 from scftest.check.outcome import Verdict
+from scftest.cli import main
 from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, InvocationRequest
 from scftest.instance.record import InvocationRecord
 from scftest.instance.spawn import SpawnBackend
+from scftest.model import UNSET
 from scftest.result import EXIT_FAILED
 from scftest.session import RunOptions, run
 
@@ -168,3 +174,66 @@ def test_ctrl_c_at_any_moment_never_hangs_the_pool(tmp_path):
     done = subprocess.run([sys.executable, str(script), "250"], capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+def test_a_compact_run_keeps_whole_only_the_outcomes_its_summary_shows_whole(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text(textwrap.dedent("""\
+        def main(event, context):
+            print("said by case", event["n"])
+            return event["n"]
+    """))
+    (tmp_path / "s.yaml").write_text(f"function: {{code: fn, handler: index.main, runtime: Python{NEWEST_OFFERED}}}\n"
+                                     + textwrap.dedent("""\
+        cases:
+          - {name: one, event: {n: 1}, expect: {return: 1}}
+          - {name: two, event: {n: 2}, expect: {return: 2}}
+          - {name: wrong, event: {n: 3}, expect: {return: 4}}
+          - {name: known, event: {n: 5}, xfail: a known bug, expect: {return: 6}}
+          - {name: later, skip: not today}
+    """))
+    options = _options(tmp_path / "s.yaml")
+    told = []
+
+    class Told:
+        def start(self, plan):
+            pass
+
+        def case_finished(self, outcome):
+            told.append(outcome)
+
+    whole = run(options).outcomes
+    compact = run(dataclasses.replace(options, compact=True), Told()).outcomes
+    assert [o.verdict for o in compact] == [o.verdict for o in whole] == [
+        Verdict.PASSED, Verdict.PASSED, Verdict.FAILED, Verdict.XFAILED, Verdict.SKIPPED]
+    assert all(o.record.log for o in told if o.record is not None)  # the reporters saw them whole
+    one, two, wrong, known, later = compact
+    # No log, value or request id kept for the cases the summary only counts; one shared
+    # outline of how they ran, which still says it.
+    assert one.compact and one.record.log == "" and one.record.return_value is UNSET and not one.record.request_id
+    assert two.record is one.record is known.record
+    assert (one.record.isolation, one.record.interpreter) == (whole[0].record.isolation, whole[0].record.interpreter)
+    assert one.elapsed_s > 0 and one.case is told[0].case
+    assert known.mismatches == () and whole[3].mismatches
+    assert later.compact and later.summary == "not today" and later.record is None
+    # A failure is kept whole: the failures section shows its log and mismatch.
+    assert not wrong.compact and "said by case 3" in wrong.record.log and wrong.mismatches
+
+
+@pytest.mark.parametrize("report, compact", [((), True), (("--json", "r.json"), False), (("--junit-xml", "r.xml"), False)])
+def test_the_cli_keeps_compact_outcomes_unless_a_report_reads_them_at_the_end(tmp_path, monkeypatch, report, compact):
+    path = _suite(tmp_path)
+    kept = []
+
+    def watched(options, reporter=None, backend=None):
+        result = run(options, reporter, backend)
+        kept.extend(result.outcomes)
+        return result
+
+    monkeypatch.setattr(session, "run", watched)
+    monkeypatch.chdir(tmp_path)
+    runtime = f"Python{NEWEST_OFFERED}"
+    code = main(["run", str(path), "-q", "--runtime", f"{runtime}={INTERPRETERS[NEWEST_OFFERED][0]}", *report])
+    assert code == 0 and [o.verdict for o in kept] == [Verdict.PASSED, Verdict.PASSED, Verdict.SKIPPED]
+    assert all(o.compact is compact for o in kept)
+    assert all(bool(o.record.request_id) is not compact for o in kept[:2])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
 if TYPE_CHECKING:
     from scftest.instance.record import InvocationRecord
@@ -112,7 +112,51 @@ class CaseOutcome:
     internal: bool = False  # an error of scftest itself, not of the case (exit status 3)
     steps: Tuple[StepOutcome, ...] = ()
     masked: bool = False  # a secret was replaced by *** somewhere in what it shows
+    compact: bool = False  # only what a run's summary needs was kept (``Compactor``)
 
     @property
     def failed(self) -> bool:
         return self.verdict in (Verdict.FAILED, Verdict.XPASSED)
+
+
+# Verdicts whose outcome the terminal's summary shows only as a count, a time and a case id.
+QUIET_VERDICTS = (Verdict.PASSED, Verdict.SKIPPED, Verdict.XFAILED)
+
+# The record's fields that say how a case ran (the runtime, the interpreter, the
+# containment, fork or spawn, how it ended), the same for many cases: a compact outcome's
+# record keeps these; what the invocation returned, logged and measured is dropped.
+HOW_IT_RAN = ("invocation", "runtime", "interpreter", "interpreter_version", "status", "status_code",
+              "runtime_fallback", "isolation", "start")
+
+
+class Compactor:
+    """Makes the outcomes a run keeps until its end small (``compacted``), for a run whose
+    reports read only the verdicts, the times and the case ids of the cases that passed
+    (the terminal's summary, the exit status, the last-failed cache, --durations).
+
+    An outcome that passed, was skipped or xfailed keeps its case, verdict, summary, time
+    and flags, and as record an outline of how it ran shared by every case that ran alike
+    (``HOW_IT_RAN``; its value, log, imports, ids and figures are left out); its
+    mismatches, details and steps are dropped. A failure or an error is kept whole: the
+    failures section shows all of it. One Compactor per run: it remembers the outlines.
+    """
+
+    def __init__(self) -> None:
+        self._outlines: Dict[Tuple[Any, ...], "InvocationRecord"] = {}
+
+    def compacted(self, outcome: CaseOutcome) -> CaseOutcome:
+        if outcome.verdict not in QUIET_VERDICTS or outcome.compact:
+            return outcome
+        return CaseOutcome(case=outcome.case, verdict=outcome.verdict, summary=outcome.summary,
+                           record=self._outline(outcome.record), elapsed_s=outcome.elapsed_s,
+                           internal=outcome.internal, masked=outcome.masked, compact=True)
+
+    def _outline(self, record: Optional["InvocationRecord"]) -> Optional["InvocationRecord"]:
+        if record is None:
+            return None
+        key = tuple(getattr(record, name) for name in HOW_IT_RAN)
+        outline = self._outlines.get(key)
+        if outline is None:
+            # Every other field at its default; the request id (which has none) empty.
+            outline = self._outlines[key] = type(record)(request_id="", **dict(zip(HOW_IT_RAN, key)))
+        return outline
