@@ -66,7 +66,11 @@ class _Collector:
 
 
 def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Suite], List[SuiteProblem]]:
-    """The Suite for schema-valid ``data``, or None with the problems that prevent it."""
+    """The Suite for schema-valid ``data``, or None with the problems that prevent it.
+
+    ``data["cases"]`` is used up: each written case is let go (its item set to None) once
+    its cases are built, so that a 10,000-case file's written data and its case model are
+    never held whole at the same time (that was loading's peak memory)."""
     out = _Collector(source)
     name = data.get("name") or source.file.stem
     imported = _with_from_file(data.get("function") or {}, out)
@@ -76,7 +80,9 @@ def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Su
     matrix = data.get("matrix") or {}
     cases: List[Case] = []
     labels_clash = _check_matrix_labels(matrix, out)
-    for index, raw in enumerate(data.get("cases") or []):
+    written = data.get("cases") or []
+    for index in range(len(written)):
+        raw, written[index] = written[index], None
         if identity:  # the deployed name, namespace and region, under the case's own context:
             raw = {**raw, "context": {**identity, **(raw.get("context") or {})}}
         cases.extend(_expand_case(name, raw, ("cases", index), function, matrix, out))

@@ -1,0 +1,61 @@
+"""Loading a large suite never holds two copies of it: the schema check reads the written
+data itself, and the case model replaces the written cases one at a time (issue 15)."""
+
+import tracemalloc
+
+from test_packed_marks import _bench_like
+
+from scftest.load.build import build_suite
+from scftest.load.loader import load_paths, suite_tags
+from scftest.load.validate import _as_written
+from scftest.load.yamlio import parse_text, read_document
+from scftest.matchers import build_matcher
+from scftest.model import EnvRef, Replace
+
+
+def test_data_without_tags_is_checked_as_it_is_not_as_a_copy():
+    data = {"cases": [{"name": "a", "event": {"n": 1, "items": [1, 2]}}, {"name": "b"}], "function": {"code": "fn"}}
+    assert _as_written(data) is data
+
+
+def test_tags_are_checked_as_written_and_the_data_keeps_them():
+    regex = build_matcher("!regex", "^a")
+    data = {"cases": [{"name": "a", "expect": {"ret_msg": regex}}, {"name": "b", "event": Replace({"x": [1]})}],
+            "function": {"code": "fn", "environment": {"T": EnvRef("T")}}}
+    written = _as_written(data)
+    assert written == {"cases": [{"name": "a", "expect": {"ret_msg": "!regex '^a'"}},
+                                 {"name": "b", "event": {"x": [1]}}],
+                       "function": {"code": "fn", "environment": {"T": "!env T"}}}
+    assert data["cases"][0]["expect"]["ret_msg"] is regex and isinstance(data["cases"][1]["event"], Replace)
+    assert written["cases"][1]["event"] is data["cases"][1]["event"].value  # untagged parts are not copied
+
+
+def test_building_lets_each_written_case_go(tmp_path):
+    document = parse_text(_bench_like(5), tmp_path / "bench.yaml", suite_tags())
+    (tmp_path / "fn").mkdir()
+    suite, problems = build_suite(document.data, document.source)
+    assert problems == [] and [case.name for case in suite.cases] == [f"case {i}" for i in range(5)]
+    assert suite.cases[3].event == {"n": 3, "items": ["a", "b"]} and suite.cases[3].line == 18
+    assert document.data["cases"] == [None] * 5
+
+
+def _peak(work) -> int:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_loading_peaks_at_reading_the_file(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text("def main_handler(event, context):\n    return 1\n")
+    (tmp_path / "bench.yaml").write_text(_bench_like(1000))
+    assert len(load_paths([tmp_path]).suites[0].cases) == 1000  # the schema and modules loaded outside the measure
+    reading = _peak(lambda: read_document(tmp_path / "bench.yaml", suite_tags()))
+    loading = _peak(lambda: load_paths([tmp_path]))
+    # Checking the written data and building the model from it added half as much again to
+    # the peak of reading the file (the schema check's copy, then the data and the model
+    # held whole at once); now they add little to it.
+    assert loading < 1.2 * reading, (loading, reading)
