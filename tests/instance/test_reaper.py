@@ -3,6 +3,7 @@ of their own, so a slow teardown of one worker never holds up another's; the run
 (close) waits for every lane."""
 
 import threading
+import time
 
 from scftest.instance.reaper import Reaper
 
@@ -31,6 +32,9 @@ def test_a_slow_teardown_holds_up_only_its_own_lane():
         reaper.hold(after_slow, "f", lane="worker 1")
         reaper.hold(other, "f", lane="worker 2")
         assert other_done.wait(10), "worker 2's teardown waited for worker 1's"
+        deadline = time.monotonic() + 10  # worker 2's lane counts it done just after it ran
+        while reaper.pending != 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert order == ["other"] and reaper.pending == 2
     finally:
         release.set()
