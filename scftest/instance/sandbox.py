@@ -332,6 +332,10 @@ class CaseCgroups:
     def __init__(self, folders: Mapping[str, str], processes_limit: Optional[int] = None):
         self.folders = dict(folders)
         self.processes_limit = processes_limit  # what pids.max says (None: not known)
+        # memory.stat, kept open while the cgroup lives (and serves later cases): the
+        # memory poll reads it every 15 ms, and a read at offset 0 of the open file makes
+        # the figures anew, for half the cost of opening the file each time.
+        self._stat_fd: Optional[int] = None
 
     @classmethod
     def make(cls, bases: Mapping[str, str], name: str, limits: Limits = LIMITS) -> "CaseCgroups":
@@ -366,9 +370,7 @@ class CaseCgroups:
 
     def anonymous_bytes(self) -> Optional[int]:
         """The case's anonymous memory, each page once (None without a memory cgroup)."""
-        folder = self.folders.get("memory")
-        data = read_file(os.path.join(folder, "memory.stat")) if folder is not None else None
-        text = b"\n" + (data or b"")
+        text = b"\n" + (self._memory_stat() or b"")
         at = text.find(b"\nrss ")
         if at < 0:
             return None
@@ -378,8 +380,22 @@ class CaseCgroups:
         except ValueError:
             return None
 
+    def _memory_stat(self) -> Optional[bytes]:
+        folder = self.folders.get("memory")
+        if folder is None:
+            return None
+        try:
+            if self._stat_fd is None:
+                self._stat_fd = os.open(os.path.join(folder, "memory.stat"), os.O_RDONLY)
+            return os.pread(self._stat_fd, 65536, 0)
+        except OSError:  # gone, or not a file that can be read: no figure, as before
+            return None
+
     def remove(self) -> bool:
         """Removes the (empty) cgroups; False if one is still busy."""
+        if self._stat_fd is not None:
+            fd, self._stat_fd = self._stat_fd, None
+            os.close(fd)
         removed = True
         for controller, folder in list(self.folders.items()):
             if _rmdir(folder, retries=40):
@@ -462,6 +478,7 @@ class CaseProcesses:
         # scftest's own processes of a namespace: the bootstrap and init, found as its
         # child; or init alone, where the case's process is init (a fork's: forkserver.py).
         self._own_count = 1 if root_is_init else 2
+        self._listed: Optional[bool] = None  # whether the last read of the cgroup's list worked
 
     @property
     def known(self) -> Dict[int, int]:
@@ -471,11 +488,17 @@ class CaseProcesses:
         if not self.cgroups.listed:
             self.tree.discover()
 
-    def _members(self) -> List[int]:
+    def _listing(self) -> Optional[List[int]]:
+        """The cgroup's list of the case's processes (a read of cgroup.procs), or None."""
         members = self.cgroups.members()
-        if members is None:
-            members = [stat.pid for stat in self.tree._live()]
+        self._listed = members is not None
         return members
+
+    def _members(self, listing: Optional[List[int]]) -> List[int]:
+        """The case's processes: ``listing`` (the cgroup's), else the tree's live ones."""
+        if listing is None:
+            return [stat.pid for stat in self.tree._live()]
+        return listing
 
     def _measured(self, members: Iterable[int]) -> List[int]:
         """The members that are the function's (not scftest's bootstrap and init)."""
@@ -488,7 +511,9 @@ class CaseProcesses:
 
     def rss_bytes(self) -> int:
         """The case's memory now (see the class); also tracks the peak."""
-        measured = self._measured(self._members())
+        return self._rss_of(self._measured(self._members(self._listing())))
+
+    def _rss_of(self, measured: List[int]) -> int:
         anonymous = self.cgroups.anonymous_bytes()
         summed, largest_file = 0, 0
         for pid in measured:
@@ -505,36 +530,50 @@ class CaseProcesses:
     def measure(self) -> int:
         """The case's peak so far (bytes): one more poll, and each process's own
         high-water mark as a floor (a warm instance's figure after an invocation)."""
-        if self.isolation == NAMESPACE or self.cgroups.members() is not None:
-            self.discover()
-        self.rss_bytes()
-        members = self._measured(self._members())
-        self.peak_rss = max([self.peak_rss] + [_high_water(pid) for pid in members])
+        self._measure()
         return self.peak_rss
+
+    def _measure(self) -> Optional[List[int]]:
+        """measure(), reading the cgroup's list once (the poll and the floor are taken of
+        the same processes); returns that list (None: no cgroup lists them)."""
+        listing = self._listing()
+        if self.isolation == NAMESPACE and listing is None:
+            self.discover()
+        measured = self._measured(self._members(listing))
+        self._rss_of(measured)
+        self.peak_rss = max([self.peak_rss] + [_high_water(pid) for pid in measured])
+        return listing
 
     @property
     def deferrable(self) -> bool:
         """Whether the end can be split (``kill(wait=False)``, then ``wait_gone``): in a
         namespace with a cgroup that lists the case's processes, where SIGKILL to every
         one of them and to init (whose death ends any process forked meanwhile) leaves
-        nothing of the case that can run again; only the kernel's teardown remains."""
-        return self.isolation == NAMESPACE and self.cgroups.members() is not None
+        nothing of the case that can run again; only the kernel's teardown remains.
+        Whether the cgroup lists them is known from the last poll's read of the list
+        (a cgroup the run made stays readable while its case lasts); read if none was."""
+        if self.isolation != NAMESPACE:
+            return False
+        if self._listed is None:
+            self._listing()
+        return bool(self._listed)
 
     def kill(self, wait: bool = True) -> List[int]:
         """Measures one last time, then ends every process of the case; returns the
         pids still alive afterwards (none, unless the kernel refuses). ``wait=False``
         (only where ``deferrable``): send the signals and return at once; ``wait_gone``
         then waits for the kernel's teardown."""
-        self.measure()
+        # The cgroup's list read by the last measure is the one signalled: a process
+        # forked since is in the namespace, and ends with init (signalled too).
+        members = self._measure()
         if self.isolation == NAMESPACE:
             _signal(self.root)  # init's parent-death signal: the namespace ends with it
-        members = self.cgroups.members()  # read once: it is a read of cgroup.procs
         listed = members is not None
         if not wait and self.isolation == NAMESPACE and listed:  # deferrable
             for pid in members:
                 _signal(pid)  # side by side, not one after the other through init
             return []
-        leftovers = self._end_members() if listed else []
+        leftovers = self._end_members(members) if listed else []
         if self.isolation == PROCESS or not listed:  # a plain process may leave its cgroup
             leftovers += [pid for pid in self.tree.kill() if pid not in leftovers]
         if self.sandbox is not None and self.isolation == PROCESS:
@@ -544,15 +583,17 @@ class CaseProcesses:
     def wait_gone(self) -> List[int]:
         """After ``kill(wait=False)``: kills again and waits (at most KILL_WAIT_S) until
         the cgroup lists nothing; returns what it still lists."""
-        return self._end_members() if self.cgroups.members() is not None else []
+        return self._end_members()
 
-    def _end_members(self) -> List[int]:
-        """SIGKILL what the cgroup lists until it lists nothing. In a namespace too: init's
-        death would end the rest, but one after the other (the bootstrap, then init, then
-        the function); killed together, they exit side by side."""
+    def _end_members(self, members: Optional[List[int]] = None) -> List[int]:
+        """SIGKILL what the cgroup lists until it lists nothing (``members``: the list
+        just read, for the first round). In a namespace too: init's death would end the
+        rest, but one after the other (the bootstrap, then init, then the function);
+        killed together, they exit side by side."""
         deadline = time.monotonic() + KILL_WAIT_S
         while True:
-            members = self.cgroups.members() or []
+            if members is None:
+                members = self.cgroups.members() or []
             if not members:
                 return []
             if time.monotonic() > deadline:
@@ -560,6 +601,7 @@ class CaseProcesses:
             for pid in members:
                 _signal(pid)
             wait_for_exits(members, EXIT_ROUND_S)
+            members = None
 
 
 def _signal(pid: int) -> None:
@@ -619,6 +661,7 @@ class Sandbox:
         # Empty case cgroups, by their process limit, for later cases: making one and
         # removing it again (mkdir, rmdir) takes a millisecond or more each per case.
         self._free: Dict[int, List[CaseCgroups]] = {}
+        self._hidden: Optional[List[str]] = None  # the runner's folders an instance hides
 
     def machine(self) -> MachineIsolation:
         with self._lock:
@@ -658,12 +701,19 @@ class Sandbox:
             return CasePlan(PROCESS, instance, code_root, {}, cgroups, self, layer_path,
                             str(image) if image else None)
         has_code = os.path.isdir(code_root)
-        instance = instance_plan(code_root, hidden_folders(), machine.function_user,
+        instance = instance_plan(code_root, self._hidden_folders(), machine.function_user,
                                  machine.userns, cgroups.procs_files, limits, layers, image)
         inside = CODE_ROOT if has_code else code_root  # a missing root is reported as such
         environment = {"TMPDIR": TMP}  # HOME is /home/qcloud, as in the cloud (scf/environment.py)
         return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT],
                         IMAGE if image else None)
+
+    def _hidden_folders(self) -> List[str]:
+        """hidden_folders(), found once per run (a realpath and two stats a case otherwise)."""
+        with self._lock:
+            if self._hidden is None:
+                self._hidden = hidden_folders()
+            return list(self._hidden)
 
     def _cgroups(self, machine: MachineIsolation, limits: Limits) -> CaseCgroups:
         with self._lock:

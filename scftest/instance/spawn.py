@@ -456,7 +456,12 @@ class _Watch:
         self.channel_open = True
         self.close_allowance = ANSWER_CLOSE_S if spec.coverage is None else COVERAGE_SAVE_S
         self.started = time.monotonic()
-        self.next_poll, self.polls = self.started, 0
+        # The first memory poll is one interval in, not at once: at the start the case's
+        # process was only just made (on a cold start nothing of the function's is loaded
+        # yet; a warm instance was measured after its last invocation), so that poll could
+        # only repeat a figure the later ones (the Init Report's at "loaded", the final
+        # one in CaseProcesses.kill with each process's high-water mark) cover.
+        self.next_poll, self.polls = self.started + MEMORY_POLL_S, 0
 
     def run(self) -> None:
         os.set_blocking(self.log_fd, False)
