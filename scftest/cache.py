@@ -22,7 +22,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Optional, Sequence, Tuple
 
 from scftest.check.outcome import CaseOutcome, Verdict
 from scftest.model import Case
@@ -55,8 +55,21 @@ class Cache:
     def key(self, case: Case) -> str:
         """``suites/api.yaml::returns greeting [Python2.7]``: the suite file and the case name
         (with its matrix values), which stay the same from run to run."""
-        file = os.path.relpath(os.path.realpath(case.file), os.path.realpath(self.base))
-        return f"{Path(file).as_posix()}::{case.name}"
+        return self.keys()(case)
+
+    def keys(self) -> Callable[[Case], str]:
+        """``key`` for many cases: each suite file's path is resolved once (two realpath
+        calls a case cost about as much as the rest of a trivial case's end of run)."""
+        base = os.path.realpath(self.base)
+        files: Dict[str, str] = {}
+
+        def key(case: Case) -> str:
+            file = files.get(case.file)
+            if file is None:
+                file = files[case.file] = Path(os.path.relpath(os.path.realpath(case.file), base)).as_posix()
+            return f"{file}::{case.name}"
+
+        return key
 
 
 def locate(project_root: Optional[Path], paths: Sequence[Path], cwd: Path) -> Cache:
@@ -99,8 +112,9 @@ def _unreadable(file: Path, reason: str) -> CacheWarning:
 def updated(before: Iterable[str], outcomes: Iterable[CaseOutcome], cache: Cache) -> Dict[str, bool]:
     """The cache's entries after a run: pytest's rule (see the module doc)."""
     failed = dict.fromkeys(before, True)
+    key_of = cache.keys()
     for outcome in outcomes:
-        key = cache.key(outcome.case)
+        key = key_of(outcome.case)
         if outcome.failed or outcome.verdict is Verdict.ERROR:
             failed[key] = True
         else:

@@ -396,7 +396,8 @@ def _last_failed(args: argparse.Namespace, cache):
         return None
     failed, warning = last_failed.read_failed(cache)
     _warn(warning)
-    return LastFailed(args.last_failed, lambda case: cache.key(case) in failed, len(failed))
+    key = cache.keys()
+    return LastFailed(args.last_failed, lambda case: key(case) in failed, len(failed))
 
 
 def _remember_failures(cache, result) -> None:

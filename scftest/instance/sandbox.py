@@ -662,6 +662,7 @@ class Sandbox:
         # removing it again (mkdir, rmdir) takes a millisecond or more each per case.
         self._free: Dict[int, List[CaseCgroups]] = {}
         self._hidden: Optional[List[str]] = None  # the runner's folders an instance hides
+        self._code_folders: Dict[str, str] = {}  # code root as given -> its real path
 
     def machine(self) -> MachineIsolation:
         with self._lock:
@@ -707,6 +708,19 @@ class Sandbox:
         environment = {"TMPDIR": TMP}  # HOME is /home/qcloud, as in the cloud (scf/environment.py)
         return CasePlan(NAMESPACE, instance, inside, environment, cgroups, self, [OPT],
                         IMAGE if image else None)
+
+    def code_folder(self, code_root: str) -> str:
+        """The real path of a function's code folder (what plan() is given and an instance
+        mounts at /var/user), resolved once per run: cases of a function share it, and
+        resolving takes a stat per path component (0.1 to 0.2 ms a case here). A folder a
+        handler renames or replaces meanwhile does not move a later case elsewhere."""
+        with self._lock:
+            found = self._code_folders.get(code_root)
+        if found is None:
+            found = str(Path(code_root).resolve())
+            with self._lock:
+                found = self._code_folders.setdefault(code_root, found)
+        return found
 
     def _hidden_folders(self) -> List[str]:
         """hidden_folders(), found once per run (a realpath and two stats a case otherwise)."""

@@ -107,7 +107,7 @@ class SpawnInstance(Instance):
         self.bootstrap = bootstrap
         self.sandbox = sandbox
         self.host = host if host is not None else Host()
-        self.code_root = str(Path(spec.code_root).resolve())
+        self.code_root = sandbox.code_folder(str(spec.code_root))
         self.left = max(1, invocations)  # invocations still announced
         self.process: Optional[_Process] = None  # the warm process, between invocations
 
