@@ -504,9 +504,12 @@ class CaseProcesses:
         """The members that are the function's (not scftest's bootstrap and init)."""
         if self.isolation == NAMESPACE and len(self._own) < self._own_count:
             for pid in members:
+                if pid in self._own:
+                    continue
                 stat = read_stat(pid)
                 if stat is not None and stat.ppid == self.root:
                     self._own.add(pid)  # init: the bootstrap's only child
+                    break
         return [pid for pid in members if pid not in self._own]
 
     def rss_bytes(self) -> int:
