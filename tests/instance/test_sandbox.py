@@ -9,6 +9,7 @@ opens one is seen. Namespace tests skip, saying why, where the machine cannot ma
 
 import io
 import os
+import selectors
 import shutil
 import threading
 import time
@@ -78,6 +79,25 @@ def test_an_answer_whose_channel_a_child_keeps_open_is_a_garbled_crash(isolation
     # a child could carry one more frame, so the answer is not believed.
     record = attack(isolation, version, "index.hold_channel")
     assert record.status == "crash" and "kept the result channel open" in record.error.message
+
+
+@pytest.mark.parametrize("version", python_params([NEWEST]))
+def test_the_wait_for_the_channel_to_close_after_the_result_sleeps(isolation, version, monkeypatch):
+    # From the result to the channel's close (here: its allowance, 2 s) no memory poll is
+    # taken; one falling due meanwhile once made the watch spin on select(0) until then.
+    timeouts = []
+
+    class Counting(selectors.DefaultSelector):
+        def select(self, timeout=None):
+            timeouts.append(timeout)
+            return super().select(timeout)
+
+    monkeypatch.setattr(spawn.selectors, "DefaultSelector", Counting)
+    record = attack(isolation, version, "index.hold_channel")
+    assert "kept the result channel open" in record.error.message
+    # A count of wake-ups, not a time: one a memory poll (15 ms) before the result at
+    # most, where the spin made tens of thousands in the 2 s after it.
+    assert timeouts.count(0) < 1000, f"{timeouts.count(0)} wake-ups without a wait"
 
 
 # --- the runner and the other cases ----------------------------------------------------
