@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any, Optional, Tuple
 
-import regex
-
 from scftest.errors import ScftestError
 
 __all__ = ["PatternTimeout", "TIME_BOUND_S", "search"]
@@ -51,6 +49,8 @@ def search(pattern: str, text: str, *, multiline: bool = False,
            bound_s: float = TIME_BOUND_S) -> Optional[Any]:
     """``re.search(pattern, text)`` (with ``re.MULTILINE`` if asked) that gives up after
     ``bound_s`` seconds by raising ``PatternTimeout``. An invalid pattern raises ``re.error``."""
+    import regex  # here, not at the top: a run whose suites search no text never pays its import
+
     try:
         compiled = regex.compile(pattern, regex.VERSION0 | (regex.MULTILINE if multiline else 0))
     except regex.error:

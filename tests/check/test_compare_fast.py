@@ -6,6 +6,9 @@ both, exact, as a subset (return_includes) and with an ignore path.
 """
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +112,7 @@ def test_an_equal_plain_value_is_judged_without_deepdiff(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("deepdiff was asked about an equal pair")
 
-    monkeypatch.setattr(compare_module, "DeepDiff", boom)
+    monkeypatch.setattr(compare_module, "_run_deepdiff", boom)
     assert compare({"n": 0, "ok": True}, {"ok": True, "n": 0}) == []
     # a plain sub-tree beside a matcher: the sub-tree is spared deepdiff too
     any_ = build_matcher("!any", "")
@@ -119,13 +122,13 @@ def test_an_equal_plain_value_is_judged_without_deepdiff(monkeypatch):
 
 def test_a_difference_still_goes_to_deepdiff(monkeypatch):
     asked = []
-    real = compare_module.DeepDiff
+    real = compare_module._run_deepdiff
 
     def counting(*args, **kwargs):
         asked.append(args[:2])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(compare_module, "DeepDiff", counting)
+    monkeypatch.setattr(compare_module, "_run_deepdiff", counting)
     found = compare({"n": 0, "ok": True}, {"n": 0, "ok": 1})
     assert asked and [(d.path, d.message) for d in found] == [(("ok",), "expected a bool, got an int")]
 
@@ -141,3 +144,30 @@ def test_a_value_nested_deeper_than_the_stack_is_compared_without_recursion():
     want.append(1)
     got.append(True)
     assert not _identical(deep_expected, deep_actual)
+
+
+def test_a_run_of_passing_cases_never_imports_deepdiff_or_regex(tmp_path):
+    """Their imports (~90 and ~16 ms of CPU) are paid only where a difference is found or
+    a text searched: a run whose cases all pass, with no pattern, imports neither."""
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "index.py").write_text(
+        "def main_handler(event, context):\n    return {'n': event['n'], 'ok': True}\n")
+    (tmp_path / "suite.yaml").write_text(
+        "function: {code: fn, handler: index.main_handler}\n"
+        "cases:\n"
+        "  - {name: one, event: {n: 1}, expect: {return: {n: 1, ok: true}}}\n"
+        "  - {name: two, event: {n: 2}, expect: {return: {n: 2, ok: true}}}\n")
+    code = ("import sys; from scftest.cli import main; code = main(['run', sys.argv[1], '-q']); "
+            "print(code, sorted(m for m in ('deepdiff', 'regex') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "suite.yaml")], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.strip().splitlines()[-1] == "0 []", out
+
+
+def test_a_difference_imports_deepdiff_and_finds_it():
+    code = ("import sys; from scftest.check.compare import compare; "
+            "found = compare({'n': 0, 'items': [1, 2]}, {'n': 0, 'items': [1, 3]}); "
+            "print([d.path for d in found], 'deepdiff' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.strip() == "[('items', 1)] True"
