@@ -71,17 +71,22 @@ def is_startup_name(name: str) -> bool:
 RESET_AFTER_FORK = ("TZ", "PYTHONPATH")
 
 
-def startup_items(environment: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
-    """The start-up variables a zygote must share with the cases it serves."""
+StartupItems = Tuple[Tuple[str, str], ...]
+
+
+def startup_items(environment: Mapping[str, str]) -> StartupItems:
+    """The start-up variables a zygote must share with the cases it serves, sorted."""
     return tuple(sorted((n, v) for n, v in environment.items()
                         if is_startup_name(n) and n not in RESET_AFTER_FORK))
 
 
-def startup_differences(environment: Mapping[str, str], zygote: Mapping[str, str]) -> List[str]:
+def startup_differences(mine: StartupItems, theirs: StartupItems) -> List[str]:
     """The start-up variables whose value (or presence) differs between a case's
-    environment and the one its zygote was started with, by name."""
-    mine, theirs = dict(startup_items(environment)), dict(startup_items(zygote))
-    return sorted(n for n in set(mine) | set(theirs) if mine.get(n) != theirs.get(n))
+    ``startup_items`` and those of the environment its zygote was started with, by name."""
+    if mine == theirs:
+        return []
+    ours, zygotes = dict(mine), dict(theirs)
+    return sorted(n for n in set(ours) | set(zygotes) if ours.get(n) != zygotes.get(n))
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class Zygote:
         self.worker = threading.get_ident()  # the thread whose cases it serves
         self.interpreter = interpreter
         self.environment = dict(environment)
+        # Worked out once: each case it serves is compared on them (ForkInstance._start).
+        self.startup = startup_items(self.environment)
         self.served = 0
         self.lost = False
         self.closed = False
@@ -380,10 +387,13 @@ class ForkServerBackend(Backend):
 
     # ------------------------------------------------------------------ zygotes
 
-    def zygote(self, interpreter: str, script: Script, environment: Mapping[str, str]) -> Optional[Zygote]:
+    def zygote(self, interpreter: str, script: Script, environment: Mapping[str, str],
+               startup: Optional[StartupItems] = None) -> Optional[Zygote]:
         """This worker's ready zygote for ``interpreter`` (started now if need be), or None
-        when the interpreter cannot serve (it is remembered: its cases spawn)."""
-        key = (threading.get_ident(), interpreter, startup_items(environment))
+        when the interpreter cannot serve (it is remembered: its cases spawn).
+        ``startup``: ``startup_items(environment)``, where the caller has them already."""
+        key = (threading.get_ident(), interpreter,
+               startup_items(environment) if startup is None else startup)
         for _attempt in range(2):  # a zygote that fails to start is tried once more
             retiring: List[Zygote] = []
             with self._lock:
@@ -541,8 +551,11 @@ class ForkInstance(Instance):
         # declares sent it to the spawn path already).
         declared = set(spec.environment) | set(spec.credentials)
         base = {name: value for name, value in env.items() if name not in declared}
-        zygote = self.backend.zygote(spec.interpreter.path, script, base)
-        if zygote is None or startup_differences(env, zygote.environment):
+        # The same as base's: a function that declares a start-up variable is spawned
+        # (start); worked out once a case, for the zygote's key and the check below.
+        startup = startup_items(env)
+        zygote = self.backend.zygote(spec.interpreter.path, script, base, startup)
+        if zygote is None or startup_differences(startup, zygote.startup):
             return spawn_process(spec, script, config, env, code_root, child_ends)
         log_read, log_write = os.pipe()
         try:

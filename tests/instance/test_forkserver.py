@@ -13,7 +13,7 @@ import pytest
 
 from conftest import (INTERPRETERS, invoke_once, make_call, needs, python_params, run_scftest,
                       shared_sandbox)
-from scftest.instance.forkserver import (ForkServerBackend, startup_differences,
+from scftest.instance.forkserver import (ForkServerBackend, startup_differences, startup_items,
                                          startup_declared)
 from scftest.instance.spawn import SpawnBackend
 
@@ -196,9 +196,14 @@ def test_which_variables_a_fresh_process_reads_at_start():
     spec, _ = make_call("3.10" if INTERPRETERS["3.10"] else "3.6", "observe", "index.main_handler",
                         environment={"TZ": "UTC"})
     assert startup_declared(spec)
-    assert startup_differences({"TZ": "UTC", "A": "1", "LC_ALL": "C.UTF-8"},
-                               {"TZ": "UTC", "A": "2", "LANG": "C"}) == ["LANG", "LC_ALL"]
-    assert startup_differences({"PATH": "/bin", "HOME": "/x"}, {"PATH": "/usr/bin"}) == []
+    assert startup_items({"TZ": "UTC", "PYTHONHASHSEED": "1", "LC_ALL": "C", "A": "1"}) == (
+        ("LC_ALL", "C"), ("PYTHONHASHSEED", "1"))
+    assert startup_differences(startup_items({"TZ": "UTC", "A": "1", "LC_ALL": "C.UTF-8"}),
+                               startup_items({"TZ": "UTC", "A": "2", "LANG": "C"})) == ["LANG", "LC_ALL"]
+    assert startup_differences(startup_items({"LANG": "C", "LC_ALL": "C.UTF-8"}),
+                               startup_items({"LC_ALL": "C", "LANG": "C"})) == ["LC_ALL"]
+    assert startup_differences(startup_items({"PATH": "/bin", "HOME": "/x"}),
+                               startup_items({"PATH": "/usr/bin"})) == []
 
 
 def _zygotes(backend):
