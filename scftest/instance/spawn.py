@@ -336,9 +336,11 @@ class _Process:
         them (deferred: the reaper's thread), the bootstrap reaped, the pipe, the folder
         and the cgroups. Returns the pids still alive after the wait."""
         leftovers: List[int] = []
+        emptied = False  # the cgroup's list was read empty just now
         try:
             if self.deferred:
                 leftovers = self.tree.wait_gone()
+                emptied = not leftovers
                 try:
                     self.proc.wait(KILL_WAIT_S)
                 except subprocess.TimeoutExpired:
@@ -348,7 +350,7 @@ class _Process:
             if self.plan.sandbox is not None:
                 self.plan.sandbox.reaped(self.proc.pid)
             _remove_folder(self.folder, self.home)
-            self.plan.close()
+            self.plan.close(emptied)
         return leftovers
 
 
