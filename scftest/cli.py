@@ -423,6 +423,8 @@ def _coverage_notice(requirement: str, version: str, folder: Path) -> None:
 
 
 def _cov_reports(args: argparse.Namespace) -> list:
+    if not args.cov_reports:
+        return []  # and the coverage modules stay unimported in a run without --cov
     from scftest.report.coverage_report import parse_report
 
     return [parse_report(text) for text in args.cov_reports]
