@@ -441,14 +441,14 @@ def _statm(pid: int) -> Optional[Tuple[int, int]]:
 
 def _high_water(pid: int) -> int:
     """The process's peak resident memory since its exec (VmHWM), in bytes."""
+    status = read_file(f"/proc/{pid}/status")  # os.read: a buffered open() costs more
+    at = -1 if status is None else status.find(b"\nVmHWM:")
+    if at < 0:
+        return 0
     try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return int(status[at + 7:status.index(b"\n", at + 1)].split()[0]) * 1024
+    except (ValueError, IndexError):
+        return 0
 
 
 class CaseProcesses:

@@ -21,7 +21,7 @@ from conftest import (CORE_VERSIONS, HANDLERS, INTERPRETERS, NEWEST, end_process
 
 from scftest.instance import spawn
 from scftest.instance.reaper import Reaper
-from scftest.instance.sandbox import CASE_PREFIX, Sandbox
+from scftest.instance.sandbox import CASE_PREFIX, Sandbox, _high_water
 from scftest.instance.forkserver import ForkServerBackend
 from scftest.instance.spawn import SpawnBackend
 from scftest.model import UNSET
@@ -146,6 +146,14 @@ def test_another_case_cannot_be_spied_on_or_forged_at_j2(isolation, version):
 def test_a_double_forked_daemon_does_not_outlive_its_case(isolation, version):
     record = attack(isolation, version, "index.daemon")
     assert (record.status, record.return_value) == ("success", "daemonized")
+
+
+def test_a_processs_high_water_mark_is_read_from_its_status():
+    with open("/proc/self/status", "rb") as handle:
+        before = int(next(line for line in handle if line.startswith(b"VmHWM:")).split()[1]) * 1024
+    # The mark only grows: read after, it is at least the one read before.
+    assert before <= _high_water(os.getpid()) < 1 << 40
+    assert _high_water(2 ** 22 + 1) == 0  # above pid_max's default: no such process
 
 
 def _case_cgroups(sandbox):
