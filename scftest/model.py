@@ -6,6 +6,7 @@ checker and reporters only read it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Tuple, Union
@@ -14,6 +15,11 @@ from scftest.i18n import _
 from scftest.scf.invocation import SYNC
 from scftest.scf.limits import LIMITS
 from scftest.scf.status import Code, Status
+
+# The model's per-case classes keep their fields in slots where dataclasses can make them
+# (Python 3.10+): a 10,000-case suite holds 10,000 Cases and Expectations, and a slotted
+# instance has no dict of its own (about 50 bytes less each on 3.11).
+PER_CASE = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 # A path into the YAML document: ("cases", 2, "expect", "return", "body").
 NodePath = Tuple[Union[str, int], ...]
@@ -115,7 +121,7 @@ class FunctionSpec:
         return self.code.name or "function"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **PER_CASE)
 class LogExpectation:
     """One entry of ``expect.log``. kind: contains | regex | absent | absent_regex."""
 
@@ -124,7 +130,7 @@ class LogExpectation:
     path: NodePath
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **PER_CASE)
 class Expectation:
     """The ``expect`` mapping of a case. Keys the suite did not write are UNSET.
 
@@ -159,7 +165,7 @@ class Expectation:
         return Status.SUCCESS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **PER_CASE)
 class Step:
     """One invocation of a case's ``invocations:`` (a warm sequence), in order.
 
@@ -184,7 +190,7 @@ class Step:
         return f"step {self.index + 1}" + (f" ({self.name})" if self.name else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **PER_CASE)
 class Case:
     """One runnable case, after matrix expansion. A case with ``steps`` (its
     ``invocations:``) runs them in order in one instance and has no event or expect of

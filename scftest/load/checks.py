@@ -66,19 +66,30 @@ def value_problems(data: Any, source: SourceMap) -> List[SuiteProblem]:
 
 def _tagged(value: Any, path: NodePath = ()) -> Iterator[Tuple[NodePath, Any]]:
     """(path, tag object) for every matcher, !env and !replace in the document (not
-    inside matchers; inside !replace, which holds plain data)."""
-    stack = [(path, value)]
+    inside matchers; inside !replace, which holds plain data). Depth first, the last
+    child first; a stack of iterators, one per level, not of every child of each level
+    met: the cases of a 10,000-case file (a path and a pair each) were all stacked at once."""
+    stack: List[Iterator[Tuple[NodePath, Any]]] = [iter(((path, value),))]
     while stack:
-        path, value = stack.pop()
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+            continue
+        path, value = step
         if isinstance(value, (Matcher, EnvRef)):
             yield path, value
         elif isinstance(value, Replace):
             yield path, value
-            stack.append((path, value.value))
+            stack.append(iter(((path, value.value),)))
         elif isinstance(value, dict):
-            stack.extend((path + (key,), item) for key, item in value.items())
+            stack.append(_children(path, reversed(value.items())))
         elif isinstance(value, list):
-            stack.extend((path + (index,), item) for index, item in enumerate(value))
+            stack.append(_children(path, zip(reversed(range(len(value))), reversed(value))))
+
+
+def _children(path: NodePath, items: Iterator[Tuple[Any, Any]]) -> Iterator[Tuple[NodePath, Any]]:
+    for key, item in items:
+        yield path + (key,), item
 
 
 def _is_case_key(path: NodePath, key: str, subkeys: Tuple[str, ...] = ()) -> bool:

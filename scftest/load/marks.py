@@ -9,7 +9,9 @@ Here each item of a top-level list (a case of ``cases:``) is a *part*. A part's 
 are ints in one array per file, in the order they were recorded; its paths, relative to
 the part, are its *shape*, and parts that have the same paths (cases written alike:
 the same keys, lists of the same lengths) share one shape and its index. What a case
-costs is then about eight bytes per node. Everything outside those lists (``function``,
+costs is then about four bytes per node: a part's marks are kept in 32 bits each while
+every line and column fits (a file of up to a million lines, columns up to 4,095), and in
+64 bits from the first mark that does not. Everything outside those lists (``function``,
 ``matrix``, ...) is kept in a plain dict.
 
 ``PackedMarks`` is a read-only mapping from path to ``Mark``, so ``SourceMap`` reads
@@ -24,17 +26,28 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from scftest.model import Mark, NodePath
 
-# A mark in one int: the line above the low 32 bits, the column in them.
-_COL_BITS = 32
-_COL_MASK = (1 << _COL_BITS) - 1
+# A mark in one int: the line above the low bits, the column in them. Wide: 32 bits for the
+# column, an array of 64-bit items; narrow: 12 bits for the column and 20 for the line, 32-bit items.
+_WIDE = ("Q", 32)
+_NARROW = ("I", 12) if array("I").itemsize == 4 else _WIDE
+_NARROW_LINES = 1 << (32 - _NARROW[1])
 
 
-def _pack(line: int, col: int) -> int:
-    return (line << _COL_BITS) | col
+def _pack(line: int, col: int, col_bits: int = _WIDE[1]) -> int:
+    return (line << col_bits) | col
 
 
-def _unpack(packed: int) -> Mark:
-    return Mark(packed >> _COL_BITS, packed & _COL_MASK)
+def _unpack(packed: int, col_bits: int = _WIDE[1]) -> Mark:
+    return Mark(packed >> col_bits, packed & ((1 << col_bits) - 1))
+
+
+def _fits(line: int, col: int, col_bits: int) -> bool:
+    return col_bits == _WIDE[1] or (line < _NARROW_LINES and col < 1 << col_bits)
+
+
+def _widened(packed: "array[int]", col_bits: int) -> "array[int]":
+    """``packed`` (marks packed with ``col_bits``) as a wide array."""
+    return array(_WIDE[0], (_pack(*divmod(value, 1 << col_bits)) for value in packed))
 
 
 def _part_of(path: NodePath) -> Optional[Tuple[str, int]]:
@@ -63,18 +76,20 @@ class _List:
 
     def __init__(self) -> None:
         self.shapes: List[_Shape] = []
-        self.starts = array("Q")
+        self.starts = array("I" if array("I").itemsize == 4 else "Q")  # < MAX_NODES marks
 
 
 class PackedMarks(Mapping[NodePath, Mark]):
     """A path -> Mark mapping kept as a few arrays and shared shapes (see the module)."""
 
-    __slots__ = ("_top", "_lists", "_packed")
+    __slots__ = ("_top", "_lists", "_packed", "_col_bits")
 
-    def __init__(self, top: Dict[NodePath, int], lists: Dict[str, _List], packed: "array[int]"):
-        self._top = top
+    def __init__(self, top: Dict[NodePath, int], lists: Dict[str, _List], packed: "array[int]",
+                 col_bits: int = _WIDE[1]):
+        self._top = top  # packed wide
         self._lists = lists
-        self._packed = packed
+        self._packed = packed  # packed with col_bits
+        self._col_bits = col_bits
 
     def get(self, path, default=None):  # type: ignore[override]  # the hot path of SourceMap.at
         part = _part_of(path)
@@ -83,7 +98,7 @@ class PackedMarks(Mapping[NodePath, Mark]):
             if listed is not None and 0 <= part[1] < len(listed.shapes):
                 position = listed.shapes[part[1]].index.get(path[2:])
                 if position is not None:
-                    return _unpack(self._packed[listed.starts[part[1]] + position])
+                    return _unpack(self._packed[listed.starts[part[1]] + position], self._col_bits)
         packed = self._top.get(path)
         return default if packed is None else _unpack(packed)
 
@@ -127,26 +142,34 @@ class MarkRecorder:
     def __init__(self) -> None:
         self._top: Dict[NodePath, int] = {}
         self._lists: Dict[str, _List] = {}
-        self._packed = array("Q")
+        self._packed = array(_NARROW[0])
+        self._col_bits = _NARROW[1]  # how self._packed and self._values are packed
         self._shapes: Dict[Tuple[NodePath, ...], _Shape] = {}
         self._part: Optional[Tuple[str, int]] = None
         self._paths: List[NodePath] = []
         self._values: List[int] = []
 
     def record(self, path: NodePath, line: int, col: int) -> None:
-        packed = _pack(line, col)
         part = _part_of(path)
         if part is None:
-            self._top[path] = packed
+            self._top[path] = _pack(line, col)
             return
         if part != self._part:
             self._close()
             if not self._opens(part):
-                self._top[path] = packed
+                self._top[path] = _pack(line, col)
                 return
             self._part = part
+        if not _fits(line, col, self._col_bits):
+            self._widen()
         self._paths.append(path[2:])
-        self._values.append(packed)
+        self._values.append(_pack(line, col, self._col_bits))
+
+    def _widen(self) -> None:
+        """From narrow marks to wide ones, those packed and the open part's alike."""
+        self._packed = _widened(self._packed, self._col_bits)
+        self._values = list(_widened(array(_NARROW[0], self._values), self._col_bits))
+        self._col_bits = _WIDE[1]
 
     def _opens(self, part: Tuple[str, int]) -> bool:
         """Whether ``part`` is the next item of its list (items come in order)."""
@@ -170,4 +193,4 @@ class MarkRecorder:
         """Every mark recorded so far; the recorder is not used after this."""
         self._close()
         lists = {key: listed for key, listed in self._lists.items() if listed.shapes}
-        return PackedMarks(self._top, lists, self._packed)
+        return PackedMarks(self._top, lists, self._packed, self._col_bits)

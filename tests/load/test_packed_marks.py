@@ -65,6 +65,30 @@ def test_a_path_outside_the_parts_order_is_kept_too():
     assert SourceMap(Path("s.yaml"), marks).at(("cases", 0, "name", "x")) == Mark(9, 9)
 
 
+def test_marks_past_the_narrow_limits_widen_every_mark():
+    # Narrow marks hold a line below 2**20 and a column below 2**12; the first mark past
+    # either makes every mark wide, those already packed and those of the part being read.
+    recorder = MarkRecorder()
+    written = {("cases", 0): (2, 3), ("cases", 0, "name"): (3, 4095), ("cases", 1): (5, 3),
+               ("cases", 1, "event"): (6, 9), ("cases", 1, "event", "n"): (6, 4096),
+               ("cases", 2): (2 ** 20 + 7, 1), ("cases", 2, "name"): (2 ** 21, 2 ** 31)}
+    recorder.record(("cases",), 1, 1)
+    for path, (line, col) in written.items():
+        recorder.record(path, line, col)
+    marks = recorder.packed()
+    assert dict(marks) == {("cases",): Mark(1, 1), **{path: Mark(*at) for path, at in written.items()}}
+
+
+def test_narrow_marks_take_four_bytes_each():
+    recorder = MarkRecorder()
+    for index in range(1000):
+        recorder.record(("cases", index), 4 * index + 1, 3)
+        recorder.record(("cases", index, "name"), 4 * index + 1, 5)
+    marks = recorder.packed()
+    assert marks._packed.itemsize * len(marks._packed) == 8000
+    assert marks[("cases", 999, "name")] == Mark(3997, 5)
+
+
 def _bench_like(cases: int) -> str:
     lines = ["name: bench", "function:", "  code: fn", "  handler: index.main_handler", "cases:"]
     for i in range(cases):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jsonschema
@@ -142,7 +143,7 @@ def test_non_finite_numbers_and_odd_params_still_make_valid_json(validator):
 
     base = passed()
     record = make_record(return_value={"ratio": float("nan"), "big": float("inf")})
-    case = base.case.__class__(**{**base.case.__dict__, "params": {"day": datetime.date(2024, 1, 2)}})
+    case = dataclasses.replace(base.case, params={"day": datetime.date(2024, 1, 2)})
     data = report([CaseOutcome(case, Verdict.PASSED, record=record)], [])
     validator.validate(data)
     assert data["cases"][0]["record"]["return"] == {"ratio": "NaN", "big": "Infinity"}
