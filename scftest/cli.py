@@ -312,7 +312,7 @@ def _jobs(text: str) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from scftest import plan
     from scftest.report import ReportSettings
-    from scftest.report.reporters import Group, create
+    from scftest.report.reporters import FILE_REPORTERS, Group, create
     from scftest.session import RunOptions, run
 
     if args.update:
@@ -343,9 +343,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         last_failed=_last_failed(args, cache),
         coverage=bool(args.cov or args.cov_reports or args.cov_fail_under is not None),
         coverage_notice=_coverage_notice,
-        # The file reports and --update read every outcome whole at the end; the terminal does
-        # not (it shows the failures whole, and only counts and times of the others).
-        compact=not (reports or args.update),
+        # --update, JUnit and HTML read every outcome whole at the end; the terminal does not
+        # (it shows the failures whole, and only counts and times of the others), nor does
+        # the JSON report (it writes each case as it ends).
+        compact=not args.update and all(FILE_REPORTERS[name].streams for name in reports),
     )
     settings = ReportSettings(verbose=args.verbose, quiet=args.quiet,
                               color={"auto": None, "yes": True, "no": False}[args.color],

@@ -32,6 +32,9 @@ class RunPlan:
     cases: Tuple[Case, ...] = ()
     deselected: int = 0
     rerun: Optional[Rerun] = None
+    # The run keeps the outcomes of passing, skipped and xfailed cases compact (RunOptions.compact):
+    # a report that needs them whole takes them from case_finished as they end (the JSON report streams).
+    compact: bool = False
 
     @property
     def total(self) -> int:

@@ -79,7 +79,7 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     result.deselected = len(cases) - len(selected)
     result.warnings += short_secret_warnings(selected, options.environ)
     if reporter:
-        reporter.start(RunPlan(tuple(selected), deselected=result.deselected, rerun=rerun))
+        reporter.start(RunPlan(tuple(selected), deselected=result.deselected, rerun=rerun, compact=options.compact))
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
@@ -242,8 +242,9 @@ class _Pool:
         if outcome is None:
             return
         # What is kept until the run's end: at 10,000 cases, every record whole (its log,
-        # value, imports) would be most of the runner's memory. The reporter sees it whole.
-        finished[index] = self.compactor.compacted(outcome) if self.compactor else outcome
+        # value, imports) would be most of the runner's memory. The reporter sees it whole;
+        # one it is not told of (finished as the run was interrupted) is kept whole for finish.
+        finished[index] = self.compactor.compacted(outcome) if self.compactor and report else outcome
         if report and self.reporter:
             self.reporter.case_finished(outcome)
 

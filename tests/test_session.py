@@ -4,6 +4,7 @@ closed) and its pool under Ctrl-C."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 import textwrap
@@ -220,7 +221,8 @@ def test_a_compact_run_keeps_whole_only_the_outcomes_its_summary_shows_whole(tmp
     assert not wrong.compact and "said by case 3" in wrong.record.log and wrong.mismatches
 
 
-@pytest.mark.parametrize("report, compact", [((), True), (("--json", "r.json"), False), (("--junit-xml", "r.xml"), False)])
+@pytest.mark.parametrize("report, compact", [((), True), (("--json", "r.json"), True), (("--junit-xml", "r.xml"), False),
+                                             (("--json", "r.json", "--junit-xml", "r.xml"), False)])
 def test_the_cli_keeps_compact_outcomes_unless_a_report_reads_them_at_the_end(tmp_path, monkeypatch, report, compact):
     path = _suite(tmp_path)
     kept = []
@@ -237,3 +239,7 @@ def test_the_cli_keeps_compact_outcomes_unless_a_report_reads_them_at_the_end(tm
     assert code == 0 and [o.verdict for o in kept] == [Verdict.PASSED, Verdict.PASSED, Verdict.SKIPPED]
     assert all(o.compact is compact for o in kept)
     assert all(bool(o.record.request_id) is not compact for o in kept[:2])
+    if "--json" in report:  # written as each case ended (streamed): whole all the same
+        cases = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["cases"]
+        assert [c["verdict"] for c in cases] == ["passed", "passed", "skipped"]
+        assert all(c["record"]["request_id"] and c["record"]["log"] is not None for c in cases[:2])

@@ -59,8 +59,8 @@ class ReportError(ScftestError):
     """A report that could not be written; the message names it and what to do."""
 
 
-def write_report(path: Union[str, "os.PathLike[str]"], text: str) -> None:
-    """Write a report file's text (``destination.write_atomically``); ReportError when the
+def write_report(path: Union[str, "os.PathLike[str]"], text: Union[str, Iterable[str]]) -> None:
+    """Write a report file's text, whole or in pieces (``destination.write_atomically``); ReportError when the
     path cannot be written, so that one bad path costs that report and not the others."""
     try:
         write_atomically(Path(path), text)
@@ -77,6 +77,9 @@ class FileReporter:
 
     option = ""
     help = ""
+    # Whether the report is written from what case_finished told it, not from every outcome
+    # whole at the end: a run whose file reports all stream keeps its outcomes compact.
+    streams = False
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], settings: Optional[ReportSettings] = None) -> None:
         self.path = path

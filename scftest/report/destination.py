@@ -18,7 +18,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional, TextIO, Union
+from typing import Iterable, Optional, TextIO, Union
 
 __all__ = ["STDOUT", "standard_stream", "same_destination", "write_atomically"]
 
@@ -59,15 +59,17 @@ def same_destination(first: PathLike, second: PathLike) -> bool:
         return False
 
 
-def write_atomically(path: PathLike, text: str) -> None:
-    """Write the report ``text`` to ``path`` as the module docstring describes.
+def write_atomically(path: PathLike, text: Union[str, Iterable[str]]) -> None:
+    """Write the report ``text`` to ``path`` as the module docstring describes; ``text``
+    may come in pieces (a streamed report: the whole text is never held at once).
 
     Raises OSError (with a strerror) when the place cannot be written; a lone surrogate
     in a log costs one character (``errors="replace"``), not the report.
     """
+    pieces = (text,) if isinstance(text, str) else text
     stream = standard_stream(path)
     if stream is not None:
-        _write_stream(stream, text)
+        _write_stream(stream, pieces)
         return
     real = Path(os.path.realpath(path))  # through symlinks, to the file they name
     try:
@@ -80,27 +82,28 @@ def write_atomically(path: PathLike, text: str) -> None:
         raise IsADirectoryError(21, "it is a folder; give a file name")
     if mode is not None and not stat.S_ISREG(mode):
         with open(real, "w", encoding="utf-8", errors="replace", newline="\n") as handle:
-            handle.write(text)
+            handle.writelines(pieces)
         return
-    _replace_file(real, text)
+    _replace_file(real, pieces)
 
 
-def _write_stream(stream: TextIO, text: str) -> None:
+def _write_stream(stream: TextIO, pieces: Iterable[str]) -> None:
     stream.flush()  # what the terminal reporter wrote comes first
     binary = getattr(stream, "buffer", None)
-    if binary is None:  # a text-only stream (a test's capture)
-        stream.write(text)
-    else:
-        binary.write(text.encode("utf-8", "replace"))
+    for text in pieces:
+        if binary is None:  # a text-only stream (a test's capture)
+            stream.write(text)
+        else:
+            binary.write(text.encode("utf-8", "replace"))
     stream.flush()
 
 
-def _replace_file(path: Path, text: str) -> None:
+def _replace_file(path: Path, pieces: Iterable[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as handle:
-            handle.write(text)
+            handle.writelines(pieces)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
         os.replace(tmp, path)
     except BaseException:

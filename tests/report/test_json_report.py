@@ -9,11 +9,13 @@ import jsonschema
 import pytest
 
 from scftest.check.judge import judge
-from scftest.check.outcome import CaseOutcome, Verdict
+from scftest.check.outcome import CaseOutcome, Compactor, Verdict
 from scftest.matchers import build_matcher
 from scftest.model import Expectation
 from scftest.report import explain
-from scftest.report.json_report import build_report, json_report_string, write_json
+from scftest.report import json_report
+from scftest.report.json_report import JsonReporter, build_report, json_report_string, write_json
+from scftest.result import RunPlan, RunResult
 
 from report_fixtures import (REPO, ORDERS, all_outcomes, errored, failed, make_case, make_record, passed, problems,
                              skipped, warnings)
@@ -217,3 +219,66 @@ def test_the_schema_names_every_registered_matcher(validator):
     assert names == [cls.tag.lstrip("!") for cls in MATCHERS]
     assert [build_matcher(cls.tag, {"!type": "int", "!approx": "1", "!any": ""}.get(cls.tag, "a")).as_data()["matcher"]
             for cls in MATCHERS] == names
+
+
+# ------------------------------------------------- written as the cases end (RunPlan.compact)
+
+
+@pytest.fixture
+def fixed_time(monkeypatch):
+    monkeypatch.setattr(json_report, "_now", lambda: "2026-12-02T03:00:00+00:00")
+
+
+def _streamed(tmp_path, outcomes, told, interrupted=False, compact=True):
+    """(the report a JsonReporter writes, the whole one write_json writes) for a run of
+    ``outcomes`` that told the reporter ``told`` (in that order) and, if ``compact``,
+    kept those compact."""
+    reporter = JsonReporter(tmp_path / "streamed.json")
+    reporter.start(RunPlan(tuple(o.case for o in outcomes), compact=compact))
+    for outcome in told:
+        reporter.case_finished(outcome)
+    compactor = Compactor()
+    kept = [compactor.compacted(o) if compact and any(o is t for t in told) else o for o in outcomes]
+    result = RunResult(problems=problems(), warnings=warnings(), outcomes=kept, interrupted=interrupted, elapsed_s=3.25)
+    reporter.finish(result)
+    write_json(tmp_path / "whole.json", outcomes, result.problems, exit_status=result.exit_code, elapsed=3.25,
+               interrupted=interrupted, warnings=result.warnings)
+    return (tmp_path / "streamed.json").read_bytes(), (tmp_path / "whole.json").read_bytes(), kept
+
+
+def test_a_streamed_report_is_the_whole_report_byte_for_byte(tmp_path, fixed_time, validator):
+    outcomes = all_outcomes() + [CaseOutcome(make_case("orders", "a lone surrogate", ORDERS, 9), Verdict.PASSED,
+                                             record=make_record(log="bad \udcff byte\n"), elapsed_s=0.5)]
+    # Told in completion order: each out of the plan's order waits for the ones before it.
+    told = outcomes[1:3] + outcomes[:1] + outcomes[5:] + outcomes[3:5]
+    streamed, whole, kept = _streamed(tmp_path, outcomes, told)
+    assert sum(o.compact for o in kept) == 4  # passed, skipped, xfailed and the last: their records were dropped
+    assert streamed == whole
+    data = json.loads(streamed)
+    validator.validate(data)
+    assert data["cases"][0]["record"]["request_id"] and data["cases"][-1]["record"]["log"] == "bad ? byte\n"
+
+
+def test_outcomes_never_told_are_written_from_the_result(tmp_path, fixed_time):
+    # Interrupted: the last cases finished but the run did not tell the reporters (and kept them whole).
+    outcomes = all_outcomes()
+    streamed, whole, _ = _streamed(tmp_path, outcomes, outcomes[:2] + outcomes[4:5], interrupted=True)
+    assert streamed == whole
+
+
+def test_a_streamed_report_without_cases_is_the_whole_one(tmp_path, fixed_time):
+    streamed, whole, _ = _streamed(tmp_path, [], [])
+    assert streamed == whole and json.loads(streamed)["cases"] == []
+
+
+def test_a_run_that_keeps_outcomes_whole_is_written_from_them_at_the_end(tmp_path, fixed_time):
+    # --update changes outcomes after they were told: the report shows the result's.
+    told = all_outcomes()
+    reporter = JsonReporter(tmp_path / "r.json")
+    reporter.start(RunPlan(tuple(o.case for o in told)))
+    for outcome in told:
+        reporter.case_finished(outcome)
+    changed = [CaseOutcome(o.case, Verdict.PASSED) for o in told]
+    reporter.finish(RunResult(outcomes=changed, elapsed_s=1.0))
+    assert [c["verdict"] for c in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["cases"]] == [
+        "passed"] * len(told)
