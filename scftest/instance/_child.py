@@ -424,9 +424,12 @@ def preload_shadowed(folders):
 #
 # A case forked by a zygote (forkserver.py) that can make PID namespaces (root, no user
 # namespace) saves the bootstrap outside: the zygote forks it straight into a new PID
-# namespace (fork_case), so the case's process is pid 1 and becomes init itself, and
+# namespace (fork_case), so the case's process is pid 1 and is init itself, and
 # reports the function's wait status on a status pipe to the zygote (its parent), which
-# gives the runner the returncode the bootstrap outside would have mirrored:
+# gives the runner the returncode the bootstrap outside would have mirrored. Init enters
+# the other namespaces and forks the function's process at once (split_init), mostly
+# before the case's request comes (a standby); the function's process receives the
+# request and builds the file system itself:
 #
 #   init (pid 1, the zygote's child)          as above; the zygote reads its status pipe
 #     function (pid 2)                        the handler runs here, unprivileged
@@ -525,9 +528,16 @@ def enter_instance(plan, channel_fds):
     """Contain this process as ``plan`` says; returns in the function's process only.
     ``channel_fds``: the descriptors to the parent only the function's process keeps."""
     libc = libc_once()
+    # "0": this process; children follow it. "1": the instance's init, forked before this
+    # process (split_init). One pid a write.
+    joining = (b"1", b"0") if PREMADE else (b"0",)
     for procs in plan.get("cgroups") or ():
-        with open(procs, "w") as handle:  # "0": this process; children follow it
-            handle.write("0")
+        fd = os.open(procs, os.O_WRONLY)
+        try:
+            for pid in joining:
+                os.write(fd, pid)
+        finally:
+            os.close(fd)
     # Killed with the runner, even by SIGKILL: in a namespace the instance's init follows
     # this process (its own parent-death signal), and the kernel ends the rest with it.
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
@@ -544,10 +554,13 @@ def close_all(fds):
 
 
 def enter_namespaces(libc, plan, channel_fds):
-    # Forked by a zygote into a PID namespace of its own (see fork_case), this process is
-    # its pid 1 already: it becomes the instance's init itself, one process fewer per case.
-    made = STATUS_FD is not None and os.getpid() == 1
-    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (0 if made else CLONE_NEWPID)
+    if PREMADE:  # forked by its init in the namespaces already (split_init)
+        if PREMADE[0] is not None or plan.get("userns"):
+            raise InstanceFailed("unshare: %s" % (PREMADE[0] or "a user namespace was asked for"))
+        build_file_system(libc, plan)
+        mount_proc(libc)
+        return
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
     uid, gid = os.getuid(), os.getgid()
     try:
         libc("unshare", flags | (CLONE_NEWUSER if plan.get("userns") else 0))
@@ -559,10 +572,6 @@ def enter_namespaces(libc, plan, channel_fds):
             with open("/proc/self/" + name, "w") as handle:
                 handle.write(text)
     build_file_system(libc, plan)
-    if made:  # the zygote reads the function's end from the status pipe, as mirror() shows it
-        run_init(libc, STATUS_FD, channel_fds, own_session=True)  # returns in the function's process
-        os.close(STATUS_FD)
-        return
     relay_read, relay_write = os.pipe()
     init = os.fork()
     if init:  # the bootstrap, outside: wait for the function's end, then mirror it
@@ -574,25 +583,61 @@ def enter_namespaces(libc, plan, channel_fds):
     os.close(relay_write)
 
 
-def run_init(libc, relay, channel_fds, own_session=False):
+def mount_proc(libc):
+    libc.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+
+
+def run_init(libc, relay, channel_fds):
     """Pid 1 of the new namespace: mounts its /proc, starts the function's process,
     reaps every orphan, and reports how the function's process ended on ``relay`` (to
-    the bootstrap outside, or to the zygote: its parent, reading the status pipe).
-    ``own_session``: it has a session of its own already."""
+    the bootstrap outside)."""
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     try:
         os.write(relay, b"+")  # the parent is still there (else: EPIPE, and leave)
     except OSError:
         os._exit(EXIT_NO_INSTANCE)
-    if not own_session:
-        os.setsid()  # out of the bootstrap's group: a kill(0, sig) inside stays inside
-    libc.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    os.setsid()  # out of the bootstrap's group: a kill(0, sig) inside stays inside
+    mount_proc(libc)
     function = os.fork()
     if function == 0:
         os.setsid()
         return
     close_all(channel_fds)  # only the function holds the channels: its close ends an answer
     drop_privileges(libc, {"user": None}, dumpable=False)
+    reap_until(function, relay)
+
+
+def split_init(libc, status, keep, cmdline, mapping):
+    """In pid 1 of a PID namespace the zygote forked a case into (fork_case), fresh from
+    leave_zygote, before its request is known (a standby) or as soon as it is: enter
+    the case's other namespaces and fork the function's process (pid 2) now. That process
+    returns, holding ``keep`` (its request comes on those), and goes on as any bootstrap
+    does: enter_instance builds the file system and mounts /proc in these namespaces.
+    This one stays the instance's init: it reaps every orphan and reports how the
+    function's process ended on the ``status`` pipe (the zygote reads it for the runner),
+    and never returns. Two processes a case, as before, and neither the fork nor the
+    unshare is on the case's way when a standby does them."""
+    try:
+        libc("unshare", CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
+        failed = None
+    except OSError as exc:  # reported when the case asks for its instance
+        failed = os.strerror(exc.errno)
+    function = os.fork()
+    if function == 0:
+        os.close(status)
+        os.setsid()
+        PREMADE.append(failed)
+        return
+    close_all(keep)  # only the function holds the channels: its close ends an answer
+    # What ps shows for it: the bootstrap's own command line (no zygote's, no case's).
+    show_as_spawned(libc, mapping, cmdline, [fs_bytes(k) + b"=" + fs_bytes(v) for k, v in os.environ.items()])
+    drop_privileges(libc, {"user": None}, dumpable=False)
+    reap_until(function, status)
+
+
+def reap_until(function, relay):
+    """Init's loop: reaps every process of the namespace until ``function`` ends, then
+    writes its wait status on ``relay`` and exits (the kernel ends whatever is left)."""
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
@@ -1504,7 +1549,7 @@ def main(argv):
 # and the end of the control socket).
 
 ZYGOTE_MAX_FDS = 64
-STATUS_FD = None  # see fork_case: set in a case's process that is its namespace's init
+PREMADE = []  # [why unshare failed, or None] in a function's process split_init forked
 
 
 # What every case's bootstrap imports before the handler's import, whatever the case
@@ -1600,7 +1645,9 @@ def zygote(control):
             if pid == 0:
                 control = sock.detach()
                 mapping = leave_zygote(pristine, zygote_pid, status, fds + [control])
-                return become_case(request, fds, control, pristine, pristine_cmdline, mapping, status)
+                if status is not None:  # returns in the function's process
+                    split_init(libc, status, fds + [control], pristine_cmdline, mapping)
+                return become_case(request, fds, control, pristine, pristine_cmdline, mapping)
             close_all(fds)
             if status is not None:
                 statuses[pid] = [status, b""]
@@ -1613,9 +1660,11 @@ def zygote(control):
                 sock.detach()  # closed by leave_zygote with every other descriptor of the zygote's
                 theirs = standby.sock.fileno()
                 mapping = leave_zygote(pristine, zygote_pid, standby.status, [theirs])
+                if standby.status is not None:  # returns in the function's process
+                    split_init(libc, standby.status, [theirs], pristine_cmdline, mapping)
                 request, fds = standby.wait(_socket, space)
                 return become_case(request, fds, standby.sock.detach(), pristine,
-                                   pristine_cmdline, mapping, standby.status)
+                                   pristine_cmdline, mapping)
             continue
         close_all(fds)
         try:
@@ -1813,24 +1862,18 @@ def forget_modules(pristine):
             del sys.modules[name]  # imported again from scratch when asked for
 
 
-def become_case(request, fds, control, pristine, cmdline, mapping, status=None):
+def become_case(request, fds, control, pristine, cmdline, mapping):
     """In the forked process, after leave_zygote: what a freshly spawned bootstrap is
     before it reads its config (the case's descriptors at their numbers, its working
     directory, environment and time zone, its argv shown). Returns the argv main() goes
     on with. ``fds``: the case's descriptors as received, ``control``: the socket they
-    came on (closed here), ``mapping``: what leave_zygote returned, ``status``: as for
-    leave_zygote."""
-    global STATUS_FD
+    came on (closed here), ``mapping``: what leave_zygote returned."""
     targets = request["fds"]
-    staged = 1 + max([2, control] + fds + targets + ([status] if status is not None else []))
+    staged = 1 + max([2, control] + fds + targets)
     for index, fd in enumerate(fds):  # out of the way first: numbers may collide
         os.dup2(fd, staged + index)
-    if status is not None:  # above every target number: it stays where it is put
-        STATUS_FD = staged + len(fds)
-        os.dup2(status, STATUS_FD)
-        close_on_exec(STATUS_FD)
     # What leave_zygote kept and the request brought: nothing else is open by now.
-    close_all(set(fds + [control] + ([status] if status is not None else [])))
+    close_all(set(fds + [control]))
     stdout = request.get("stdout")
     for index, target in enumerate(targets):
         if index == stdout:  # the log pipe: 1 and 2 only, as a spawned process has it

@@ -17,7 +17,8 @@ zygote's (the interpreter's ``PYTHON*``, the locale, ``TZ``, the C library's), a
 case is spawned. A zygote serves ``RECYCLE_EVERY`` cases, then a new one (a new hash
 seed, as a new cloud instance has) takes over. A zygote forks each case's process ahead
 of its request (_child.py, Standby), and as root into a PID namespace of its own, where
-the process is the instance's init (two processes per case instead of three). A zygote that cannot start, dies or
+the process is the instance's init (two processes per case instead of three), which
+forks the function's process ahead of the request too. A zygote that cannot start, dies or
 answers wrongly is replaced; the case it was serving is run again on the spawn path.
 """
 
