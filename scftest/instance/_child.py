@@ -529,9 +529,10 @@ def enter_instance(plan, channel_fds):
     ``channel_fds``: the descriptors to the parent only the function's process keeps."""
     libc = libc_once()
     # "0": this process; children follow it. "1": the instance's init, forked before this
-    # process (split_init). One pid a write.
+    # process (split_init). One pid a write. Not again where init joined them ahead.
     joining = (b"1", b"0") if PREMADE else (b"0",)
-    for procs in plan.get("cgroups") or ():
+    cgroups = list(plan.get("cgroups") or ())
+    for procs in cgroups if not (PREMADE and PREJOINED == cgroups) else ():
         fd = os.open(procs, os.O_WRONLY)
         try:
             for pid in joining:
@@ -607,7 +608,7 @@ def run_init(libc, relay, channel_fds):
     reap_until(function, relay)
 
 
-def split_init(libc, status, keep, cmdline, mapping):
+def split_init(libc, status, keep, cmdline, mapping, cgroups=()):
     """In pid 1 of a PID namespace the zygote forked a case into (fork_case), fresh from
     leave_zygote, before its request is known (a standby) or as soon as it is: enter
     the case's other namespaces and fork the function's process (pid 2) now. That process
@@ -616,7 +617,13 @@ def split_init(libc, status, keep, cmdline, mapping):
     This one stays the instance's init: it reaps every orphan and reports how the
     function's process ended on the ``status`` pipe (the zygote reads it for the runner),
     and never returns. Two processes a case, as before, and neither the fork nor the
-    unshare is on the case's way when a standby does them."""
+    unshare is on the case's way when a standby does them.
+
+    ``cgroups``: the cgroup.procs files the runner set aside for the case this standby
+    will serve (the zygote's next_cgroups): joined now, by both processes, because a
+    move into a cgroup waits for an RCU grace period on cgroup v1 (4 to 28 ms measured
+    here, in one case of four under load), and a standby waits off the case's way."""
+    joined = join_cgroups(cgroups)
     try:
         libc("unshare", CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
         failed = None
@@ -627,12 +634,28 @@ def split_init(libc, status, keep, cmdline, mapping):
         os.close(status)
         os.setsid()
         PREMADE.append(failed)
+        PREJOINED[:] = joined
         return
     close_all(keep)  # only the function holds the channels: its close ends an answer
     # What ps shows for it: the bootstrap's own command line (no zygote's, no case's).
     show_as_spawned(libc, mapping, cmdline, [fs_bytes(k) + b"=" + fs_bytes(v) for k, v in os.environ.items()])
     drop_privileges(libc, {"user": None}, dumpable=False)
     reap_until(function, status)
+
+
+def join_cgroups(cgroups):
+    """Moves this process into each of ``cgroups`` (their cgroup.procs files); the list
+    joined, or [] where one could not be (enter_instance then joins the case's itself)."""
+    for procs in cgroups:
+        try:
+            fd = os.open(procs, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        except OSError:
+            return []
+    return list(cgroups)
 
 
 def reap_until(function, relay):
@@ -1535,9 +1558,14 @@ def main(argv):
 #                     2, at no number of its own), argv,
 #                     cwd, environ, pid_namespace (fork it into a PID namespace of its
 #                     own where this process may: it is then its instance's init; poll
-#                     and reap answer with its function's returncode, see fork_case)
+#                     and reap answer with its function's returncode, see fork_case),
+#                     next_cgroups (optional: the cgroup.procs files of the cgroups set
+#                     aside for the next case; the standby forked after this request
+#                     joins them ahead, see split_init)
 #                     -> "forked PID" | "forked PID init" (it is, in its own
 #                     namespace) | "error REASON"
+#                     "drop" -> "dropped" (the standby is ended: the cgroups it joined
+#                     go to a case it does not serve)
 #                     "poll PID" -> "running" | "exited RETURNCODE" (not reaped: until
 #                     the parent says so, the pid stays taken)
 #                     "reap PID" -> "reaped RETURNCODE" (sent once the process exited)
@@ -1550,6 +1578,7 @@ def main(argv):
 
 ZYGOTE_MAX_FDS = 64
 PREMADE = []  # [why unshare failed, or None] in a function's process split_init forked
+PREJOINED = []  # the cgroup.procs files its init joined before forking it (split_init)
 
 
 # What every case's bootstrap imports before the handler's import, whatever the case
@@ -1654,6 +1683,7 @@ def zygote(control):
             sock.sendall(b"forked " + str(pid).encode("ascii") + (b" init" if status is not None else b""))
             # The next case's process, forked now, while this one starts: the fork and
             # the first steps of a process are off the next case's way.
+            next_cgroups = [str(path) for path in request.get("next_cgroups") or ()]
             request = body = message = None  # nothing of this case's request in it
             standby = Standby.fork(libc, own_pids if wanted else None, _socket)
             if standby is not None and standby.pid == 0:
@@ -1661,12 +1691,19 @@ def zygote(control):
                 theirs = standby.sock.fileno()
                 mapping = leave_zygote(pristine, zygote_pid, standby.status, [theirs])
                 if standby.status is not None:  # returns in the function's process
-                    split_init(libc, standby.status, [theirs], pristine_cmdline, mapping)
+                    split_init(libc, standby.status, [theirs], pristine_cmdline, mapping,
+                               next_cgroups)
                 request, fds = standby.wait(_socket, space)
                 return become_case(request, fds, standby.sock.detach(), pristine,
                                    pristine_cmdline, mapping)
             continue
         close_all(fds)
+        if kind == b"drop":  # its cgroups go to a case another process serves: it ends
+            if standby is not None:
+                taken, standby = standby, None
+                taken.discard()
+            sock.sendall(b"dropped")
+            continue
         try:
             pid = int(body)
             if kind == b"poll":

@@ -41,13 +41,14 @@ from scftest.instance import Backend, Instance, InstanceError, InstanceSpec, Inv
 from scftest.i18n import _
 from scftest.instance.bootstrap import BootstrapCache, Script
 from scftest.instance.record import InvocationRecord
-from scftest.instance.sandbox import NAMESPACE
+from scftest.instance.sandbox import NAMESPACE, CaseCgroups
 from scftest.instance.spawn import SpawnBackend, SpawnInstance
 from scftest.instance.spawn import _spawn as spawn_process
 
 RECYCLE_EVERY = 50  # cases per zygote: then a new one (a new hash seed)
 ZYGOTES_PER_WORKER = 4  # the most recently used are kept (one per runtime and start-up set)
 READY_TIMEOUT_S = 30.0  # a zygote's start, on a loaded machine
+RESERVED_EMPTY_S = 2.0  # a retired zygote's standby leaves the cgroups it joined ahead
 REPLY_TIMEOUT_S = 10.0  # a fork or a status request
 # The variables a fresh interpreter (and its C library) reads when it starts: a case
 # whose values differ from its zygote's is spawned. Under -E Python ignores PYTHON*,
@@ -111,6 +112,11 @@ class Zygote:
         self.startup = startup_items(self.environment)
         self.served = 0
         self.lost = False
+        # The cgroups set aside for its next case: the standby forked after each fork
+        # joins them ahead (_child.py, split_init); the case that takes them (ForkInstance)
+        # is forked by this zygote, or the standby is dropped first. The backend's lock
+        # guards it (a retirement in the reaper's thread gives it back).
+        self.reserved: Optional[CaseCgroups] = None
         self.closed = False
         self.refused: Optional[str] = None
         self.pid: Optional[int] = None
@@ -165,18 +171,22 @@ class Zygote:
     # ------------------------------------------------------------------ requests
 
     def fork(self, fds: Sequence[int], stdout: int, argv: Sequence[str], cwd: Optional[str],
-             environment: Mapping[str, str], pid_namespace: bool = False) -> Tuple[int, bool]:
+             environment: Mapping[str, str], pid_namespace: bool = False,
+             next_cgroups: Sequence[str] = ()) -> Tuple[int, bool]:
         """Forks a case's process; ``fds`` are the parent's descriptors it gets, at the same
         numbers (``stdout``: the one that also becomes its 1 and 2). Returns its pid.
         ``pid_namespace``: into a PID namespace of its own, where the zygote can make one
         (the process is then the instance's init itself: _child.py, fork_case). Returns
-        its pid, and whether it is its namespace's init."""
+        its pid, and whether it is its namespace's init. ``next_cgroups``: the cgroup.procs
+        files of the cgroups set aside for the next case (its standby joins them)."""
         environ = dict(environment)
         environ.update(self.startup_additions)
         body = {"fds": list(fds), "stdout": list(fds).index(stdout), "argv": list(argv),
                 "cwd": cwd, "environ": environ, "pid_namespace": pid_namespace}
         if environ != environment:  # what /proc/PID/environ shows: the one given, as at exec
             body["exec_environ"] = dict(environment)
+        if next_cgroups:
+            body["next_cgroups"] = list(next_cgroups)
         try:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
@@ -187,6 +197,13 @@ class Zygote:
         self.served += 1
         words = reply.split()
         return int(words[1]), words[2:3] == [b"init"]
+
+    def drop(self) -> None:
+        """Ends the standby (and what it joined ahead), waiting for it: its cgroups go to
+        a case another process serves."""
+        reply = self._request(b"drop")
+        if reply != b"dropped":
+            raise ZygoteLost(f"unexpected answer {reply[:200]!r}")
 
     def poll(self, pid: int) -> Optional[int]:
         """The forked process's returncode once it exited (it is not reaped), else None."""
@@ -428,6 +445,44 @@ class ForkServerBackend(Backend):
             self._refused.setdefault(interpreter, "its zygote did not start twice in a row")
         return None
 
+    def take_reserved(self, interpreter: str, limits) -> Tuple[Optional[Zygote], Optional[CaseCgroups]]:
+        """The cgroups this worker's zygote for ``interpreter`` set aside for its next case,
+        and that zygote, when the next case of ``interpreter`` is that zygote's to fork (it
+        is the worker's only one for it, ready, and not due to be recycled) and they have
+        ``limits``' process limit; else (None, None)."""
+        worker = threading.get_ident()
+        with self._lock:
+            mine = [z for key, z in self._zygotes.items() if key[:2] == (worker, interpreter)]
+            if len(mine) != 1:
+                return None, None
+            zygote = mine[0]
+            reserved = zygote.reserved
+            if (reserved is None or zygote.lost or zygote.closed or not zygote._ready
+                    or zygote.served >= self.recycle_every
+                    or reserved.processes_limit != limits.processes):
+                return None, None
+            zygote.reserved = None
+            return zygote, reserved
+
+    def reserve_for(self, zygote: Zygote, limits) -> Sequence[str]:
+        """The cgroup.procs files of the cgroups ``zygote``'s next case is to have (set
+        aside now where it has none), for the standby forked after this fork to join; none
+        where that standby will serve no case (the zygote is recycled first)."""
+        if zygote.served + 1 >= self.recycle_every:
+            return ()
+        with self._lock:
+            reserved = zygote.reserved
+        if reserved is None:
+            reserved = self.spawn.sandbox.reserve_cgroups(limits)
+            if reserved is None:
+                return ()
+            with self._lock:
+                zygote.reserved, reserved = reserved, zygote.reserved
+            if reserved is not None:  # another thread set some meanwhile (never: one worker)
+                self.spawn.sandbox.recycle(reserved)
+            reserved = zygote.reserved
+        return reserved.procs_files if reserved is not None else ()
+
     def _new_zygote(self, interpreter: str, script: Script,
                     environment: Mapping[str, str]) -> Optional[Zygote]:
         try:
@@ -469,6 +524,11 @@ class ForkServerBackend(Backend):
     def _end(self, zygote: Zygote) -> List[int]:
         zygote.close()
         self.spawn.sandbox.reaped(zygote.pid)
+        with self._lock:
+            reserved, zygote.reserved = zygote.reserved, None
+        if reserved is not None:  # its standby dies with it (its parent-death signal)
+            reserved.wait_empty(RESERVED_EMPTY_S)
+            self.spawn.sandbox.recycle(reserved)
         return []
 
     def close(self) -> None:
@@ -511,8 +571,10 @@ class ForkInstance(Instance):
         self.backend = backend
         self.spec = spec
         self.forked: Optional[ForkedProcess] = None
+        self.reserved_by: Optional[Zygote] = None  # whose set-aside cgroups the plan took
         self.instance = SpawnInstance(spec, backend.spawn.bootstrap, backend.spawn.sandbox,
-                                      1, backend.spawn.host, starter=self._start)
+                                      1, backend.spawn.host, starter=self._start,
+                                      cgroups=self._reserved_cgroups)
 
     def invoke(self, request: InvocationRequest,
                cancel: Optional[threading.Event] = None) -> InvocationRecord:
@@ -537,12 +599,27 @@ class ForkInstance(Instance):
     def close(self) -> None:
         self.instance.close()
 
+    @staticmethod
+    def _drop_standby(zygote: Zygote) -> None:
+        try:
+            zygote.drop()
+        except ZygoteLost:  # it is dead: its standby died with it
+            pass
+
     def _own_pid_namespace(self) -> bool:
         """Whether the case's process is forked into its PID namespace by the zygote: in a
         namespace instance made without a user namespace (the zygote, outside one, could
         not make a PID namespace the case's user namespace owns)."""
         sandbox = self.backend.spawn.sandbox
         return sandbox.isolation() == NAMESPACE and not sandbox.machine().userns
+
+    def _reserved_cgroups(self, limits) -> Optional[CaseCgroups]:
+        """The plan's cgroups (spawn.py asks): those the worker's zygote set aside for its
+        next case, which its standby joined ahead, where this case is that zygote's."""
+        if not self._own_pid_namespace():
+            return None
+        self.reserved_by, cgroups = self.backend.take_reserved(self.spec.interpreter.path, limits)
+        return cgroups
 
     def _start(self, spec: InstanceSpec, script: Script, config: str, env: Dict[str, str],
                code_root: str, child_ends: List[int]):
@@ -556,14 +633,19 @@ class ForkInstance(Instance):
         # (start); worked out once a case, for the zygote's key and the check below.
         startup = startup_items(env)
         zygote = self.backend.zygote(spec.interpreter.path, script, base, startup)
-        if zygote is None or startup_differences(startup, zygote.startup):
+        unsuited = zygote is None or startup_differences(startup, zygote.startup)
+        if self.reserved_by is not None and (unsuited or zygote is not self.reserved_by):
+            self._drop_standby(self.reserved_by)  # it sits in this case's cgroups
+        if unsuited:
             return spawn_process(spec, script, config, env, code_root, child_ends)
         log_read, log_write = os.pipe()
         try:
+            own = self._own_pid_namespace()
             pid, is_init = zygote.fork(list(child_ends) + [log_write], log_write,
                               [config] + [str(fd) for fd in child_ends[:2]],
                               code_root if os.path.isdir(code_root) else None, env,
-                              pid_namespace=self._own_pid_namespace())
+                              pid_namespace=own,
+                              next_cgroups=self.backend.reserve_for(zygote, spec.profile.limits) if own else ())
         except ZygoteLost:
             # A fork may have happened all the same (it dies with its zygote, which is
             # ended now): the case starts over with pipes of its own (invoke).

@@ -368,6 +368,15 @@ class CaseCgroups:
                 return [int(pid) for pid in data.split()]
         return None
 
+    def wait_empty(self, timeout: float) -> bool:
+        """Waits (at most ``timeout`` seconds) until the cgroups list no process."""
+        deadline = time.monotonic() + timeout
+        while self.members():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
     def anonymous_bytes(self) -> Optional[int]:
         """The case's anonymous memory, each page once (None without a memory cgroup)."""
         text = b"\n" + (self._memory_stat() or b"")
@@ -691,11 +700,13 @@ class Sandbox:
         return isolation_for(self.machine(), self.requested)
 
     def plan(self, code_root: str, limits: Limits = LIMITS, layers: Sequence[str] = (),
-             image: Optional[str] = None) -> CasePlan:
+             image: Optional[str] = None, cgroups: Optional[CaseCgroups] = None) -> CasePlan:
         """The containment of a case whose code is at ``code_root`` (a host folder), with
         its runtime's ``limits`` (processes, /tmp), ``layers`` (host folders seen under
         /opt) and ``image`` (the runtime's provisioned libraries, a host folder, mounted
-        read-only at IMAGE). Raises InstanceError when ``strict`` cannot be honoured here."""
+        read-only at IMAGE). ``cgroups``: the case's, set aside for it (reserve_cgroups),
+        else taken from the pool. Raises InstanceError when ``strict`` cannot be honoured
+        here."""
         machine = self.machine()
         chosen = isolation_for(machine, self.requested)
         if chosen is None:
@@ -703,7 +714,7 @@ class Sandbox:
                 _("--isolation strict: this case cannot be contained here ({why})").format(why=machine.why),
                 hint=_("`scftest doctor` says what this machine gives; without --isolation strict "
                        "the case runs as a plain process, labelled in every report"))
-        cgroups = self._cgroups(machine, limits)
+        cgroups = cgroups if cgroups is not None else self._cgroups(machine, limits)
         if chosen == PROCESS:
             self._harden_runner()
             instance = {"isolation": PROCESS, "cgroups": cgroups.procs_files}
@@ -747,6 +758,18 @@ class Sandbox:
                 return free.pop()
         name = f"{CASE_PREFIX}{os.getpid()}-{next(self._counter)}"
         return CaseCgroups.make(machine.cgroup_bases, name, limits)
+
+    def reserve_cgroups(self, limits: Limits = LIMITS) -> Optional[CaseCgroups]:
+        """Cgroups set aside for a case to come (the fork-server's standby joins them
+        ahead: forkserver.py), from the pool; None where cases get none."""
+        machine = self.machine()
+        if not machine.cgroup_bases:
+            return None
+        cgroups = self._cgroups(machine, limits)
+        if not cgroups.listed:
+            cgroups.remove()
+            return None
+        return cgroups
 
     def recycle(self, cgroups: CaseCgroups, emptied: bool = False) -> None:
         """An ended case's cgroups: kept for a later case if they are all there and list

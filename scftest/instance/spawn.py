@@ -101,9 +101,11 @@ class SpawnInstance(Instance):
     those announced is a cold start too. ``close`` ends whatever is still running."""
 
     def __init__(self, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
-                 invocations: int = 1, host: Optional[Host] = None, starter=None):
+                 invocations: int = 1, host: Optional[Host] = None, starter=None,
+                 cgroups=None):
         self.spec = spec
         self.starter = starter if starter is not None else _spawn  # forkserver.py: a fork
+        self.cgroups = cgroups  # forkserver.py: limits -> the cgroups set aside, or None
         self.bootstrap = bootstrap
         self.sandbox = sandbox
         self.host = host if host is not None else Host()
@@ -121,7 +123,7 @@ class SpawnInstance(Instance):
         self.process = None
         if process is None:
             process = _Process.spawn(self.spec, self.bootstrap, self.sandbox, self.code_root,
-                                     request, announced, self.host, self.starter)
+                                     request, announced, self.host, self.starter, self.cgroups)
         try:
             observed, log = process.step(request, cancel)
             if process.ended:
@@ -175,8 +177,14 @@ class _Process:
     @classmethod
     def spawn(cls, spec: InstanceSpec, bootstrap: BootstrapCache, sandbox: Sandbox,
               code_root: str, request: InvocationRequest, invocations: int, host: Host,
-              starter=None) -> "_Process":
-        plan = sandbox.plan(code_root, spec.profile.limits, spec.layers, spec.image)
+              starter=None, cgroups=None) -> "_Process":
+        given = cgroups(spec.profile.limits) if cgroups is not None else None
+        try:
+            plan = sandbox.plan(code_root, spec.profile.limits, spec.layers, spec.image, given)
+        except BaseException:
+            if given is not None:
+                sandbox.recycle(given)
+            raise
         folder = home = None
         pipes: List[Tuple[int, int]] = []
         child_ends: List[int] = []

@@ -15,6 +15,7 @@ from conftest import (INTERPRETERS, invoke_once, make_call, needs, python_params
                       shared_sandbox)
 from scftest.instance.forkserver import (ForkServerBackend, startup_differences, startup_items,
                                          startup_declared)
+from scftest.instance.sandbox import CASE_PREFIX
 from scftest.instance.spawn import SpawnBackend
 
 FORKABLE = ["3.6", "3.10"]  # the seed's 3.6, and the runtime the speed targets name
@@ -141,6 +142,8 @@ def test_the_next_cases_process_is_forked_ahead_and_serves_it(isolation, version
             ahead = [_children(pid) for pid in standby]
             with open("/proc/%d/cmdline" % standby[0], "rb") as handle:
                 shown = handle.read()
+            with open("/proc/%d/cgroup" % standby[0]) as handle:
+                joined = handle.read()
             second = observe(version, isolation, forks)
         finally:
             del sandbox.spawned
@@ -152,6 +155,8 @@ def test_the_next_cases_process_is_forked_ahead_and_serves_it(isolation, version
         # function's process (pid 2) before the request came (_child.py, split_init).
         assert [len(children) for children in ahead] == [1]
         assert b"--zygote" not in shown and b"/proc/self/fd/" in shown, shown
+        if sandbox.machine().cgroup_bases:  # the next case's cgroups, joined ahead
+            assert CASE_PREFIX in joined, joined
     first_seen, second_seen = dict(first.return_value), dict(second.return_value)
     for varying in ("random",):
         first_seen.pop(varying), second_seen.pop(varying)

@@ -217,8 +217,13 @@ def test_a_case_ends_off_the_next_cases_way_and_nothing_is_left_at_the_end(
     for index, running in enumerate(at_start):
         assert running == [[]] * len(markers), f"case {index + 1} started beside others' processes"
     if sandbox.machine().cgroup_bases:
-        assert len(set(seen)) == 1, f"each case made cgroups of its own: {seen}"
-        assert all(CASE_PREFIX in path for path in seen[0])
+        if start == "fork" and deferred and not sandbox.machine().userns:
+            # A zygote's standby joins the next case's cgroups ahead, while a case runs in
+            # its own: two sets take turns (forkserver.py, Zygote.reserved).
+            assert seen[0] == seen[2] != seen[1], f"the cgroups did not take turns: {seen}"
+        else:
+            assert len(set(seen)) == 1, f"each case made cgroups of its own: {seen}"
+        assert all(CASE_PREFIX in path for path in seen[0] + seen[1])
 
 
 FREEZER = "/sys/fs/cgroup/freezer"
