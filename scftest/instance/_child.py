@@ -529,10 +529,12 @@ def enter_instance(plan, channel_fds):
     ``channel_fds``: the descriptors to the parent only the function's process keeps."""
     libc = libc_once()
     # "0": this process; children follow it. "1": the instance's init, forked before this
-    # process (split_init). One pid a write. Not again where init joined them ahead.
+    # process (split_init). One pid a write.
     joining = (b"1", b"0") if PREMADE else (b"0",)
     cgroups = list(plan.get("cgroups") or ())
-    for procs in cgroups if not (PREMADE and PREJOINED == cgroups) else ():
+    if PREMADE and PREJOINED == cgroups:
+        cgroups = []  # init joined them before it forked this process (split_init)
+    for procs in cgroups:
         fd = os.open(procs, os.O_WRONLY)
         try:
             for pid in joining:
