@@ -163,6 +163,27 @@ def test_the_next_cases_process_is_forked_ahead_and_serves_it(isolation, version
     assert first_seen == second_seen
 
 
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_a_dropped_standby_leaves_the_cgroups_it_joined_ahead(version):
+    """A case whose plan took a zygote's set-aside cgroups but is served by another
+    process has that zygote's standby (in those cgroups already) ended first: "drop"
+    ends it and waits, so the cgroups list nothing but the case's own processes."""
+    sandbox = shared_sandbox()
+    if sandbox.isolation() != "namespace" or sandbox.machine().userns or not sandbox.machine().cgroup_bases:
+        pytest.skip("needs namespaces made as root, and cgroups (a standby joins them ahead)")
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        observe(version, "namespace", forks)
+        sandbox.reaper.close()
+        zygote = _zygotes(forks)[0]
+        backend_zygote = [z for z in forks._zygotes.values() if z.pid == zygote][0]
+        reserved = backend_zygote.reserved
+        assert reserved is not None and _children(zygote), "no standby in set-aside cgroups"
+        assert reserved.members(), "the standby did not join the set-aside cgroups ahead"
+        backend_zygote.drop()
+        assert _children(zygote) == [] and reserved.members() == []
+        assert observe(version, "namespace", forks).start == "fork"  # forked at request time
+
+
 def _children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as handle:
         return [int(p) for p in handle.read().split()]
