@@ -535,12 +535,7 @@ def enter_instance(plan, channel_fds):
     if PREMADE and PREJOINED == cgroups:
         cgroups = []  # init joined them before it forked this process (split_init)
     for procs in cgroups:
-        fd = os.open(procs, os.O_WRONLY)
-        try:
-            for pid in joining:
-                os.write(fd, pid)
-        finally:
-            os.close(fd)
+        move_into(procs, joining)
     # Killed with the runner, even by SIGKILL: in a namespace the instance's init follows
     # this process (its own parent-death signal), and the kernel ends the rest with it.
     libc("prctl", PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
@@ -650,14 +645,20 @@ def join_cgroups(cgroups):
     joined, or [] where one could not be (enter_instance then joins the case's itself)."""
     for procs in cgroups:
         try:
-            fd = os.open(procs, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
+            move_into(procs, (b"0",))
         except OSError:
             return []
     return list(cgroups)
+
+
+def move_into(procs, pids):
+    """Writes each of ``pids`` to the cgroup.procs file ``procs``: one pid a write."""
+    fd = os.open(procs, os.O_WRONLY)
+    try:
+        for pid in pids:
+            os.write(fd, pid)
+    finally:
+        os.close(fd)
 
 
 def reap_until(function, relay):

@@ -471,17 +471,19 @@ class ForkServerBackend(Backend):
         if zygote.served + 1 >= self.recycle_every:
             return ()
         with self._lock:
-            reserved = zygote.reserved
+            if zygote.reserved is not None:
+                return zygote.reserved.procs_files
+        reserved = self.spawn.sandbox.reserve_cgroups(limits)
         if reserved is None:
-            reserved = self.spawn.sandbox.reserve_cgroups(limits)
-            if reserved is None:
-                return ()
-            with self._lock:
-                zygote.reserved, reserved = reserved, zygote.reserved
-            if reserved is not None:  # another thread set some meanwhile (never: one worker)
-                self.spawn.sandbox.recycle(reserved)
-            reserved = zygote.reserved
-        return reserved.procs_files if reserved is not None else ()
+            return ()
+        with self._lock:
+            # Only this worker sets them; a retirement (_end: closed first, then it takes
+            # them under the lock) may have begun meanwhile, and then they go back.
+            if not zygote.closed:
+                zygote.reserved = reserved
+                return reserved.procs_files
+        self.spawn.sandbox.recycle(reserved)
+        return ()
 
     def _new_zygote(self, interpreter: str, script: Script,
                     environment: Mapping[str, str]) -> Optional[Zygote]:
