@@ -428,8 +428,11 @@ def preload_shadowed(folders):
 # reports the function's wait status on a status pipe to the zygote (its parent), which
 # gives the runner the returncode the bootstrap outside would have mirrored. Init enters
 # the other namespaces and forks the function's process at once (split_init), mostly
-# before the case's request comes (a standby); the function's process receives the
-# request and builds the file system itself:
+# before the case's request comes (a standby). The standby's function process builds
+# the part of the file system every case of the run shares before its request too
+# (prepare_ahead: the runner's folders, /var, /tmp, /dev, /opt covered), then receives
+# the request and adds the case's own part (build_case: its code, image and layers, and
+# read-only):
 #
 #   init (pid 1, the zygote's child)          as above; the zygote reads its status pipe
 #     function (pid 2)                        the handler runs here, unprivileged
@@ -555,7 +558,12 @@ def enter_namespaces(libc, plan, channel_fds):
     if PREMADE:  # forked by its init in the namespaces already (split_init)
         if PREMADE[0] is not None or plan.get("userns"):
             raise InstanceFailed("unshare: %s" % (PREMADE[0] or "a user namespace was asked for"))
-        build_file_system(libc, plan)
+        if PREPARED:  # its standby built what every case shares (prepare_ahead)
+            prepared = PREPARED.pop()
+            build_case(libc, plan, prepared.covers)
+            os.close(prepared.host_ns)
+        else:
+            build_file_system(libc, plan)
         mount_proc(libc)
         return
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
@@ -605,7 +613,7 @@ def run_init(libc, relay, channel_fds):
     reap_until(function, relay)
 
 
-def split_init(libc, status, keep, cmdline, mapping, cgroups=()):
+def split_init(libc, status, keep, cmdline, mapping, cgroups=(), common=None):
     """In pid 1 of a PID namespace the zygote forked a case into (fork_case), fresh from
     leave_zygote, before its request is known (a standby) or as soon as it is: enter
     the case's other namespaces and fork the function's process (pid 2) now. That process
@@ -619,8 +627,11 @@ def split_init(libc, status, keep, cmdline, mapping, cgroups=()):
     ``cgroups``: the cgroup.procs files the runner set aside for the case this standby
     will serve (the zygote's next_cgroups): joined now, by both processes, because a
     move into a cgroup waits for an RCU grace period on cgroup v1 (4 to 28 ms measured
-    here, in one case of four under load), and a standby waits off the case's way."""
+    here, in one case of four under load), and a standby waits off the case's way.
+    ``common``: the part of the file system every case of the run shares (the zygote's
+    next_fs), which the function's process builds now (prepare_ahead)."""
     joined = join_cgroups(cgroups)
+    host_ns = own_mount_namespace() if common is not None else None
     try:
         libc("unshare", CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
         failed = None
@@ -632,12 +643,83 @@ def split_init(libc, status, keep, cmdline, mapping, cgroups=()):
         os.setsid()
         PREMADE.append(failed)
         PREJOINED[:] = joined
+        if host_ns is not None and failed is None:
+            prepare_ahead(libc, common, host_ns)
+        elif host_ns is not None:
+            os.close(host_ns)
         return
+    if host_ns is not None:
+        os.close(host_ns)
     close_all(keep)  # only the function holds the channels: its close ends an answer
     # What ps shows for it: the bootstrap's own command line (no zygote's, no case's).
     show_as_spawned(libc, mapping, cmdline, [fs_bytes(k) + b"=" + fs_bytes(v) for k, v in os.environ.items()])
     drop_privileges(libc, {"user": None}, dumpable=False)
     reap_until(function, status)
+
+
+class Prepared(object):
+    """What a standby's function process built before its request (prepare_ahead): the
+    plan's part it built (``common``), build_common's covers, and its zygote's mount
+    namespace (``host_ns``, open) to start over from where the case's plan differs."""
+
+    def __init__(self, common, covers, host_ns):
+        self.common, self.covers, self.host_ns = common, covers, host_ns
+
+    def fds(self):
+        return [fd for _, fd in self.covers] + [self.host_ns]
+
+    def move_above(self, lowest):
+        """Its descriptors at ``lowest`` and up (out of the way of the case's numbers)."""
+        moved = []
+        for index, fd in enumerate(self.fds()):
+            os.dup2(fd, lowest + index)
+            os.close(fd)
+            moved.append(lowest + index)
+        self.covers = [(folder, fd) for (folder, _), fd in zip(self.covers, moved)]
+        self.host_ns = moved[-1]
+
+    def fits(self, config):
+        """Whether the case's plan is what was built: else start_over."""
+        plan = config.get("instance") or {}
+        return (plan.get("isolation") == "namespace" and not plan.get("userns")
+                and not config.get("coverage")  # imported from the runner's folders, unhidden
+                and all(plan.get(key) == value for key, value in self.common.items()))
+
+
+PREPARED = []  # [Prepared] in a standby's function process, until its case uses it
+
+
+def own_mount_namespace():
+    try:
+        return os.open("/proc/self/ns/mnt", os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def prepare_ahead(libc, common, host_ns):
+    """In a standby's function process, before its request: build_common, so that the
+    case builds only its own part (build_case). Where that fails, the process starts
+    over in a fresh copy of its zygote's mounts, and the case builds it all (and reports
+    what fails then)."""
+    try:
+        covers = build_common(libc, common)
+    except (InstanceFailed, EnvironmentError):
+        start_over(libc, Prepared(common, [], host_ns))
+        return
+    PREPARED.append(Prepared(common, covers, host_ns))
+
+
+def start_over(libc, prepared):
+    """Leaves what prepare_ahead built: back to the zygote's mount namespace and into a
+    copy of it of its own, as split_init made it (the case then builds its whole file
+    system, build_file_system)."""
+    close_all([fd for _, fd in prepared.covers])
+    try:
+        libc("setns", prepared.host_ns, CLONE_NEWNS)
+        libc("unshare", CLONE_NEWNS)
+    except OSError as exc:  # reported when the case asks for its instance
+        PREMADE[:] = ["setns: %s" % os.strerror(exc.errno)]
+    os.close(prepared.host_ns)
 
 
 def join_cgroups(cgroups):
@@ -729,15 +811,21 @@ def fd_path(fd):
 
 def build_file_system(libc, plan):
     """The function's view of the file system: the host's, read-only, with /var/user,
-    a private /tmp and /dev, and the runner's own folders hidden.
+    a private /tmp and /dev, and the runner's own folders hidden. Two steps: what every
+    case of a run shares (build_common: a standby does it before its request) and what
+    this case's plan adds (build_case)."""
+    build_case(libc, plan, build_common(libc, plan))
 
-    Everything to bind is opened before anything is covered, so a code root or an
-    interpreter under a covered folder (the runner's HOME, /tmp, /var) is still found."""
-    code = open_folder(plan["code_root"])
-    opt = os.path.isdir(OPT)
-    layers = open_layers(plan.get("opt") or (), opt)
-    image = open_folder(plan["image"][0]) if plan.get("image") else None
-    covered = list(plan.get("hide") or ()) + ["/var", "/tmp", "/dev"] + ([OPT] if opt else [])
+
+def build_common(libc, common):
+    """The part of the function's view the same for every case of a run (``common``: the
+    plan's "hide" and "tmp_bytes", see sandbox.py common_fs): the runner's folders, /var,
+    /tmp, /dev and /opt covered, the interpreter's folders bound back. Returns the covered
+    folders with a descriptor of each, opened before covering: build_case finds the code,
+    the image and the layers through them, as a code root under the runner's HOME, /tmp or
+    /var is still there underneath."""
+    covered = cover_points(common.get("hide") or ())
+    covers = [(folder, fd) for folder, fd in ((f, open_folder(f)) for f in covered) if fd is not None]
     needed = [(folder, open_folder(folder)) for folder in interpreter_folders()
               if any(under(folder, top) for top in covered)]
     devices = []
@@ -747,41 +835,74 @@ def build_file_system(libc, plan):
         except OSError:
             pass
     libc.mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates to the host
-    for folder in plan.get("hide") or ():
+    for folder in common.get("hide") or ():
         if os.path.isdir(folder):
             libc.mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
     libc.mount("tmpfs", "/var", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
     os.mkdir("/var/user")
     os.symlink("../tmp", "/var/tmp")
     os.symlink("../run", "/var/run")
+    size = "size=%d" % common.get("tmp_bytes", 512 * 1024 * 1024)  # SCF's /tmp: 512 MB
+    libc.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + size)
+    build_dev(libc, devices)
+    if os.path.isdir(OPT):  # an empty tmpfs: the host's /opt is not the cloud's
+        libc.mount("tmpfs", OPT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    for folder, fd in needed:
+        if fd is not None:
+            make_folders(folder)
+            libc.mount(fd_path(fd), folder, None, MS_BIND | MS_REC)
+    close_all([fd for _, fd in needed if fd is not None] + [fd for _, fd in devices])
+    return covers
+
+
+def cover_points(hide):
+    """The host folders an instance covers with folders of its own."""
+    return list(hide) + ["/var", "/tmp", "/dev"] + ([OPT] if os.path.isdir(OPT) else [])
+
+
+def build_case(libc, plan, covers):
+    """The case's own part, on build_common's: its code at /var/user, its runtime's image,
+    its layers in /opt; then everything read-only but /tmp and /dev/shm. Closes ``covers``."""
+    try:
+        code = open_folder(host_path(plan["code_root"], covers))
+        image = open_folder(host_path(plan["image"][0], covers)) if plan.get("image") else None
+        layers = open_layers(plan.get("opt") or (), os.path.isdir(OPT), covers)
+    finally:
+        close_all([fd for _, fd in covers])
     if code is not None:
         libc.mount(fd_path(code), "/var/user", None, MS_BIND | MS_REC)
     if image is not None:
         os.makedirs(plan["image"][1])
         libc.mount(fd_path(image), plan["image"][1], None, MS_BIND | MS_REC)
-    size = "size=%d" % plan.get("tmp_bytes", 512 * 1024 * 1024)  # SCF's /tmp: 512 MB
-    libc.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + size)
-    build_dev(libc, devices)
-    if opt:
-        build_opt(libc, layers)
-    for folder, fd in needed:
-        if fd is not None:
-            make_folders(folder)
-            libc.mount(fd_path(fd), folder, None, MS_BIND | MS_REC)
+    build_opt(libc, layers)
     make_read_only(libc, plan.get("readonly_by", "mount_setattr"))
-    for fd in [code, image] + [fd for _, fd in needed] + [fd for _, fd in devices] + [
-            entry[-1] for entry in layers if entry[0] == "bind"]:
+    for fd in [code, image] + [entry[-1] for entry in layers if entry[0] == "bind"]:
         if fd is not None:
             os.close(fd)
+
+
+def host_path(path, covers):
+    """A path that names ``path`` as the host has it, whatever covers it now: under the
+    deepest of ``covers`` (folder, descriptor opened before covering) that holds it, the
+    rest looked up from that descriptor (/proc/self/fd/N/rest walks the covered folder
+    itself, not what was mounted on it)."""
+    best = None
+    for folder, fd in covers:
+        if under(path, folder) and (best is None or len(folder) > len(best[0])):
+            best = (folder, fd)
+    if best is None:
+        return path
+    rest = path[len(best[0]):].strip("/")
+    return fd_path(best[1]) + ("/" + rest if rest else "")
 
 
 OPT = "/opt"
 O_PATH = getattr(os, "O_PATH", 0o10000000)  # Linux; Python 2 has no name for it
 
 
-def open_layers(entries, opt):
+def open_layers(entries, opt, covers):
     """The plan's /opt entries (sandbox.opt_mounts), each "bind" with an O_PATH descriptor
-    of its source: opened before anything is covered, as a layer may be under the
+    of its source, found through ``covers`` (host_path), as a layer may be under the
     runner's HOME or /tmp."""
     if entries and not opt:
         raise InstanceFailed("this machine has no %s folder to show the layers in: create it "
@@ -790,7 +911,7 @@ def open_layers(entries, opt):
     for entry in entries:
         if entry[0] == "bind":
             try:
-                fd = os.open(entry[2], O_PATH | os.O_NOFOLLOW)
+                fd = os.open(host_path(entry[2], covers), O_PATH | os.O_NOFOLLOW)
             except OSError as exc:
                 raise InstanceFailed("layer entry %s: %s" % (entry[2], os.strerror(exc.errno)))
             opened.append(["bind", entry[1], fd])
@@ -800,10 +921,9 @@ def open_layers(entries, opt):
 
 
 def build_opt(libc, entries):
-    """/opt: an empty tmpfs (the host's /opt is not the cloud's), then the layers' entries
-    in order: folders several layers share made here, the rest bound in place (all made
-    read-only with the rest of the tree)."""
-    libc.mount("tmpfs", OPT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    """The layers' entries in /opt (build_common's empty tmpfs), in order: folders several
+    layers share made here, the rest bound in place (all made read-only with the rest of
+    the tree)."""
     for entry in entries:
         kind, path = entry[0], os.path.join(OPT, entry[1])
         if kind == "dir":
@@ -1508,6 +1628,8 @@ def main(argv):
     held = channels + ([requests] if requests is not None else [])
     for other in held[1:]:
         close_on_exec(other)
+    if PREPARED and not PREPARED[0].fits(config):
+        start_over(libc_once(), PREPARED.pop())
     coverage_import(config, held)  # scftest run --cov: before the runner's folders are hidden
     plan = config.get("instance")
     if plan:
@@ -1564,7 +1686,10 @@ def main(argv):
 #                     and reap answer with its function's returncode, see fork_case),
 #                     next_cgroups (optional: the cgroup.procs files of the cgroups set
 #                     aside for the next case; the standby forked after this request
-#                     joins them ahead, see split_init)
+#                     joins them ahead, see split_init), next_fs (optional: the
+#                     part of the instance's file system every case of the run shares,
+#                     as the plan has it: "hide" and "tmp_bytes"; the standby builds it
+#                     ahead, see prepare_ahead)
 #                     -> "forked PID" | "forked PID init" (it is, in its own
 #                     namespace) | "error REASON"
 #                     "drop" -> "dropped" (the standby is ended: the cgroups it joined
@@ -1687,6 +1812,7 @@ def zygote(control):
             # The next case's process, forked now, while this one starts: the fork and
             # the first steps of a process are off the next case's way.
             next_cgroups = [str(path) for path in request.get("next_cgroups") or ()]
+            next_fs = request.get("next_fs")
             request = body = message = None  # nothing of this case's request in it
             standby = Standby.fork(libc, own_pids if wanted else None, _socket)
             if standby is not None and standby.pid == 0:
@@ -1695,7 +1821,7 @@ def zygote(control):
                 mapping = leave_zygote(pristine, zygote_pid, standby.status, [theirs])
                 if standby.status is not None:  # returns in the function's process
                     split_init(libc, standby.status, [theirs], pristine_cmdline, mapping,
-                               next_cgroups)
+                               next_cgroups, next_fs)
                 request, fds = standby.wait(_socket, space)
                 return become_case(request, fds, standby.sock.detach(), pristine,
                                    pristine_cmdline, mapping)
@@ -1909,7 +2035,11 @@ def become_case(request, fds, control, pristine, cmdline, mapping):
     on with. ``fds``: the case's descriptors as received, ``control``: the socket they
     came on (closed here), ``mapping``: what leave_zygote returned."""
     targets = request["fds"]
-    staged = 1 + max([2, control] + fds + targets)
+    prepared = PREPARED[0] if PREPARED else None
+    held = prepared.fds() if prepared else []
+    staged = 1 + max([2, control] + fds + targets + held)
+    if prepared:
+        prepared.move_above(staged + len(fds))
     for index, fd in enumerate(fds):  # out of the way first: numbers may collide
         os.dup2(fd, staged + index)
     # What leave_zygote kept and the request brought: nothing else is open by now.
@@ -1924,8 +2054,8 @@ def become_case(request, fds, control, pristine, cmdline, mapping):
         os.close(staged + index)
     if stdout is not None and stdout not in range(len(targets)):
         raise ValueError("stdout names no descriptor")
-    if request.get("cwd"):
-        os.chdir(request["cwd"])
+    if request.get("cwd"):  # a host folder: found underneath what a standby covered
+        os.chdir(host_path(request["cwd"], prepared.covers) if prepared else request["cwd"])
     os.environ.clear()
     os.environ.update(request["environ"])
     import time

@@ -172,13 +172,15 @@ class Zygote:
 
     def fork(self, fds: Sequence[int], stdout: int, argv: Sequence[str], cwd: Optional[str],
              environment: Mapping[str, str], pid_namespace: bool = False,
-             next_cgroups: Sequence[str] = ()) -> Tuple[int, bool]:
+             next_cgroups: Sequence[str] = (), next_fs: Optional[dict] = None) -> Tuple[int, bool]:
         """Forks a case's process; ``fds`` are the parent's descriptors it gets, at the same
         numbers (``stdout``: the one that also becomes its 1 and 2). Returns its pid.
         ``pid_namespace``: into a PID namespace of its own, where the zygote can make one
         (the process is then the instance's init itself: _child.py, fork_case). Returns
         its pid, and whether it is its namespace's init. ``next_cgroups``: the cgroup.procs
-        files of the cgroups set aside for the next case (its standby joins them)."""
+        files of the cgroups set aside for the next case (its standby joins them).
+        ``next_fs``: the part of the next case's file system every case shares (its
+        standby builds it ahead: sandbox.py common_fs)."""
         environ = dict(environment)
         environ.update(self.startup_additions)
         body = {"fds": list(fds), "stdout": list(fds).index(stdout), "argv": list(argv),
@@ -187,6 +189,8 @@ class Zygote:
             body["exec_environ"] = dict(environment)
         if next_cgroups:
             body["next_cgroups"] = list(next_cgroups)
+        if next_fs:
+            body["next_fs"] = next_fs
         try:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
@@ -615,6 +619,12 @@ class ForkInstance(Instance):
         sandbox = self.backend.spawn.sandbox
         return sandbox.isolation() == NAMESPACE and not sandbox.machine().userns
 
+    def _next_fs(self, spec: InstanceSpec) -> Optional[dict]:
+        """What the standby after this case builds of the next one's file system: the part
+        cases of this runtime share. Not under --cov (the case imports coverage from the
+        runner's folders before they are covered)."""
+        return self.backend.spawn.sandbox.common_fs(spec.profile.limits) if spec.coverage is None else None
+
     def _reserved_cgroups(self, limits) -> Optional[CaseCgroups]:
         """The plan's cgroups (spawn.py asks): those the worker's zygote set aside for its
         next case, which its standby joined ahead, where this case is that zygote's."""
@@ -647,7 +657,8 @@ class ForkInstance(Instance):
                               [config] + [str(fd) for fd in child_ends[:2]],
                               code_root if os.path.isdir(code_root) else None, env,
                               pid_namespace=own,
-                              next_cgroups=self.backend.reserve_for(zygote, spec.profile.limits) if own else ())
+                              next_cgroups=self.backend.reserve_for(zygote, spec.profile.limits) if own else (),
+                              next_fs=self._next_fs(spec) if own else None)
         except ZygoteLost:
             # A fork may have happened all the same (it dies with its zygote, which is
             # ended now): the case starts over with pipes of its own (invoke).

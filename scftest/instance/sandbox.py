@@ -209,10 +209,18 @@ def instance_plan(code_root: str, hide: Sequence[str], user: Optional[Tuple[int,
                   userns: bool, cgroups: Sequence[str] = (), limits: Limits = LIMITS,
                   layers: Sequence[str] = (), image: Optional[str] = None) -> dict:
     """config["instance"] for a namespace (see _child.py, "The instance")."""
-    return {"isolation": NAMESPACE, "code_root": code_root, "hide": list(hide),
+    return {"isolation": NAMESPACE, "code_root": code_root, **common_fs(hide, limits),
             "user": list(user) if user else None, "userns": userns,
-            "cgroups": list(cgroups), "tmp_bytes": limits.tmp_bytes,
+            "cgroups": list(cgroups),
             "opt": opt_mounts(layers), "image": [str(image), IMAGE] if image else None}
+
+
+def common_fs(hide: Sequence[str], limits: Limits) -> dict:
+    """The part of an instance plan every case of a run with these ``limits`` shares: the
+    runner's folders it covers and the size of /tmp. A fork-server's standby builds that
+    part of the file system before its request (_child.py, prepare_ahead), and the case
+    only its code, image and layers; a case whose plan differs builds it all."""
+    return {"hide": list(hide), "tmp_bytes": limits.tmp_bytes}
 
 
 def opt_mounts(layers: Sequence[str]) -> List[List[str]]:
@@ -743,6 +751,10 @@ class Sandbox:
             with self._lock:
                 found = self._code_folders.setdefault(code_root, found)
         return found
+
+    def common_fs(self, limits: Limits = LIMITS) -> dict:
+        """common_fs() of this run's plans with ``limits``."""
+        return common_fs(self._hidden_folders(), limits)
 
     def _hidden_folders(self) -> List[str]:
         """hidden_folders(), found once per run (a realpath and two stats a case otherwise)."""

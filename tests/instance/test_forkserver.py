@@ -4,14 +4,16 @@ and a zygote that fails never costs a verdict."""
 
 import json
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (INTERPRETERS, invoke_once, make_call, needs, python_params, run_scftest,
+from conftest import (HANDLERS, INTERPRETERS, invoke_once, make_call, needs, python_params, run_scftest,
                       shared_sandbox)
 from scftest.instance.forkserver import (ForkServerBackend, startup_differences, startup_items,
                                          startup_declared)
@@ -144,6 +146,7 @@ def test_the_next_cases_process_is_forked_ahead_and_serves_it(isolation, version
                 shown = handle.read()
             with open("/proc/%d/cgroup" % standby[0]) as handle:
                 joined = handle.read()
+            built = _mount_points(ahead[0][0]) if ahead[0] else []
             second = observe(version, isolation, forks)
         finally:
             del sandbox.spawned
@@ -157,6 +160,10 @@ def test_the_next_cases_process_is_forked_ahead_and_serves_it(isolation, version
         assert b"--zygote" not in shown and b"/proc/self/fd/" in shown, shown
         if sandbox.machine().cgroup_bases:  # the next case's cgroups, joined ahead
             assert CASE_PREFIX in joined, joined
+        # The function's process has built what every case shares (_child.py,
+        # prepare_ahead): the runner's HOME, /var, /tmp and /dev covered; the case's own
+        # code is bound at its request.
+        assert {"/var", "/tmp", "/dev"} <= set(built) and "/var/user" not in built, built
     first_seen, second_seen = dict(first.return_value), dict(second.return_value)
     for varying in ("random",):
         first_seen.pop(varying), second_seen.pop(varying)
@@ -182,6 +189,55 @@ def test_a_dropped_standby_leaves_the_cgroups_it_joined_ahead(version):
         backend_zygote.drop()
         assert _children(zygote) == [] and reserved.members() == []
         assert observe(version, "namespace", forks).start == "fork"  # forked at request time
+
+
+def _mount_points(pid):
+    with open(f"/proc/{pid}/mountinfo") as handle:
+        return [line.split()[4] for line in handle]
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_a_standby_built_for_other_plans_starts_over(version, monkeypatch):
+    """A standby builds the shared part of the file system from the fork request's
+    next_fs; where the case's own plan differs (here /tmp's size), the case leaves it and
+    builds its whole file system, and sees what its plan says."""
+    sandbox = shared_sandbox()
+    if sandbox.isolation() != "namespace" or sandbox.machine().userns:
+        pytest.skip("needs namespaces made as root (standbys in PID namespaces of their own)")
+    real = sandbox.common_fs
+    monkeypatch.setattr(sandbox, "common_fs", lambda limits: dict(real(limits), tmp_bytes=1 << 20))
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        first = observe(version, "namespace", forks)
+        sandbox.reaper.close()
+        standby = _children(_zygotes(forks)[0])
+        function = _children(standby[0])
+        with open(f"/proc/{function[0]}/mountinfo") as handle:
+            tmp = [line for line in handle if line.split()[4] == "/tmp"]
+        second = observe(version, "namespace", forks)
+    assert "size=1024k" in tmp[0], tmp  # what it was asked to build ahead
+    assert (first.start, second.start) == ("fork", "fork")
+    assert first.return_value["tmp_bytes"] == second.return_value["tmp_bytes"] == 512 << 20
+    assert second.return_value["mounts"] == first.return_value["mounts"]
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_code_under_the_runners_home_is_found_under_what_a_standby_covered(version):
+    """The standby covered the runner's HOME before its request; a case whose code lives
+    there is found underneath (through a descriptor opened before covering)."""
+    sandbox = shared_sandbox()
+    if sandbox.isolation() != "namespace" or str(Path.home()) not in sandbox.common_fs()["hide"]:
+        pytest.skip("needs an instance that hides the runner's HOME")
+    code = Path(tempfile.mkdtemp(prefix=".scftest-test-", dir=Path.home()))
+    try:
+        code.chmod(0o755)
+        shutil.copytree(HANDLERS / "observe", code / "observe")
+        with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+            records = [observe(version, "namespace", forks, code_root=code / "observe") for _ in range(3)]
+    finally:
+        shutil.rmtree(code)
+    assert [r.start for r in records] == ["fork"] * 3
+    assert all(r.return_value["cwd"] == "/var/user" for r in records)
+    assert records[2].return_value["mounts"] == records[0].return_value["mounts"]
 
 
 def _children(pid):

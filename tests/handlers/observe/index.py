@@ -82,6 +82,22 @@ def _capabilities():
                       if line.startswith(("Cap", "NoNewPrivs")))
 
 
+def _mounts():
+    """Mount point, per-mount options and type of each mount, in order (mountinfo)."""
+    mounts = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            dash = fields.index("-")
+            mounts.append([fields[4], fields[5], fields[dash + 1]])
+    return mounts
+
+
+def _tmp_bytes():
+    found = os.statvfs("/tmp")
+    return found.f_blocks * found.f_frsize
+
+
 def _script(argv):
     """The bootstrap's /proc/self/fd/N: N is the runner's, which differs between two
     backends of one test (one run has one)."""
@@ -121,6 +137,8 @@ def main_handler(event, context):
         "shown": _shown(),
         "processes": _processes(),
         "capabilities": _capabilities(),
+        "mounts": _mounts(),
+        "tmp_bytes": _tmp_bytes(),
         "main": sorted(k for k in vars(sys.modules["__main__"]) if not k.startswith("__"))[:5],
     }
 
