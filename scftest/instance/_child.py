@@ -2056,8 +2056,7 @@ def become_case(request, fds, control, pristine, cmdline, mapping):
         raise ValueError("stdout names no descriptor")
     if request.get("cwd"):  # a host folder: found underneath what a standby covered
         os.chdir(host_path(request["cwd"], prepared.covers) if prepared else request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["environ"])
+    set_environ(request["environ"])
     import time
     time.tzset()  # the time zone a fresh process reads from TZ at start
     global STDLIB_PATH
@@ -2072,6 +2071,30 @@ def become_case(request, fds, control, pristine, cmdline, mapping):
                     [fs_bytes(k) + b"=" + fs_bytes(v) for k, v in environ.items()])
     forget_modules(pristine)  # time, again
     return argv
+
+
+def set_environ(wanted):
+    """os.environ becomes ``wanted``, in its order (a spawned process's follows its exec
+    environment's), with a putenv or unsetenv only where the zygote's differs: its
+    environment is the case's but for what the function declares, and clearing and
+    setting all of ~40 variables was ~0.3 ms of a case. The mapping's own store is
+    reordered where os.environ has one (Python 3's _data: a zygote is 3.6+)."""
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    if not isinstance(data, dict) or not hasattr(environ, "encodevalue"):
+        environ.clear()
+        environ.update(wanted)
+        return
+    kept = []
+    for name, value in wanted.items():
+        key, raw = environ.encodekey(name), environ.encodevalue(value)
+        if data.get(key) != raw:
+            os.putenv(key, raw)
+        kept.append((key, raw))
+    for key in set(data) - set(key for key, _ in kept):
+        os.unsetenv(key)
+    data.clear()
+    data.update(kept)
 
 
 PR_SET_MM, PR_SET_MM_MAP = 35, 14

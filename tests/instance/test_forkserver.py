@@ -42,10 +42,11 @@ def test_a_forked_process_shows_what_a_spawned_one_shows(isolation, version):
     descriptors, limits, umask, flags, argv, sys.path, stdio, encodings, gc, ids: alike;
     the random state and the hash seed fresh in both."""
     sandbox = sandbox_for(isolation)
+    declared = {"ZZ_DECLARED": "z", "AA_DECLARED": "a"}  # not in the zygote's environment
     with SpawnBackend(sandbox=sandbox) as spawn:
-        spawned = [observe(version, isolation, spawn) for _ in range(2)]
+        spawned = [observe(version, isolation, spawn, environment=declared) for _ in range(2)]
     with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
-        forked = [observe(version, isolation, forks) for _ in range(2)]
+        forked = [observe(version, isolation, forks, environment=declared) for _ in range(2)]
     assert [r.start for r in spawned] == ["spawn", "spawn"]
     assert [r.start for r in forked] == ["fork", "fork"]
     seen = [dict(r.return_value) for r in spawned + forked]

@@ -118,6 +118,7 @@ def main_handler(event, context):
         "hash": hash("scftest-observe"),
         "signals": _signals(),
         "environment": environment,
+        "environment_order": list(environment),  # as the exec environment had them
         "tz": [time.timezone, time.altzone, time.daylight, list(time.tzname), time.strftime("%Z")],
         "cwd": os.getcwd(),
         "fds": _fds(),
