@@ -526,19 +526,26 @@ def fork_server_section(root: Path, options) -> Dict[str, dict]:
 
 def scale_section(root: Path, runner: Runner, runtime: str, options) -> dict:
     """(f) 10,000 cases against 1,000 at -j 2: the runner's own CPU per case and its peak
-    memory (its own process: ru_maxrss and rusage, children excluded)."""
+    memory (its own process: ru_maxrss and rusage, children excluded). Each figure is the
+    median of --repeat runs, as in the other sections (one run a size was noise)."""
     few, many = (300, 3000) if options.quick else (1000, 10000)
     jobs = min(2, cpu_count())
     figures = {}
     for n in (few, many):
         suite = write_suite(root / f"scale-{n}", n, runtime)
-        measured = runner.resources(runner.args(suite, jobs))
-        loading = runner.resources(["validate", str(suite)])
-        figures[n] = {"runner_cpu_ms_per_case": measured["cpu_s"] / n * 1000, "rss_mb": measured["rss_mb"],
-                      "load_rss_mb": loading["rss_mb"], "load_cpu_ms_per_case": loading["cpu_s"] / n * 1000}
+        runs = [runner.resources(runner.args(suite, jobs)) for _ in range(options.repeat)]
+        loads = [runner.resources(["validate", str(suite)]) for _ in range(options.repeat)]
+        figures[n] = {
+            "runner_cpu_ms_per_case": statistics.median(r["cpu_s"] for r in runs) / n * 1000,
+            "rss_mb": statistics.median(r["rss_mb"] for r in runs),
+            "load_rss_mb": statistics.median(r["rss_mb"] for r in loads),
+            "load_cpu_ms_per_case": statistics.median(r["cpu_s"] for r in loads) / n * 1000,
+            "runs": len(runs),
+        }
     cpu_ratio = figures[many]["runner_cpu_ms_per_case"] / figures[few]["runner_cpu_ms_per_case"]
     memory_ratio = figures[many]["rss_mb"] / figures[few]["rss_mb"]
-    print(f"(f) {many} cases against {few} at -j {jobs} ({runtime}): runner CPU per case "
+    print(f"(f) {many} cases against {few} at -j {jobs} ({runtime}), medians of {options.repeat} runs: "
+          f"runner CPU per case "
           f"{figures[few]['runner_cpu_ms_per_case']:.2f} -> {figures[many]['runner_cpu_ms_per_case']:.2f} ms "
           f"= {cpu_ratio:.2f}x (target <= {TARGET_SCALE_CPU:g}x: {verdict(cpu_ratio <= TARGET_SCALE_CPU)})")
     print(f"    runner peak RSS {figures[few]['rss_mb']:.1f} -> {figures[many]['rss_mb']:.1f} MB = {memory_ratio:.2f}x "
