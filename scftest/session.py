@@ -29,7 +29,7 @@ from scftest.instance import Backend, InstanceError, InstanceSpec, Interpreter, 
 from scftest.instance.interpreters import RuntimeNotFound, RuntimeResolver
 from scftest.load.loader import load_paths
 from scftest.instance.record import InvocationRecord
-from scftest.model import Case, EnvRef, FunctionSpec, Step
+from scftest.model import Case, EnvRef, FunctionSpec, Step, Suite
 from scftest.result import RunPlan, RunResult
 from scftest.scf import images
 from scftest.scf.environment import identity_from_context
@@ -70,16 +70,12 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
     loaded = load_paths(options.paths)
     result = RunResult(suites=loaded.suites, problems=list(loaded.problems), passed_over=loaded.passed_over,
                        warnings=loaded.warnings)
-    cases = [case for suite in loaded.suites for case in suite.cases]
-    selected = plan.select(cases, keyword=options.keyword, tags=options.tags, shard=options.shard)
-    rerun = None
-    if options.last_failed is not None:
-        selected, rerun = plan.rerun(selected, options.last_failed)
+    selected, rerun = _selection(loaded.suites, options)
     result.selected = len(selected)
-    result.deselected = len(cases) - len(selected)
+    result.deselected = sum(len(suite.cases) for suite in loaded.suites) - len(selected)
     result.warnings += short_secret_warnings(selected, options.environ)
     if reporter:
-        reporter.start(RunPlan(tuple(selected), deselected=result.deselected, rerun=rerun, compact=options.compact))
+        reporter.start(RunPlan(selected, deselected=result.deselected, rerun=rerun, compact=options.compact))
     resolver = RuntimeResolver(dict(options.runtime_overrides), options.project_root,
                                fallback=options.runtime_fallback)
     if backend is None:
@@ -98,6 +94,18 @@ def run(options: RunOptions, reporter: Optional["Reporter"] = None,
         result.coverage = measurement.finish()
     result.elapsed_s = time.monotonic() - started
     return result
+
+
+def _selection(suites: Sequence[Suite], options: RunOptions) -> Tuple[Tuple[Case, ...], Optional[plan.Rerun]]:
+    """The cases the run starts, in report order, as one tuple that the plan and the pool
+    share (a list of every case, the selection and the plan's copy of it each cost 8 bytes
+    a case, held for the whole run), and what --lf / --ff did."""
+    selected = plan.select((case for suite in suites for case in suite.cases),
+                           keyword=options.keyword, tags=options.tags, shard=options.shard)
+    rerun = None
+    if options.last_failed is not None:
+        selected, rerun = plan.rerun(selected, options.last_failed)
+    return tuple(selected), rerun
 
 
 def default_backend(isolation: str = "auto", fresh: bool = False) -> Backend:
@@ -171,7 +179,7 @@ class _Pool:
     Outcomes come back in the order of the plan whatever order they finish in.
     """
 
-    def __init__(self, cases: List[Case], resolver: RuntimeResolver, options: RunOptions,
+    def __init__(self, cases: Sequence[Case], resolver: RuntimeResolver, options: RunOptions,
                  reporter: Optional["Reporter"], backend: Backend, measurement=None):
         self.measurement = measurement
         self.cases = cases
@@ -221,7 +229,9 @@ class _Pool:
             for future, index in running.items():
                 if future.done() and not future.cancelled() and finished[index] is None:
                     self._collect(future, index, finished, report=False)
-        return [outcome for outcome in finished if outcome is not None], interrupt.requested
+        if any(outcome is None for outcome in finished):  # not every case ended (-x, Ctrl-C): the others' outcomes, in order
+            finished = [outcome for outcome in finished if outcome is not None]
+        return finished, interrupt.requested
 
     def _submit(self, executor: ThreadPoolExecutor, upcoming: Iterator[Tuple[int, Case]],
                 running: Dict[Future, int], arrived: "queue.Queue[Tuple[Future, int]]", ahead: int) -> None:
