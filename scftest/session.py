@@ -105,6 +105,8 @@ def _selection(suites: Sequence[Suite], options: RunOptions) -> Tuple[Tuple[Case
     rerun = None
     if options.last_failed is not None:
         selected, rerun = plan.rerun(selected, options.last_failed)
+    if len(suites) == 1 and rerun is None and len(selected) == len(suites[0].cases):
+        return suites[0].cases, None  # every case of the one suite, in its order: its own tuple
     return tuple(selected), rerun
 
 

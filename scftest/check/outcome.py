@@ -187,7 +187,7 @@ class _Ending:
 class CompactOutcome:
     """A compacted ``CaseOutcome`` (``Compactor``), read as one: its case, its time and how
     it ended, shared by the cases that ended alike; no mismatches, details or steps. Three
-    slots where an outcome has eleven: a run keeps one a case until its end (64 bytes, not
+    slots where an outcome has eleven: a run keeps one a case until its end (56 bytes, not
     120)."""
 
     __slots__ = ("case", "elapsed_s", "_ending")

@@ -196,8 +196,28 @@ else:
         unlike libyaml's, can compose one node of a document at a time."""
 
         def __init__(self, text: str):
-            _Loader.__init__(self, text)
+            _Loader.__init__(self, _Chunks(text))
             yaml.composer.Composer.__init__(self)
+
+
+class _Chunks:
+    """``text`` as a stream the parser reads a piece at a time. Given the text itself,
+    libyaml keeps its own UTF-8 copy of all of it while the document is read (about 85
+    bytes a case of a generated suite, on top of the text: loading's peak is at the end
+    of that read, every written case held); read from here, one piece at a time."""
+
+    __slots__ = ("_text", "_at")
+    name = "<unicode string>"  # the name marks give, as for the text itself
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._at = 0
+
+    def read(self, size: int = -1) -> str:
+        end = len(self._text) if size < 0 else self._at + size
+        piece = self._text[self._at:end]
+        self._at = end
+        return piece
 
 
 class _Whole(ScftestError):

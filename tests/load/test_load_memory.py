@@ -107,3 +107,27 @@ def test_a_case_its_expectation_and_its_outcome_hold_no_dict_of_their_own(tmp_pa
     case = load_paths([_suite_folder(tmp_path, 1)]).suites[0].cases[0]
     for value in (case, case.expect, CaseOutcome(case, Verdict.PASSED)):
         assert not hasattr(value, "__dict__"), type(value)
+
+
+def test_within_a_case_equal_numbers_and_texts_are_one_object(tmp_path):
+    text = ("cases:\n"
+            "  - {name: a, event: {n: 1000, who: bob, big: 1000.0}, expect: {return: {n: 1000, who: bob, big: 1000}}}\n"
+            "  - {name: b, event: {n: 1000}, expect: {return: {n: 1000, t: true, one: 1}}}\n")
+    first, second = parse_text(text, tmp_path / "s.yaml", suite_tags()).data["cases"]
+    event, returned = first["event"], first["expect"]["return"]
+    assert event["n"] is returned["n"] and event["who"] is returned["who"]
+    assert type(event["big"]) is float and type(returned["big"]) is int  # equal, but not of one type
+    assert second["event"]["n"] is not event["n"]  # per case: no table of every value of the file
+    assert second["expect"]["return"]["t"] is True and type(second["expect"]["return"]["one"]) is int
+
+
+def test_the_parts_read_give_the_marks_of_the_whole_read(tmp_path):
+    from scftest.load import yamlio
+
+    text = _bench_like(4)
+    parts = parse_text(text, tmp_path / "bench.yaml", suite_tags())
+    root, _composed = yamlio._compose(text, suite_tags())
+    recorder = yamlio.MarkRecorder()
+    whole = yamlio._Builder(suite_tags(), recorder).build(root, ())
+    assert parts.data == whole
+    assert dict(parts.source.marks) == dict(recorder.packed())
