@@ -834,6 +834,20 @@ def build_common(libc, common):
             devices.append((name, os.open("/dev/" + name, os.O_RDONLY | os.O_NONBLOCK)))
         except OSError:
             pass
+    try:
+        mount_common(libc, common, covered, needed, devices)
+    except BaseException:
+        # A standby that fails here starts over and still serves its case (prepare_ahead):
+        # none of these may be open in the function's process then.
+        close_all([fd for _, fd in covers])
+        raise
+    finally:
+        close_all([fd for _, fd in needed if fd is not None] + [fd for _, fd in devices])
+    return covers
+
+
+def mount_common(libc, common, covered, needed, devices):
+    """build_common's mounts, once what they cover is open."""
     libc.mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates to the host
     for folder in common.get("hide") or ():
         if os.path.isdir(folder):
@@ -845,14 +859,12 @@ def build_common(libc, common):
     size = "size=%d" % common.get("tmp_bytes", 512 * 1024 * 1024)  # SCF's /tmp: 512 MB
     libc.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + size)
     build_dev(libc, devices)
-    if os.path.isdir(OPT):  # an empty tmpfs: the host's /opt is not the cloud's
+    if OPT in covered:  # an empty tmpfs: the host's /opt is not the cloud's
         libc.mount("tmpfs", OPT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
     for folder, fd in needed:
         if fd is not None:
             make_folders(folder)
             libc.mount(fd_path(fd), folder, None, MS_BIND | MS_REC)
-    close_all([fd for _, fd in needed if fd is not None] + [fd for _, fd in devices])
-    return covers
 
 
 def cover_points(hide):

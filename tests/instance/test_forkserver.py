@@ -222,6 +222,24 @@ def test_a_standby_built_for_other_plans_starts_over(version, monkeypatch):
 
 
 @pytest.mark.parametrize("version", python_params(["3.10"]))
+def test_a_standby_whose_build_ahead_fails_serves_its_case_with_nothing_left_open(version, monkeypatch):
+    """A /tmp size the kernel refuses makes the standby's build ahead fail halfway (after
+    it opened and covered the runner's folders and /var): it starts over, and its case
+    builds its own file system, with none of the descriptors the failed build opened."""
+    sandbox = shared_sandbox()
+    if sandbox.isolation() != "namespace" or sandbox.machine().userns:
+        pytest.skip("needs namespaces made as root (standbys in PID namespaces of their own)")
+    real = sandbox.common_fs
+    monkeypatch.setattr(sandbox, "common_fs", lambda limits: dict(real(limits), tmp_bytes=-1))
+    with ForkServerBackend(SpawnBackend(sandbox=sandbox)) as forks:
+        records = [observe(version, "namespace", forks) for _ in range(2)]
+    assert [r.start for r in records] == ["fork", "fork"]
+    first, second = (dict(r.return_value) for r in records)
+    assert second["fds"] == first["fds"] and second["mounts"] == first["mounts"]
+    assert second["tmp_bytes"] == 512 << 20
+
+
+@pytest.mark.parametrize("version", python_params(["3.10"]))
 def test_code_under_the_runners_home_is_found_under_what_a_standby_covered(version):
     """The standby covered the runner's HOME before its request; a case whose code lives
     there is found underneath (through a descriptor opened before covering)."""
