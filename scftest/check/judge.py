@@ -562,7 +562,7 @@ def judge_steps(case: Case, records: Sequence[Tuple[Step, InvocationRecord]],
     step that did. xfail is the case's: it applies to the whole sequence."""
     steps = []
     for step, record in records:
-        single = replace(case, expect=step.expect, invocation=step.invocation, event=step.event,
+        single = replace(case, expect=step.expect, invocation=step.invocation, event_json=step.event_json,
                          path=step.path, steps=(), xfail=None)
         outcome = judge(single, record)
         steps.append(StepOutcome(step, outcome.verdict, outcome.summary, outcome.mismatches,

@@ -44,6 +44,7 @@ from scftest.model import (
     Step,
     Suite,
     SuiteProblem,
+    event_json,
 )
 
 FUNCTION_KEYS = ("code", "handler", "runtime", "timeout", "init_timeout", "memory", "layers", "role")  # a case's value replaces
@@ -70,30 +71,49 @@ def build_suite(data: Mapping[str, Any], source: SourceMap) -> Tuple[Optional[Su
     """The Suite for schema-valid ``data``, or None with the problems that prevent it.
 
     ``data["cases"]`` is used up: each written case is let go (its item set to None) once
-    its cases are built, so that a 10,000-case file's written data and its case model are
-    never held whole at the same time (that was loading's peak memory)."""
-    out = _Collector(source)
-    name = data.get("name") or source.file.stem
-    imported = _with_from_file(data.get("function") or {}, out)
-    if imported is None:
-        return None, out.problems
-    function, identity = imported
-    matrix = data.get("matrix") or {}
-    cases: List[Case] = []
-    labels_clash = _check_matrix_labels(matrix, out)
+    its cases are built, so that a written file and its case model are never held whole at
+    the same time."""
+    suite = SuiteBuilder(data, source)
     written = data.get("cases") or []
     for index in range(len(written)):
         raw, written[index] = written[index], None
+        suite.add(index, raw)
+    return suite.finish(data.get("description", ""))
+
+
+class SuiteBuilder:
+    """Builds a suite a written case at a time: what comes before its cases (``head``:
+    name, function, matrix) first, then each case as ``add`` is given it, so a reader can
+    let each written case go as soon as it is built (loader.CaseTaker)."""
+
+    def __init__(self, head: Mapping[str, Any], source: SourceMap):
+        self.out = _Collector(source)
+        self.name = head.get("name") or source.file.stem
+        self.imported = _with_from_file(head.get("function") or {}, self.out)
+        self.matrix = head.get("matrix") or {}
+        self.labels_clash = _check_matrix_labels(self.matrix, self.out) if self.imported else False
+        self.cases: List[Case] = []
+
+    def add(self, index: int, raw: Mapping[str, Any]) -> None:
+        """Build the cases of the schema-valid written case ``cases[index]``."""
+        if self.imported is None:  # function.from has problems: no case can be built
+            return
+        function, identity = self.imported
         if identity:  # the deployed name, namespace and region, under the case's own context:
             raw = {**raw, "context": {**identity, **(raw.get("context") or {})}}
-        cases.extend(_expand_case(name, raw, ("cases", index), function, matrix, out))
-    if not labels_clash:  # names that clash because two matrix values do were reported there
-        _check_unique_names(cases, out)
-    if out.problems:
-        # A problem under function: shows once per case it reaches; report it once.
-        unique = {(p.line, p.col, p.message): p for p in out.problems}
-        return None, sorted(unique.values(), key=lambda p: (p.line, p.col))
-    return Suite(name=name, source=source, description=data.get("description", ""), cases=tuple(cases)), []
+        self.cases.extend(_expand_case(self.name, raw, ("cases", index), function, self.matrix, self.out))
+
+    def finish(self, description: str) -> Tuple[Optional[Suite], List[SuiteProblem]]:
+        """The Suite, or None with the problems that prevent it."""
+        if self.imported is None:
+            return None, self.out.problems
+        if not self.labels_clash:  # names that clash because two matrix values do were reported there
+            _check_unique_names(self.cases, self.out)
+        if self.out.problems:
+            # A problem under function: shows once per case it reaches; report it once.
+            unique = {(p.line, p.col, p.message): p for p in self.out.problems}
+            return None, sorted(unique.values(), key=lambda p: (p.line, p.col))
+        return Suite(name=self.name, source=self.out.source, description=description, cases=tuple(self.cases)), []
 
 
 # function: keys that say where its settings come from, not settings themselves
@@ -164,14 +184,14 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
     merged = {**function, **plain, **{k: raw[k] for k in FUNCTION_KEYS + ("invocation",) if k in raw}}
     spec = _function_spec(merged, function, raw, _Origins(path, raw, params, indexes), out)
     invocation = invocation_type(merged.get("invocation", SYNC))
-    expect = _expectation(raw.get("expect") or {}, path + ("expect",))
+    expect = _expectation(raw.get("expect") or {}, path)
     _check_invocation_expect(raw, path, invocation, out)
     steps: Tuple[Step, ...] = ()
     if "invocations" in raw:
         steps = _steps(raw, path, invocation, out)
-        event: Any = {}
+        event = "{}"
     else:
-        event = _event(raw, path, out)
+        event = _event_json(raw, path, out)
     name = raw["name"]
     variant = matrix_label(params) if params else ""
     if variant:
@@ -185,7 +205,7 @@ def _build_case(suite: str, raw: Mapping[str, Any], path: NodePath, function: Ma
         path=path,
         function=spec,
         invocation=invocation,
-        event=event,
+        event_json=event,
         trigger=raw.get("trigger"),
         context=_own(raw.get("context")),
         expect=expect,
@@ -250,11 +270,11 @@ def _steps(raw: Mapping[str, Any], path: NodePath, invocation: str,
             path=where,
             name=step.get("name", ""),
             invocation=kind,
-            event=_event(step, where, out),
+            event_json=_event_json(step, where, out),
             trigger=step.get("trigger"),
             context={**context, **(step.get("context") or {})},
             cold=bool(step.get("cold", False)),
-            expect=_expectation(step.get("expect") or {}, where + ("expect",)),
+            expect=_expectation(step.get("expect") or {}, where),
         ))
     return tuple(steps)
 
@@ -461,6 +481,12 @@ def _codes_of(status: Status) -> str:
     return ", ".join(str(code.number) for code in Code if code.status is status)
 
 
+def _event_json(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> str:
+    """The event of a case (or step) as the JSON the model keeps it in. What the loader
+    builds is plain data, JSON's own kinds, nested at most MAX_DEPTH deep: it always dumps."""
+    return event_json(_event(raw, path, out))
+
+
 def _event(raw: Mapping[str, Any], path: NodePath, out: _Collector) -> Any:
     base: Any = UNSET
     trigger = raw.get("trigger")
@@ -548,9 +574,11 @@ def _json_event(content: str, written: str, path: NodePath, out: _Collector) -> 
     return event
 
 
-def _expectation(expect: Mapping[str, Any], path: NodePath) -> Expectation:
+def _expectation(expect: Mapping[str, Any], owner: NodePath) -> Expectation:
+    """The expectation of the case (or step) at ``owner``."""
+    path = owner + ("expect",)
     return Expectation(
-        path=path,
+        owner=owner,
         return_=expect.get("return", UNSET),
         return_includes=expect.get("return_includes", UNSET),
         return_schema=expect.get("return_schema", UNSET),

@@ -33,11 +33,12 @@ MATCHER_PLACES = ("return", "return_includes", "ret_msg")
 LIMIT_KEYS = ("duration_ms", "memory_mb")
 
 
-def misplaced_tags(data: Any, source: SourceMap) -> Tuple[List[SuiteProblem], List[NodePath]]:
-    """A problem for every matcher or ``!env`` outside its place, and those places."""
+def misplaced_tags(data: Any, source: SourceMap, at: NodePath = ()) -> Tuple[List[SuiteProblem], List[NodePath]]:
+    """A problem for every matcher or ``!env`` outside its place, and those places.
+    ``at``: where ``data`` sits in the document (("cases", 3) for one case)."""
     problems: List[SuiteProblem] = []
     places: List[NodePath] = []
-    for path, value in _tagged(data):
+    for path, value in _tagged(data, at):
         problem = _misplaced(path, value, source)
         if problem is not None:
             problems.append(problem)
@@ -47,8 +48,17 @@ def misplaced_tags(data: Any, source: SourceMap) -> Tuple[List[SuiteProblem], Li
 
 def value_problems(data: Any, source: SourceMap) -> List[SuiteProblem]:
     """Regular expressions that do not compile, an invalid return_schema, endless budgets."""
+    cases = data.get("cases") if isinstance(data, dict) else None
     problems: List[SuiteProblem] = []
-    for path, expect in _expects(data):
+    for index, case in enumerate(cases if isinstance(cases, list) else ()):
+        problems += case_value_problems(index, case, source)
+    return problems
+
+
+def case_value_problems(index: int, case: Any, source: SourceMap) -> List[SuiteProblem]:
+    """``value_problems`` of the written case ``cases[index]``."""
+    problems: List[SuiteProblem] = []
+    for path, expect in _expects(index, case):
         problems.extend(_log_patterns(expect.get("log"), path + ("log",), source))
         error = expect.get("error")
         if isinstance(error, dict):
@@ -165,15 +175,13 @@ def _matcher_hint(path: NodePath, value: Any) -> str:
 # ---------------------------------------------------------------------- expectations
 
 
-def _expects(data: Any) -> Iterator[Tuple[NodePath, dict]]:
-    cases = data.get("cases") if isinstance(data, dict) else None
-    for index, case in enumerate(cases if isinstance(cases, list) else ()):
-        if isinstance(case, dict) and isinstance(case.get("expect"), dict):
-            yield ("cases", index, "expect"), case["expect"]
-        steps = case.get("invocations") if isinstance(case, dict) else None
-        for number, step in enumerate(steps if isinstance(steps, list) else ()):
-            if isinstance(step, dict) and isinstance(step.get("expect"), dict):
-                yield ("cases", index, "invocations", number, "expect"), step["expect"]
+def _expects(index: int, case: Any) -> Iterator[Tuple[NodePath, dict]]:
+    if isinstance(case, dict) and isinstance(case.get("expect"), dict):
+        yield ("cases", index, "expect"), case["expect"]
+    steps = case.get("invocations") if isinstance(case, dict) else None
+    for number, step in enumerate(steps if isinstance(steps, list) else ()):
+        if isinstance(step, dict) and isinstance(step.get("expect"), dict):
+            yield ("cases", index, "invocations", number, "expect"), step["expect"]
 
 
 def _log_patterns(log: Any, path: NodePath, source: SourceMap) -> Iterator[SuiteProblem]:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from scftest import matchers
-from scftest.load.build import build_suite
+from scftest.load.build import SuiteBuilder, build_suite
 from scftest.i18n import _
-from scftest.model import Mark, PassedOver, Suite, SuiteProblem, SuiteWarning
-from scftest.load.checks import misplaced_tags, value_problems
-from scftest.load.validate import schema_problems
+from scftest.model import Mark, PassedOver, SourceMap, Suite, SuiteProblem, SuiteWarning
+from scftest.load.checks import case_value_problems, misplaced_tags, value_problems
+from scftest.load.validate import case_schema_problems, schema_problems
 from scftest.load.yamlio import (TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
                                  file_kind, read_document, replace_tag, too_deep,
                                  too_deep_message)
@@ -212,9 +212,16 @@ def load_suite(file: Path, *, explicit: bool = False) -> Tuple[Optional[Suite], 
 
 def read_suite(file: Path, *, explicit: bool = False) -> SuiteLoad:
     """Load one file. A YAML file without ``cases`` is not a suite unless it was named
-    explicitly, where that is a problem."""
+    explicitly, where that is a problem.
+
+    Each case is checked and built as soon as it is read (``CaseTaker``), and its written
+    data let go: a file of 10,000 cases is never held whole as written data and as the
+    case model at once. A document that is read whole, or whose name, function or matrix
+    come after its cases, is checked and built whole once it is read."""
     try:
-        document = read_document(file, suite_tags())
+        document = read_document(file, suite_tags(), CaseTaker)
+        if isinstance(document.parts, CaseTaker) and not document.parts.fits(document.data):
+            document = read_document(file, suite_tags())  # its cases were built before what they need
     except YamlError as exc:
         return SuiteLoad(None, [SuiteProblem(file, exc.mark.line, exc.mark.col, exc.message, exc.hint)])
     except NotARegularFile as exc:
@@ -230,13 +237,78 @@ def read_suite(file: Path, *, explicit: bool = False) -> SuiteLoad:
         return SuiteLoad(None, [SuiteProblem(file, 1, 1, _("this file is not a suite: it has no top-level 'cases' list"),
                                              _("add cases:, or point scftest at a suite file or folder"))])
     warnings = tuple(SuiteWarning(file, w.mark.line, w.mark.col, w.message, w.hint) for w in document.warnings)
-    problems, misplaced = misplaced_tags(data, document.source)
-    problems += schema_problems(data, document.source, misplaced) + value_problems(data, document.source)
-    if problems:
-        problems.sort(key=lambda p: (p.line, p.col))
-        return SuiteLoad(None, problems, warnings=warnings)
-    suite, problems = build_suite(data, document.source)
+    if isinstance(document.parts, CaseTaker) and document.parts.took_cases:
+        suite, problems = document.parts.finish(data)
+    else:
+        suite, problems = check_and_build(data, document.source)
     return SuiteLoad(suite, problems, warnings=warnings)
+
+
+def check_and_build(data: dict, source: SourceMap) -> Tuple[Optional[Suite], List[SuiteProblem]]:
+    """The suite of a document read whole: every check of all of it, then (with no
+    problem) its build. What CaseTaker gives a case at a time is this, to the problem."""
+    problems, misplaced = misplaced_tags(data, source)
+    problems += schema_problems(data, source, misplaced) + value_problems(data, source)
+    if problems:
+        return None, sorted(problems, key=lambda p: (p.line, p.col))
+    return build_suite(data, source)
+
+
+# What building a case reads from the rest of the document: read after the cases, it
+# was not there when they were built.
+BUILD_KEYS = ("name", "function", "matrix")
+
+
+class CaseTaker:
+    """Checks each written case as the reader reads it, builds its cases, and lets the
+    written data go (the reader keeps None in its place).
+
+    The problems are the ones the whole document's checks give: a case with problems is
+    not built, and once any case has some, none is (as the whole document's checks stop
+    before building). What is outside the cases is checked at the end (``finish``)."""
+
+    def __init__(self, source: SourceMap):
+        self.source = source
+        self.problems: List[SuiteProblem] = []
+        self.builder: Optional[SuiteBuilder] = None
+        self.head_keys: Tuple[str, ...] = ()  # the head's keys when the first case was built
+        self.took_cases = False
+
+    def item(self, key: str, index: int, value, head) -> None:
+        if key != "cases":
+            return value
+        self.took_cases = True
+        problems, misplaced = misplaced_tags(value, self.source, ("cases", index))
+        problems += case_schema_problems(index, value, self.source, misplaced)
+        problems += case_value_problems(index, value, self.source)
+        self.problems += problems
+        if self.builder is None and not self.problems:  # the first case: what it is built with is checked first
+            self.problems += self._head_problems(head)
+            self.builder = None if self.problems else SuiteBuilder(head, self.source)
+            self.head_keys = tuple(k for k in BUILD_KEYS if k in head)
+        if not self.problems:
+            self.builder.add(index, value)
+        return None
+
+    def _head_problems(self, head) -> List[SuiteProblem]:
+        """The checks' problems outside the cases (``head``: the document without them)."""
+        problems, misplaced = misplaced_tags(head, self.source)
+        return problems + schema_problems({**head, "cases": []}, self.source, misplaced)
+
+    def fits(self, data) -> bool:
+        """Whether the cases were built with everything they need (see BUILD_KEYS)."""
+        return self.builder is None or self.head_keys == tuple(k for k in BUILD_KEYS if k in data)
+
+    def finish(self, data) -> Tuple[Optional[Suite], List[SuiteProblem]]:
+        """The suite, or None and the problems of the whole document."""
+        head = {key: value for key, value in data.items() if key != "cases"}
+        problems = self._head_problems(head) + self.problems
+        if problems:
+            unique = {(p.line, p.col, p.message): p for p in problems}
+            return None, sorted(unique.values(), key=lambda p: (p.line, p.col))
+        if self.builder is None:  # cases: [] (the head's problems come from building it)
+            self.builder = SuiteBuilder(head, self.source)
+        return self.builder.finish(data.get("description", ""))
 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:

@@ -79,27 +79,40 @@ class _List:
         self.starts = array("I" if array("I").itemsize == 4 else "Q")  # < MAX_NODES marks
 
 
+class _Store:
+    """What a MarkRecorder has recorded, which its PackedMarks reads."""
+
+    __slots__ = ("top", "lists", "packed", "col_bits")
+
+    def __init__(self) -> None:
+        self.top: Dict[NodePath, int] = {}  # packed wide
+        self.lists: Dict[str, _List] = {}
+        self.packed = array(_NARROW[0])  # packed with col_bits
+        self.col_bits = _NARROW[1]
+
+
 class PackedMarks(Mapping[NodePath, Mark]):
-    """A path -> Mark mapping kept as a few arrays and shared shapes (see the module)."""
+    """A path -> Mark mapping kept as a few arrays and shared shapes (see the module).
 
-    __slots__ = ("_top", "_lists", "_packed", "_col_bits")
+    It reads its recorder's store as it is: a part's marks are there as soon as the part
+    is ended, so cases built while the rest of the file is still being read can already
+    name their lines (and keep this mapping, the whole file's)."""
 
-    def __init__(self, top: Dict[NodePath, int], lists: Dict[str, _List], packed: "array[int]",
-                 col_bits: int = _WIDE[1]):
-        self._top = top  # packed wide
-        self._lists = lists
-        self._packed = packed  # packed with col_bits
-        self._col_bits = col_bits
+    __slots__ = ("_store",)
+
+    def __init__(self, store: _Store):
+        self._store = store
 
     def get(self, path, default=None):  # type: ignore[override]  # the hot path of SourceMap.at
+        store = self._store
         part = _part_of(path)
         if part is not None:
-            listed = self._lists.get(part[0])
+            listed = store.lists.get(part[0])
             if listed is not None and 0 <= part[1] < len(listed.shapes):
                 position = listed.shapes[part[1]].index.get(path[2:])
                 if position is not None:
-                    return _unpack(self._packed[listed.starts[part[1]] + position], self._col_bits)
-        packed = self._top.get(path)
+                    return _unpack(store.packed[listed.starts[part[1]] + position], store.col_bits)
+        packed = store.top.get(path)
         return default if packed is None else _unpack(packed)
 
     def __getitem__(self, path: NodePath) -> Mark:
@@ -109,14 +122,15 @@ class PackedMarks(Mapping[NodePath, Mark]):
         return mark
 
     def __iter__(self) -> Iterator[NodePath]:
-        yield from self._top
-        for key, listed in self._lists.items():
+        yield from self._store.top
+        for key, listed in self._store.lists.items():
             for index, shape in enumerate(listed.shapes):
                 for path in shape.paths:
                     yield (key, index) + path
 
     def __len__(self) -> int:
-        return len(self._top) + sum(len(shape.paths) for listed in self._lists.values() for shape in listed.shapes)
+        store = self._store
+        return len(store.top) + sum(len(shape.paths) for listed in store.lists.values() for shape in listed.shapes)
 
     def __contains__(self, path) -> bool:
         return self.get(path) is not None
@@ -135,62 +149,66 @@ class MarkRecorder:
     """Collects marks in document order and packs them into a ``PackedMarks``.
 
     A part's marks come in one run (the builder walks the document depth first), so a
-    part is packed as soon as the next one starts, and only one part's paths are held
-    at a time. A path that comes back to a part already packed (it cannot, from the
-    builder; kept for safety) goes into the plain dict, which ``get`` also reads."""
+    part is packed as soon as the next one starts (or ``end_part`` says it is done), and
+    only one part's paths are held at a time. A path that comes back to a part already
+    packed (it cannot, from the builder; kept for safety) goes into the plain dict, which
+    ``get`` also reads."""
 
     def __init__(self) -> None:
-        self._top: Dict[NodePath, int] = {}
-        self._lists: Dict[str, _List] = {}
-        self._packed = array(_NARROW[0])
-        self._col_bits = _NARROW[1]  # how self._packed and self._values are packed
+        self._store = _Store()
         self._shapes: Dict[Tuple[NodePath, ...], _Shape] = {}
         self._part: Optional[Tuple[str, int]] = None
         self._paths: List[NodePath] = []
-        self._values: List[int] = []
+        self._values: List[int] = []  # packed with the store's col_bits
 
     def record(self, path: NodePath, line: int, col: int) -> None:
         part = _part_of(path)
         if part is None:
-            self._top[path] = _pack(line, col)
+            self._store.top[path] = _pack(line, col)
             return
         if part != self._part:
-            self._close()
+            self.end_part()
             if not self._opens(part):
-                self._top[path] = _pack(line, col)
+                self._store.top[path] = _pack(line, col)
                 return
             self._part = part
-        if not _fits(line, col, self._col_bits):
+        if not _fits(line, col, self._store.col_bits):
             self._widen()
         self._paths.append(path[2:])
-        self._values.append(_pack(line, col, self._col_bits))
+        self._values.append(_pack(line, col, self._store.col_bits))
 
     def _widen(self) -> None:
         """From narrow marks to wide ones, those packed and the open part's alike."""
-        self._packed = _widened(self._packed, self._col_bits)
-        self._values = list(_widened(array(_NARROW[0], self._values), self._col_bits))
-        self._col_bits = _WIDE[1]
+        store = self._store
+        store.packed = _widened(store.packed, store.col_bits)
+        self._values = list(_widened(array(_NARROW[0], self._values), store.col_bits))
+        store.col_bits = _WIDE[1]
 
     def _opens(self, part: Tuple[str, int]) -> bool:
         """Whether ``part`` is the next item of its list (items come in order)."""
-        listed = self._lists.setdefault(part[0], _List())
+        listed = self._store.lists.setdefault(part[0], _List())
         return part[1] == len(listed.shapes)
 
-    def _close(self) -> None:
+    def end_part(self) -> None:
+        """Pack the open part's marks (a case just read), which ``marks`` then gives."""
         if self._part is None:
             return
         paths = tuple(self._paths)
         shape = self._shapes.get(paths)
         if shape is None:
             shape = self._shapes[paths] = _Shape(paths)
-        listed = self._lists[self._part[0]]
+        listed = self._store.lists[self._part[0]]
         listed.shapes.append(shape)
-        listed.starts.append(len(self._packed))
-        self._packed.extend(self._values)
+        listed.starts.append(len(self._store.packed))
+        self._store.packed.extend(self._values)
         self._part, self._paths, self._values = None, [], []
 
+    def marks(self) -> PackedMarks:
+        """Every mark recorded and packed so far, and those packed later: the one mapping
+        of a file, which can be handed out before the file is read to its end."""
+        return PackedMarks(self._store)
+
     def packed(self) -> PackedMarks:
-        """Every mark recorded so far; the recorder is not used after this."""
-        self._close()
-        lists = {key: listed for key, listed in self._lists.items() if listed.shapes}
-        return PackedMarks(self._top, lists, self._packed, self._col_bits)
+        """Every mark recorded; nothing is recorded after this."""
+        self.end_part()
+        return self.marks()

@@ -69,6 +69,14 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(load_schema())
 
 
+@lru_cache(maxsize=1)
+def _case_validator() -> jsonschema.protocols.Validator:
+    """The schema's ``case``, with the schema's definitions for what it refers to."""
+    schema = load_schema()
+    return jsonschema.Draft202012Validator({"$schema": schema["$schema"], "$id": schema["$id"],
+                                            "$defs": schema["$defs"], "$ref": "#/$defs/case"})
+
+
 def schema_problems(data: Any, source: SourceMap, misplaced: Sequence[NodePath] = ()) -> List[SuiteProblem]:
     """Every schema violation in ``data``, as problems sorted by line.
 
@@ -77,8 +85,22 @@ def schema_problems(data: Any, source: SourceMap, misplaced: Sequence[NodePath] 
     tags that do not belong where they are (``checks.misplaced_tags`` reports those);
     what the schema would add about them is left out.
     """
-    errors = [e for e in _validator().iter_errors(_as_written(data)) if not _under(tuple(e.absolute_path), misplaced)]
-    problems = [_explain(error, source, data) for error in errors]
+    return _problems(_validator(), data, (), source, data, misplaced)
+
+
+def case_schema_problems(index: int, case: Any, source: SourceMap,
+                         misplaced: Sequence[NodePath] = ()) -> List[SuiteProblem]:
+    """``schema_problems`` of the written case ``cases[index]`` alone: the same problems
+    a check of the whole document gives at that case."""
+    # describe_path names a case by data["cases"][index]["name"]: a mapping of one index does
+    return _problems(_case_validator(), case, ("cases", index), source, {"cases": {index: case}}, misplaced)
+
+
+def _problems(validator: jsonschema.protocols.Validator, value: Any, at: NodePath, source: SourceMap, data: Any,
+              misplaced: Sequence[NodePath]) -> List[SuiteProblem]:
+    errors = [e for e in validator.iter_errors(_as_written(value))
+              if not _under(at + tuple(e.absolute_path), misplaced)]
+    problems = [_explain(error, at, source, data) for error in errors]
     unique = {(p.line, p.col, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.col))
 
@@ -105,9 +127,10 @@ def _under(path: NodePath, places: Sequence[NodePath]) -> bool:
     return any(path[:len(place)] == place for place in places)
 
 
-def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProblem:
+def _explain(error: ValidationError, at: NodePath, source: SourceMap, data: Any) -> SuiteProblem:
+    """The problem ``error`` (of the value at ``at`` in the document) says, in words."""
     error = _most_specific(error)
-    path: NodePath = tuple(error.absolute_path)
+    path: NodePath = at + tuple(error.absolute_path)
     where = describe_path(path, data)
     kind = error.validator
     if kind == "additionalProperties":
@@ -115,35 +138,35 @@ def _explain(error: ValidationError, source: SourceMap, data: Any) -> SuiteProbl
     mark = source.at(path)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else _("a key")
-        example = _example_for(error.schema.get("properties", {}).get(missing, {}), missing) or _example(error)
+        example = _example_for(error.schema.get("properties", {}).get(missing, {}), missing) or _example(error, path)
         return _problem(source, mark, _("{where} needs the key '{key}'").format(where=where, key=missing),
                         _with_example(_("add it"), example))
     if kind == "type":
         wanted = _wanted_types(error.validator_value)
         return _problem(source, mark, _("{where} must be {wanted}, not {value}").format(
             where=where, wanted=wanted, value=_describe_value(error.instance)),
-            _with_example(_("write it like this"), _example(error)))
+            _with_example(_("write it like this"), _example(error, path)))
     if kind in ("enum", "const"):
         return _bad_choice(error, where, mark, source)
     if kind in ("minimum", "maximum", "exclusiveMinimum", "multipleOf", "anyOf", "oneOf"):
         text = _(error.schema["description"]) if error.schema.get("description") else error.message
         return _problem(source, mark, _("{where} has a value that is not allowed: {value}").format(
-            where=where, value=_short(error.instance)), _with_example(text.rstrip(".。"), _example(error)))
+            where=where, value=_short(error.instance)), _with_example(text.rstrip(".。"), _example(error, path)))
     if kind == "pattern":
         text = (_(error.schema["description"]) if error.schema.get("description")
                 else _("it must match {pattern}").format(pattern=error.validator_value))
         return _problem(source, mark, _("{where} is not valid: {value}").format(where=where, value=_short(error.instance)),
-                        _with_example(text.rstrip(".。"), _example(error)))
+                        _with_example(text.rstrip(".。"), _example(error, path)))
     if kind == "propertyNames":
         return _problem(source, mark, _("{where} has a variable name that is not allowed: {value}").format(
             where=where, value=_short(error.instance)), _("names are letters, digits and '_', not starting with a digit"))
     if kind in ("minLength", "minItems", "minProperties"):
         return _problem(source, mark, _("{where} is empty").format(where=where),
-                        _with_example(_("give it a value"), _example(error)))
+                        _with_example(_("give it a value"), _example(error, path)))
     if kind == "maxItems":
         return _problem(source, mark, _("{where} has {count} items; at most {limit} are allowed").format(
             where=where, count=len(error.instance), limit=error.validator_value), _("split it into several cases"))
-    return _problem(source, mark, f"{where}: {error.message}", _with_example("", _example(error)))
+    return _problem(source, mark, f"{where}: {error.message}", _with_example("", _example(error, path)))
 
 
 def _most_specific(error: ValidationError) -> ValidationError:
@@ -198,8 +221,8 @@ def _problem(source: SourceMap, mark, message: str, hint: str) -> SuiteProblem:
     return SuiteProblem(source.file, mark.line, mark.col, message, hint)
 
 
-def _example(error: ValidationError) -> Optional[str]:
-    path = tuple(error.absolute_path)
+def _example(error: ValidationError, path: NodePath) -> Optional[str]:
+    """The schema's examples for ``error``, at ``path`` in the document."""
     return _example_for(error.schema, path[-1] if path else None)
 
 

@@ -22,7 +22,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Tuple
 
 import yaml
 import yaml.composer
@@ -90,6 +90,21 @@ class Document:
     data: Any
     source: SourceMap
     warnings: Tuple["YamlWarning", ...] = ()  # legal YAML that likely means something else
+    # What took the items of the top-level lists as they were read (see ``parse_text``);
+    # None when the document was read whole, its data as written.
+    parts: Any = None
+
+
+class PartTaker(Protocol):
+    """Takes each item of a top-level list (a case of ``cases:``) as soon as it is read,
+    and gives what the list keeps in its place (None: nothing; the item is let go)."""
+
+    def item(self, key: str, index: int, value: Any, head: Mapping[str, Any]) -> Any:
+        """``head``: the top-level keys read before this list, with their values."""
+
+
+# Makes the PartTaker of one read of a document, given the SourceMap the read fills in.
+PartTakers = Callable[[SourceMap], PartTaker]
 
 
 @dataclass(frozen=True)
@@ -105,10 +120,10 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def read_document(path: Path, tags: Dict[str, TagBuilder]) -> Document:
+def read_document(path: Path, tags: Dict[str, TagBuilder], parts: Optional[PartTakers] = None) -> Document:
     """Parse ``path``. Raises YamlError for syntax errors, unknown tags and the like,
-    and OSError when it cannot be read."""
-    return parse_text(decode_text(read_regular_file(path)), path, tags)
+    and OSError when it cannot be read. ``parts``: see ``parse_text``."""
+    return parse_text(decode_text(read_regular_file(path)), path, tags, parts)
 
 
 def decode_text(data: bytes) -> str:
@@ -154,8 +169,12 @@ def file_kind(mode: int) -> str:
     return _(next((word for test, word in kinds if test(mode)), N_("a special file")))
 
 
-def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Document:
-    streamed = _in_parts(text, path, tags)
+def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder], parts: Optional[PartTakers] = None) -> Document:
+    """The document in ``text``. With ``parts``, a document read a part at a time (most
+    are: see below) hands each item of its top-level lists to a PartTaker made for that
+    read, as soon as the item is read, and keeps what it gives back; the Document's
+    ``parts`` is that taker. A document read whole is not handed out (``parts`` None)."""
+    streamed = _in_parts(text, path, tags, parts)
     if streamed is not None:
         return streamed
     try:
@@ -224,7 +243,7 @@ class _Whole(ScftestError):
     """This document is read whole (see above)."""
 
 
-def _in_parts(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Optional[Document]:
+def _in_parts(text: str, path: Path, tags: Dict[str, TagBuilder], parts: Optional[PartTakers] = None) -> Optional[Document]:
     """The document read a part at a time: each top-level value, and each item of a
     top-level list (a case); None when it has to be read whole."""
     for attempt in (text, None):
@@ -234,7 +253,7 @@ def _in_parts(text: str, path: Path, tags: Dict[str, TagBuilder]) -> Optional[Do
                 return None
         loader = _PartLoader(attempt)
         try:
-            return _PartReader(loader, attempt, tags).document(path)
+            return _PartReader(loader, attempt, tags, path, parts).document()
         except yaml.MarkedYAMLError as exc:
             if "scanning a tag" not in str(exc.context):
                 return None
@@ -249,15 +268,18 @@ class _PartReader:
     """Builds a document's top-level mapping from its parts, as _Builder would have
     built it from the whole tree: the same data, marks and warnings."""
 
-    def __init__(self, loader: _PartLoader, text: str, tags: Dict[str, TagBuilder]):
+    def __init__(self, loader: _PartLoader, text: str, tags: Dict[str, TagBuilder], path: Path,
+                 parts: Optional[PartTakers]):
         self.loader = loader
         self.text = text
         self.marks = MarkRecorder()
+        self.source = SourceMap(path, self.marks.marks())
         self.builder = _Builder(tags, self.marks)
         self.size = 1  # the document's values, counted as _refuse_expansion counts them
         self.warnings: List[YamlWarning] = []
+        self.taker = parts(self.source) if parts is not None else None
 
-    def document(self, path: Path) -> Document:
+    def document(self) -> Document:
         loader = self.loader
         loader.get_event()  # the stream's start
         if loader.check_event(yaml.StreamEndEvent):
@@ -280,7 +302,7 @@ class _PartReader:
             self.marks.record((key, "<key>"), key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             value = loader.peek_event()
             if isinstance(value, yaml.SequenceStartEvent) and value.anchor is None and value.tag is None:
-                data[key] = self._list(key)
+                data[key] = self._list(key, data)
             else:
                 data[key] = self._part(loader.compose_node(None, None), (key,))
         loader.get_event()  # the mapping's end
@@ -288,8 +310,9 @@ class _PartReader:
         if not loader.check_event(yaml.StreamEndEvent):
             raise _Whole  # a second document: the whole read says so
         warnings = {(w.mark.line, w.mark.col, w.message): w for w in self.warnings}  # an alias repeats a node's
-        return Document(data, SourceMap(path, self.marks.packed()),
-                        tuple(sorted(warnings.values(), key=lambda w: (w.mark.line, w.mark.col))))
+        self.marks.end_part()
+        return Document(data, self.source, tuple(sorted(warnings.values(), key=lambda w: (w.mark.line, w.mark.col))),
+                        self.taker)
 
     def _started(self, event: yaml.Event, path: NodePath) -> None:
         """A mapping or list that is not composed into a node, counted and marked as the
@@ -297,12 +320,16 @@ class _PartReader:
         self.builder.count += 1
         self.marks.record(path, event.start_mark.line + 1, event.start_mark.column + 1)
 
-    def _list(self, key: str) -> List[Any]:
+    def _list(self, key: str, head: Mapping[str, Any]) -> List[Any]:
         self._started(self.loader.get_event(), (key,))
         self.size += 1
         items: List[Any] = []
         while not self.loader.check_event(yaml.SequenceEndEvent):
-            items.append(self._part(self.loader.compose_node(None, None), (key, len(items))))
+            value = self._part(self.loader.compose_node(None, None), (key, len(items)))
+            if self.taker is not None:
+                self.marks.end_part()  # its marks, for what the taker says of it
+                value = self.taker.item(key, len(items), value, head)
+            items.append(value)
         self.loader.get_event()
         return items
 

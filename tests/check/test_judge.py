@@ -40,7 +40,7 @@ def case(invocation="sync", xfail=None, marks=None, **expect):
                 for i, (kind, pattern) in enumerate(expect.pop("log", ())))
     return Case(suite="orders", name="a case", source=marks or source(), path=("cases", 0),
                 function=FUNCTION, invocation=invocation, xfail=xfail,
-                expect=Expectation(path=EXPECT, log=log, **expect))
+                expect=Expectation(owner=("cases", 0), log=log, **expect))
 
 
 def record(status="success", **fields):

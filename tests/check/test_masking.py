@@ -106,7 +106,7 @@ def test_checks_compare_real_values_then_the_outcome_is_masked():
                               secrets=("prod-db",))
     record = invoke_once(spec, request)
     assert record.return_value["password"] == "prod-db"  # the record holds what the function returned
-    expect = Expectation(path=("cases", 0, "expect"), return_includes={"password": "prod-db"})
+    expect = Expectation(owner=("cases", 0), return_includes={"password": "prod-db"})
     case = Case(suite="s", name="c", source=SourceMap(Path("s.yaml"), {}), path=("cases", 0),
                 function=FunctionSpec(code=Path("x"), handler="index.leak_secret"), expect=expect)
     outcome = masked(judge(case, record), spec.secrets)

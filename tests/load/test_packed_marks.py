@@ -85,7 +85,7 @@ def test_narrow_marks_take_four_bytes_each():
         recorder.record(("cases", index), 4 * index + 1, 3)
         recorder.record(("cases", index, "name"), 4 * index + 1, 5)
     marks = recorder.packed()
-    assert marks._packed.itemsize * len(marks._packed) == 8000
+    assert marks._store.packed.itemsize * len(marks._store.packed) == 8000
     assert marks[("cases", 999, "name")] == Mark(3997, 5)
 
 
