@@ -13,7 +13,7 @@ import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from scftest import matchers
 from scftest.load.build import SuiteBuilder, build_suite
@@ -265,16 +265,18 @@ class CaseTaker:
 
     The problems are the ones the whole document's checks give: a case with problems is
     not built, and once any case has some, none is (as the whole document's checks stop
-    before building). What is outside the cases is checked at the end (``finish``)."""
+    before building). What is outside the cases is checked before the first case is
+    built, and again whole at the end (``finish``), where its problems are reported."""
 
     def __init__(self, source: SourceMap):
         self.source = source
-        self.problems: List[SuiteProblem] = []
+        self.problems: List[SuiteProblem] = []  # the cases' own
         self.builder: Optional[SuiteBuilder] = None
-        self.head_keys: Tuple[str, ...] = ()  # the head's keys when the first case was built
+        self.head_failed = False  # what was read before the cases has problems: nothing is built
+        self.head_keys: Tuple[str, ...] = ()  # the head's BUILD_KEYS when the first case was built
         self.took_cases = False
 
-    def item(self, key: str, index: int, value, head) -> None:
+    def item(self, key: str, index: int, value: Any, head: Mapping[str, Any]) -> Any:
         if key != "cases":
             return value
         self.took_cases = True
@@ -282,30 +284,30 @@ class CaseTaker:
         problems += case_schema_problems(index, value, self.source, misplaced)
         problems += case_value_problems(index, value, self.source)
         self.problems += problems
-        if self.builder is None and not self.problems:  # the first case: what it is built with is checked first
-            self.problems += self._head_problems(head)
-            self.builder = None if self.problems else SuiteBuilder(head, self.source)
-            self.head_keys = tuple(k for k in BUILD_KEYS if k in head)
-        if not self.problems:
+        if self.builder is None and not self.head_failed and not self.problems:
+            self.head_failed = bool(self._head_problems(head))
+            if not self.head_failed:
+                self.builder = SuiteBuilder(head, self.source)
+                self.head_keys = tuple(k for k in BUILD_KEYS if k in head)
+        if self.builder is not None and not self.problems:
             self.builder.add(index, value)
         return None
 
-    def _head_problems(self, head) -> List[SuiteProblem]:
+    def _head_problems(self, head: Mapping[str, Any]) -> List[SuiteProblem]:
         """The checks' problems outside the cases (``head``: the document without them)."""
         problems, misplaced = misplaced_tags(head, self.source)
         return problems + schema_problems({**head, "cases": []}, self.source, misplaced)
 
-    def fits(self, data) -> bool:
+    def fits(self, data: Mapping[str, Any]) -> bool:
         """Whether the cases were built with everything they need (see BUILD_KEYS)."""
         return self.builder is None or self.head_keys == tuple(k for k in BUILD_KEYS if k in data)
 
-    def finish(self, data) -> Tuple[Optional[Suite], List[SuiteProblem]]:
+    def finish(self, data: Mapping[str, Any]) -> Tuple[Optional[Suite], List[SuiteProblem]]:
         """The suite, or None and the problems of the whole document."""
         head = {key: value for key, value in data.items() if key != "cases"}
         problems = self._head_problems(head) + self.problems
         if problems:
-            unique = {(p.line, p.col, p.message): p for p in problems}
-            return None, sorted(unique.values(), key=lambda p: (p.line, p.col))
+            return None, sorted(problems, key=lambda p: (p.line, p.col))
         if self.builder is None:  # cases: [] (the head's problems come from building it)
             self.builder = SuiteBuilder(head, self.source)
         return self.builder.finish(data.get("description", ""))

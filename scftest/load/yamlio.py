@@ -479,7 +479,12 @@ def _has_no_value(key: yaml.Node, value: yaml.Node, text: str) -> bool:
     """A key written without ':' (``{a: 1, b}``), not one with an empty value (``{a: 1, b: }``)."""
     return (isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
             and value.value == "" and value.start_mark.index == key.end_mark.index
-            and not text[key.end_mark.index:].lstrip(" \t\r\n").startswith(":"))
+            and not _COLON_NEXT.match(text, key.end_mark.index))
+
+
+# Looked for at a place in the text, not in a copy of the rest of it (per key: a file of
+# many `{a, b}` keys copied its text once for each).
+_COLON_NEXT = re.compile(r"[ \t\r\n]*:")
 
 
 def _tag_before_flow_end(tags: Dict[str, TagBuilder]) -> "re.Pattern[str]":

@@ -94,3 +94,14 @@ def test_a_document_read_whole_hands_no_part_out(tmp_path):
     document = parse_text(text, _suite(tmp_path, text), suite_tags(), CaseTaker)
     assert document.parts is None and document.data["cases"][0]["name"] == "a"
     assert read_suite(tmp_path / "suite.yaml").suite.cases[0].event == {"n": 1}
+
+
+def test_cases_that_share_a_node_give_its_problems_as_the_whole_document_does(tmp_path):
+    # An alias repeats a node of an earlier case (and its line) in a later one.
+    file = _suite(tmp_path, "function: {code: fn, handler: index.main_handler}\ncases:\n"
+                            "  - name: a\n    expect: &e {log: [{regex: '('}], status: !any}\n"
+                            "  - name: b\n    expect: *e\n"
+                            "  - name: c\n    timeout: &t -1\n  - name: d\n    timeout: *t\n")
+    loaded = read_suite(file)
+    assert [(p.line, p.col) for p in loaded.problems] == [(4, 31), (4, 31), (4, 46), (4, 46), (8, 14), (8, 14)]
+    assert loaded.problems == _whole(file)[1]
