@@ -21,7 +21,7 @@ from scftest.i18n import _
 from scftest.model import Mark, PassedOver, SourceMap, Suite, SuiteProblem, SuiteWarning
 from scftest.load.checks import case_value_problems, misplaced_tags, value_problems
 from scftest.load.validate import case_schema_problems, schema_problems
-from scftest.load.yamlio import (TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
+from scftest.load.yamlio import (LET_GO, TOO_DEEP_HINT, NotARegularFile, TagBuilder, YamlError, env_tag,
                                  file_kind, read_document, replace_tag, too_deep,
                                  too_deep_message)
 
@@ -261,7 +261,7 @@ BUILD_KEYS = ("name", "function", "matrix")
 
 class CaseTaker:
     """Checks each written case as the reader reads it, builds its cases, and lets the
-    written data go (the reader keeps None in its place).
+    written data go (the reader keeps nothing of it: its ``cases`` list stays empty).
 
     The problems are the ones the whole document's checks give: a case with problems is
     not built, and once any case has some, none is (as the whole document's checks stop
@@ -291,7 +291,7 @@ class CaseTaker:
                 self.head_keys = tuple(k for k in BUILD_KEYS if k in head)
         if self.builder is not None and not self.problems:
             self.builder.add(index, value)
-        return None
+        return LET_GO
 
     def _head_problems(self, head: Mapping[str, Any]) -> List[SuiteProblem]:
         """The checks' problems outside the cases (``head``: the document without them)."""

@@ -8,11 +8,14 @@ which made a 10,000-case suite's loading weigh several times a 1,000-case one's.
 Here each item of a top-level list (a case of ``cases:``) is a *part*. A part's marks
 are ints in one array per file, in the order they were recorded; its paths, relative to
 the part, are its *shape*, and parts that have the same paths (cases written alike:
-the same keys, lists of the same lengths) share one shape and its index. What a case
-costs is then about four bytes per node: a part's marks are kept in 32 bits each while
-every line and column fits (a file of up to a million lines, columns up to 4,095), and in
-64 bits from the first mark that does not. Everything outside those lists (``function``,
-``matrix``, ...) is kept in a plain dict.
+the same keys, lists of the same lengths) share one shape and its index. Parts that are
+also laid out alike (each node on the same line and column counted from the part's first
+line: cases written in block style from one template) share the shape's marks too, and a
+part then costs its first line and its shape (12 bytes), not a mark per node. Any other
+part's marks cost about four bytes per node: 32 bits each while every line and column
+fits (a file of up to a million lines, columns up to 4,095), and 64 bits from the first
+mark that does not. Everything outside those lists (``function``, ``matrix``, ...) is
+kept in a plain dict.
 
 ``PackedMarks`` is a read-only mapping from path to ``Mark``, so ``SourceMap`` reads
 it the way it reads a dict.
@@ -58,25 +61,52 @@ def _part_of(path: NodePath) -> Optional[Tuple[str, int]]:
 
 
 class _Shape:
-    """The relative paths of a part, in recording order, and where each one's mark is."""
+    """The relative paths of a part, in recording order, and where each one's mark is;
+    ``layout``: the marks of a part of this shape, their lines counted from its first line
+    ((line offset << 32) | column: an alias's node can sit lines before it). Shapes of the
+    same paths with other layouts share ``paths`` and ``index``."""
 
-    __slots__ = ("paths", "index")
+    __slots__ = ("paths", "index", "layout")
 
-    def __init__(self, paths: Tuple[NodePath, ...]):
+    def __init__(self, paths: Tuple[NodePath, ...], index: Dict[NodePath, int], layout: Optional[Tuple[int, ...]]):
         self.paths = paths
-        self.index: Dict[NodePath, int] = {}
-        for position, path in enumerate(paths):
-            self.index[path] = position  # a path recorded twice: the later one, as a dict keeps it
+        self.index = index
+        self.layout = layout
+
+
+def _index(paths: Tuple[NodePath, ...]) -> Dict[NodePath, int]:
+    index: Dict[NodePath, int] = {}
+    for position, path in enumerate(paths):
+        index[path] = position  # a path recorded twice: the later one, as a dict keeps it
+    return index
+
+
+# How many layouts of one shape's paths are kept to share: cases written alike in block
+# style have one, in flow style a few (`{n: 5, ok: true}` puts `ok` a column further for
+# each digit of n); a part laid out otherwise keeps its own marks.
+MAX_LAYOUTS = 8
+
+
+# Where a part whose shape has a layout has its marks: the layout, not the array.
+_LAID_OUT = 0xFFFFFFFF  # above any start (fewer than MAX_NODES marks); fits "I" and "Q" alike
+_LAYOUT_COLUMN = (1 << 32) - 1
+
+
+def _layout(marks: List[Tuple[int, int]]) -> Tuple[int, ...]:
+    first = marks[0][0]
+    return tuple(((line - first) << 32) | col for line, col in marks)
 
 
 class _List:
-    """The parts of one top-level list: each item's shape and where its marks start."""
+    """The parts of one top-level list: each item's shape, its first line, and where its
+    marks start (``_LAID_OUT``: they are its shape's layout from that line)."""
 
-    __slots__ = ("shapes", "starts")
+    __slots__ = ("shapes", "starts", "firsts")
 
     def __init__(self) -> None:
         self.shapes: List[_Shape] = []
         self.starts = array("I" if array("I").itemsize == 4 else "Q")  # < MAX_NODES marks
+        self.firsts = array("I" if array("I").itemsize == 4 else "Q")  # a line of the file
 
 
 class _Store:
@@ -109,9 +139,14 @@ class PackedMarks(Mapping[NodePath, Mark]):
         if part is not None:
             listed = store.lists.get(part[0])
             if listed is not None and 0 <= part[1] < len(listed.shapes):
-                position = listed.shapes[part[1]].index.get(path[2:])
+                shape = listed.shapes[part[1]]
+                position = shape.index.get(path[2:])
                 if position is not None:
-                    return _unpack(store.packed[listed.starts[part[1]] + position], store.col_bits)
+                    start = listed.starts[part[1]]
+                    if start == _LAID_OUT:
+                        laid = shape.layout[position]
+                        return Mark(listed.firsts[part[1]] + (laid >> 32), laid & _LAYOUT_COLUMN)
+                    return _unpack(store.packed[start + position], store.col_bits)
         packed = store.top.get(path)
         return default if packed is None else _unpack(packed)
 
@@ -156,10 +191,10 @@ class MarkRecorder:
 
     def __init__(self) -> None:
         self._store = _Store()
-        self._shapes: Dict[Tuple[NodePath, ...], _Shape] = {}
+        self._shapes: Dict[Tuple[NodePath, ...], List[_Shape]] = {}  # by paths, one a layout
         self._part: Optional[Tuple[str, int]] = None
         self._paths: List[NodePath] = []
-        self._values: List[int] = []  # packed with the store's col_bits
+        self._marks: List[Tuple[int, int]] = []  # the open part's (line, column)s
 
     def record(self, path: NodePath, line: int, col: int) -> None:
         part = _part_of(path)
@@ -172,16 +207,13 @@ class MarkRecorder:
                 self._store.top[path] = _pack(line, col)
                 return
             self._part = part
-        if not _fits(line, col, self._store.col_bits):
-            self._widen()
         self._paths.append(path[2:])
-        self._values.append(_pack(line, col, self._store.col_bits))
+        self._marks.append((line, col))
 
     def _widen(self) -> None:
-        """From narrow marks to wide ones, those packed and the open part's alike."""
+        """From narrow marks to wide ones."""
         store = self._store
         store.packed = _widened(store.packed, store.col_bits)
-        self._values = list(_widened(array(_NARROW[0], self._values), store.col_bits))
         store.col_bits = _WIDE[1]
 
     def _opens(self, part: Tuple[str, int]) -> bool:
@@ -193,15 +225,33 @@ class MarkRecorder:
         """Pack the open part's marks (a case just read), which ``marks`` then gives."""
         if self._part is None:
             return
-        paths = tuple(self._paths)
-        shape = self._shapes.get(paths)
-        if shape is None:
-            shape = self._shapes[paths] = _Shape(paths)
-        listed = self._store.lists[self._part[0]]
+        paths, marks, store = tuple(self._paths), self._marks, self._store
+        shape = self._shape(paths, _layout(marks))
+        listed = store.lists[self._part[0]]
         listed.shapes.append(shape)
-        listed.starts.append(len(self._store.packed))
-        self._store.packed.extend(self._values)
-        self._part, self._paths, self._values = None, [], []
+        listed.firsts.append(marks[0][0])
+        if shape.layout is not None:
+            listed.starts.append(_LAID_OUT)
+        else:
+            if not all(_fits(line, col, store.col_bits) for line, col in marks):
+                self._widen()
+            listed.starts.append(len(store.packed))
+            store.packed.extend(_pack(line, col, store.col_bits) for line, col in marks)
+        self._part, self._paths, self._marks = None, [], []
+
+    def _shape(self, paths: Tuple[NodePath, ...], layout: Tuple[int, ...]) -> _Shape:
+        """The shape of ``paths`` laid out as ``layout``; past MAX_LAYOUTS of them, the one
+        of ``paths`` without a layout (its part keeps its own marks)."""
+        shapes = self._shapes.get(paths)
+        if shapes is None:
+            shapes = self._shapes[paths] = [_Shape(paths, _index(paths), None)]  # [0]: no layout
+        for shape in shapes[1:]:
+            if shape.layout == layout:
+                return shape
+        if len(shapes) <= MAX_LAYOUTS:
+            shapes.append(_Shape(paths, shapes[0].index, layout))
+            return shapes[-1]
+        return shapes[0]
 
     def marks(self) -> PackedMarks:
         """Every mark recorded and packed so far, and those packed later: the one mapping

@@ -95,9 +95,15 @@ class Document:
     parts: Any = None
 
 
+# What a PartTaker gives back for an item the list does not keep (a list of 10,000 cases
+# taken kept 10,000 Nones).
+LET_GO = object()
+
+
 class PartTaker(Protocol):
     """Takes each item of a top-level list (a case of ``cases:``) as soon as it is read,
-    and gives what the list keeps in its place (None: nothing; the item is let go)."""
+    and gives what the list keeps in its place, or LET_GO: nothing (the list is then the
+    items kept)."""
 
     def item(self, key: str, index: int, value: Any, head: Mapping[str, Any]) -> Any:
         """``head``: the top-level keys read before this list, with their values."""
@@ -172,7 +178,7 @@ def file_kind(mode: int) -> str:
 def parse_text(text: str, path: Path, tags: Dict[str, TagBuilder], parts: Optional[PartTakers] = None) -> Document:
     """The document in ``text``. With ``parts``, a document read a part at a time (most
     are: see below) hands each item of its top-level lists to a PartTaker made for that
-    read, as soon as the item is read, and keeps what it gives back; the Document's
+    read, as soon as the item is read, and keeps what it gives back (nothing for LET_GO); the Document's
     ``parts`` is that taker. A document read whole is not handed out (``parts`` None)."""
     streamed = _in_parts(text, path, tags, parts)
     if streamed is not None:
@@ -324,12 +330,15 @@ class _PartReader:
         self._started(self.loader.get_event(), (key,))
         self.size += 1
         items: List[Any] = []
+        index = 0
         while not self.loader.check_event(yaml.SequenceEndEvent):
-            value = self._part(self.loader.compose_node(None, None), (key, len(items)))
+            value = self._part(self.loader.compose_node(None, None), (key, index))
             if self.taker is not None:
                 self.marks.end_part()  # its marks, for what the taker says of it
-                value = self.taker.item(key, len(items), value, head)
-            items.append(value)
+                value = self.taker.item(key, index, value, head)
+            if value is not LET_GO:
+                items.append(value)
+            index += 1
         self.loader.get_event()
         return items
 

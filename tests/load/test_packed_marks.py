@@ -16,7 +16,7 @@ from test_fuzz_suites import FUZZ, suite_files
 
 from scftest.load import yamlio
 from scftest.load.loader import load_paths, suite_tags
-from scftest.load.marks import MarkRecorder, PackedMarks
+from scftest.load.marks import MAX_LAYOUTS, MarkRecorder, PackedMarks
 from scftest.load.yamlio import parse_text, read_document
 from scftest.model import Mark, SourceMap
 
@@ -81,12 +81,42 @@ def test_marks_past_the_narrow_limits_widen_every_mark():
 
 def test_narrow_marks_take_four_bytes_each():
     recorder = MarkRecorder()
-    for index in range(1000):
+    for index in range(1000):  # laid out in more ways than are shared (MAX_LAYOUTS): their own marks
         recorder.record(("cases", index), 4 * index + 1, 3)
-        recorder.record(("cases", index, "name"), 4 * index + 1, 5)
+        recorder.record(("cases", index, "name"), 4 * index + 1, 5 + index % 100)
     marks = recorder.packed()
-    assert marks._store.packed.itemsize * len(marks._store.packed) == 8000
-    assert marks[("cases", 999, "name")] == Mark(3997, 5)
+    shared = MAX_LAYOUTS * 10  # the parts laid out as one of the first MAX_LAYOUTS
+    assert marks._store.packed.itemsize * len(marks._store.packed) == 4 * 2 * (1000 - shared)
+    assert marks[("cases", 999, "name")] == Mark(3997, 104) and marks[("cases", 201, "name")] == Mark(805, 6)
+
+
+def test_parts_laid_out_alike_share_their_marks():
+    # Cases written in block style from one template: each node on the same line and column,
+    # counted from the case's first line. A part then keeps its first line, not its marks.
+    recorder = MarkRecorder()
+    for index in range(1000):
+        first = 4 * index + 6
+        recorder.record(("cases", index), first, 5)
+        recorder.record(("cases", index, "name", "<key>"), first, 5)
+        recorder.record(("cases", index, "name"), first, 11)
+        recorder.record(("cases", index, "event"), first + 1, 12 + index % 2)  # two layouts
+    marks = recorder.packed()
+    assert len(marks._store.packed) == 0
+    assert marks[("cases", 999, "event")] == Mark(4003, 13) and marks[("cases", 10, "name")] == Mark(46, 11)
+    assert marks[("cases", 10, "event")] == Mark(47, 12) and marks[("cases", 0, "event")] == Mark(7, 12)
+    assert dict(marks) == {path: mark for path, mark in marks.items()} and len(marks) == 4000
+
+
+def test_an_alias_before_its_part_is_laid_out_from_the_part_first_line():
+    recorder = MarkRecorder()
+    recorder.record(("cases", 0), 10, 3)
+    recorder.record(("cases", 0, "event"), 4, 9)  # an alias: the anchor's node, lines before
+    recorder.record(("cases", 1), 20, 3)
+    recorder.record(("cases", 1, "event"), 14, 9)  # laid out as the first: shares its marks
+    marks = recorder.packed()
+    assert len(marks._store.packed) == 0
+    assert dict(marks) == {("cases", 0): Mark(10, 3), ("cases", 0, "event"): Mark(4, 9),
+                           ("cases", 1): Mark(20, 3), ("cases", 1, "event"): Mark(14, 9)}
 
 
 def _bench_like(cases: int) -> str:
